@@ -1,0 +1,168 @@
+"""Working-day calendar for China: official holidays, make-up workdays and office overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
+
+from chinese_calendar import constants as _cc
+
+# Read the library's tables once: its own is_workday() rescans all keys on every call.
+_LIB_HOLIDAYS: frozenset[int] = frozenset(d.toordinal() for d in _cc.holidays)
+_LIB_WORKDAYS: frozenset[int] = frozenset(d.toordinal() for d in _cc.workdays)
+_LIB_FIRST_YEAR: int = min(d.year for d in _cc.holidays)
+_LIB_LAST_YEAR: int = max(d.year for d in _cc.holidays)
+
+
+class WorkCalendar:
+    """Working days: chinesecalendar for the years it covers, office overrides on top, weekends beyond."""
+
+    def __init__(
+        self, overrides: Mapping[date, bool] | None = None, extra_years: Iterable[int] = ()
+    ) -> None:
+        """Build a calendar from the office's overrides and the years it loaded itself.
+
+        Args:
+            overrides: Day to True (working day) or False (closed); these win over everything.
+            extra_years: Years whose official schedule the office loaded as overrides.
+        """
+        self._overrides: dict[int, bool] = {
+            d.toordinal(): bool(v) for d, v in (overrides or {}).items()
+        }
+        self._extra_years: frozenset[int] = frozenset(extra_years)
+        self.uncovered_years_seen: set[int] = set()
+        # Keyed by ordinal: ints hash faster than dates and the loops below step by 1.
+        self._cache: dict[int, bool] = {}
+
+    def _fill(self, ordinal: int) -> bool:
+        """Compute, cache and return whether the day with this ordinal is a working day."""
+        result = self._overrides.get(ordinal)
+        if result is None:
+            day = date.fromordinal(ordinal)
+            weekday_open = day.weekday() < 5
+            if _LIB_FIRST_YEAR <= day.year <= _LIB_LAST_YEAR:
+                result = ordinal in _LIB_WORKDAYS or (weekday_open and ordinal not in _LIB_HOLIDAYS)
+            else:
+                if day.year not in self._extra_years:
+                    self.uncovered_years_seen.add(day.year)
+                result = weekday_open
+        self._cache[ordinal] = result
+        return result
+
+    def _checker(self) -> Callable[[int], bool]:
+        """Return a fast ordinal -> is-working-day function for the loops."""
+        get, fill = self._cache.get, self._fill
+
+        def check(ordinal: int) -> bool:
+            hit = get(ordinal)
+            return fill(ordinal) if hit is None else hit
+
+        return check
+
+    def covered_years(self) -> frozenset[int]:
+        """Return the years whose holidays and make-up workdays are known.
+
+        Returns:
+            chinesecalendar's years plus the office's extra years.
+        """
+        return frozenset(range(_LIB_FIRST_YEAR, _LIB_LAST_YEAR + 1)) | self._extra_years
+
+    def is_covered(self, year: int) -> bool:
+        """Tell whether a year's official schedule is known.
+
+        Args:
+            year: The calendar year.
+
+        Returns:
+            True when chinesecalendar or the office's extra years cover it.
+        """
+        return _LIB_FIRST_YEAR <= year <= _LIB_LAST_YEAR or year in self._extra_years
+
+    def coverage_warning(self, years: Iterable[int]) -> str | None:
+        """Build the user-facing warning for years whose schedule is not loaded.
+
+        Args:
+            years: Years the caller's dates fall in.
+
+        Returns:
+            A Chinese warning naming the uncovered years, or None when all are covered.
+        """
+        missing = sorted({y for y in years if not self.is_covered(y)})
+        if not missing:
+            return None
+        named = "、".join(f"{y}年" for y in missing)
+        return f"{named}的法定节假日和调休安排尚未载入，按周末推算工作日，日期可能有误。"
+
+    def is_workday(self, d: date) -> bool:
+        """Tell whether a day is a working day; never raises.
+
+        Args:
+            d: The day.
+
+        Returns:
+            True for a working day (including make-up workdays), False otherwise.
+        """
+        ordinal = d.toordinal()
+        hit = self._cache.get(ordinal)
+        return self._fill(ordinal) if hit is None else hit
+
+    def prev_workday(self, d: date) -> date:
+        """Return d if it is a working day, else the nearest earlier working day.
+
+        Args:
+            d: The starting day.
+
+        Returns:
+            The working day on or before d.
+        """
+        check, ordinal = self._checker(), d.toordinal()
+        while not check(ordinal):
+            ordinal -= 1
+        return date.fromordinal(ordinal)
+
+    def next_workday(self, d: date) -> date:
+        """Return d if it is a working day, else the nearest later working day.
+
+        Args:
+            d: The starting day.
+
+        Returns:
+            The working day on or after d.
+        """
+        check, ordinal = self._checker(), d.toordinal()
+        while not check(ordinal):
+            ordinal += 1
+        return date.fromordinal(ordinal)
+
+    def add_workdays(self, d: date, n: int) -> date:
+        """Move n working days forward (n > 0) or backward (n < 0), not counting d itself.
+
+        Args:
+            d: The starting day (need not be a working day).
+            n: Working days to move; 0 returns d unchanged.
+
+        Returns:
+            The working day reached.
+        """
+        check, ordinal = self._checker(), d.toordinal()
+        step, remaining = (1, n) if n > 0 else (-1, -n)
+        while remaining:
+            ordinal += step
+            if check(ordinal):
+                remaining -= 1
+        return date.fromordinal(ordinal)
+
+    def workdays_between(self, a: date, b: date) -> int:
+        """Count working days in the half-open interval (a, b], signed.
+
+        Args:
+            a: The start, excluded.
+            b: The end, included.
+
+        Returns:
+            The count when b > a, minus the count over (b, a] when b < a, 0 when equal.
+        """
+        lo, hi = sorted((a.toordinal(), b.toordinal()))
+        check = self._checker()
+        count = sum(1 for o in range(lo + 1, hi + 1) if check(o))
+        return count if b >= a else -count

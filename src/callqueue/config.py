@@ -1,0 +1,83 @@
+"""Settings: a TOML file in the user config directory, overridden by CALLQUEUE_* variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "callqueue"
+ENV_PREFIX = "CALLQUEUE_"
+
+
+def data_dir() -> Path:
+    """Where the embedded database lives unless told otherwise."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_path() -> Path:
+    """The settings file: CALLQUEUE_CONFIG, or config.toml in the user config directory."""
+    explicit = os.environ.get(ENV_PREFIX + "CONFIG")
+    if explicit:
+        return Path(explicit)
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def default_db_url() -> str:
+    """A SQLite file in the user data directory."""
+    return f"sqlite:///{data_dir() / 'callqueue.sqlite'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Values a deployment may change; the database holds what the office edits itself."""
+
+    db: str = field(default_factory=default_db_url)
+    margin_workdays: int = 10
+    """Working days between the latest reminder and the filing deadline (申请换证时限)."""
+    busy_timeout_ms: int = 15_000
+    """How long SQLite waits for another desk's write before giving up."""
+
+
+class SettingsError(ValueError):
+    """A settings file or variable that cannot be used."""
+
+
+def load_settings(env: dict[str, str] | None = None, path: Path | None = None) -> Settings:
+    """Read the settings file (if any) and apply CALLQUEUE_* environment overrides.
+
+    Args:
+        env: the environment to read; `os.environ` when omitted.
+        path: the settings file; `config_path()` when omitted.
+
+    Returns:
+        The merged settings.
+    """
+    env = dict(os.environ) if env is None else env
+    path = path or config_path()
+    values: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"配置文件 {path} 无法读取：{exc}") from exc
+    known = {f.name: f for f in fields(Settings)}
+    for name in known:
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw not in (None, ""):
+            values[name] = raw
+    clean: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in known:
+            continue
+        if known[name].type in ("int", int):
+            try:
+                value = int(value)
+            except (TypeError, ValueError) as exc:
+                raise SettingsError(f"设置 {name} 应为整数，实际为 {value!r}") from exc
+        clean[name] = value
+    return Settings(**clean)

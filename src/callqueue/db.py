@@ -1,0 +1,165 @@
+"""Engines, sessions and schema versions for SQLite (one desk) and PostgreSQL (several)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlmodel import Session
+
+from callqueue.resources import bundled
+
+WRITE_OPTION = "callqueue_write"
+
+
+class DatabaseError(Exception):
+    """A database that cannot be used; the message is for staff (Chinese)."""
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<无效的数据库地址>"
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 15_000) -> Engine:
+    """An engine for `url`, set up for concurrent desks.
+
+    SQLite gets WAL, a busy timeout, foreign keys, and write transactions that begin with
+    `BEGIN IMMEDIATE` (a deferred BEGIN that later writes fails under concurrency instead of
+    waiting). PostgreSQL goes through psycopg 3.
+
+    Args:
+        url: a SQLAlchemy URL (`sqlite:///path`, `postgresql+psycopg://…`).
+        busy_timeout_ms: how long SQLite waits for a lock.
+
+    Returns:
+        The engine; nothing is connected yet.
+
+    Raises:
+        DatabaseError: the URL is malformed or names a driver that is not installed.
+    """
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(parsed, busy_timeout_ms)
+        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        if parsed.get_backend_name() == "postgresql":
+            kwargs["connect_args"] = {"connect_timeout": 5}
+        return create_engine(parsed, **kwargs)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise DatabaseError(f"数据库地址无效：{safe_url(url)}（{exc}）") from exc
+
+
+def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
+    if url.database and url.database != ":memory:":
+        from pathlib import Path
+
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite would defer it).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine, *, write: bool) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error.
+
+    Args:
+        engine: from `make_engine`.
+        write: the unit writes; on SQLite it then takes the write lock at BEGIN.
+    """
+    bind = engine.execution_options(**{WRITE_OPTION: True}) if write else engine
+    with Session(bind, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once, or raise DatabaseError with a message staff can act on."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except SQLAlchemyError as exc:
+        raise DatabaseError(
+            f"无法连接数据库 {safe_url(engine.url)}：{_first_line(exc)}"
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# --- migrations -------------------------------------------------------------------------
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    """An Alembic configuration pointing at the bundled migrations (and `engine`, if given)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(bundled("migrations")))
+    if engine is not None:
+        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+        cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest migration this installation knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "no migrations found"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at; None when it has never been migrated."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def is_empty(engine: Engine) -> bool:
+    """True when the database has no tables at all."""
+    with engine.connect() as conn:
+        return not inspect(conn).get_table_names()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to `revision`."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Revert migrations down to `revision` (`base` removes every table)."""
+    command.downgrade(alembic_config(engine), revision)

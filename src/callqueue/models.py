@@ -1,0 +1,399 @@
+"""The domain: sections, staff, the catalog (附件1), holders, certificates and their reminders (附件2).
+
+One definition per table. Times are naive Asia/Shanghai wall-clock times (the office has one
+time zone); dates are calendar dates. Every schema change here ships an Alembic revision in
+`migrations/versions/`; `tests/test_migrations.py` fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Named constraints keep Alembic batch migrations on SQLite and diffs on PostgreSQL stable.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _json(default: Any = None) -> Any:
+    """A JSON column (lists and dicts) with a Python-side default."""
+    factory = (lambda: list(default)) if isinstance(default, list) else (lambda: default)
+    return Field(default_factory=factory, sa_column=Column(JSON, nullable=default is None))
+
+
+# --- vocabularies -------------------------------------------------------------------------
+
+
+class SectionKind(StrEnum):
+    """An approval section works reminders; the supervising section oversees them."""
+
+    APPROVAL = "approval"
+    SUPERVISION = "supervision"
+
+
+class Role(StrEnum):
+    """What a staff member may do."""
+
+    CALLER = "caller"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Channel(StrEnum):
+    """How a holder is reminded (提醒方式)."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+
+
+class ReminderState(StrEnum):
+    """Lifecycle of one reminder case (DESIGN.md §5)."""
+
+    SCHEDULED = "scheduled"
+    DUE = "due"
+    RETRY = "retry"
+    CALLBACK = "callback"
+    INFORMED = "informed"
+    APPOINTMENT = "appointment"
+    ASSISTED = "assisted"
+    RENEWED = "renewed"
+    NOT_RENEWING = "not_renewing"
+    UNREACHABLE = "unreachable"
+    LAPSED = "lapsed"
+
+
+OPEN_STATES = frozenset(
+    {
+        ReminderState.SCHEDULED,
+        ReminderState.DUE,
+        ReminderState.RETRY,
+        ReminderState.CALLBACK,
+        ReminderState.INFORMED,
+        ReminderState.APPOINTMENT,
+        ReminderState.ASSISTED,
+    }
+)
+
+
+class Outcome(StrEnum):
+    """The outcome of one attempt; the digit is its key in the call screen."""
+
+    INFORMED = "informed"
+    APPOINTMENT = "appointment"
+    ASSISTED = "assisted"
+    NO_ANSWER = "no_answer"
+    CALLBACK = "callback"
+    WRONG_NUMBER = "wrong_number"
+    RENEWED = "renewed"
+    NOT_RENEWING = "not_renewing"
+
+
+class CertificateStatus(StrEnum):
+    """Whether a certificate is the live one of its holder and permit."""
+
+    ACTIVE = "active"
+    RENEWED = "renewed"
+    NOT_RENEWING = "not_renewing"
+    LAPSED = "lapsed"
+
+
+class AppointmentStatus(StrEnum):
+    """A booked slot at the service hall and what became of it."""
+
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+    DONE = "done"
+
+
+# --- organisation -------------------------------------------------------------------------
+
+
+class Section(SQLModel, table=True):
+    """An approval section (审批科室) or the supervising 政务服务科."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    kind: str = Field(default=SectionKind.APPROVAL, max_length=16)
+    slot_minutes: int = Field(default=30, description="appointment slot length")
+    slot_capacity: int = Field(default=2, description="appointments per slot")
+
+
+class Staff(SQLModel, table=True):
+    """A user of the app (提醒人 or supervisor)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    section_id: int = Field(foreign_key="section.id", index=True)
+    role: str = Field(default=Role.CALLER, max_length=16)
+    active: bool = True
+    pin_hash: str | None = Field(default=None, max_length=255)
+    created_at: datetime
+
+
+class Setting(SQLModel, table=True):
+    """An office-wide value staff may change (办理地点, 服务电话, office name…)."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str
+    updated_at: datetime
+
+
+# --- the catalog (附件1) ------------------------------------------------------------------
+
+
+class CatalogItem(SQLModel, table=True):
+    """One permit type of the reminder catalog, with what a holder needs to renew it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True, description="序号 in 附件1")
+    permit_item: str = Field(max_length=200, description="许可事项名称")
+    certificate_name: str = Field(index=True, max_length=100, description="许可证书名称")
+    section_id: int = Field(foreign_key="section.id", index=True, description="承办科室")
+    validity_years: list[int] = _json(default=[])
+    method: str = Field(default=Channel.PHONE, max_length=16, description="提醒方式")
+    lead_months: int = Field(description="提醒时限: months before expiry")
+    filing_deadline_days: int | None = Field(default=None)
+    deadline_kind: str = Field(default="latest_filing", max_length=16)
+    deadline_note: str = ""
+    legal_basis: str = ""
+    basis_level: str = Field(default="", max_length=16)
+    confidence: str = Field(default="", max_length=100)
+    materials: list[str] = _json(default=[])
+    sources: list[str] = _json(default=[])
+    place: str | None = Field(default=None, description="overrides the office-wide place")
+    phone: str | None = Field(default=None, description="overrides the office-wide phone")
+    active: bool = True
+    effective_from: date | None = None
+    retired_on: date | None = None
+    updated_at: datetime
+
+
+# --- holders and their contacts --------------------------------------------------------------
+
+
+class Holder(SQLModel, table=True):
+    """单位（个人）: the licence holder; may hold several certificates."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    name_key: str = Field(unique=True, max_length=200, description="normalised name")
+    credit_code: str | None = Field(default=None, max_length=32, description="统一社会信用代码")
+    do_not_call: bool = False
+    note: str = ""
+    created_at: datetime
+
+
+class Contact(SQLModel, table=True):
+    """联系人: a person at a holder, reached by phones and emails."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    holder_id: int = Field(foreign_key="holder.id", index=True)
+    name: str = Field(default="", max_length=100)
+    invalid: bool = False
+    note: str = ""
+    created_at: datetime
+
+
+class ContactPhone(SQLModel, table=True):
+    """A phone number of a contact: E.164 with the extension kept apart."""
+
+    __table_args__ = (UniqueConstraint("contact_id", "e164", "extension"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    e164: str = Field(index=True, max_length=20)
+    extension: str = Field(default="", max_length=10)
+    raw: str = Field(default="", max_length=100, description="as written in the ledger")
+    kind: str = Field(default="", max_length=16, description="mobile / landline")
+    position: int = 0
+    invalid: bool = False
+    invalid_reason: str = ""
+
+
+class ContactEmail(SQLModel, table=True):
+    """An email address of a contact."""
+
+    __table_args__ = (UniqueConstraint("contact_id", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    address: str = Field(index=True, max_length=254)
+    position: int = 0
+    invalid: bool = False
+    invalid_reason: str = ""
+
+
+# --- certificates and reminders (附件2) ---------------------------------------------------
+
+
+class ImportBatch(SQLModel, table=True):
+    """One ledger import: which file, who, when, and how every row ended."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_name: str = Field(max_length=255)
+    file_hash: str = Field(index=True, max_length=64)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    section_id: int | None = Field(default=None, foreign_key="section.id")
+    started_at: datetime
+    finished_at: datetime | None = None
+    rows: int = 0
+    imported: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    rejects_file: str | None = None
+
+
+class Certificate(SQLModel, table=True):
+    """许可证书: one certificate of a holder for a catalog item, with its dates."""
+
+    __table_args__ = (
+        UniqueConstraint("holder_id", "catalog_item_id", "expires_on"),
+        Index("ix_certificate_section_expires", "section_id", "expires_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    holder_id: int = Field(foreign_key="holder.id", index=True)
+    catalog_item_id: int = Field(foreign_key="catalogitem.id", index=True)
+    section_id: int = Field(foreign_key="section.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    number: str = Field(default="", max_length=64, description="证书编号")
+    issued_on: date | None = None
+    expires_on: date
+    validity_years: int | None = None
+    expiry_computed: bool = Field(default=False, description="expiry derived from issue date")
+    status: str = Field(default=CertificateStatus.ACTIVE, max_length=16)
+    previous_id: int | None = Field(default=None, foreign_key="certificate.id")
+    import_batch_id: int | None = Field(default=None, foreign_key="importbatch.id", index=True)
+    source_sheet: str | None = Field(default=None, max_length=100)
+    source_row: int | None = None
+    created_at: datetime
+
+
+class Reminder(SQLModel, table=True):
+    """提醒: one reminder case for one certificate's expiry cycle."""
+
+    __table_args__ = (
+        # The queue: a section's open reminders by due date.
+        Index("ix_reminder_queue", "section_id", "state", "remind_on", "apply_by"),
+        # Callbacks and retries whose time has come.
+        Index("ix_reminder_next_action", "state", "next_action_at"),
+        # Live claims, and one holder's reminders claimed together.
+        Index("ix_reminder_claim", "claimed_by_id", "claim_expires_at"),
+        Index("ix_reminder_holder_state", "holder_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    certificate_id: int = Field(foreign_key="certificate.id", unique=True)
+    holder_id: int = Field(foreign_key="holder.id", description="copied for queue grouping")
+    section_id: int = Field(foreign_key="section.id")
+    state: str = Field(default=ReminderState.SCHEDULED, max_length=16)
+    channel: str = Field(default=Channel.PHONE, max_length=16)
+    remind_on: date = Field(description="effective due date, pulled earlier when needed")
+    planned_remind_on: date = Field(description="from the catalog lead time alone")
+    apply_by: date = Field(description="申请换证时限")
+    window_opens_on: date | None = None
+    pulled_earlier: bool = False
+    late: bool = Field(default=False, description="imported after remind_on had passed")
+    follow_up: bool = False
+    attempts: int = 0
+    next_action_at: datetime | None = Field(default=None, description="retry or callback time")
+    callback_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    claimed_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    claim_expires_at: datetime | None = None
+    assisted: bool = False
+    helper_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    assisted_notes: str = ""
+    needs_repair: bool = False
+    close_reason: str = ""
+    closed_at: datetime | None = None
+    last_reminded_on: date | None = Field(default=None, description="台账 提醒日期")
+    last_channel: str | None = Field(default=None, max_length=16, description="台账 提醒方式")
+    last_staff_id: int | None = Field(
+        default=None, foreign_key="staff.id", description="台账 提醒人"
+    )
+    version: int = Field(default=1, description="optimistic concurrency counter")
+    updated_at: datetime
+
+
+class Attempt(SQLModel, table=True):
+    """提醒记录: one call or email and its outcome."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    reminder_id: int = Field(foreign_key="reminder.id", index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    at: datetime = Field(index=True)
+    channel: str = Field(default=Channel.PHONE, max_length=16)
+    outcome: str = Field(max_length=16)
+    note: str = ""
+    phone_id: int | None = Field(default=None, foreign_key="contactphone.id")
+    email_id: int | None = Field(default=None, foreign_key="contactemail.id")
+    conveyed: list[str] = _json(default=[])
+    materials_ticked: list[str] = _json(default=[])
+    callback_at: datetime | None = None
+
+
+class Appointment(SQLModel, table=True):
+    """提前预约: a dated slot at the service hall."""
+
+    __table_args__ = (Index("ix_appointment_section_start", "section_id", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reminder_id: int | None = Field(default=None, foreign_key="reminder.id", index=True)
+    holder_id: int = Field(foreign_key="holder.id", index=True)
+    section_id: int = Field(foreign_key="section.id")
+    starts_at: datetime
+    ends_at: datetime
+    status: str = Field(default=AppointmentStatus.BOOKED, max_length=16)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    note: str = ""
+    created_at: datetime
+
+
+# --- calendar and audit ---------------------------------------------------------------------
+
+
+class CalendarOverride(SQLModel, table=True):
+    """A day the office declares open or closed, over the official calendar."""
+
+    day: date = Field(primary_key=True)
+    is_workday: bool
+    reason: str = ""
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime
+
+
+class CalendarYear(SQLModel, table=True):
+    """A year whose official holiday schedule the office loaded itself."""
+
+    year: int = Field(primary_key=True)
+    source: str = ""
+    loaded_at: datetime
+
+
+class AuditEvent(SQLModel, table=True):
+    """An append-only record of who changed what, with before and after."""
+
+    __table_args__ = (Index("ix_auditevent_entity", "entity", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    actor: str = Field(default="system", max_length=64)
+    action: str = Field(max_length=64)
+    entity: str = Field(max_length=32)
+    entity_id: str = Field(default="", max_length=64)
+    before: dict[str, Any] | None = _json()
+    after: dict[str, Any] | None = _json()
+    note: str = ""
