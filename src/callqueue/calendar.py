@@ -15,7 +15,7 @@ _LIB_LAST_YEAR: int = max(d.year for d in _cc.holidays)
 
 
 class WorkCalendar:
-    """Working days: chinesecalendar for the years it covers, office overrides on top, weekends beyond."""
+    """Working days: chinesecalendar where it covers, office overrides on top, weekends beyond."""
 
     def __init__(
         self, overrides: Mapping[date, bool] | None = None, extra_years: Iterable[int] = ()
@@ -33,6 +33,7 @@ class WorkCalendar:
         self.uncovered_years_seen: set[int] = set()
         # Keyed by ordinal: ints hash faster than dates and the loops below step by 1.
         self._cache: dict[int, bool] = {}
+        self._prefixes: dict[int, list[int]] = {}
 
     def _fill(self, ordinal: int) -> bool:
         """Compute, cache and return whether the day with this ordinal is a working day."""
@@ -58,6 +59,16 @@ class WorkCalendar:
             return fill(ordinal) if hit is None else hit
 
         return check
+
+    def _prefix(self, year: int) -> list[int]:
+        """Return a year's running working-day counts: item i counts its first i days."""
+        prefix = self._prefixes.get(year)
+        if prefix is None:
+            check, prefix = self._checker(), [0]
+            for ordinal in range(date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal() + 1):
+                prefix.append(prefix[-1] + check(ordinal))
+            self._prefixes[year] = prefix
+        return prefix
 
     def covered_years(self) -> frozenset[int]:
         """Return the years whose holidays and make-up workdays are known.
@@ -162,7 +173,9 @@ class WorkCalendar:
         Returns:
             The count when b > a, minus the count over (b, a] when b < a, 0 when equal.
         """
-        lo, hi = sorted((a.toordinal(), b.toordinal()))
-        check = self._checker()
-        count = sum(1 for o in range(lo + 1, hi + 1) if check(o))
+        lo, hi = (a, b) if a <= b else (b, a)
+        # Per-year prefix sums keep multi-year spans O(years) instead of O(days).
+        count = sum(self._prefix(year)[-1] for year in range(lo.year, hi.year))
+        count += self._prefix(hi.year)[hi.toordinal() - date(hi.year, 1, 1).toordinal() + 1]
+        count -= self._prefix(lo.year)[lo.toordinal() - date(lo.year, 1, 1).toordinal() + 1]
         return count if b >= a else -count

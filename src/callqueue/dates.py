@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -34,13 +35,23 @@ class ReminderDates:
     filing_days_assumed: bool = False
 
 
-def _resolve(filing_days: int | None, deadline_kind: DeadlineKind | str) -> tuple[DeadlineKind, int]:
+@lru_cache(maxsize=1 << 16)
+def _months_before(day: date, months: int) -> date:
+    """Return day minus whole months, clamped to the month end (cached: relativedelta is slow)."""
+    result: date = day - relativedelta(months=months)
+    return result
+
+
+def _resolve(
+    filing_days: int | None, deadline_kind: DeadlineKind | str
+) -> tuple[DeadlineKind, int]:
     """Return the effective kind and filing days, defaulting unknown days to the statutory 30."""
+    kind = DeadlineKind(deadline_kind)
     if filing_days is None:
         return DeadlineKind.LATEST_FILING, DEFAULT_FILING_DAYS
     if filing_days < 0:
         raise ValueError(f"filing_days must be >= 0, got {filing_days}")
-    return DeadlineKind(deadline_kind), filing_days
+    return kind, filing_days
 
 
 def reminder_dates(
@@ -69,8 +80,7 @@ def reminder_dates(
     if lead_months < 0 or margin_workdays < 0:
         raise ValueError("lead_months and margin_workdays must be >= 0")
     kind, days = _resolve(filing_days, deadline_kind)
-    lead_date: date = expires_on - relativedelta(months=lead_months)
-    planned = calendar.prev_workday(lead_date)
+    planned = calendar.prev_workday(_months_before(expires_on, lead_months))
     window_opens_on: date | None = None
     if kind is DeadlineKind.WINDOW_OPENS:
         window_opens_on = calendar.next_workday(expires_on - timedelta(days=days))

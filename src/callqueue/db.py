@@ -132,7 +132,8 @@ def alembic_config(engine: Engine | None = None) -> Config:
     cfg.set_main_option("script_location", str(bundled("migrations")))
     if engine is not None:
         cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
-        cfg.attributes["engine"] = engine
+        # Migrations take SQLite's write lock at BEGIN, so two desks starting at once queue up.
+        cfg.attributes["engine"] = engine.execution_options(**{WRITE_OPTION: True})
     return cfg
 
 

@@ -1,0 +1,278 @@
+"""The command line: a click group whose default is the call-queue TUI."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from callqueue import __version__, bootstrap, catalog, clock, db
+from callqueue.catalog_export import export_catalog
+from callqueue.config import Settings, SettingsError, data_dir, load_settings
+
+EXIT_UNUSABLE = 2
+
+
+class UserError(click.ClickException):
+    """An error staff can act on: one Chinese line, no traceback."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        """Print `错误：<message>` to stderr."""
+        click.echo(f"错误：{self.format_message()}", err=True)
+
+
+def fail(message: str, exit_code: int = 1) -> NoReturn:
+    """Stop the command with a message for staff."""
+    raise UserError(message, exit_code)
+
+
+@dataclass
+class AppContext:
+    """What every command shares: settings, the date in force, who is working, the database."""
+
+    settings: Settings
+    db_url: str
+    today: date
+    staff: str | None
+    _engine: Engine | None = field(default=None, repr=False)
+
+    def engine(self) -> Engine:
+        """The database, opened (and migrated and seeded if new) on first use."""
+        if self._engine is None:
+            self._engine = bootstrap.open_database(
+                self.db_url, busy_timeout_ms=self.settings.busy_timeout_ms
+            )
+        return self._engine
+
+
+class CallqueueGroup(click.Group):
+    """Turns database and settings failures anywhere below into one-line messages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, translating known failures."""
+        try:
+            return super().invoke(ctx)
+        except db.DatabaseError as exc:
+            raise UserError(str(exc), EXIT_UNUSABLE) from exc
+        except (SettingsError, catalog.CatalogError) as exc:
+            raise UserError(str(exc), EXIT_UNUSABLE) from exc
+        except SQLAlchemyError as exc:
+            url = ctx.obj.db_url if isinstance(ctx.obj, AppContext) else ""
+            raise UserError(
+                f"数据库操作失败（{db.safe_url(url)}）：{type(exc).__name__}，未保存任何更改",
+                EXIT_UNUSABLE,
+            ) from exc
+
+
+def emit_json(data: Any) -> None:
+    """Print one JSON document to stdout as UTF-8, nothing else."""
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    stream = click.get_binary_stream("stdout")
+    stream.write(text.encode("utf-8") + b"\n")
+    stream.flush()
+
+
+def _parse_today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
+    if not value:
+        return clock.today()
+    try:
+        return clock.parse_day(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@click.group(cls=CallqueueGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db_url", envvar="CALLQUEUE_DB", metavar="URL",
+              help="数据库地址（SQLAlchemy URL），默认是用户数据目录中的 SQLite 文件。")
+@click.option("--today", envvar="CALLQUEUE_TODAY", callback=_parse_today, metavar="YYYY-MM-DD",
+              help="按此日期运行（演示和测试用）。")
+@click.option("--staff", envvar="CALLQUEUE_STAFF", metavar="NAME", help="当前工作人员姓名。")
+@click.version_option(__version__, prog_name="callqueue")
+@click.pass_context
+def main(ctx: click.Context, db_url: str | None, today: date, staff: str | None) -> None:
+    """许可证书到期前提醒：呼叫队列。不带子命令时打开界面。"""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise UserError(str(exc), EXIT_UNUSABLE) from exc
+    ctx.obj = AppContext(settings=settings, db_url=db_url or settings.db, today=today, staff=staff)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(tui)
+
+
+@main.command()
+@click.pass_obj
+def tui(obj: AppContext) -> None:
+    """打开呼叫队列界面。"""
+    _run_tui(obj)
+
+
+def _run_tui(obj: AppContext) -> None:
+    from callqueue.tui.app import create_app
+
+    obj.engine()  # fail here, with a one-line message, before the screen takes over
+    create_app(engine=obj.engine(), today=obj.today, staff_name=obj.staff).run()
+
+
+@main.command()
+@click.option("--no-tui", is_flag=True, help="只生成演示数据库，不打开界面。")
+@click.pass_context
+def demo(ctx: click.Context, no_tui: bool) -> None:
+    """生成演示数据库并打开界面。"""
+    obj: AppContext = ctx.obj
+    explicit = ctx.find_root().params.get("db_url") is not None
+    if not explicit:
+        path = data_dir() / "demo.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        obj.db_url = f"sqlite:///{path}"
+    engine = obj.engine()
+    click.echo(f"演示数据库：{db.safe_url(engine.url)}", err=True)
+    if not no_tui:
+        _run_tui(obj)
+
+
+# --- db -------------------------------------------------------------------------------
+
+
+@main.group(name="db")
+def db_group() -> None:
+    """数据库结构版本。"""
+
+
+@db_group.command()
+@click.pass_obj
+def upgrade(obj: AppContext) -> None:
+    """把数据库升级到最新结构（首次使用时同时载入目录）。"""
+    engine = db.make_engine(obj.db_url, busy_timeout_ms=obj.settings.busy_timeout_ms)
+    db.check_connection(engine)
+    before = db.current_revision(engine)
+    db.upgrade(engine)
+    bootstrap.seed_catalog(engine)
+    after = db.current_revision(engine)
+    click.echo(f"数据库结构：{before or '空'} → {after}")
+
+
+@db_group.command()
+@click.pass_obj
+def status(obj: AppContext) -> None:
+    """显示数据库地址和结构版本。"""
+    engine = db.make_engine(obj.db_url)
+    db.check_connection(engine)
+    current, head = db.current_revision(engine), db.head_revision()
+    click.echo(f"数据库：{db.safe_url(engine.url)}")
+    click.echo(f"结构版本：{current or '空'}（最新 {head}）{'' if current == head else '，需要升级'}")
+
+
+# --- catalog ----------------------------------------------------------------------------
+
+
+@main.group(name="catalog", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@click.pass_context
+def catalog_group(ctx: click.Context, as_json: bool) -> None:
+    """许可证书到期前提醒目录（附件1）。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: AppContext = ctx.obj
+    with db.session_scope(obj.engine(), write=False) as session:
+        entries = catalog.list_items(session)
+    if as_json:
+        emit_json([e.to_json() for e in entries])
+        return
+    for e in entries:
+        click.echo(f"{e.seq:>2}  {e.certificate_name}（{e.permit_item}）")
+        click.echo(f"    {e.section} · 有效期 {e.validity_label} · {e.method_label} · "
+                   f"{e.lead_label} · 申请时限 {e.deadline_label}")
+
+
+@catalog_group.command()
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@click.pass_obj
+def check(obj: AppContext, as_json: bool) -> None:
+    """列出提醒时限晚于法定申请时限的事项（以及未填写的办公室信息）。"""
+    with db.session_scope(obj.engine(), write=False) as session:
+        entries = catalog.list_items(session)
+        office = catalog.office(session)
+    late = catalog.late_items(entries, margin_workdays=obj.settings.margin_workdays)
+    missing = [label for key, label in (("place", "办理地点"), ("service_phone", "服务电话"))
+               if not office[key]]
+    if as_json:
+        emit_json({"margin_workdays": obj.settings.margin_workdays,
+                   "late": [vars(item) for item in late],
+                   "office_missing": missing})
+        return
+    if not late:
+        click.echo("所有事项的提醒时限都早于法定申请时限。")
+    for item in late:
+        click.echo(f"⚠ {item.seq:>2} {item.message}")
+    for label in missing:
+        click.echo(f"⚠ 办公室{label}尚未填写，一次性告知内容不完整（callqueue catalog office）。")
+
+
+@catalog_group.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def load(obj: AppContext, file: Path) -> None:
+    """按目录文件（TOML）更新目录；每处修改都记入审计。"""
+    with db.session_scope(obj.engine(), write=True) as session:
+        result = catalog.load_catalog(session, path=file, actor=obj.staff or "cli")
+    click.echo(f"新增 {result.created} 项，修改 {result.updated} 项，未变 {result.unchanged} 项。")
+
+
+@catalog_group.command(name="office")
+@click.option("--name", help="办公室名称。")
+@click.option("--place", help="办理地点。")
+@click.option("--phone", "service_phone", help="服务电话。")
+@click.pass_obj
+def office_cmd(obj: AppContext, name: str | None, place: str | None,
+               service_phone: str | None) -> None:
+    """查看或修改办公室名称、办理地点、服务电话。"""
+    changes = {"name": name, "place": place, "service_phone": service_phone}
+    with db.session_scope(obj.engine(), write=True) as session:
+        for key, value in changes.items():
+            if value is not None:
+                catalog.set_office(session, key=key, value=value, actor=obj.staff or "cli")
+        current = catalog.office(session)
+    for key, label in (("name", "名称"), ("place", "办理地点"), ("service_phone", "服务电话")):
+        click.echo(f"{label}：{current[key] or '（未填写）'}")
+
+
+# --- export -----------------------------------------------------------------------------
+
+
+@main.group(name="export")
+def export_group() -> None:
+    """导出 Excel 工作簿。"""
+
+
+@export_group.command(name="catalog")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="输出文件（.xlsx）。")
+@click.pass_obj
+def export_catalog_cmd(obj: AppContext, output: Path) -> None:
+    """按附件1格式导出提醒目录。"""
+    with db.session_scope(obj.engine(), write=False) as session:
+        entries = catalog.list_items(session)
+        office = catalog.office(session)
+    try:
+        export_catalog(entries, output, office_name=office["name"])
+    except OSError as exc:
+        fail(f"无法写入 {output}：{exc.strerror or exc}", EXIT_UNUSABLE)
+    click.echo(f"已导出 {len(entries)} 项到 {output}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

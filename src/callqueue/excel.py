@@ -1,0 +1,66 @@
+"""Shared helpers for the workbooks the office prints: safe text cells and a plain house style."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+DATE_FORMAT = "yyyy-mm-dd"
+_THIN = Side(style="thin")
+BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+TITLE_FONT = Font(name="宋体", size=16, bold=True)
+HEADER_FONT = Font(name="宋体", size=11, bold=True)
+BODY_FONT = Font(name="宋体", size=11)
+WRAP = Alignment(wrap_text=True, vertical="center")
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def put(cell: Cell, value: Any) -> Cell:
+    """Write `value` so that it stays what it is: text never becomes a live formula.
+
+    openpyxl turns any string starting with `=` into a formula; ledger data such as
+    `=1+1`, `+86 138…` or `-` must stay text, so those cells are typed as strings.
+    """
+    cell.value = value
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        cell.data_type = "s"
+    elif isinstance(value, date):
+        cell.number_format = DATE_FORMAT
+    return cell
+
+
+def write_table(
+    ws: Worksheet,
+    *,
+    first_row: int,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    widths: Sequence[int],
+) -> int:
+    """Write a bordered header and body starting at `first_row`; return the next free row."""
+    for col, (title, width) in enumerate(zip(headers, widths, strict=True), start=1):
+        cell = put(ws.cell(row=first_row, column=col), title)
+        cell.font, cell.alignment, cell.border = HEADER_FONT, CENTER, BORDER
+        ws.column_dimensions[get_column_letter(col)].width = width
+    row_no = first_row
+    for row_no, row in enumerate(rows, start=first_row + 1):
+        for col, value in enumerate(row, start=1):
+            cell = put(ws.cell(row=row_no, column=col), value)
+            cell.font, cell.border = BODY_FONT, BORDER
+            cell.alignment = CENTER if isinstance(value, int | date) else WRAP
+    return row_no + 1
+
+
+def title(ws: Worksheet, *, row: int, text: str, columns: int) -> None:
+    """A centred title merged across `columns`."""
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=columns)
+    cell = put(ws.cell(row=row, column=1), text)
+    cell.font, cell.alignment = TITLE_FONT, CENTER
+    ws.row_dimensions[row].height = 30

@@ -1,0 +1,83 @@
+"""Migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import SQLModel, select
+
+from callqueue import audit, bootstrap, db
+from callqueue.clock import SHANGHAI
+from callqueue.models import AuditEvent
+
+
+def _diff(engine: object) -> list[object]:
+    with engine.connect() as conn:  # type: ignore[attr-defined]
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return list(compare_metadata(ctx, SQLModel.metadata))
+
+
+def test_upgrade_from_empty_matches_models_and_downgrades(empty_db_url: str) -> None:
+    engine = db.make_engine(empty_db_url)
+    assert db.current_revision(engine) is None
+    db.upgrade(engine)
+    assert db.current_revision(engine) == db.head_revision()
+    assert _diff(engine) == []
+    tables = set(inspect(engine).get_table_names())
+    assert set(SQLModel.metadata.tables) <= tables
+
+    db.downgrade(engine, "base")
+    left = set(inspect(engine).get_table_names()) - {"alembic_version"}
+    assert left == set()
+    assert db.current_revision(engine) is None
+
+    db.upgrade(engine)  # and up again, cleanly
+    assert _diff(engine) == []
+    engine.dispose()
+
+
+def test_queue_indexes_exist(engine: object) -> None:
+    names = {ix["name"] for ix in inspect(engine).get_indexes("reminder")}  # type: ignore[arg-type]
+    assert {"ix_reminder_queue", "ix_reminder_claim", "ix_reminder_next_action"} <= names
+
+
+def test_audit_events_are_append_only(engine: object) -> None:
+    with db.session_scope(engine, write=True) as session:  # type: ignore[arg-type]
+        audit.record(session, action="test", entity="test", entity_id=1, after={"a": 1})
+    for statement in ("UPDATE auditevent SET note = 'x'", "DELETE FROM auditevent"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with db.session_scope(engine, write=True) as session:  # type: ignore[arg-type]
+                session.execute(text(statement))
+    with db.session_scope(engine, write=False) as session:  # type: ignore[arg-type]
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "test")).all()
+    assert len(events) == 1 and events[0].note == ""
+    assert events[0].at.astimezone(SHANGHAI).year == datetime.now(SHANGHAI).year
+
+
+def test_first_use_migrates_and_seeds(empty_db_url: str) -> None:
+    engine = bootstrap.open_database(empty_db_url)
+    assert db.current_revision(engine) == db.head_revision()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM catalogitem")).scalar_one() == 14
+        assert conn.execute(text("SELECT count(*) FROM section")).scalar_one() == 4
+    # A second opening changes nothing.
+    bootstrap.open_database(empty_db_url).dispose()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM catalogitem")).scalar_one() == 14
+    engine.dispose()
+
+
+def test_foreign_database_is_refused(empty_db_url: str) -> None:
+    engine = db.make_engine(empty_db_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE someone_elses (id INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    with pytest.raises(db.DatabaseError, match="不是 callqueue 数据库"):
+        bootstrap.open_database(empty_db_url)
