@@ -78,9 +78,13 @@ class CallqueueGroup(click.Group):
 def emit_json(data: Any) -> None:
     """Print one JSON document to stdout as UTF-8, nothing else."""
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
-    stream = click.get_binary_stream("stdout")
-    stream.write(text.encode("utf-8") + b"\n")
-    stream.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream (some test harnesses)
+        click.echo(text)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8") + b"\n")
+    buffer.flush()
 
 
 def _parse_today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:

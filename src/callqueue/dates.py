@@ -26,13 +26,13 @@ class DeadlineKind(StrEnum):
 class ReminderDates:
     """The dates one certificate's reminder is worked by."""
 
-    remind_on: date
-    planned_remind_on: date
-    apply_by: date
-    window_opens_on: date | None
+    remind_on: date  # effective due date (after pulling earlier)
+    planned_remind_on: date  # from the catalog lead time alone (previous working day)
+    apply_by: date  # last day to file for renewal (申请换证时限)
+    window_opens_on: date | None  # first working day of the filing window (window kind only)
     pulled_earlier: bool
-    lead_days_short: int
-    filing_days_assumed: bool = False
+    lead_days_short: int  # working days the plan is late for apply_by - margin (0 when fine)
+    filing_days_assumed: bool = False  # filing days unknown: the statutory 30 was used
 
 
 @lru_cache(maxsize=1 << 16)
