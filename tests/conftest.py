@@ -25,7 +25,9 @@ BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 def pytest_configure(config: pytest.Config) -> None:
     """Refuse to run a CI build that would skip PostgreSQL."""
     if os.environ.get("CI", "").lower() == "true" and not PG_URL:
-        raise pytest.UsageError("CI=true but CALLQUEUE_TEST_PG is not set: PostgreSQL tests must run")
+        raise pytest.UsageError(
+            "CI=true but CALLQUEUE_TEST_PG is not set: PostgreSQL tests must run"
+        )
 
 
 def _admin() -> Engine:

@@ -67,8 +67,9 @@ def test_catalog_load_reports_counts(run) -> None:  # type: ignore[no-untyped-de
     assert "新增 0 项，修改 0 项，未变 14 项" in result.output
 
 
-def test_db_upgrade_and_status(empty_db_url: str, tmp_path: Path,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_db_upgrade_and_status(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CALLQUEUE_CONFIG", str(tmp_path / "none.toml"))
     runner = CliRunner()
     result = runner.invoke(cli.main, ["--db", empty_db_url, "db", "upgrade"])
@@ -125,7 +126,9 @@ def test_bad_settings_file_is_a_message(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "margin_workdays" in result.stderr
 
 
-def test_demo_without_tui_builds_a_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_without_tui_builds_a_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CALLQUEUE_CONFIG", str(tmp_path / "none.toml"))
     monkeypatch.setattr(cli, "data_dir", lambda: tmp_path / "data")
     result = CliRunner().invoke(cli.main, ["demo", "--no-tui"], env={"CALLQUEUE_DB": ""})

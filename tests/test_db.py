@@ -63,10 +63,12 @@ def test_write_sessions_begin_immediate(tmp_path: Path) -> None:
 
 
 def test_session_scope_rolls_back_on_error(engine: object) -> None:
-    with pytest.raises(RuntimeError):
-        with db.session_scope(engine, write=True) as session:  # type: ignore[arg-type]
-            session.execute(text("DELETE FROM catalogitem WHERE seq = 1"))
-            raise RuntimeError("boom")
+    with (
+        pytest.raises(RuntimeError),
+        db.session_scope(engine, write=True) as session,  # type: ignore[arg-type]
+    ):
+        session.execute(text("DELETE FROM catalogitem WHERE seq = 1"))
+        raise RuntimeError("boom")
     with engine.connect() as conn:  # type: ignore[attr-defined]
         assert conn.execute(text("SELECT count(*) FROM catalogitem")).scalar_one() == 14
 

@@ -52,9 +52,11 @@ def test_audit_events_are_append_only(engine: object) -> None:
     with db.session_scope(engine, write=True) as session:  # type: ignore[arg-type]
         audit.record(session, action="test", entity="test", entity_id=1, after={"a": 1})
     for statement in ("UPDATE auditevent SET note = 'x'", "DELETE FROM auditevent"):
-        with pytest.raises(DBAPIError, match="append-only"):
-            with db.session_scope(engine, write=True) as session:  # type: ignore[arg-type]
-                session.execute(text(statement))
+        with (
+            pytest.raises(DBAPIError, match="append-only"),
+            db.session_scope(engine, write=True) as session,  # type: ignore[arg-type]
+        ):
+            session.execute(text(statement))
     with db.session_scope(engine, write=False) as session:  # type: ignore[arg-type]
         events = session.exec(select(AuditEvent).where(AuditEvent.action == "test")).all()
     assert len(events) == 1 and events[0].note == ""

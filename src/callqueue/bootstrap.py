@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from callqueue import db
-from callqueue.catalog import load_catalog
+from callqueue.catalog_edit import load_catalog
 from callqueue.models import CatalogItem
 from callqueue.resources import bundled
 

@@ -13,7 +13,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from callqueue import __version__, bootstrap, catalog, clock, db
+from callqueue import __version__, bootstrap, catalog, catalog_edit, clock, db, workdays
 from callqueue.catalog_export import export_catalog
 from callqueue.config import Settings, SettingsError, data_dir, load_settings
 
@@ -96,12 +96,25 @@ def _parse_today(_ctx: click.Context, _param: click.Parameter, value: str | None
         raise click.BadParameter(str(exc)) from exc
 
 
-@click.group(cls=CallqueueGroup, invoke_without_command=True,
-             context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", "db_url", envvar="CALLQUEUE_DB", metavar="URL",
-              help="数据库地址（SQLAlchemy URL），默认是用户数据目录中的 SQLite 文件。")
-@click.option("--today", envvar="CALLQUEUE_TODAY", callback=_parse_today, metavar="YYYY-MM-DD",
-              help="按此日期运行（演示和测试用）。")
+@click.group(
+    cls=CallqueueGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--db",
+    "db_url",
+    envvar="CALLQUEUE_DB",
+    metavar="URL",
+    help="数据库地址（SQLAlchemy URL），默认是用户数据目录中的 SQLite 文件。",
+)
+@click.option(
+    "--today",
+    envvar="CALLQUEUE_TODAY",
+    callback=_parse_today,
+    metavar="YYYY-MM-DD",
+    help="按此日期运行（演示和测试用）。",
+)
 @click.option("--staff", envvar="CALLQUEUE_STAFF", metavar="NAME", help="当前工作人员姓名。")
 @click.version_option(__version__, prog_name="callqueue")
 @click.pass_context
@@ -177,7 +190,9 @@ def status(obj: AppContext) -> None:
     db.check_connection(engine)
     current, head = db.current_revision(engine), db.head_revision()
     click.echo(f"数据库：{db.safe_url(engine.url)}")
-    click.echo(f"结构版本：{current or '空'}（最新 {head}）{'' if current == head else '，需要升级'}")
+    click.echo(
+        f"结构版本：{current or '空'}（最新 {head}）{'' if current == head else '，需要升级'}"
+    )
 
 
 # --- catalog ----------------------------------------------------------------------------
@@ -198,8 +213,10 @@ def catalog_group(ctx: click.Context, as_json: bool) -> None:
         return
     for e in entries:
         click.echo(f"{e.seq:>2}  {e.certificate_name}（{e.permit_item}）")
-        click.echo(f"    {e.section} · 有效期 {e.validity_label} · {e.method_label} · "
-                   f"{e.lead_label} · 申请时限 {e.deadline_label}")
+        click.echo(
+            f"    {e.section} · 有效期 {e.validity_label} · {e.method_label} · "
+            f"{e.lead_label} · 申请时限 {e.deadline_label}"
+        )
 
 
 @catalog_group.command()
@@ -211,12 +228,19 @@ def check(obj: AppContext, as_json: bool) -> None:
         entries = catalog.list_items(session)
         office = catalog.office(session)
     late = catalog.late_items(entries, margin_workdays=obj.settings.margin_workdays)
-    missing = [label for key, label in (("place", "办理地点"), ("service_phone", "服务电话"))
-               if not office[key]]
+    missing = [
+        label
+        for key, label in (("place", "办理地点"), ("service_phone", "服务电话"))
+        if not office[key]
+    ]
     if as_json:
-        emit_json({"margin_workdays": obj.settings.margin_workdays,
-                   "late": [vars(item) for item in late],
-                   "office_missing": missing})
+        emit_json(
+            {
+                "margin_workdays": obj.settings.margin_workdays,
+                "late": [vars(item) for item in late],
+                "office_missing": missing,
+            }
+        )
         return
     if not late:
         click.echo("所有事项的提醒时限都早于法定申请时限。")
@@ -232,7 +256,7 @@ def check(obj: AppContext, as_json: bool) -> None:
 def load(obj: AppContext, file: Path) -> None:
     """按目录文件（TOML）更新目录；每处修改都记入审计。"""
     with db.session_scope(obj.engine(), write=True) as session:
-        result = catalog.load_catalog(session, path=file, actor=obj.staff or "cli")
+        result = catalog_edit.load_catalog(session, path=file, actor=obj.staff or "cli")
     click.echo(f"新增 {result.created} 项，修改 {result.updated} 项，未变 {result.unchanged} 项。")
 
 
@@ -241,17 +265,79 @@ def load(obj: AppContext, file: Path) -> None:
 @click.option("--place", help="办理地点。")
 @click.option("--phone", "service_phone", help="服务电话。")
 @click.pass_obj
-def office_cmd(obj: AppContext, name: str | None, place: str | None,
-               service_phone: str | None) -> None:
+def office_cmd(
+    obj: AppContext, name: str | None, place: str | None, service_phone: str | None
+) -> None:
     """查看或修改办公室名称、办理地点、服务电话。"""
     changes = {"name": name, "place": place, "service_phone": service_phone}
     with db.session_scope(obj.engine(), write=True) as session:
         for key, value in changes.items():
             if value is not None:
-                catalog.set_office(session, key=key, value=value, actor=obj.staff or "cli")
+                catalog_edit.set_office(session, key=key, value=value, actor=obj.staff or "cli")
         current = catalog.office(session)
     for key, label in (("name", "名称"), ("place", "办理地点"), ("service_phone", "服务电话")):
         click.echo(f"{label}：{current[key] or '（未填写）'}")
+
+
+# --- calendar ---------------------------------------------------------------------------
+
+
+@main.group(name="calendar", invoke_without_command=True)
+@click.option(
+    "--year", "years", type=int, multiple=True, help="年份（可多次给出），默认今年和明年。"
+)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@click.pass_context
+def calendar_group(ctx: click.Context, years: tuple[int, ...], as_json: bool) -> None:
+    """工作日日历：节假日数据覆盖情况和办公室调整。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: AppContext = ctx.obj
+    years = years or (obj.today.year, obj.today.year + 1)
+    with db.session_scope(obj.engine(), write=False) as session:
+        cal = workdays.load_calendar(session)
+        overrides = [o for y in years for o in workdays.list_overrides(session, year=y)]
+    warning = cal.coverage_warning(years)
+    if as_json:
+        emit_json(
+            {
+                "years": [{"year": y, "covered": cal.is_covered(y)} for y in years],
+                "warning": warning,
+                "overrides": [
+                    {"day": o.day.isoformat(), "is_workday": o.is_workday, "reason": o.reason}
+                    for o in overrides
+                ],
+            }
+        )
+        return
+    for y in years:
+        click.echo(
+            f"{y}年：{'已载入法定节假日和调休' if cal.is_covered(y) else '未载入，按周末推算'}"
+        )
+    if warning:
+        click.echo(f"⚠ {warning}")
+    for o in overrides:
+        click.echo(f"{o.day:%Y-%m-%d} {'上班' if o.is_workday else '休息'} {o.reason}")
+
+
+@calendar_group.command(name="set")
+@click.argument("day")
+@click.argument("kind", type=click.Choice(["open", "closed", "official"]))
+@click.option("--reason", default="", help="原因，记入审计。")
+@click.pass_obj
+def calendar_set(obj: AppContext, day: str, kind: str, reason: str) -> None:
+    """把某天设为上班（open）、休息（closed）或恢复法定安排（official）。"""
+    try:
+        when = clock.parse_day(day)
+    except ValueError as exc:
+        fail(str(exc))
+    is_workday = {"open": True, "closed": False, "official": None}[kind]
+    with db.session_scope(obj.engine(), write=True) as session:
+        workdays.set_override(
+            session, day=when, is_workday=is_workday, reason=reason, actor=obj.staff or "cli"
+        )
+        now_open = workdays.load_calendar(session).is_workday(when)
+    click.echo(f"{when:%Y-%m-%d} 现在是{'工作日' if now_open else '休息日'}。")
 
 
 # --- export -----------------------------------------------------------------------------
@@ -263,8 +349,13 @@ def export_group() -> None:
 
 
 @export_group.command(name="catalog")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="输出文件（.xlsx）。")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="输出文件（.xlsx）。",
+)
 @click.pass_obj
 def export_catalog_cmd(obj: AppContext, output: Path) -> None:
     """按附件1格式导出提醒目录。"""

@@ -113,9 +113,7 @@ def check_connection(engine: Engine) -> None:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
     except SQLAlchemyError as exc:
-        raise DatabaseError(
-            f"无法连接数据库 {safe_url(engine.url)}：{_first_line(exc)}"
-        ) from exc
+        raise DatabaseError(f"无法连接数据库 {safe_url(engine.url)}：{_first_line(exc)}") from exc
 
 
 def _first_line(exc: BaseException) -> str:

@@ -15,6 +15,7 @@ class CatalogLoaded(Message):
 
     entries: list[CatalogEntry]
     late: list[LateItem]
+    calendar_warning: str | None
 
 
 @dataclass

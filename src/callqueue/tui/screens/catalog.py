@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from callqueue import catalog, db
+from callqueue import catalog, db, workdays
 from callqueue.tui.messages import CatalogLoaded, LoadFailed
 
 if TYPE_CHECKING:
@@ -45,10 +45,7 @@ class CatalogScreen(Screen[None]):
         """Set up the table and start reading the catalog."""
         table = self.query_one(DataTable)
         table.add_columns(*COLUMNS)
-        who = self.cq_app.staff_name or "未选择工作人员"
-        self.query_one("#who", Static).update(
-            Text(f"{who} · 日期 {self.cq_app.today:%Y-%m-%d}")
-        )
+        self._show_who(None)
         self.entries: list[catalog.CatalogEntry] = []
         self.load_catalog()
 
@@ -60,25 +57,35 @@ class CatalogScreen(Screen[None]):
     def load_catalog(self) -> None:
         """Read the catalog in a thread and post it back."""
         try:
+            today = self.cq_app.today
             with db.session_scope(self.cq_app.engine, write=False) as session:
                 entries = catalog.list_items(session)
+                warning = workdays.load_calendar(session).coverage_warning(
+                    [today.year, today.year + 1]
+                )
         except Exception as exc:  # any failure is shown, the screen stays usable
             self.post_message(LoadFailed(f"读取目录失败：{type(exc).__name__}"))
             return
-        self.post_message(CatalogLoaded(entries, catalog.late_items(entries)))
+        self.post_message(CatalogLoaded(entries, catalog.late_items(entries), warning))
 
     @on(CatalogLoaded)
     def show_catalog(self, message: CatalogLoaded) -> None:
         """Fill the table."""
         self.entries = message.entries
+        self._show_who(message.calendar_warning)
         late = {item.seq for item in message.late}
         table = self.query_one(DataTable)
         table.clear()
         for e in message.entries:
             flag = Text("⚠ 偏晚", style="bold yellow") if e.seq in late else Text("")
             table.add_row(
-                Text(str(e.seq)), Text(e.certificate_name), Text(e.section),
-                Text(e.validity_label), Text(e.lead_label), Text(e.deadline_label), flag,
+                Text(str(e.seq)),
+                Text(e.certificate_name),
+                Text(e.section),
+                Text(e.validity_label),
+                Text(e.lead_label),
+                Text(e.deadline_label),
+                flag,
                 key=str(e.seq),
             )
         self.query_one("#catalog-status", Static).update(
@@ -86,6 +93,13 @@ class CatalogScreen(Screen[None]):
         )
         if message.entries:
             self._show_detail(message.entries[0])
+
+    def _show_who(self, warning: str | None) -> None:
+        who = self.cq_app.staff_name or "未选择工作人员"
+        line = Text(f"{who} · 日期 {self.cq_app.today:%Y-%m-%d}")
+        if warning:
+            line.append(f"  ⚠ {warning}", style="bold yellow")
+        self.query_one("#who", Static).update(line)
 
     @on(LoadFailed)
     def show_failure(self, message: LoadFailed) -> None:
