@@ -19,7 +19,7 @@ async def test_catalog_screen_lists_the_catalog(engine: Engine) -> None:
         table = app.screen.query_one(DataTable)
         assert table.row_count == 14
         first = [str(cell) for cell in table.get_row_at(0)]
-        assert first[1] == "排污许可证" and "偏晚" in first[6]
+        assert first[2] == "排污许可证" and "偏晚" in first[1]
         who = str(app.screen.query_one("#who", Static).render())
         assert "张敏" in who and "2026-11-24" in who
         assert "2027年的法定节假日" in who  # next year is not covered yet: said on screen

@@ -71,7 +71,7 @@ class CatalogEntry:
         if self.filing_deadline_days is None:
             return "未规定（按届满30日前）"
         if self.deadline_kind == DeadlineKind.WINDOW_OPENS:
-            return f"到期前{self.filing_deadline_days}日内，到期前办理"
+            return f"到期前{self.filing_deadline_days}日内"
         return f"到期{self.filing_deadline_days}日前"
 
     def to_json(self) -> dict[str, Any]:

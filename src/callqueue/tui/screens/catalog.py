@@ -17,7 +17,7 @@ from callqueue.tui.messages import CatalogLoaded, LoadFailed
 if TYPE_CHECKING:
     from callqueue.tui.app import CallqueueApp
 
-COLUMNS = ("序号", "许可证书名称", "承办科室", "有效期", "提醒时限", "申请换证时限", "提醒")
+COLUMNS = ("序号", "提醒", "许可证书名称", "承办科室", "有效期", "提醒时限", "申请换证时限")
 
 
 class CatalogScreen(Screen[None]):
@@ -80,12 +80,12 @@ class CatalogScreen(Screen[None]):
             flag = Text("⚠ 偏晚", style="bold yellow") if e.seq in late else Text("")
             table.add_row(
                 Text(str(e.seq)),
+                flag,
                 Text(e.certificate_name),
                 Text(e.section),
                 Text(e.validity_label),
-                Text(e.lead_label),
+                Text(f"到期前{e.lead_months}个月"),
                 Text(e.deadline_label),
-                flag,
                 key=str(e.seq),
             )
         self.query_one("#catalog-status", Static).update(
