@@ -21,20 +21,22 @@ EXIT_UNUSABLE = 2
 
 
 class UserError(click.ClickException):
-    """An error staff can act on: one Chinese line, no traceback."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    """An error staff can act on: one Chinese line, no traceback, exit code 1."""
 
     def show(self, file: Any = None) -> None:
         """Print `错误：<message>` to stderr."""
         click.echo(f"错误：{self.format_message()}", err=True)
 
 
+class UnusableError(UserError):
+    """The database, a file or the settings cannot be used at all: exit code 2."""
+
+    exit_code = EXIT_UNUSABLE
+
+
 def fail(message: str, exit_code: int = 1) -> NoReturn:
     """Stop the command with a message for staff."""
-    raise UserError(message, exit_code)
+    raise (UnusableError if exit_code == EXIT_UNUSABLE else UserError)(message)
 
 
 @dataclass
@@ -64,14 +66,13 @@ class CallqueueGroup(click.Group):
         try:
             return super().invoke(ctx)
         except db.DatabaseError as exc:
-            raise UserError(str(exc), EXIT_UNUSABLE) from exc
+            raise UnusableError(str(exc)) from exc
         except (SettingsError, catalog.CatalogError) as exc:
-            raise UserError(str(exc), EXIT_UNUSABLE) from exc
+            raise UnusableError(str(exc)) from exc
         except SQLAlchemyError as exc:
             url = ctx.obj.db_url if isinstance(ctx.obj, AppContext) else ""
-            raise UserError(
-                f"数据库操作失败（{db.safe_url(url)}）：{type(exc).__name__}，未保存任何更改",
-                EXIT_UNUSABLE,
+            raise UnusableError(
+                f"数据库操作失败（{db.safe_url(url)}）：{type(exc).__name__}，未保存任何更改"
             ) from exc
 
 
@@ -123,7 +124,7 @@ def main(ctx: click.Context, db_url: str | None, today: date, staff: str | None)
     try:
         settings = load_settings()
     except SettingsError as exc:
-        raise UserError(str(exc), EXIT_UNUSABLE) from exc
+        raise UnusableError(str(exc)) from exc
     ctx.obj = AppContext(settings=settings, db_url=db_url or settings.db, today=today, staff=staff)
     if ctx.invoked_subcommand is None:
         ctx.invoke(tui)

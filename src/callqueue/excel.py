@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -22,7 +22,7 @@ WRAP = Alignment(wrap_text=True, vertical="center")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
-def put(cell: Cell, value: Any) -> Cell:
+def put(cell: Cell | MergedCell, value: Any) -> Cell | MergedCell:
     """Write `value` so that it stays what it is: text never becomes a live formula.
 
     openpyxl turns any string starting with `=` into a formula; ledger data such as
