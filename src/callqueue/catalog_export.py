@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from openpyxl import Workbook
 
 from callqueue.catalog import CatalogEntry
-from callqueue.excel import put, title, write_table
+from callqueue.excel import put, save_atomic, title, write_table
 
 ANNEX1_HEADERS = (
     "序号",
@@ -96,13 +94,4 @@ def export_catalog(entries: list[CatalogEntry], path: Path, *, office_name: str)
         ],
     )
     details.freeze_panes = "A3"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return save_atomic(wb, path)

@@ -16,6 +16,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from callqueue import __version__, bootstrap, catalog, catalog_edit, clock, db, workdays
 from callqueue.catalog_export import export_catalog
 from callqueue.config import Settings, SettingsError, data_dir, load_settings
+from callqueue.ledger import service as ledger_service
+from callqueue.ledger.check import Problem
+from callqueue.ledger.export import export_ledger
+from callqueue.ledger.listing import ledger_rows
+from callqueue.ledger.read import UnreadableWorkbook
+from callqueue.queue import staff as staff_service
 
 EXIT_UNUSABLE = 2
 
@@ -341,12 +347,165 @@ def calendar_set(obj: AppContext, day: str, kind: str, reason: str) -> None:
     click.echo(f"{when:%Y-%m-%d} 现在是{'工作日' if now_open else '休息日'}。")
 
 
+# --- ledger ---------------------------------------------------------------------------
+
+
+class _Progress:
+    """A progress bar per import stage on a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.stage: str | None = None
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if stage != self.stage:
+            self.close()
+            self.stage, self.done = stage, 0
+            self.bar = click.progressbar(length=max(total, 1), label=stage, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(max(0, done - self.done))
+        self.done = max(self.done, done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _known_section(obj: AppContext, section: str | None) -> None:
+    if section is None:
+        return
+    with db.session_scope(obj.engine(), write=False) as session:
+        names = staff_service.section_names(session)
+    if section not in names:
+        fail(f"科室“{section}”不存在（现有：{'、'.join(names)}）", EXIT_UNUSABLE)
+
+
+@main.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--section", help="未注明科室的工作表归入此科室。")
+@click.option("--dry-run", is_flag=True, help="只检查，不写入任何内容。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出报告。")
+@click.pass_obj
+def import_cmd(
+    obj: AppContext, file: Path, section: str | None, dry_run: bool, as_json: bool
+) -> None:
+    """导入台账工作簿（附件2）。退出码：0 全部处理且无拒绝，1 有被拒绝的行，2 文件无法读取。"""
+    _known_section(obj, section)
+    progress = _Progress(enabled=not as_json and sys.stderr.isatty())
+    engine = obj.engine()
+    try:
+        with db.session_scope(engine, write=True) as session:
+            staff_id = staff_service.staff_id(session, obj.staff)
+            report = ledger_service.import_ledger(
+                session,
+                path=file,
+                today=obj.today,
+                section=section,
+                dry_run=dry_run,
+                margin_workdays=obj.settings.margin_workdays,
+                actor=obj.staff or "cli",
+                staff_id=staff_id,
+                progress=progress,
+            )
+    except UnreadableWorkbook as exc:
+        progress.close()
+        fail(str(exc), EXIT_UNUSABLE)
+    progress.close()
+    if report.rejects_file:
+        try:
+            with db.session_scope(engine, write=False) as session:
+                ledger_service.save_rejects(session, report)
+        except OSError as exc:
+            report.problems.append(
+                Problem(
+                    "", None, None, None, "error", f"未导入行文件无法写入：{exc.strerror or exc}"
+                )
+            )
+            report.rejects_file = None
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        _print_report(report)
+    sys.exit(1 if report.rejected else 0)
+
+
+def _print_report(report: ledger_service.ImportReport) -> None:
+    verb = "检查" if report.dry_run else "导入"
+    click.echo(
+        f"{report.file}：{verb}数据行 {report.rows} 行 —— 新增 {report.imported}，"
+        f"更新 {report.updated}，重复 {report.duplicates}，拒绝 {report.rejected}，"
+        f"提示 {report.warnings}"
+    )
+    if report.dry_run:
+        click.echo("（试运行：没有写入任何内容）")
+    for shown, p in enumerate(report.problems):
+        if shown == 30:
+            click.echo(f"……另有 {len(report.problems) - shown} 条，完整列表请用 --json")
+            break
+        where = f"{p.sheet} 第{p.row}行" if p.row else p.sheet
+        column = f" [{p.column}]" if p.column else ""
+        mark = "✗" if p.severity == "error" else "·"
+        click.echo(f"  {mark} {where}{column}：{p.message}")
+    if report.rejects_file:
+        click.echo(f"被拒绝的行已写入：{report.rejects_file}（改正后可直接重新导入）")
+
+
+@main.command()
+@click.option("--section", help="只列出此科室。")
+@click.option("--all", "include_closed", is_flag=True, help="包括已换证、不再延续的证书。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@click.pass_obj
+def ledger(obj: AppContext, section: str | None, include_closed: bool, as_json: bool) -> None:
+    """列出台账：每张证书一条。"""
+    _known_section(obj, section)
+    with db.session_scope(obj.engine(), write=False) as session:
+        rows = ledger_rows(session, today=obj.today, section=section, include_closed=include_closed)
+    if as_json:
+        emit_json([r.to_json() for r in rows])
+        return
+    for r in rows:
+        flags = f" [{','.join(r.flags)}]" if r.flags else ""
+        click.echo(
+            f"{r.id:>6} {r.section} {r.holder} {r.certificate} 期满 {r.expires_on} "
+            f"提醒 {r.remind_on} 申请截止 {r.apply_by} {r.state}{flags}"
+        )
+    click.echo(f"共 {len(rows)} 张证书", err=True)
+
+
 # --- export -----------------------------------------------------------------------------
 
 
 @main.group(name="export")
 def export_group() -> None:
     """导出 Excel 工作簿。"""
+
+
+@export_group.command(name="ledger")
+@click.option("--section", help="只导出此科室。")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="输出文件（.xlsx）。",
+)
+@click.pass_obj
+def export_ledger_cmd(obj: AppContext, section: str | None, output: Path) -> None:
+    """按附件2格式导出台账，每个科室一张工作表。"""
+    _known_section(obj, section)
+    with db.session_scope(obj.engine(), write=False) as session:
+        rows = ledger_rows(session, today=obj.today, section=section)
+        office = catalog.office(session)
+    try:
+        export_ledger(rows, output, office_name=office["name"])
+    except OSError as exc:
+        fail(f"无法写入 {output}：{exc.strerror or exc}", EXIT_UNUSABLE)
+    click.echo(f"已导出 {len(rows)} 张证书到 {output}")
 
 
 @export_group.command(name="catalog")

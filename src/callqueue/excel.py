@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+from openpyxl import Workbook
 from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
@@ -64,3 +68,20 @@ def title(ws: Worksheet, *, row: int, text: str, columns: int) -> None:
     cell = put(ws.cell(row=row, column=1), text)
     cell.font, cell.alignment = TITLE_FONT, CENTER
     ws.row_dimensions[row].height = 30
+
+
+def save_atomic(wb: Workbook, path: Path) -> Path:
+    """Save `wb` to a temporary file beside `path`, then move it into place.
+
+    A failed save (disk full, killed process) never leaves half a workbook at `path`.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

@@ -1,0 +1,376 @@
+"""Check raw ledger rows: each becomes a valid row or a rejected one, with every problem said."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+
+from callqueue.catalog import CatalogEntry, name_key
+from callqueue.ledger.dates import DateParseError, read_date
+from callqueue.ledger.phones import ContactInfo, Phone, mask_phone, read_contact
+from callqueue.ledger.read import LedgerWorkbook, RawRow, SheetTable
+from callqueue.models import Channel
+
+HEADERS = {
+    "seq": "序号",
+    "holder": "单位（个人）名称",
+    "certificate": "许可证书名称",
+    "issued_on": "颁发日期",
+    "expires_on": "期满日期",
+    "contact_name": "联系人",
+    "contact": "联系方式",
+    "reminded_on": "提醒日期",
+    "method": "提醒方式",
+    "reminder": "提醒人",
+    "number": "证书编号",
+    "email": "电子邮箱",
+    "note": "备注",
+}
+# Columns our own exports and rejects add; reading them back is not a problem.
+IGNORED_HEADERS = frozenset({"原因", "申请换证时限", "计划提醒日期", "状态"})
+_CHANNELS = {
+    "电话": Channel.PHONE,
+    "人工电话通知": Channel.PHONE,
+    "电子邮件告知": Channel.EMAIL,
+    "邮件": Channel.EMAIL,
+    "电子邮件": Channel.EMAIL,
+    "邮箱": Channel.EMAIL,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a cell or a row; `severity` is error (row rejected) or warning."""
+
+    sheet: str
+    row: int | None
+    column: str | None
+    value: str | None
+    severity: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The report's problem object."""
+        return {
+            "sheet": self.sheet,
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ValidRow:
+    """A row ready to be written: clean values, the catalog item and section it belongs to."""
+
+    sheet: str
+    row: int
+    section: str
+    holder: str
+    holder_key: str
+    item: CatalogEntry
+    number: str
+    issued_on: date | None
+    expires_on: date
+    expiry_computed: bool
+    validity_years: int | None
+    contact_name: str
+    phones: tuple[Phone, ...]
+    emails: tuple[str, ...]
+    reminded_on: date | None
+    reminded_by: str
+    reminded_channel: str | None
+    needs_repair: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    """A row that cannot be imported, with its raw values and why."""
+
+    sheet: str
+    row: int
+    section: str | None
+    values: dict[str, object]
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class CheckResult:
+    """Every data row of a workbook, each either valid or rejected, and all problems."""
+
+    valid: list[ValidRow] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    columns: dict[str, list[str]] = field(default_factory=dict)  # sheet -> mapped keys
+
+    @property
+    def rows(self) -> int:
+        """Data rows seen (valid + rejected)."""
+        return len(self.valid) + len(self.rejected)
+
+
+class _Catalog:
+    """Catalog items looked up by normalised certificate name."""
+
+    def __init__(self, entries: Iterable[CatalogEntry]) -> None:
+        self.by_key: dict[str, CatalogEntry] = {}
+        for e in entries:
+            self.by_key.setdefault(name_key(e.certificate_name), e)
+            self.by_key.setdefault(name_key(e.permit_item), e)
+        self.names = sorted({e.certificate_name for e in entries})
+
+    def find(self, text: str) -> CatalogEntry | None:
+        return self.by_key.get(name_key(text))
+
+    def suggest(self, text: str) -> str | None:
+        hits = difflib.get_close_matches(text, self.names, n=1, cutoff=0.4)
+        return hits[0] if hits else None
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _show(column: str, value: object) -> str:
+    """A cell value as the report shows it: contact cells masked."""
+    text = _text(value)
+    return mask_phone(text) if column in ("contact", "contact_name") else text
+
+
+def check_workbook(
+    book: LedgerWorkbook,
+    *,
+    catalog: Iterable[CatalogEntry],
+    sections: Iterable[str],
+    section_option: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CheckResult:
+    """Turn every data row of `book` into a ValidRow or a RejectedRow.
+
+    Args:
+        book: from `read_workbook`.
+        catalog: the active catalog entries.
+        sections: names of the known sections.
+        section_option: the section for sheets that do not name one (`--section`).
+        progress: called with the count of rows checked so far, now and then.
+
+    Returns:
+        The rows and the problems, in sheet and row order.
+    """
+    result = CheckResult()
+    index = _Catalog(catalog)
+    known = {name_key(s): s for s in sections}
+    if section_option is not None and name_key(section_option) not in known:
+        result.problems.append(
+            Problem("", None, None, section_option, "error", f"科室“{section_option}”不存在")
+        )
+        section_option = None
+    done = 0
+    readable = [t for t in book.tables if not t.hidden and t.header_row is not None]
+    if not readable:
+        result.problems.append(
+            Problem(
+                "",
+                None,
+                None,
+                None,
+                "error",
+                "没有找到台账表头（需含“单位（个人）名称”和“许可证书名称”或“期满日期”）",
+            )
+        )
+    for table in book.tables:
+        if table.hidden or table.header_row is None:
+            continue
+        section = _sheet_section(table, known, section_option, result)
+        result.columns[table.sheet] = sorted(table.columns)
+        for header in table.extra_headers:
+            if header not in IGNORED_HEADERS:
+                result.problems.append(
+                    Problem(
+                        table.sheet,
+                        table.header_row,
+                        header,
+                        None,
+                        "warning",
+                        f"未识别的列“{header}”，已忽略",
+                    )
+                )
+        for raw in table.rows:
+            _check_row(raw, section, index, known, result)
+            done += 1
+            if progress is not None and done % 2000 == 0:
+                progress(done)
+    if progress is not None:
+        progress(done)
+    return result
+
+
+def _sheet_section(
+    table: SheetTable, known: dict[str, str], option: str | None, result: CheckResult
+) -> str | None:
+    if table.section:
+        found = known.get(name_key(table.section))
+        if found:
+            return found
+        result.problems.append(
+            Problem(
+                table.sheet,
+                None,
+                "科室名称",
+                table.section,
+                "warning",
+                f"科室“{table.section}”不存在，按其他方式确定科室",
+            )
+        )
+    found = known.get(name_key(table.sheet))
+    return found or option
+
+
+def _check_row(
+    raw: RawRow,
+    section: str | None,
+    index: _Catalog,
+    known: dict[str, str],
+    result: CheckResult,
+) -> None:
+    v = raw.values
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+
+    def err(column: str | None, message: str) -> None:
+        value = _show(column, v.get(column)) if column else None
+        errors.append(
+            Problem(raw.sheet, raw.row, HEADERS.get(column or "", column), value, "error", message)
+        )
+
+    def warn(column: str | None, message: str) -> None:
+        value = _show(column, v.get(column)) if column else None
+        warnings.append(
+            Problem(
+                raw.sheet, raw.row, HEADERS.get(column or "", column), value, "warning", message
+            )
+        )
+
+    holder = " ".join(_text(v.get("holder")).split())
+    if not holder:
+        err("holder", "缺少单位（个人）名称")
+    cert_text = _text(v.get("certificate"))
+    item = index.find(cert_text) if cert_text else None
+    if not cert_text:
+        err("certificate", "缺少许可证书名称")
+    elif item is None:
+        hint = index.suggest(cert_text)
+        err("certificate", f"目录中没有“{cert_text}”" + (f"，是否为“{hint}”？" if hint else ""))
+
+    issued = _date(v, "issued_on", err)
+    expires = _date(v, "expires_on", err)
+    computed = False
+    validity: int | None = None
+    if item is not None and len(item.validity_years) == 1:
+        validity = item.validity_years[0]
+    if expires is None and v.get("expires_on") is None and item is not None:
+        if issued is None:
+            err("expires_on", "缺少期满日期（也没有颁发日期可推算）")
+        elif validity is None:
+            err(
+                "expires_on",
+                f"{item.certificate_name}有效期为{item.validity_label}，无法推算，须填写期满日期",
+            )
+        else:
+            expires = issued + relativedelta(years=validity) - timedelta(days=1)
+            computed = True
+            warn("expires_on", f"未填期满日期，按颁发日期加{validity}年推算为{expires:%Y-%m-%d}")
+    if issued is not None and expires is not None and issued >= expires:
+        err("issued_on", f"颁发日期 {issued:%Y-%m-%d} 不早于期满日期 {expires:%Y-%m-%d}")
+    if item is not None and issued is not None and expires is not None and not computed:
+        years = max(item.validity_years)
+        if expires > issued + relativedelta(years=years, days=31):
+            warn("expires_on", f"期满日期比法定有效期（{item.validity_label}）更晚，请核对")
+
+    info = _contact(v)
+    for message in info.problems:
+        warn("contact", message)
+    contact_name = _text(v.get("contact_name")) or "、".join(info.names)
+    if not info.phones and not info.emails:
+        warn("contact", "没有可用的电话或邮箱，导入后需补充联系方式")
+    reminded_on = _date(v, "reminded_on", warn)
+    method = _text(v.get("method"))
+    channel = _CHANNELS.get(method) if method else None
+    if method and channel is None:
+        warn("method", f"提醒方式“{method}”无法识别，已忽略")
+
+    row_section = section
+    if item is not None:
+        if row_section is None:
+            row_section = item.section
+            warn(None, f"未注明科室，按目录归入“{item.section}”")
+        elif row_section != item.section:
+            warn(
+                "certificate",
+                f"目录中{item.certificate_name}由“{item.section}”承办，本表科室为“{row_section}”",
+            )
+
+    result.problems.extend(errors)
+    result.problems.extend(warnings)
+    if errors or item is None or expires is None or row_section is None:
+        reasons = tuple(p.message for p in errors) or ("无法确定科室",)
+        result.rejected.append(RejectedRow(raw.sheet, raw.row, section, dict(v), reasons))
+        return
+    result.valid.append(
+        ValidRow(
+            sheet=raw.sheet,
+            row=raw.row,
+            section=row_section,
+            holder=holder,
+            holder_key=name_key(holder),
+            item=item,
+            number=_text(v.get("number")),
+            issued_on=issued,
+            expires_on=expires,
+            expiry_computed=computed,
+            validity_years=validity,
+            contact_name=contact_name,
+            phones=info.phones,
+            emails=info.emails,
+            reminded_on=reminded_on,
+            reminded_by=_text(v.get("reminder")),
+            reminded_channel=channel.value if channel else None,
+            needs_repair=not info.phones and not info.emails,
+        )
+    )
+
+
+def _date(
+    values: dict[str, object], column: str, report: Callable[[str | None, str], None]
+) -> date | None:
+    try:
+        return read_date(values.get(column))
+    except DateParseError as exc:
+        report(column, str(exc))
+        return None
+
+
+def _contact(values: dict[str, object]) -> ContactInfo:
+    info = read_contact(values.get("contact"))
+    extra = values.get("email")
+    if extra is None:
+        return info
+    more = read_contact(extra)
+    emails = tuple(dict.fromkeys(info.emails + more.emails))
+    return ContactInfo(
+        phones=info.phones + more.phones,
+        emails=emails,
+        names=info.names,
+        problems=info.problems + more.problems,
+    )

@@ -1,0 +1,113 @@
+"""Write the ledger in the plan's 附件2 layout, one sheet per section, readable back by import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import phonenumbers
+from openpyxl import Workbook
+
+from callqueue.catalog import METHOD_LABELS
+from callqueue.excel import BODY_FONT, put, save_atomic, title, write_table
+from callqueue.ledger.listing import LedgerRow
+from callqueue.models import Channel
+
+ANNEX2_HEADERS = (
+    "序号",
+    "单位（个人）名称",
+    "许可证书名称",
+    "颁发日期",
+    "期满日期",
+    "联系人",
+    "联系方式",
+    "提醒日期",
+    "提醒方式",
+    "提醒人",
+)
+# After the ten columns of 附件2: what the app adds for the reader; import ignores them.
+EXTRA_HEADERS = ("申请换证时限", "计划提醒日期", "状态")
+STATE_LABELS = {
+    "scheduled": "待提醒",
+    "due": "待联系",
+    "retry": "待重拨",
+    "callback": "约定回电",
+    "informed": "已告知",
+    "appointment": "已预约",
+    "assisted": "帮办代办",
+    "renewed": "已换证",
+    "not_renewing": "不再延续",
+    "unreachable": "无法联系",
+    "lapsed": "已过期",
+}
+WIDTHS = (6, 32, 26, 12, 12, 10, 28, 12, 14, 10, 14, 14, 10)
+
+
+def display_phone(e164: str, extension: str = "") -> str:
+    """A stored number as staff write it: `13800138000`, `022-23456789转8021`."""
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return e164
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    area, _, rest = national.partition(" ")
+    if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE or not rest:
+        text = national.replace(" ", "")
+    else:
+        text = f"{area}-{rest.replace(' ', '')}"
+    return f"{text}转{extension}" if extension else text
+
+
+def contact_text(row: LedgerRow) -> str:
+    """The 联系方式 cell: every number, then every email, separated by `；`."""
+    parts = [display_phone(p, e) for p, e in zip(row.phones, row.extensions, strict=True)]
+    return "；".join(parts + row.emails)
+
+
+def export_ledger(rows: list[LedgerRow], path: Path, *, office_name: str) -> Path:
+    """Write `rows` as 附件2, a sheet per section, dates as real date cells.
+
+    Args:
+        rows: from `ledger_rows`, in section order.
+        path: the .xlsx to write (replaced atomically; a failure leaves no partial file).
+        office_name: for the title.
+
+    Returns:
+        The written path.
+    """
+    wb = Workbook()
+    default = wb.active
+    assert default is not None
+    wb.remove(default)
+    by_section: dict[str, list[LedgerRow]] = {}
+    for row in rows:
+        by_section.setdefault(row.section, []).append(row)
+    if not by_section:
+        by_section[""] = []
+    for section, section_rows in by_section.items():
+        ws = wb.create_sheet(section[:31] or "台账")
+        put(ws.cell(row=1, column=1), "附件2").font = BODY_FONT
+        headers = ANNEX2_HEADERS + EXTRA_HEADERS
+        title(ws, row=2, text=f"{office_name}许可证书到期前提醒台账", columns=len(headers))
+        put(ws.cell(row=3, column=1), f"科室名称：{section}").font = BODY_FONT
+        body = [
+            (
+                n,
+                r.holder,
+                r.certificate,
+                r.issued_on,
+                r.expires_on,
+                r.contact_name,
+                contact_text(r),
+                r.reminded_on,
+                METHOD_LABELS.get(Channel(r.reminded_channel), "") if r.reminded_channel else "",
+                r.reminded_by,
+                r.apply_by,
+                r.remind_on,
+                STATE_LABELS.get(r.state or "", ""),
+            )
+            for n, r in enumerate(section_rows, start=1)
+        ]
+        write_table(ws, first_row=4, headers=headers, rows=body, widths=WIDTHS)
+        ws.freeze_panes = "C5"
+        ws.print_title_rows = "4:4"
+    return save_atomic(wb, path)

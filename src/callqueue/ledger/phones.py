@@ -1,0 +1,454 @@
+"""Reader for the contact cells of hand-kept ledgers: phones, emails and names."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
+
+MOBILE = "mobile"
+LANDLINE = "landline"
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    """One usable phone number found in a contact cell."""
+
+    e164: str  # "+8613800138000", "+862223456789"
+    extension: str  # "" or digits, e.g. "8021"
+    raw: str  # the piece of the cell it came from, stripped
+    kind: str  # "mobile" | "landline"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactInfo:
+    """Everything usable in one contact cell, plus warnings for the pieces that were not."""
+
+    phones: tuple[Phone, ...]
+    emails: tuple[str, ...]  # lower-cased, deduplicated, in order
+    names: tuple[str, ...]  # person names found in the cell, e.g. "张三"
+    problems: tuple[str, ...]  # Chinese messages for pieces that could not be used
+
+
+_EMPTY = ContactInfo((), (), (), ())
+_MAX_DIGITS = 20
+_TOO_BIG = 10**_MAX_DIGITS
+_MAX_PIECE_GROUPS = 8
+
+# The library's own CN mobile pattern, so the fast path accepts exactly what
+# phonenumbers.is_valid_number accepts as a mobile, without its ~40 µs parse.
+_CN_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+_CN_MOBILE_DESC = _CN_METADATA.mobile if _CN_METADATA is not None else None
+_MOBILE = re.compile(
+    _CN_MOBILE_DESC.national_number_pattern
+    if _CN_MOBILE_DESC is not None and _CN_MOBILE_DESC.national_number_pattern
+    else r"1[3-9]\d{9}",
+    re.ASCII,
+)
+_E164 = re.compile(r"\+\d{8,15}", re.ASCII)
+
+# Maps one character to one character, so offsets in the folded text are offsets in the cell.
+_FOLD = str.maketrans(
+    {
+        **{chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)},
+        "\u3000": " ",
+        "\u00a0": " ",
+        "\u2002": " ",
+        "\u2003": " ",
+        "\u2009": " ",
+        "\u200b": " ",
+        "\ufeff": " ",
+        "\t": "\n",
+        "\r": "\n",
+        "\u2028": "\n",
+        "。": "\n",
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+        "\ufe63": "-",
+    }
+)
+
+# The lookbehinds make each run start once, so a long cell cannot make the search quadratic.
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}",
+    re.ASCII,
+)
+_BROKEN_EMAIL = re.compile(r"(?<![^\s/,;、|])[^\s/,;、|]*@[^\s/,;、|]*")
+_TOKEN = re.compile(
+    r"(?P<sci>\d++(?:\.\d++)?[eE]\+?\d{1,3})(?!\d)"
+    r"|(?P<num>[(+]*\d(?:[\d()+\-]++|\.(?=\d)| (?! )(?!\d{1,2}(?:、|\.\D)))*+)"
+    r"|(?P<han>[\u3400-\u4dbf\u4e00-\u9fff]+)"
+    r"|(?P<fax>(?i:fax))"
+    r"|(?P<sep>[/,;、|\n]| {2,})",
+    re.ASCII,
+)
+_EXTENSION = re.compile(r" *(?:转|分机号?|(?i:ext)\.?|[xX#]) *:? *(?P<ext>\d{1,6})(?!\d)", re.ASCII)
+_HYPHEN_EXTENSION = re.compile(r"(?P<main>.*\d\)?) ?- ?(?P<ext>\d{1,5})", re.ASCII)
+_DIGIT_GROUP = re.compile(r"\d+", re.ASCII)
+# Longer labels first: the regex takes the first alternative that matches.
+_LABEL = re.compile(
+    "联系电话|电话号码|手机号码|手机号|手机|电话|座机|固话|办公室|办公|传真号码|传真号|传真"
+    "|分机号|分机|转|微信号|微信|电子邮箱|邮箱|邮件|联系方式|联系人|号码|或者|或"
+)
+_NOT_NAMES = frozenset(
+    {"暂无", "没有", "不详", "同上", "空号", "停机", "已停机", "本人", "前台", "总机", "值班室"}
+    | {"单位", "公司", "家里", "家庭", "白天", "晚上", "夜间", "工作日", "备用", "常用", "同号"}
+)
+_FAX_LABELS = ("传真", "传真号", "传真号码")
+_LIST_MARKS = ("、", ".")
+
+# Any run of 7+ digits, allowing one space or hyphen between digits (full-width digits too).
+_DIGIT_RUN = re.compile(r"\+?\d(?:[ \-]?\d){6,}")
+
+_SCIENTIFIC = "号码被 Excel 转成了科学计数法，位数已丢失：“{}”，请把该列设为文本后重新填写"
+_FAX = "传真号码不用于电话提醒：“{}”"
+_UNUSABLE = "无法识别的电话号码：“{}”（{}位数字）"
+_MOBILE_EXTENSION = "手机号码没有分机，已忽略“{}”"
+_BROKEN = "邮箱地址不完整：“{}”"
+_NOT_CONTACT = "不是联系方式：“{}”"
+
+
+def read_contact(value: object) -> ContactInfo:
+    """Read one ledger contact cell into phones, emails, names and warnings.
+
+    Args:
+        value: the cell as python-calamine returns it; never raises for any value.
+
+    Returns:
+        The usable phones (E.164, extension apart), emails and names, and a Chinese
+        warning for every piece that could not be used.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) == 11 and text.isascii() and text.isdigit() and _MOBILE.fullmatch(text):
+            return ContactInfo((Phone("+86" + text, "", text, MOBILE),), (), (), ())
+        return _read_text(text, numeric=False) if text else _EMPTY
+    if value is None:
+        return _EMPTY
+    if isinstance(value, bool):
+        return _only_problem(_NOT_CONTACT.format(str(value).upper()))
+    if isinstance(value, float):
+        if not (math.isfinite(value) and value.is_integer() and 0 <= value < _TOO_BIG):
+            return _only_problem(_NOT_CONTACT.format(_quote(repr(value))))
+        value = int(value)
+    if isinstance(value, int):
+        if not 0 <= value < _TOO_BIG:
+            return _only_problem(_NOT_CONTACT.format(_quote(str(value)[:40])))
+        digits = str(value)
+        if len(digits) == 11 and _MOBILE.fullmatch(digits):
+            return ContactInfo((Phone("+86" + digits, "", digits, MOBILE),), (), (), ())
+        return _read_text(digits, numeric=True)
+    if isinstance(value, datetime | date | time):
+        return _only_problem(_NOT_CONTACT.format(_show_when(value)))
+    return _only_problem(_NOT_CONTACT.format(_quote(str(value)[:40])))
+
+
+def mask_phone(text: str) -> str:
+    """Mask the phone numbers in free text for logs, keeping only what identifies them.
+
+    Args:
+        text: any text, e.g. a contact cell, a message or an E.164 number.
+
+    Returns:
+        The text with every run of 7+ digits (spaces or hyphens allowed inside) masked:
+        mobiles keep the first 3 and last 4 digits ("+86138****8000"), landlines with an
+        area code keep it and the last 4 ("022****6789"), other runs keep the last 4.
+    """
+    return _DIGIT_RUN.sub(_mask_run, text)
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    """Return the masked form of one digit run."""
+    run = match[0]
+    digits = "".join(ch for ch in run.translate(_FOLD) if "0" <= ch <= "9")
+    prefix, national = "", digits
+    if run.startswith("+") and digits.startswith("86"):
+        prefix, national = "+86", digits[2:]
+    elif run.startswith("+"):
+        prefix = "+"
+    elif digits.startswith("0086"):
+        prefix, national = "+86", digits[4:]
+    elif len(digits) == 13 and digits.startswith("861"):
+        prefix, national = "86", digits[2:]
+    if len(national) == 11 and national[0] == "1":
+        keep = 3
+    elif national.startswith("0") and len(national) >= 10:
+        keep = 3 if national[1] in "12" else 4
+    elif prefix == "+86" and len(national) >= 9:
+        keep = 2 if national[0] in "12" else 3
+    else:
+        keep = 0
+    hidden = len(national) - keep - 4
+    return prefix + national[:keep] + "*" * hidden + national[-4:]
+
+
+def _show_when(value: datetime | date | time) -> str:
+    """Return a date or time cell as the office reads it (and not as a digit run to mask)."""
+    if isinstance(value, time):
+        return value.isoformat()
+    shown = f"{value.year}年{value.month}月{value.day}日"
+    return f"{shown} {value:%H:%M}" if isinstance(value, datetime) else shown
+
+
+def _only_problem(message: str) -> ContactInfo:
+    """Return a result with one warning and nothing usable."""
+    return ContactInfo((), (), (), (message,))
+
+
+def _count_digits(text: str) -> int:
+    """Return how many ASCII digits `text` holds."""
+    return sum(1 for ch in text if "0" <= ch <= "9")
+
+
+def _quote(piece: str) -> str:
+    """Return `piece` fit for a warning: shortened, and masked when it is long enough to be a phone."""
+    piece = piece.strip()
+    if len(piece) > 40:
+        piece = piece[:40] + "…"
+    return mask_phone(piece) if _count_digits(piece.translate(_FOLD)) >= 7 else piece
+
+
+class _Reader:
+    """Collects what one contact cell holds while its text is scanned left to right."""
+
+    __slots__ = ("emails", "names", "numeric", "phones", "problems", "text")
+
+    def __init__(self, text: str, *, numeric: bool) -> None:
+        self.text = text
+        self.numeric = numeric
+        self.phones: dict[tuple[str, str], Phone] = {}
+        self.emails: dict[str, None] = {}
+        self.names: dict[str, None] = {}
+        self.problems: list[str] = []
+
+    def result(self) -> ContactInfo:
+        """Return the collected contact information."""
+        return ContactInfo(
+            tuple(self.phones.values()),
+            tuple(self.emails),
+            tuple(self.names),
+            tuple(self.problems),
+        )
+
+    def add_phone(self, e164: str, extension: str, raw: str, kind: str) -> None:
+        """Keep a phone unless the same number and extension was already found."""
+        self.phones.setdefault((e164, extension), Phone(e164, extension, raw.strip(), kind))
+
+    def take_emails(self, work: str) -> str:
+        """Collect the emails in `work` and return it with them (and broken ones) blanked."""
+
+        def take(match: re.Match[str]) -> str:
+            self.emails[match[0].lower()] = None
+            return " " * len(match[0])
+
+        def broken(match: re.Match[str]) -> str:
+            self.problems.append(_BROKEN.format(_quote(self.text[match.start() : match.end()])))
+            return " " * len(match[0])
+
+        work = _EMAIL.sub(take, work)
+        return _BROKEN_EMAIL.sub(broken, work) if "@" in work else work
+
+    def take_names(self, run: str) -> None:
+        """Collect the person names in a run of Chinese characters, skipping labels."""
+        for part in _LABEL.split(run):
+            if 2 <= len(part) <= 4 and part not in _NOT_NAMES:
+                self.names[part] = None
+
+    def take_number(self, work: str, start: int, end: int, *, fax: bool) -> int:
+        """Read the digit chunk at work[start:end] and its extension; return where it ends."""
+        chunk = work[start:end].rstrip(" -(+.")
+        end = start + len(chunk)
+        extension, ext_end = "", end
+        marked = _EXTENSION.match(work, end)
+        if marked is not None:
+            extension, ext_end = marked["ext"], marked.end()
+        raw = self.text[start:ext_end]
+        if len(chunk) <= 2 and not extension and work[end : end + 1] in _LIST_MARKS:
+            return end  # "1、138… 2、139…": the numbering of a list, not a phone
+        if fax:
+            self.problems.append(_FAX.format(_quote(raw)))
+            return ext_end
+        whole = _interpret_chunk(chunk, self.numeric)
+        if whole is not None:
+            self._add_with_extension(whole, extension, raw, self.text[end:ext_end])
+            return ext_end
+        if not extension:
+            hyphen = _HYPHEN_EXTENSION.fullmatch(chunk)
+            if hyphen is not None:
+                main = _interpret_chunk(hyphen["main"], self.numeric)
+                if main is not None and main[1] == LANDLINE:
+                    self.add_phone(main[0], hyphen["ext"], raw, LANDLINE)
+                    return ext_end
+        self._split_chunk(chunk, start, extension, ext_end)
+        return ext_end
+
+    def _add_with_extension(
+        self, found: tuple[str, str], extension: str, raw: str, ext_text: str
+    ) -> None:
+        """Keep a phone; an extension only belongs to a landline."""
+        if extension and found[1] == MOBILE:
+            self.problems.append(_MOBILE_EXTENSION.format(ext_text.strip()))
+            extension = ""
+        self.add_phone(found[0], extension, raw, found[1])
+
+    def _split_chunk(self, chunk: str, start: int, extension: str, ext_end: int) -> None:
+        """Read a chunk that is not one number as several, warning about what is left."""
+        groups = list(_DIGIT_GROUP.finditer(chunk))
+        if len(groups) > _MAX_PIECE_GROUPS:
+            self._unusable(chunk)
+            return
+        plus = chunk.lstrip("(").startswith("+")
+        ext_text = self.text[start + len(chunk) : ext_end]
+        i, left_from = 0, -1
+        while i < len(groups):
+            longest = _longest_number(groups, i, plus=plus and i == 0, numeric=self.numeric)
+            if longest is None:
+                left_from = i if left_from < 0 else left_from
+                i += 1
+                continue
+            j, found = longest
+            if left_from >= 0:
+                self._unusable(chunk[groups[left_from].start() : groups[i - 1].end()])
+                left_from = -1
+            last = j == len(groups)
+            piece_start = start + (0 if i == 0 else groups[i].start())
+            piece_end = ext_end if last else start + groups[j - 1].end()
+            self._add_with_extension(
+                found, extension if last else "", self.text[piece_start:piece_end], ext_text
+            )
+            extension = "" if last else extension
+            i = j
+        if left_from >= 0:
+            self._unusable(chunk[groups[left_from].start() :])
+        if extension:
+            self._unusable(ext_text)
+
+    def _unusable(self, piece: str) -> None:
+        """Warn about a digit-like piece that is not a usable phone."""
+        self.problems.append(_UNUSABLE.format(_quote(piece), _count_digits(piece)))
+
+
+def _read_text(text: str, *, numeric: bool) -> ContactInfo:
+    """Read a non-empty contact text (or the digits of a number cell)."""
+    reader = _Reader(text, numeric=numeric)
+    work = text if text.isascii() else text.translate(_FOLD)
+    if "@" in work:
+        work = reader.take_emails(work)
+    fax = False
+    pos = 0
+    while (token := _TOKEN.search(work, pos)) is not None:
+        kind = token.lastgroup
+        if kind == "num":
+            pos = reader.take_number(work, token.start(), token.end(), fax=fax)
+            fax = False
+            continue
+        if kind == "han":
+            run = token[0]
+            reader.take_names(run)
+            fax = run.endswith(_FAX_LABELS)
+        elif kind == "sci":
+            reader.problems.append(_SCIENTIFIC.format(_quote(text[token.start() : token.end()])))
+        else:
+            fax = kind == "fax"
+        pos = token.end()
+    return reader.result()
+
+
+def _longest_number(
+    groups: list[re.Match[str]], first: int, *, plus: bool, numeric: bool
+) -> tuple[int, tuple[str, str]] | None:
+    """Return (end group, (e164, kind)) for the most digit groups from `first` that form a number."""
+    for end in range(len(groups), first, -1):
+        found = _interpret(
+            "".join(group[0] for group in groups[first:end]),
+            plus=plus,
+            country=end - first > 1 and groups[first][0] == "86",
+            numeric=numeric,
+        )
+        if found is not None:
+            return end, found
+    return None
+
+
+def _interpret_chunk(chunk: str, numeric: bool) -> tuple[str, str] | None:
+    """Return (e164, kind) when the whole chunk is one valid number."""
+    groups = _DIGIT_GROUP.findall(chunk)
+    return _interpret(
+        "".join(groups),
+        plus=chunk.lstrip("(").startswith("+"),
+        country=len(groups) > 1 and groups[0] == "86",
+        numeric=numeric,
+    )
+
+
+def _interpret(digits: str, *, plus: bool, country: bool, numeric: bool) -> tuple[str, str] | None:
+    """Return (e164, kind) for the digits of one written number, or None if it is not valid."""
+    if not 7 <= len(digits) <= _MAX_DIGITS:
+        return None
+    if plus:
+        if digits.startswith("86"):
+            return _national(digits[2:], international=True, numeric=False)
+        return _foreign(digits)
+    if digits.startswith("0086"):
+        return _national(digits[4:], international=True, numeric=False)
+    if digits.startswith("00"):
+        return _foreign(digits[2:])
+    if country or (len(digits) == 13 and digits.startswith("861")):
+        return _national(digits[2:], international=True, numeric=False)
+    return _national(digits, international=False, numeric=numeric)
+
+
+def _national(national: str, *, international: bool, numeric: bool) -> tuple[str, str] | None:
+    """Return (e164, kind) for a number inside China, or None if it is not valid."""
+    if len(national) == 11 and _MOBILE.fullmatch(national):
+        return "+86" + national, MOBILE
+    if national.startswith("0"):
+        national = national[1:]  # the trunk prefix; "+86 (0)22 …" is written too
+    elif international or (len(national) == 10 and national.startswith(("400", "800"))):
+        pass
+    elif len(national) == 8 and national[0] in "23456789":
+        national = "22" + national  # a local Tianjin number: the office's own area code
+    elif numeric and 9 <= len(national) <= 11 and national[0] in "23456789":
+        pass  # a number cell lost the trunk 0; area codes are prefix-free, so this is exact
+    elif not (len(national) == 11 and national[0] == "1"):
+        return None
+    if not 7 <= len(national) <= 12 or national.startswith("0"):
+        return None
+    return _cn_number(national)
+
+
+@lru_cache(maxsize=1 << 14)
+def _cn_number(national: str) -> tuple[str, str] | None:
+    """Return (e164, kind) for a Chinese national number without trunk prefix, if valid."""
+    return _judge(PhoneNumber(country_code=86, national_number=int(national)))
+
+
+@lru_cache(maxsize=1 << 10)
+def _foreign(digits: str) -> tuple[str, str] | None:
+    """Return (e164, kind) for digits that start with a country code, if valid."""
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except NumberParseException:
+        return None
+    return _judge(number)
+
+
+def _judge(number: PhoneNumber) -> tuple[str, str] | None:
+    """Return (e164, kind) when phonenumbers finds the number valid."""
+    if not phonenumbers.is_valid_number(number):
+        return None
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    if not _E164.fullmatch(e164):
+        return None
+    is_mobile = phonenumbers.number_type(number) == PhoneNumberType.MOBILE
+    return e164, MOBILE if is_mobile else LANDLINE

@@ -1,0 +1,330 @@
+"""Workbook → raw rows: find each sheet's ledger table (附件2) and hand over every row with its number."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import operator
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import python_calamine as calamine
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "seq": ("序号",),
+    "holder": (
+        "单位(个人)名称",
+        "单位名称",
+        "持证单位",
+        "持证单位名称",
+        "企业名称",
+        "单位(个人)",
+        "持证人",
+        "申请人",
+    ),
+    "certificate": ("许可证书名称", "证书名称", "许可证名称", "证照名称"),
+    "number": ("证书编号", "许可证号", "证号", "编号"),
+    "issued_on": ("颁发日期", "发证日期", "颁证日期", "核发日期"),
+    "expires_on": ("期满日期", "到期日期", "有效期至", "有效期截止日期", "截止日期", "有效期限至"),
+    "contact_name": ("联系人",),
+    "contact": ("联系方式", "联系电话", "电话", "手机", "手机号码", "联系人电话"),
+    "email": ("电子邮箱", "邮箱", "电子邮件", "email", "e-mail"),
+    "reminded_on": ("提醒日期",),
+    "method": ("提醒方式",),
+    "reminder": ("提醒人",),
+    "note": ("备注",),
+}
+
+REPEATED_HEADER = "重复的表头"
+NOTE_ROW = "说明行"
+SEQ_ONLY = "只有序号的空行"
+_BLANK = ""
+
+_KEY_OF = {text: key for key, texts in COLUMNS.items() for text in texts}
+# Raw spellings a repeated header's holder cell may have; the full check normalises.
+_HOLDER_HEADERS: frozenset[object] = frozenset(
+    {*COLUMNS["holder"], "单位（个人）名称", "单位（个人）"}
+)
+_FOLD = str.maketrans(
+    {"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")", "\u200b": None, "\ufeff": None}
+    | {chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}
+)
+_HEADER_SCAN = 30
+_SECTION = re.compile(r"科室(?:名称)?\s*(?:[:：]\s*(.*))?", re.DOTALL)
+# "注" alone would catch holders such as 注塑厂, so it needs a separator or 意/释 after it.
+_NOTE = re.compile(
+    r"注(?:$|[:：\d\s.、(（意释])|备注|说明|填表|制表|审核|负责人|合计|总计|以下空白|联系人\s*[:：]|科室"
+)
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+
+
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    """One data row of a ledger sheet, its cells keyed by canonical column."""
+
+    sheet: str
+    row: int
+    values: dict[str, object]
+
+
+@dataclass
+class SheetTable:
+    """One sheet: where its ledger header is, the rows under it and the rows set aside."""
+
+    sheet: str
+    header_row: int | None = None
+    columns: dict[str, int] = field(default_factory=dict)
+    extra_headers: list[str] = field(default_factory=list)
+    duplicate_headers: list[str] = field(default_factory=list)
+    section: str | None = None
+    rows: list[RawRow] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    hidden: bool = False
+
+
+@dataclass
+class LedgerWorkbook:
+    """A read workbook: its identity and one table per sheet, in workbook order."""
+
+    path: Path
+    sha256: str
+    tables: list[SheetTable]
+
+
+class UnreadableWorkbook(Exception):
+    """The file is not a spreadsheet this reader can open; the message says why, in Chinese."""
+
+
+def normalise_header(text: str) -> str:
+    """Fold a header cell's text so that spelling variants compare equal.
+
+    Args:
+        text: The header cell as written.
+
+    Returns:
+        NFKC text without whitespace, brackets as `()`, no trailing colon, ASCII lower-cased.
+    """
+    folded = "".join(unicodedata.normalize("NFKC", text).split()).translate(_FOLD)
+    return folded.rstrip(":").lstrip("*")
+
+
+def read_workbook(path: Path) -> LedgerWorkbook:
+    """Read every visible sheet of a ledger workbook into raw rows.
+
+    Args:
+        path: The .xlsx (or .xls/.ods) file.
+
+    Returns:
+        The workbook's sha256 and one `SheetTable` per sheet, hidden sheets marked and unread.
+
+    Raises:
+        UnreadableWorkbook: The file is missing, empty, encrypted, corrupt or not a workbook.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise _unreadable(path, "这是一个文件夹，不是 Excel 文件")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise _unreadable(path, "文件不存在") from None
+    except PermissionError:
+        raise _unreadable(path, "没有读取该文件的权限") from None
+    except OSError as exc:
+        raise _unreadable(path, "读取文件时出错") from exc
+    if not data:
+        raise _unreadable(path, "文件为空")
+    try:
+        # From the bytes already read: the content, not the name, decides the format (an .xlsx
+        # renamed .xls opens), and the hash describes exactly what was parsed.
+        with calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as book:
+            tables = _read_tables(book, path)
+    except UnreadableWorkbook:
+        raise
+    except calamine.PasswordError as exc:
+        raise _unreadable(path, "文件已加密，请取消密码保护后再导入") from exc
+    except BaseException as exc:
+        # pyo3 reports a Rust panic as PanicException, which derives from BaseException.
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise
+        if data.startswith(_CFB_MAGIC) and _ENCRYPTED_STREAM in data:
+            raise _unreadable(path, "文件已加密，请取消密码保护后再导入") from exc
+        if isinstance(exc, calamine.CalamineError | OSError):
+            raise _unreadable(path, "不是有效的 Excel 工作簿，可能已损坏") from exc
+        raise _unreadable(path, "文件内容无法解析，可能已损坏") from exc
+    return LedgerWorkbook(path=path, sha256=hashlib.sha256(data).hexdigest(), tables=tables)
+
+
+def _unreadable(path: Path, cause: str) -> UnreadableWorkbook:
+    return UnreadableWorkbook(f"无法读取“{path.name or path}”：{cause}。")
+
+
+def _read_tables(book: calamine.CalamineWorkbook, path: Path) -> list[SheetTable]:
+    metas = book.sheets_metadata
+    if not metas:
+        raise _unreadable(path, "工作簿中没有工作表")
+    tables: list[SheetTable] = []
+    for index, meta in enumerate(metas):
+        if meta.visible != calamine.SheetVisibleEnum.Visible:
+            tables.append(SheetTable(sheet=meta.name, hidden=True))
+        elif meta.typ != calamine.SheetTypeEnum.WorkSheet:
+            tables.append(SheetTable(sheet=meta.name))
+        else:
+            try:
+                sheet = book.get_sheet_by_index(index)
+            except calamine.CalamineError as exc:
+                raise _unreadable(path, f"工作表“{meta.name}”的内容已损坏") from exc
+            tables.append(_read_sheet(sheet))
+    return tables
+
+
+def _header_key(value: object) -> str | None:
+    return _KEY_OF.get(normalise_header(value)) if isinstance(value, str) and value else None
+
+
+def _is_note(value: object) -> bool:
+    return isinstance(value, str) and _NOTE.match(value) is not None
+
+
+def _find_header(rows: Sequence[list[object]]) -> tuple[int, list[str | None]] | None:
+    for index, row in enumerate(rows):
+        keys = [_header_key(value) for value in row]
+        found = set(keys) - {None}
+        if len(found) >= 3 and "holder" in found and found & {"certificate", "expires_on"}:
+            return index, keys
+    return None
+
+
+def _find_section(rows: Sequence[list[object]]) -> str | None:
+    section = None
+    for row in rows:
+        for col, value in enumerate(row):
+            match = _SECTION.fullmatch(value) if isinstance(value, str) else None
+            if match is None:
+                continue
+            rest = (match.group(1) or "").strip()
+            if not rest:
+                right = next((v for v in row[col + 1 :] if v != ""), "")
+                # A neighbour such as 填报日期：… is another label, not the section.
+                rest = right if isinstance(right, str) and not re.search("[:：]", right) else ""
+            section = rest or None
+    return section
+
+
+def _read_sheet(sheet: calamine.CalamineSheet) -> SheetTable:
+    table = SheetTable(sheet=sheet.name)
+    start = sheet.start
+    if start is None:  # an empty sheet; calamine's row iterator cannot start on it
+        return table
+    col0, width = start[1], sheet.width
+    # Merge coordinates are absolute and 0-based; cell lists start at column `col0`.
+    wide: set[tuple[int, int]] = set()
+    down: dict[int, list[tuple[int, int]]] = {}
+    for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []:
+        if c1 - c0 >= 2:
+            wide.add((r0, c0 - col0))
+        if r1 > r0 and col0 <= c0 < col0 + width:
+            down.setdefault(r0, []).append((c0 - col0, r1))
+
+    # iter_rows pads the rows above the data, so the n-th row it yields is spreadsheet row n.
+    rows = sheet.iter_rows()
+    head = list(itertools.islice(rows, _HEADER_SCAN))
+    scan = [_strip(row) for row in head]
+    for r0, spans in down.items():
+        for col, r1 in spans:
+            for r in range(r0 + 1, min(r1 + 1, len(scan))):
+                scan[r][col] = scan[r0][col]
+    found = _find_header(scan)
+    if found is None:
+        return table
+    header, keys = found
+    table.header_row = header + 1
+    table.section = _find_section(scan[:header])
+    picks: dict[str, int] = {}
+    for col, (key, text) in enumerate(zip(keys, scan[header], strict=True)):
+        if key is None:
+            if text != "":
+                table.extra_headers.append(str(text))
+        elif key in picks:
+            table.duplicate_headers.append(str(text))
+        else:
+            picks[key] = col
+    table.columns = {key: col + col0 for key, col in picks.items()}
+
+    names, cols = tuple(picks), list(picks.values())
+    take, size = operator.itemgetter(*cols), len(cols)
+    narrow = size == width  # every column is mapped: no other cell can hold content
+    position = {col: pos for pos, col in enumerate(cols)}
+    holder, seq = names.index("holder"), picks.get("seq")
+    header_holders = _HOLDER_HEADERS | {scan[header][cols[holder]]}
+    spread = {
+        r0: [(position[c], r1) for c, r1 in spans if c in position] for r0, spans in down.items()
+    }
+    fills: dict[int, list[tuple[int, object]]] = {}
+    out, skipped, name = table.rows, table.skipped, sheet.name
+    for r, raw in enumerate(itertools.chain(head[header + 1 :], rows), start=header + 1):
+        picked = take(raw)
+        values = [(v.strip() or None) if isinstance(v, str) else v for v in picked]
+        own = size - values.count(None)
+        # Counted before the merge fill: a row whose only content is a merged neighbour is blank.
+        filled = own if narrow else own + len(raw) - raw.count("") - size + picked.count("")
+        if fills and r in fills:
+            for pos, value in fills.pop(r):
+                values[pos] = value
+        if filled <= 4 or not own:
+            reason = _skip_reason(_strip(raw), r, wide, position, seq)
+            if reason == _BLANK:
+                continue
+            if reason is not None:
+                skipped.append((r + 1, reason))
+                continue
+        if values[holder] in header_holders and _header_like(values, names):
+            skipped.append((r + 1, REPEATED_HEADER))
+            continue
+        # Same length by construction; strict=True would cost a tenth of the whole read.
+        out.append(RawRow(name, r + 1, dict(zip(names, values, strict=False))))
+        for pos, r1 in spread.get(r, ()):
+            if values[pos] is not None:
+                for below in range(r + 1, r1 + 1):
+                    fills.setdefault(below, []).append((pos, values[pos]))
+    return table
+
+
+def _skip_reason(
+    cells: list[object],
+    r: int,
+    wide: set[tuple[int, int]],
+    mapped: dict[int, int],
+    seq: int | None,
+) -> str | None:
+    present = [(col, v) for col, v in enumerate(cells) if v != ""]
+    if not present:
+        return _BLANK
+    if len(present) == 1:
+        col, value = present[0]
+        if (r, col) in wide or col not in mapped or _is_note(value):
+            return NOTE_ROW
+        if col == seq and _is_number(value):
+            return SEQ_ONLY
+    elif all(_is_note(v) for _, v in present):
+        return NOTE_ROW
+    return None
+
+
+def _strip(row: list[Any]) -> list[object]:
+    return [v.strip() if isinstance(v, str) else v for v in row]
+
+
+def _header_like(values: list[object], names: tuple[str, ...]) -> bool:
+    return sum(_header_key(v) == key for key, v in zip(names, values, strict=True)) >= 3
+
+
+def _is_number(value: object) -> bool:
+    if isinstance(value, str):
+        return value.isdigit()
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -1,0 +1,199 @@
+"""Import a ledger workbook: read → check → write in one transaction, and report every row."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from callqueue import audit, catalog, clock, workdays
+from callqueue.db import table
+from callqueue.ledger.check import Problem, RejectedRow, check_workbook
+from callqueue.ledger.read import UnreadableWorkbook, read_workbook
+from callqueue.ledger.rejects import rejects_path, write_rejects
+from callqueue.ledger.write import write_rows
+from callqueue.models import ImportBatch, Section
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+"""Called as progress(stage, done, total); stage is 读取 / 检查 / 写入."""
+
+__all__ = ["ImportReport", "UnreadableWorkbook", "import_ledger"]
+
+
+@dataclass
+class ImportReport:
+    """How every data row of one workbook ended."""
+
+    file: str
+    rows: int = 0
+    imported: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    rejects_file: str | None = None
+    batch_id: int | None = None
+    dry_run: bool = False
+    rejected_rows: list[RejectedRow] = field(default_factory=list, repr=False)
+
+    @property
+    def warnings(self) -> int:
+        """Problems that did not stop a row."""
+        return sum(1 for p in self.problems if p.severity == "warning")
+
+    def to_json(self) -> dict[str, Any]:
+        """The report object of `callqueue import --json`."""
+        return {
+            "file": self.file,
+            "rows": self.rows,
+            "imported": self.imported,
+            "updated": self.updated,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "warnings": self.warnings,
+            "problems": [p.to_json() for p in self.problems],
+            "rejects_file": self.rejects_file,
+            "dry_run": self.dry_run,
+        }
+
+
+def import_ledger(
+    session: Session,
+    *,
+    path: Path,
+    today: date,
+    margin_workdays: int,
+    section: str | None = None,
+    dry_run: bool = False,
+    actor: str = "import",
+    staff_id: int | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import one ledger workbook within `session` (the caller commits once).
+
+    Args:
+        session: a write session; on a dry run everything is rolled back.
+        path: the workbook.
+        today: the date in force (reminder states).
+        margin_workdays: see DESIGN.md §4.
+        section: the section of sheets that do not name one.
+        dry_run: check and count only; nothing is written, not even the rejects file.
+        actor: who imports.
+        staff_id: their staff id.
+        progress: optional progress callback.
+
+    Returns:
+        The report; `rejected_rows` holds the rows for the rejects workbook.
+
+    Raises:
+        UnreadableWorkbook: the file cannot be read; nothing was written.
+    """
+    notify = progress or (lambda _stage, _done, _total: None)
+    notify("读取", 0, 1)
+    book = read_workbook(path)
+    total = sum(len(t.rows) for t in book.tables)
+    notify("读取", 1, 1)
+    entries = catalog.list_items(session)
+    sections = [name for (name,) in session.execute(select(table(Section).c.name))]
+    checked = check_workbook(
+        book,
+        catalog=entries,
+        sections=sections,
+        section_option=section,
+        progress=lambda n: notify("检查", n, total),
+    )
+    report = ImportReport(file=str(path), rows=checked.rows, dry_run=dry_run)
+    report.problems = list(checked.problems)
+    for sheet in book.tables:
+        if sheet.hidden:
+            report.problems.append(
+                Problem(sheet.sheet, None, None, None, "warning", "隐藏的工作表，未读取")
+            )
+    section_id = None
+    if section is not None:
+        section_id = session.execute(
+            select(table(Section).c.id).where(table(Section).c.name == section)
+        ).scalar()
+    batch = ImportBatch(
+        file_name=path.name,
+        file_hash=book.sha256,
+        staff_id=staff_id,
+        section_id=section_id,
+        started_at=clock.now(),
+    )
+    session.add(batch)
+    session.flush()
+    assert batch.id is not None
+    written = write_rows(
+        session,
+        rows=checked.valid,
+        batch_id=batch.id,
+        calendar=workdays.load_calendar(session),
+        today=today,
+        margin_workdays=margin_workdays,
+        actor=actor,
+        staff_id=staff_id,
+        progress=lambda n: notify("写入", n, len(checked.valid)),
+    )
+    raw = {(t.sheet, r.row): r.values for t in book.tables for r in t.rows}
+    late_rejects = [
+        RejectedRow(v.sheet, v.row, v.section, dict(raw[(v.sheet, v.row)]), (why,))
+        for v, why in written.rejected
+    ]
+    for v, why in written.rejected:
+        report.problems.append(Problem(v.sheet, v.row, None, None, "error", why))
+    report.problems.extend(written.problems)
+    report.rejected_rows = sorted(checked.rejected + late_rejects, key=lambda r: (r.sheet, r.row))
+    report.imported, report.updated = written.imported, written.updated
+    report.duplicates, report.rejected = written.duplicates, len(report.rejected_rows)
+    report.problems.sort(key=lambda p: (p.sheet, p.row or 0))
+    batch.rows, batch.imported, batch.updated = report.rows, report.imported, report.updated
+    batch.duplicates, batch.rejected, batch.warnings = (
+        report.duplicates,
+        report.rejected,
+        report.warnings,
+    )
+    batch.finished_at = clock.now()
+    report.batch_id = batch.id
+    if report.rejected and not dry_run:
+        report.rejects_file = str(rejects_path(path))
+        batch.rejects_file = report.rejects_file
+    session.add(batch)
+    audit.record(
+        session,
+        action="ledger.import",
+        entity="importbatch",
+        entity_id=batch.id,
+        after={k: v for k, v in report.to_json().items() if k != "problems"},
+        actor=actor,
+        staff_id=staff_id,
+    )
+    if dry_run:
+        session.rollback()
+    notify("写入", len(checked.valid), len(checked.valid))
+    log.info(
+        "import %s: %s rows, %s imported, %s updated, %s duplicates, %s rejected",
+        path.name,
+        report.rows,
+        report.imported,
+        report.updated,
+        report.duplicates,
+        report.rejected,
+    )
+    return report
+
+
+def save_rejects(session: Session, report: ImportReport) -> str | None:
+    """Write the rejects workbook named in `report`, after the import committed."""
+    if not report.rejects_file:
+        return None
+    office = catalog.office(session)
+    write_rejects(report.rejected_rows, Path(report.rejects_file), office_name=office["name"])
+    return report.rejects_file

@@ -1,0 +1,1 @@
+"""The call queue: reminder states, claims, outcomes, appointments, renewals."""

@@ -1,0 +1,428 @@
+"""Tests for reading ledger contact cells and masking phone numbers."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import date, datetime, time
+
+import phonenumbers
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from callqueue.ledger.phones import ContactInfo, Phone, mask_phone, read_contact
+
+MOBILE = "+8613800138000"
+MOBILE_2 = "+8613900139000"
+TIANJIN = "+862223456789"
+E164 = re.compile(r"\+\d{8,15}")
+# Seven or more digits in a row (a space or hyphen allowed between them): an unmasked number.
+UNMASKED = re.compile(r"\d(?:[ \-]?\d){6,}")
+
+
+def numbers(info: ContactInfo) -> list[tuple[str, str]]:
+    return [(p.e164, p.extension) for p in info.phones]
+
+
+@pytest.mark.parametrize("cell", [None, "", "   ", "\u3000\xa0", "\n"])
+def test_empty_cells(cell: object) -> None:
+    assert read_contact(cell) == ContactInfo((), (), (), ())
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "13800138000",
+        " 13800138000 ",
+        13800138000,
+        13800138000.0,
+        "138 0013 8000",
+        "138-0013-8000",
+        "+8613800138000",
+        "+86 138 0013 8000",
+        "+86-13800138000",
+        "+86-138-0013-8000",
+        "(+86)13800138000",
+        "（+86）138 0013 8000",
+        "8613800138000",
+        8613800138000,
+        "86 138 0013 8000",
+        "008613800138000",
+        "0086 138 0013 8000",
+        "１３８００１３８０００",
+        "手机：13800138000",
+        "手机号码13800138000",
+    ],
+)
+def test_mobile_spellings(cell: object) -> None:
+    info = read_contact(cell)
+    assert info.phones and info.phones[0].e164 == MOBILE
+    assert info.phones[0].kind == "mobile"
+    assert info.phones[0].extension == ""
+    assert info.problems == ()
+
+
+def test_plain_mobile_keeps_the_cell_as_raw() -> None:
+    assert read_contact(" 13800138000 ").phones == (Phone(MOBILE, "", "13800138000", "mobile"),)
+    assert read_contact(13800138000.0).phones[0].raw == "13800138000"
+    assert read_contact("手机 138-0013-8000").phones[0].raw == "138-0013-8000"
+
+
+@pytest.mark.parametrize("cell", ["1.38001E+10", "1.38001e+10", "电话：1.38E+10"])
+def test_scientific_notation_lost_digits(cell: str) -> None:
+    info = read_contact(cell)
+    assert info.phones == ()
+    assert len(info.problems) == 1
+    assert "号码被 Excel 转成了科学计数法，位数已丢失" in info.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("cell", "e164"),
+    [
+        ("23456789", TIANJIN),
+        (23456789, TIANJIN),
+        (23456789.0, TIANJIN),
+        ("2345-6789", TIANJIN),
+        ("2345 6789", TIANJIN),
+        ("022-23456789", TIANJIN),
+        ("022 2345 6789", TIANJIN),
+        ("(022)23456789", TIANJIN),
+        ("(022) 2345-6789", TIANJIN),
+        ("（022）2345 6789", TIANJIN),
+        ("02223456789", TIANJIN),
+        ("+86 22 2345 6789", TIANJIN),
+        ("+86-22-23456789", TIANJIN),
+        ("0086 22 23456789", TIANJIN),
+        ("86-22-23456789", TIANJIN),
+        ("座机：022-23456789", TIANJIN),
+        ("010-12345678", "+861012345678"),
+        ("0755-12345678", "+8675512345678"),
+        ("0951-2345678", "+869512345678"),
+        ("400-123-4567", "+864001234567"),
+        ("+852 2123 4567", "+85221234567"),
+        # A number cell drops the trunk 0 of an area-coded landline; area codes are prefix-free.
+        (2223456789, TIANJIN),
+        (75512345678, "+8675512345678"),
+    ],
+)
+def test_landlines(cell: object, e164: str) -> None:
+    info = read_contact(cell)
+    assert numbers(info) == [(e164, "")]
+    assert info.phones[0].kind == "landline"
+    assert info.problems == ()
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "0755-1234567",  # Shenzhen numbers have 8 digits
+        "022-2345678",
+        "2345678",
+        "12345678",
+        "14000000000",
+        "2223456789",  # as text, a 10-digit number without its trunk 0 is not guessed
+    ],
+)
+def test_invalid_numbers_are_problems(cell: str) -> None:
+    info = read_contact(cell)
+    assert info.phones == ()
+    assert len(info.problems) == 1
+    assert "无法识别的电话号码" in info.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("cell", "e164", "extension"),
+    [
+        ("23456789转8021", TIANJIN, "8021"),
+        ("23456789 转 8021", TIANJIN, "8021"),
+        ("23456789转123", TIANJIN, "123"),
+        ("022-23456789分机123", TIANJIN, "123"),
+        ("022-23456789 分机：123", TIANJIN, "123"),
+        ("022-23456789分机号 123", TIANJIN, "123"),
+        ("23456789 ext 12", TIANJIN, "12"),
+        ("23456789 EXT.12", TIANJIN, "12"),
+        ("23456789ext.12", TIANJIN, "12"),
+        ("23456789x12", TIANJIN, "12"),
+        ("23456789 X 12", TIANJIN, "12"),
+        ("23456789#8021", TIANJIN, "8021"),
+        ("23456789-8021", TIANJIN, "8021"),
+        ("23456789-1", TIANJIN, "1"),
+        ("2345-6789-8021", TIANJIN, "8021"),
+        ("022-23456789-8021", TIANJIN, "8021"),
+        ("(022)23456789-80211", TIANJIN, "80211"),
+        ("010-12345678-123", "+861012345678", "123"),
+        ("（022）23456789转８０２１", TIANJIN, "8021"),
+    ],
+)
+def test_extensions(cell: str, e164: str, extension: str) -> None:
+    info = read_contact(cell)
+    assert numbers(info) == [(e164, extension)]
+    assert info.phones[0].raw == cell.strip()
+    assert info.problems == ()
+
+
+def test_extension_on_a_mobile_is_dropped_with_a_warning() -> None:
+    info = read_contact("13800138000转123")
+    assert numbers(info) == [(MOBILE, "")]
+    assert info.problems == ("手机号码没有分机，已忽略“转123”",)
+
+
+def test_hyphen_digits_after_a_mobile_are_not_an_extension() -> None:
+    info = read_contact("13800138000-123")
+    assert numbers(info) == [(MOBILE, "")]
+    assert len(info.problems) == 1 and "“123”" in info.problems[0]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "13800138000/13900139000",
+        "13800138000／13900139000",
+        "13800138000,13900139000",
+        "13800138000，13900139000",
+        "13800138000;13900139000",
+        "13800138000；13900139000",
+        "13800138000、13900139000",
+        "13800138000\n13900139000",
+        "13800138000\r\n13900139000",
+        "13800138000  13900139000",
+        "13800138000 13900139000",
+        "138 0013 8000 139 0013 9000",
+        "张三13800138000 李四13900139000",
+        "13800138000或13900139000",
+        "1、13800138000 2、13900139000",
+        "13800138000/13900139000/13800138000",
+    ],
+)
+def test_several_numbers_in_one_cell(cell: str) -> None:
+    info = read_contact(cell)
+    assert numbers(info) == [(MOBILE, ""), (MOBILE_2, "")]
+    assert info.problems == ()
+
+
+def test_mixed_numbers_keep_order_and_dedupe_on_number_and_extension() -> None:
+    info = read_contact("23456789转8021 / 13800138000，022-23456789-8021；23456789；13800138000")
+    assert numbers(info) == [(TIANJIN, "8021"), (MOBILE, ""), (TIANJIN, "")]
+    assert [p.kind for p in info.phones] == ["landline", "mobile", "landline"]
+    assert info.phones[0].raw == "23456789转8021"
+
+
+@pytest.mark.parametrize(
+    ("cell", "emails", "phones"),
+    [
+        ("zhang@example.com", ("zhang@example.com",), []),
+        ("ZHANG@Example.COM", ("zhang@example.com",), []),
+        ("Zhang.San+ledger@mail.example.com.cn", ("zhang.san+ledger@mail.example.com.cn",), []),
+        ("zhang@example.com；ZHANG@example.com", ("zhang@example.com",), []),
+        ("13800138000 zhang@example.com", ("zhang@example.com",), [(MOBILE, "")]),
+        ("邮箱：zhang@example.com 手机13800138000", ("zhang@example.com",), [(MOBILE, "")]),
+        ("13800138000@qq.com", ("13800138000@qq.com",), []),
+        ("a@example.com/b@example.org", ("a@example.com", "b@example.org"), []),
+        ("ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ", ("zhang@example.com",), []),
+    ],
+)
+def test_emails(cell: str, emails: tuple[str, ...], phones: list[tuple[str, str]]) -> None:
+    info = read_contact(cell)
+    assert info.emails == emails
+    assert numbers(info) == phones
+    assert info.problems == ()
+
+
+@pytest.mark.parametrize("cell", ["zhang@", "zhang@example", "@example.com"])
+def test_broken_email_is_a_problem(cell: str) -> None:
+    info = read_contact(cell)
+    assert info.emails == ()
+    assert info.problems == (f"邮箱地址不完整：“{cell}”",)
+
+
+@pytest.mark.parametrize(
+    ("cell", "names"),
+    [
+        ("张三 13800138000", ("张三",)),
+        ("张三13800138000", ("张三",)),
+        ("13800138000（张三）", ("张三",)),
+        ("联系人：王小明 电话：13800138000", ("王小明",)),
+        ("联系电话：张三13800138000", ("张三",)),
+        ("张三手机13800138000", ("张三",)),
+        ("张先生 13800138000", ("张先生",)),
+        ("欧阳娜娜/13800138000", ("欧阳娜娜",)),
+        ("张三13800138000 李四13900139000 张三", ("张三", "李四")),
+        ("手机 电话 座机 固话 办公 传真 转 分机 微信 邮箱 13800138000", ()),
+        ("办公室电话23456789", ()),
+        ("13800138000微信同号", ()),
+        ("暂无", ()),
+        ("同上", ()),
+        ("请拨打总机后转人工服务台", ()),
+        ("张", ()),
+    ],
+)
+def test_names(cell: str, names: tuple[str, ...]) -> None:
+    assert read_contact(cell).names == names
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "传真：022-23456789",
+        "传真 23456789",
+        "传真号码：23456789",
+        "fax 23456789",
+        "FAX:022-23456789",
+    ],
+)
+def test_fax_numbers_are_not_phones(cell: str) -> None:
+    info = read_contact(cell)
+    assert info.phones == ()
+    assert len(info.problems) == 1
+    assert info.problems[0].startswith("传真号码不用于电话提醒")
+    assert "6789" in info.problems[0]
+    assert "23456789" not in info.problems[0]
+
+
+def test_only_the_number_after_fax_is_skipped() -> None:
+    info = read_contact("电话：23456780 传真：23456789 手机13800138000")
+    assert numbers(info) == [("+862223456780", ""), (MOBILE, "")]
+    assert len(info.problems) == 1
+
+
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [
+        ("12345", "无法识别的电话号码：“12345”（5位数字）"),
+        ("1380013800", "无法识别的电话号码：“******3800”（10位数字）"),
+        ("138001380001", "无法识别的电话号码：“********0001”（12位数字）"),
+        ("2021.3.5", "无法识别的电话号码：“2021.3.5”（6位数字）"),
+        (12345, "无法识别的电话号码：“12345”（5位数字）"),
+        (-13800138000, "不是联系方式：“-138****8000”"),
+        (12.5, "不是联系方式：“12.5”"),
+        (float("nan"), "不是联系方式：“nan”"),
+        (True, "不是联系方式：“TRUE”"),
+        (date(2021, 3, 5), "不是联系方式：“2021年3月5日”"),
+        (datetime(2021, 3, 5, 8, 0), "不是联系方式：“2021年3月5日 08:00”"),
+        (time(8, 0), "不是联系方式：“08:00:00”"),
+    ],
+)
+def test_leftovers_are_quoted_problems(cell: object, problem: str) -> None:
+    info = read_contact(cell)
+    assert info.phones == ()
+    assert info.problems == (problem,)
+
+
+def test_leftover_beside_a_good_number() -> None:
+    info = read_contact("13800138000 / 1380013800")
+    assert numbers(info) == [(MOBILE, "")]
+    assert info.problems == ("无法识别的电话号码：“******3800”（10位数字）",)
+
+
+def test_words_alone_are_not_problems() -> None:
+    assert read_contact("详见附件说明") == ContactInfo((), (), (), ())
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("+8613800138000", "+86138****8000"),
+        ("13800138000", "138****8000"),
+        ("138 0013 8000", "138****8000"),
+        ("8613800138000", "86138****8000"),
+        ("022-23456789", "022****6789"),
+        ("02223456789", "022****6789"),
+        ("010-12345678", "010****5678"),
+        ("0755-12345678", "0755****5678"),
+        ("+862223456789", "+8622****6789"),
+        ("+867551234567", "+86755***4567"),
+        ("0086 755 1234 5678", "+86755****5678"),
+        ("23456789", "****6789"),
+        ("电话13800138000，座机2345-6789", "电话138****8000，座机****6789"),
+        ("13800138000@qq.com", "138****8000@qq.com"),
+        ("１３８００１３８０００", "138****8000"),
+        ("no digits", "no digits"),
+        ("123456", "123456"),
+        ("1234567", "***4567"),
+        ("", ""),
+    ],
+)
+def test_mask_phone(text: str, masked: str) -> None:
+    assert mask_phone(text) == masked
+
+
+def test_fast_path_agrees_with_phonenumbers() -> None:
+    rng = random.Random(20210305)
+    for prefix in range(100, 200):
+        for _ in range(5):
+            digits = f"{prefix}{rng.randrange(10**8):08}"
+            parsed = phonenumbers.parse(digits, "CN")
+            valid = phonenumbers.is_valid_number(parsed)
+            info = read_contact(digits)
+            assert bool(info.phones) == valid, digits
+            if valid:
+                is_mobile = phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE
+                assert info.phones[0].kind == ("mobile" if is_mobile else "landline")
+                assert info.phones[0].e164 == phonenumbers.format_number(
+                    parsed, phonenumbers.PhoneNumberFormat.E164
+                )
+
+
+def test_tianjin_numbers_agree_with_phonenumbers() -> None:
+    rng = random.Random(22)
+    for _ in range(300):
+        local = f"{rng.randrange(2 * 10**7, 10**8)}"
+        parsed = phonenumbers.parse("022" + local, "CN")
+        assert bool(read_contact(local).phones) == phonenumbers.is_valid_number(parsed), local
+
+
+MOBILES = st.builds(
+    lambda head, tail: f"{head}{tail:08}",
+    st.sampled_from(["130", "138", "139", "150", "158", "166", "177", "186", "199"]),
+    st.integers(0, 10**8 - 1),
+)
+
+
+@given(MOBILES, st.sampled_from(["{}", "+86{}", "86{}", "0086 {}", "(+86){}", "手机：{}"]))
+def test_any_mobile_in_any_spelling(number: str, spelling: str) -> None:
+    spaced = f"{number[:3]} {number[3:7]} {number[7:]}"
+    for text in (spelling.format(number), spelling.format(spaced)):
+        info = read_contact(text)
+        assert numbers(info) == [("+86" + number, "")], text
+        assert info.problems == ()
+
+
+CONTACT_ALPHABET = "0123456789０１２ +-()（）/，、;\n转分机extx#.@aZ张三李传真手机EＥ"
+
+
+@given(
+    st.one_of(
+        st.none(),
+        st.text(),
+        st.text(alphabet=CONTACT_ALPHABET, max_size=60),
+        st.integers(),
+        st.floats(),
+        st.booleans(),
+        st.dates(),
+        st.datetimes(),
+        st.times(),
+        st.timedeltas(),
+    )
+)
+def test_never_raises_and_keeps_invariants(cell: object) -> None:
+    info = read_contact(cell)
+    for phone in info.phones:
+        assert E164.fullmatch(phone.e164)
+        assert phone.extension == "" or re.fullmatch(r"[0-9]{1,6}", phone.extension)
+        assert phone.kind in ("mobile", "landline")
+        assert phone.raw == phone.raw.strip()
+    assert len(set(numbers(info))) == len(info.phones)
+    assert all(email == email.lower() for email in info.emails)
+    assert len(set(info.emails)) == len(info.emails)
+    for name in info.names:
+        assert 2 <= len(name) <= 4
+    for problem in info.problems:
+        assert not UNMASKED.search(problem), problem
+
+
+@given(st.text(alphabet="0123456789 -+()abc张", max_size=80))
+def test_mask_phone_leaves_no_long_digit_run(text: str) -> None:
+    masked = mask_phone(text)
+    assert not UNMASKED.search(masked)
+    assert len(re.findall(r"\d", masked)) <= len(re.findall(r"\d", text))

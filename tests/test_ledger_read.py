@@ -1,0 +1,448 @@
+"""Reading ledger workbooks (附件2): tables found, every row numbered, odd files never crash."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from callqueue.ledger.read import (
+    COLUMNS,
+    NOTE_ROW,
+    REPEATED_HEADER,
+    SEQ_ONLY,
+    SheetTable,
+    UnreadableWorkbook,
+    normalise_header,
+    read_workbook,
+)
+
+from .ledger_files import (
+    ANNEX2_HEADERS,
+    ANNEX2_KEYS,
+    Row,
+    break_dimension,
+    drop_sheets,
+    edit,
+    fill_annex2,
+    licence_row,
+    write_annex2,
+)
+
+PEERS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "xlsx-peers"
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def only_table(path: Path) -> SheetTable:
+    tables = read_workbook(path).tables
+    assert len(tables) == 1
+    return tables[0]
+
+
+def row_numbers(table: SheetTable) -> list[int]:
+    return [r.row for r in table.rows]
+
+
+# --- the plan's layout ----------------------------------------------------------------------
+
+
+def test_annex2_layout_gives_header_section_and_rows(tmp_path: Path) -> None:
+    path = write_annex2(tmp_path / "ledger.xlsx", [licence_row(1), licence_row(2)])
+    book = read_workbook(path)
+    table = book.tables[0]
+    assert (table.sheet, table.header_row, table.section, table.hidden) == (
+        "Sheet1",
+        4,
+        "社会事务科",
+        False,
+    )
+    assert table.columns == {key: col for col, key in enumerate(ANNEX2_KEYS)}
+    assert table.extra_headers == [] and table.duplicate_headers == [] and table.skipped == []
+    assert row_numbers(table) == [5, 6]
+    first = table.rows[0]
+    assert first.sheet == "Sheet1"
+    assert first.values["holder"] == "天津市东丽区第1号商贸有限公司"
+    assert first.values["certificate"] == "农药经营许可证"
+    assert first.values["expires_on"] == date(2026, 5, 2)
+    assert first.values["reminded_on"] is None
+    assert set(first.values) == set(ANNEX2_KEYS)
+    assert book.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert book.path == path
+
+
+def test_values_are_stripped_and_otherwise_untouched(tmp_path: Path) -> None:
+    row = licence_row(
+        1, holder="\u3000 甲公司\u00a0", contact=13812345678, contact_name="   ", reminder=""
+    )
+    values = only_table(write_annex2(tmp_path / "v.xlsx", [row])).rows[0].values
+    assert values["holder"] == "甲公司"
+    assert values["contact"] == 13812345678.0  # phone as a float: parsing is a later step
+    assert values["contact_name"] is None and values["reminder"] is None
+    assert values["issued_on"] == date(2021, 5, 2)
+
+
+def test_headers_in_any_order_with_variants(tmp_path: Path) -> None:
+    headers = (
+        "期满 日期",
+        "单位(个人)\n名称",
+        "状态",
+        "证书编号",
+        "许可证书名称：",
+        "联系电话",
+        "企业名称",
+        "E-mail",
+        "备　注",
+    )
+    keys = (
+        "expires_on",
+        "holder",
+        "state",
+        "number",
+        "certificate",
+        "contact",
+        "other",
+        "email",
+        "note",
+    )
+    row = {
+        "expires_on": "2026.5.1",
+        "holder": "乙公司",
+        "state": "在办",
+        "number": "X-1",
+        "certificate": "卫生许可证",
+        "contact": "022-2438 1234",
+        "other": "乙",
+        "email": "a@b.cn",
+    }
+    table = only_table(write_annex2(tmp_path / "h.xlsx", [row], headers=headers, keys=keys))
+    assert table.columns == {
+        "expires_on": 0,
+        "holder": 1,
+        "number": 3,
+        "certificate": 4,
+        "contact": 5,
+        "email": 7,
+        "note": 8,
+    }
+    assert table.extra_headers == ["状态"]
+    assert table.duplicate_headers == ["企业名称"]
+    assert table.rows[0].values == {
+        "expires_on": "2026.5.1",
+        "holder": "乙公司",
+        "number": "X-1",
+        "certificate": "卫生许可证",
+        "contact": "022-2438 1234",
+        "email": "a@b.cn",
+        "note": None,
+    }
+
+
+def test_normalise_header_folds_spelling_variants() -> None:
+    assert normalise_header(" 单位（个人）\n名称 ") == "单位(个人)名称"
+    assert normalise_header("期满\u3000日期：") == "期满日期"
+    assert normalise_header("【备注】:") == "(备注)"
+    assert normalise_header("E-Mail") == "e-mail"
+    assert normalise_header("*期满日期") == "期满日期"
+    for texts in COLUMNS.values():
+        assert all(normalise_header(text) == text for text in texts)
+
+
+def test_two_level_header_with_vertical_merges(tmp_path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["序号", "单位名称", "许可信息", None, None, "联系人"])
+    ws.append([None, None, "证书名称", "发证日期", "有效期至", None])
+    ws.append([1, "丙公司", "排污许可证", "2021-01-01", "2026-01-01", "李"])
+    for ref in ("A1:A2", "B1:B2", "C1:E1", "F1:F2"):
+        ws.merge_cells(ref)
+    wb.save(tmp_path / "two.xlsx")
+    table = only_table(tmp_path / "two.xlsx")
+    assert table.header_row == 2
+    assert set(table.columns) == {
+        "seq",
+        "holder",
+        "certificate",
+        "issued_on",
+        "expires_on",
+        "contact_name",
+    }
+    assert table.rows[0].row == 3 and table.rows[0].values["holder"] == "丙公司"
+
+
+# --- sheets ---------------------------------------------------------------------------------
+
+
+def test_each_sheet_is_a_table_and_hidden_sheets_are_not_read(tmp_path: Path) -> None:
+    path = write_annex2(
+        tmp_path / "s.xlsx",
+        [licence_row(1)],
+        extra_sheets={"环保城管和建设交通科": [licence_row(2), licence_row(3)]},
+        hidden_sheets={"旧台账": [licence_row(4)]},
+        very_hidden_sheets={"模板": [licence_row(5)]},
+    )
+    tables = read_workbook(path).tables
+    assert [(t.sheet, t.hidden, len(t.rows)) for t in tables] == [
+        ("Sheet1", False, 1),
+        ("环保城管和建设交通科", False, 2),
+        ("旧台账", True, 0),
+        ("模板", True, 0),
+    ]
+    assert [t.section for t in tables[:2]] == ["社会事务科", "环保城管和建设交通科"]
+    assert all(t.header_row is None for t in tables[2:])
+
+
+def test_sheet_without_ledger_header(tmp_path: Path) -> None:
+    path = write_annex2(tmp_path / "n.xlsx", [licence_row(1)])
+    with edit(path) as wb:
+        other = wb.create_sheet("说明")
+        other.append(["填表说明：期满日期按证书填写"])
+        contacts = wb.create_sheet("通讯录")
+        contacts.append(["序号", "单位名称", "联系人", "联系电话"])  # no certificate, no expiry
+        contacts.append([1, "丁公司", "赵", "13800000000"])
+        wb.create_sheet("空白")
+    tables = read_workbook(path).tables
+    assert [(t.sheet, t.header_row, t.rows) for t in tables[1:]] == [
+        ("说明", None, []),
+        ("通讯录", None, []),
+        ("空白", None, []),
+    ]
+
+
+def test_wrong_dimension_tag_does_not_cut_the_sheet(tmp_path: Path) -> None:
+    rows = [licence_row(n) for n in range(1, 501)]
+    path = break_dimension(write_annex2(tmp_path / "wps.xlsx", rows), "A1:J1")
+    # The trap this guards against: openpyxl read-only trusts the tag and stops, silently.
+    naive = load_workbook(path, read_only=True)
+    assert len(list(naive.active.iter_rows(values_only=True))) < 500  # type: ignore[union-attr]
+    naive.close()
+    table = only_table(path)
+    assert len(table.rows) == 500
+    assert row_numbers(table) == list(range(5, 505))
+
+
+# --- row numbers ----------------------------------------------------------------------------
+
+
+def test_row_numbers_with_empty_leading_rows(tmp_path: Path) -> None:
+    path = write_annex2(
+        tmp_path / "e.xlsx", [licence_row(1), licence_row(2)], title=False, blank_rows_before=3
+    )
+    table = only_table(path)
+    assert (table.header_row, row_numbers(table)) == (5, [6, 7])
+
+
+def test_table_starting_in_a_later_column(tmp_path: Path) -> None:
+    path = write_annex2(tmp_path / "c.xlsx", [licence_row(1)], title=False, blank_rows_before=4)
+    with edit(path) as wb:
+        assert wb.active is not None
+        wb.active.insert_cols(1, 2)
+    table = only_table(path)
+    assert table.header_row == 6 and table.section == "社会事务科"
+    assert table.columns["holder"] == 3 and table.columns["seq"] == 2
+    assert table.rows[0].row == 7
+    assert table.rows[0].values["holder"] == "天津市东丽区第1号商贸有限公司"
+
+
+def test_blank_rows_vanish_and_numbers_stay_true(tmp_path: Path) -> None:
+    rows = [licence_row(1), None, None, licence_row(2), None, licence_row(3), None]
+    table = only_table(write_annex2(tmp_path / "b.xlsx", rows))
+    assert row_numbers(table) == [5, 8, 10]
+    assert table.skipped == []
+
+
+# --- merges, notes, repeated headers --------------------------------------------------------
+
+
+def test_vertical_merge_fills_down(tmp_path: Path) -> None:
+    rows = [
+        licence_row(1, holder="戊公司"),
+        licence_row(2, holder=None, certificate="卫生许可证"),
+        licence_row(3, holder=None, certificate="事业单位法人证书"),
+        {"seq": None},  # inside the merge but otherwise empty: a blank row
+        licence_row(4),
+    ]
+    path = write_annex2(tmp_path / "m.xlsx", rows)
+    with edit(path) as wb:
+        assert wb.active is not None
+        wb.active.merge_cells("B5:B8")
+    table = only_table(path)
+    assert [(r.row, r.values["holder"]) for r in table.rows] == [
+        (5, "戊公司"),
+        (6, "戊公司"),
+        (7, "戊公司"),
+        (9, "天津市东丽区第4号商贸有限公司"),
+    ]
+    assert table.skipped == []
+
+
+def test_horizontal_merges_are_not_spread(tmp_path: Path) -> None:
+    path = write_annex2(tmp_path / "hm.xlsx", [licence_row(1, contact_name="孙")])
+    with edit(path) as wb:
+        assert wb.active is not None
+        wb.active.merge_cells("F5:G5")
+    values = only_table(path).rows[0].values
+    assert (values["contact_name"], values["contact"]) == ("孙", None)
+
+
+def test_note_rows_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    rows: list[Row] = [
+        licence_row(1),
+        ["本页以下为2024年新增"],  # merged over A6:J7 below
+        None,
+        ["注：期满日期以证书为准"],
+        [None, None, None, None, None, None, None, None, None, None, "仅供内部参考"],
+        ["填表人：张三", None, None, "审核人：李四", None, "填表日期：2024-01-05"],
+        licence_row(2),
+        [None, "注塑制品厂"],  # a holder alone is a data row, even one starting with 注
+        [7],  # a pre-numbered template row with nothing in it
+        ["合计：3户"],
+    ]
+    path = write_annex2(tmp_path / "notes.xlsx", rows)
+    with edit(path) as wb:
+        assert wb.active is not None
+        wb.active.merge_cells("A6:J7")  # a two-row block note: skipped once, not filled down
+    table = only_table(path)
+    assert row_numbers(table) == [5, 11, 12]
+    assert table.rows[2].values["holder"] == "注塑制品厂"
+    assert table.skipped == [
+        (6, NOTE_ROW),
+        (8, NOTE_ROW),
+        (9, NOTE_ROW),
+        (10, NOTE_ROW),
+        (13, SEQ_ONLY),
+        (14, NOTE_ROW),
+    ]
+
+
+def test_repeated_header_rows_are_skipped(tmp_path: Path) -> None:
+    rows: list[Row] = [licence_row(1), list(ANNEX2_HEADERS), licence_row(2), licence_row(3)]
+    table = only_table(write_annex2(tmp_path / "r.xlsx", rows))
+    assert row_numbers(table) == [5, 7, 8]
+    assert table.skipped == [(6, REPEATED_HEADER)]
+
+
+@pytest.mark.parametrize(
+    ("cells", "section"),
+    [
+        (["科室名称：社会事务科"], "社会事务科"),
+        (["科室：环保城管和建设交通科"], "环保城管和建设交通科"),
+        (["科室名称 : 涉农事务和经贸商务科 "], "涉农事务和经贸商务科"),
+        (["科室名称", None, "社会事务科"], "社会事务科"),
+        (["科室名称：", "政务服务科"], "政务服务科"),
+        (["科室", "社会事务科"], "社会事务科"),
+        (["科室名称："], None),
+        (["科室名称：", None, None, "填报日期：2024年1月"], None),
+        (["科室负责人：张三"], None),
+        ([], None),
+    ],
+)
+def test_section_row_variants(tmp_path: Path, cells: list[str | None], section: str | None) -> None:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["东丽区政务服务办公室许可证书到期前提醒台账"])
+    ws.append(cells or [None])
+    fill_annex2(ws, [licence_row(1)], title=False, section_row=False, blank_rows_before=2)
+    wb.save(tmp_path / "sec.xlsx")
+    table = only_table(tmp_path / "sec.xlsx")
+    assert (table.header_row, table.section) == (3, section)
+
+
+def test_content_not_name_decides_the_format(tmp_path: Path) -> None:
+    path = write_annex2(tmp_path / "台账.xlsx", [licence_row(1)])
+    renamed = path.rename(tmp_path / "台账.xls")
+    assert len(only_table(renamed).rows) == 1
+
+
+# --- files that cannot be read --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "cause"),
+    [
+        (lambda p: p.write_bytes(b""), "文件为空"),
+        (
+            lambda p: p.write_text("序号,单位名称\n1,甲\n", encoding="utf-8"),
+            "不是有效的 Excel 工作簿",
+        ),
+        (lambda p: p.write_bytes(b"PK\x03\x04" + b"\0" * 200), "不是有效的 Excel 工作簿"),
+        (lambda p: p.mkdir(), "文件夹"),
+        (lambda p: None, "文件不存在"),
+        (lambda p: drop_sheets(write_annex2(p, [])), "工作簿中没有工作表"),
+        # An encrypted workbook is an OLE container holding an EncryptedPackage stream.
+        (
+            lambda p: p.write_bytes(
+                b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+                + b"\0" * 600
+                + "EncryptedPackage".encode("utf-16-le")
+            ),
+            "文件已加密",
+        ),
+    ],
+    ids=["empty", "csv", "corrupt-zip", "directory", "missing", "no-sheets", "encrypted"],
+)
+def test_unreadable_files_raise_one_chinese_sentence(
+    tmp_path: Path, make: Callable[[Path], object], cause: str
+) -> None:
+    path = tmp_path / "台账.xlsx"
+    make(path)
+    with pytest.raises(UnreadableWorkbook) as caught:
+        read_workbook(path)
+    message = str(caught.value)
+    assert "台账.xlsx" in message and cause in message
+    assert message.endswith("。") and "\n" not in message
+
+
+def test_truncated_workbook_is_unreadable(tmp_path: Path) -> None:
+    whole = write_annex2(tmp_path / "whole.xlsx", [licence_row(n) for n in range(50)]).read_bytes()
+    for cut in (len(whole) // 3, len(whole) - 30):
+        path = tmp_path / f"cut{cut}.xlsx"
+        path.write_bytes(whole[:cut])
+        with pytest.raises(UnreadableWorkbook, match="无法读取"):
+            read_workbook(path)
+
+
+# --- the corpus of odd files from other projects --------------------------------------------
+
+
+def peer_files() -> list[Path]:
+    return sorted(PEERS.glob("*.xlsx")) if PEERS.is_dir() else []
+
+
+@pytest.mark.skipif(
+    not PEERS.is_dir(), reason="shared/testdata/xlsx-peers is not beside this checkout"
+)
+@pytest.mark.parametrize("path", peer_files(), ids=lambda p: p.name)
+def test_peer_file_reads_or_says_why(path: Path) -> None:
+    try:
+        book = read_workbook(path)
+    except UnreadableWorkbook as exc:
+        assert CHINESE.search(str(exc)) and path.name in str(exc)
+        return
+    assert book.tables
+    for table in book.tables:
+        numbers = [r.row for r in table.rows] + [n for n, _ in table.skipped]
+        assert len(numbers) == len(set(numbers))
+        assert all(table.header_row is not None and n > table.header_row for n in numbers)
+
+
+@pytest.mark.skipif(
+    not PEERS.is_dir(), reason="shared/testdata/xlsx-peers is not beside this checkout"
+)
+def test_peer_quirks() -> None:
+    with pytest.raises(UnreadableWorkbook, match="文件为空"):
+        read_workbook(PEERS / "openpyxl__null_file.xlsx")
+    hidden = read_workbook(PEERS / "openpyxl__hidden_sheets.xlsx").tables
+    assert [(t.sheet, t.hidden) for t in hidden] == [
+        ("Sheet", False),
+        ("Hidden", True),
+        ("VeryHidden", True),
+    ]
+    strict = read_workbook(PEERS / "calamine__strict_iso_paths.xlsx").tables
+    assert [(t.sheet, t.hidden) for t in strict] == [("ml_out", False)]
