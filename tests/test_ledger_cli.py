@@ -1,0 +1,277 @@
+"""`callqueue import`, `ledger` and `export ledger`: the contract of DESIGN.md §7 and issue 3."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from openpyxl import load_workbook
+from sqlalchemy import create_engine, text
+
+from callqueue import cli
+
+from .conftest import SHARED
+from .ledger_files import edit, licence_row, write_annex2, write_annex2_bulk
+
+PEERS = SHARED / "testdata" / "xlsx-peers"
+TODAY = "2026-11-24"
+REPORT_KEYS = {
+    "file",
+    "rows",
+    "imported",
+    "updated",
+    "duplicates",
+    "rejected",
+    "warnings",
+    "problems",
+    "rejects_file",
+}
+
+
+@pytest.fixture
+def run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Invoke the CLI on the test database with a fixed date."""
+    monkeypatch.setenv("CALLQUEUE_CONFIG", str(tmp_path / "none.toml"))
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli.main, ["--db", db_url, "--today", TODAY, *args])
+
+    return invoke
+
+
+def report_of(result: Result) -> dict[str, Any]:
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def test_json_report_shape_and_exit_codes(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    good = write_annex2(tmp_path / "good.xlsx", [licence_row(1, expires_on=date(2027, 5, 6))])
+    result = run("import", str(good), "--json")
+    assert result.exit_code == 0, result.output
+    data = report_of(result)
+    assert REPORT_KEYS <= set(data)
+    assert (data["rows"], data["imported"], data["rejected"]) == (1, 1, 0)
+
+    bad = write_annex2(tmp_path / "bad.xlsx", [licence_row(7), licence_row(8, expires_on="坏")])
+    result = run("import", str(bad), "--json")
+    assert result.exit_code == 1
+    data = report_of(result)
+    assert data["rejected"] == 1 and data["rejects_file"].endswith("bad-未导入.xlsx")
+    problem = next(p for p in data["problems"] if p["severity"] == "error")
+    assert (problem["sheet"], problem["row"], problem["column"]) == ("Sheet1", 6, "期满日期")
+    assert set(problem) == {"sheet", "row", "column", "value", "severity", "message"}
+
+    empty = tmp_path / "empty.xlsx"
+    empty.write_bytes(b"")
+    result = run("import", str(empty), "--json")
+    assert result.exit_code == 2
+    assert result.stdout == "" and result.stderr.startswith("错误：") and "为空" in result.stderr
+
+
+def test_human_report_and_dry_run(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_annex2(tmp_path / "h.xlsx", [licence_row(1), licence_row(2, holder=None)])
+    result = run("import", str(path), "--dry-run")
+    assert result.exit_code == 1
+    assert "试运行" in result.output and "缺少单位" in result.output
+    assert not (tmp_path / "h-未导入.xlsx").exists()
+    ledger = json.loads(run("ledger", "--json").stdout)
+    assert ledger == []
+
+
+def test_unknown_section_option_is_refused(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_annex2(tmp_path / "s.xlsx", [licence_row(1)])
+    result = run("import", str(path), "--section", "不存在科")
+    assert result.exit_code == 2 and "不存在" in result.stderr
+
+
+def test_ledger_json_fields(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_annex2(
+        tmp_path / "l.xlsx",
+        [
+            licence_row(1, expires_on=date(2027, 1, 20), contact="022-23456789-8021 a@b.cn"),
+            licence_row(2, expires_on=date(2026, 10, 1), contact=None),
+        ],
+        section="涉农事务和经贸商务科",
+    )
+    assert run("import", str(path)).exit_code == 0
+    data = json.loads(run("ledger", "--json").stdout)
+    assert [d["holder"] for d in data] == [
+        "天津市东丽区第2号商贸有限公司",
+        "天津市东丽区第1号商贸有限公司",
+    ]
+    lapsed, live = data
+    for key in (
+        "id",
+        "section",
+        "holder",
+        "certificate",
+        "issued_on",
+        "expires_on",
+        "contact_name",
+        "phones",
+        "extensions",
+        "emails",
+        "remind_on",
+        "apply_by",
+        "state",
+        "flags",
+    ):
+        assert key in live
+    assert live["phones"] == ["+862223456789"] and live["extensions"] == ["8021"]
+    assert live["emails"] == ["a@b.cn"] and live["expires_on"] == "2027-01-20"
+    assert live["state"] == "due" and "late" in live["flags"]
+    assert lapsed["state"] == "lapsed" and {"expired", "no_contact"} <= set(lapsed["flags"])
+    only = json.loads(run("ledger", "--json", "--section", "社会事务科").stdout)
+    assert only == []
+
+
+def test_export_round_trip_changes_nothing(run, tmp_path: Path, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    issued = {"issued_on": date(2023, 1, 5)}
+    source = write_annex2(
+        tmp_path / "src.xlsx",
+        [
+            licence_row(
+                1, expires_on=date(2027, 3, 1), contact="13800138000；022-23456789转12", **issued
+            ),
+            licence_row(
+                2,
+                holder='=HYPERLINK("http://x")',
+                contact="+86 139 0013 9000",
+                expires_on=date(2028, 1, 4),
+                **issued,
+            ),
+            licence_row(
+                3,
+                certificate="兽药经营许可证",
+                holder="@东丽区水务",
+                expires_on="2028.1.5",
+                **issued,
+            ),
+            licence_row(
+                4,
+                holder="-东丽区减号公司",
+                contact="zhang@example.com",
+                expires_on=date(2027, 12, 1),
+                **issued,
+            ),
+        ],
+        section="涉农事务和经贸商务科",
+    )
+    with edit(source) as wb:
+        wb.active["B6"].data_type = "s"  # keep the formula-looking holder as text
+    result = run("import", str(source))
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "台账导出.xlsx"
+    result = run("export", "ledger", "-o", str(out))
+    assert result.exit_code == 0, result.output
+
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["涉农事务和经贸商务科"]
+    ws = wb["涉农事务和经贸商务科"]
+    assert ws["A3"].value == "科室名称：涉农事务和经贸商务科"
+    assert [c.value for c in ws[4]][:10] == [
+        "序号",
+        "单位（个人）名称",
+        "许可证书名称",
+        "颁发日期",
+        "期满日期",
+        "联系人",
+        "联系方式",
+        "提醒日期",
+        "提醒方式",
+        "提醒人",
+    ]
+    holders = [ws.cell(r, 2).value for r in range(5, ws.max_row + 1)]
+    assert '=HYPERLINK("http://x")' in holders and "-东丽区减号公司" in holders
+    expiry = ws.cell(5, 5)
+    assert isinstance(expiry.value, date) and expiry.number_format == "yyyy-mm-dd"
+    with zipfile.ZipFile(out) as zf:
+        assert not any(b"<f>" in zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets"))
+
+    before = json.loads(run("ledger", "--json").stdout)
+    again = report_of(run("import", str(out), "--json"))
+    assert (again["imported"], again["updated"], again["rejected"]) == (0, 0, 0)
+    assert again["duplicates"] == 4 and again["warnings"] == 0
+    assert json.loads(run("ledger", "--json").stdout) == before
+
+
+def test_every_peer_file_is_accounted_or_refused_in_one_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    if not PEERS.is_dir():
+        pytest.skip("shared/testdata is not beside this checkout")
+    files = sorted(PEERS.glob("*.xlsx"))
+    assert len(files) >= 25
+    for path in files:
+        copy = tmp_path / path.name
+        copy.write_bytes(path.read_bytes())
+        result = run("import", str(copy), "--json", "--section", "社会事务科")
+        assert "Traceback" not in result.output, path.name
+        assert result.exception is None or isinstance(result.exception, SystemExit), path.name
+        if result.exit_code == 2:
+            assert result.stdout == "" and result.stderr.startswith("错误："), path.name
+            assert result.stderr.count("\n") == 1, path.name
+            continue
+        assert result.exit_code in (0, 1), (path.name, result.output)
+        data = report_of(result)
+        assert data["rows"] == (
+            data["imported"] + data["updated"] + data["duplicates"] + data["rejected"]
+        ), path.name
+        if data["rows"] == 0:
+            assert data["problems"], path.name  # "no ledger table found" is said, not silent
+
+
+def test_killed_import_leaves_the_database_as_before(tmp_path: Path, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("the kill test uses a SQLite file the subprocess owns")
+    url = f"sqlite:///{tmp_path / 'kill.sqlite'}"
+    path = write_annex2_bulk(tmp_path / "big.xlsx", 30_000)
+    env = {
+        **os.environ,
+        "CALLQUEUE_DB": url,
+        "CALLQUEUE_TODAY": TODAY,
+        "CALLQUEUE_CONFIG": str(tmp_path / "none.toml"),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "callqueue.cli", "db", "upgrade"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "callqueue.cli", "import", str(path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    engine = create_engine(url)
+    deadline = time.monotonic() + 60
+    # Kill it once it holds the write lock (the import transaction has begun).
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.exec_driver_sql("ROLLBACK")
+        except Exception:
+            break
+        time.sleep(0.02)
+    time.sleep(0.3)
+    killed = proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with engine.connect() as conn:
+        certs = conn.execute(text("SELECT count(*) FROM certificate")).scalar_one()
+        batches = conn.execute(text("SELECT count(*) FROM importbatch")).scalar_one()
+    engine.dispose()
+    assert killed, "the import finished before it could be killed; make the file bigger"
+    assert (certs, batches) == (0, 0)
