@@ -23,7 +23,10 @@ BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Refuse to run a CI build that would skip PostgreSQL."""
+    """Refuse to run a CI build that would skip PostgreSQL; keep logs out of the user's home."""
+    os.environ.setdefault(
+        "CALLQUEUE_LOG", str(Path(config.rootpath) / ".pytest_cache" / "test.log")
+    )
     if os.environ.get("CI", "").lower() == "true" and not PG_URL:
         raise pytest.UsageError(
             "CI=true but CALLQUEUE_TEST_PG is not set: PostgreSQL tests must run"

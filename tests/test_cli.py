@@ -134,3 +134,29 @@ def test_demo_without_tui_builds_a_database(
     result = CliRunner().invoke(cli.main, ["demo", "--no-tui"], env={"CALLQUEUE_DB": ""})
     assert result.exit_code == 0, result.output
     assert (tmp_path / "data" / "demo.sqlite").exists()
+
+
+def test_unexpected_errors_are_one_line_and_logged_masked(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    log_file = tmp_path / "cq.log"
+    monkeypatch.setenv("CALLQUEUE_LOG", str(log_file))
+
+    @cli.main.command(name="_boom")
+    def _boom() -> None:
+        raise RuntimeError("dialling 13800138000 failed for 022-23456789")
+
+    try:
+        result = run("_boom")
+    finally:
+        cli.main.commands.pop("_boom")
+    assert result.exit_code == 1
+    assert (
+        result.stderr.startswith("错误：程序内部错误（RuntimeError）")
+        and "Traceback" not in result.output
+    )
+    assert "13800138000" not in result.output
+    logged = log_file.read_text(encoding="utf-8")
+    assert "Traceback" in logged and "RuntimeError" in logged
+    assert "13800138000" not in logged and "23456789" not in logged
+    assert "138****8000" in logged

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,9 +14,9 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from callqueue import __version__, bootstrap, catalog, catalog_edit, clock, db, workdays
+from callqueue import __version__, bootstrap, catalog, catalog_edit, clock, db, logs, workdays
 from callqueue.catalog_export import export_catalog
-from callqueue.config import Settings, SettingsError, data_dir, load_settings
+from callqueue.config import Settings, SettingsError, data_dir, load_settings, log_path
 from callqueue.ledger import service as ledger_service
 from callqueue.ledger.check import Problem
 from callqueue.ledger.export import export_ledger
@@ -24,6 +25,7 @@ from callqueue.ledger.read import UnreadableWorkbook
 from callqueue.queue import staff as staff_service
 
 EXIT_UNUSABLE = 2
+log = logging.getLogger("callqueue.cli")
 
 
 class UserError(click.ClickException):
@@ -77,8 +79,17 @@ class CallqueueGroup(click.Group):
             raise UnusableError(str(exc)) from exc
         except SQLAlchemyError as exc:
             url = ctx.obj.db_url if isinstance(ctx.obj, AppContext) else ""
+            log.exception("database failure")
             raise UnusableError(
                 f"数据库操作失败（{db.safe_url(url)}）：{type(exc).__name__}，未保存任何更改"
+            ) from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            log.exception("unexpected failure")
+            raise UserError(
+                f"程序内部错误（{type(exc).__name__}），未保存任何更改；详情已记入日志 "
+                f"{log_path()}（电话号码已隐去）"
             ) from exc
 
 
@@ -127,6 +138,7 @@ def _parse_today(_ctx: click.Context, _param: click.Parameter, value: str | None
 @click.pass_context
 def main(ctx: click.Context, db_url: str | None, today: date, staff: str | None) -> None:
     """许可证书到期前提醒：呼叫队列。不带子命令时打开界面。"""
+    logs.setup(log_path())
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -147,6 +159,7 @@ def _run_tui(obj: AppContext) -> None:
     from callqueue.tui.app import create_app
 
     obj.engine()  # fail here, with a one-line message, before the screen takes over
+    logs.setup(log_path(), console=False)  # stderr belongs to the screen now
     create_app(engine=obj.engine(), today=obj.today, staff_name=obj.staff).run()
 
 

@@ -19,6 +19,12 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def log_path() -> Path:
+    """The app's log file: CALLQUEUE_LOG, or callqueue.log in the user data directory."""
+    explicit = os.environ.get(ENV_PREFIX + "LOG")
+    return Path(explicit) if explicit else data_dir() / "callqueue.log"
+
+
 def config_path() -> Path:
     """The settings file: CALLQUEUE_CONFIG, or config.toml in the user config directory."""
     explicit = os.environ.get(ENV_PREFIX + "CONFIG")

@@ -55,7 +55,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 15_000) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.get_backend_name() == "sqlite":
             return _sqlite_engine(parsed, busy_timeout_ms)
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        # Statement parameters are personal data: keep them out of exception messages.
+        kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
         if parsed.get_backend_name() == "postgresql":
             kwargs["connect_args"] = {"connect_timeout": 5}
         return create_engine(parsed, **kwargs)
@@ -68,7 +69,7 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
         from pathlib import Path
 
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+    engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
