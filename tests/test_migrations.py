@@ -83,3 +83,36 @@ def test_foreign_database_is_refused(empty_db_url: str) -> None:
     engine.dispose()
     with pytest.raises(db.DatabaseError, match="不是 callqueue 数据库"):
         bootstrap.open_database(empty_db_url)
+
+
+def test_0002_fills_the_reminder_expiry_from_existing_rows(empty_db_url: str) -> None:
+    engine = db.make_engine(empty_db_url)
+    db.upgrade(engine, "359f13bcb6d1")
+    now = "2026-11-24 08:00:00"
+    statements = [
+        "INSERT INTO section (id, name, kind, slot_minutes, slot_capacity) "
+        "VALUES (1, '社会事务科', 'approval', 30, 2)",
+        "INSERT INTO catalogitem (id, seq, permit_item, certificate_name, section_id, "
+        "validity_years, method, lead_months, deadline_kind, deadline_note, legal_basis, "
+        "basis_level, confidence, materials, sources, active, updated_at) VALUES (1, 1, 'x', "
+        f"'卫生许可证', 1, '[4]', 'phone', 3, 'latest_filing', '', '', '', '', '[]', '[]', true, '{now}')",
+        "INSERT INTO holder (id, name, name_key, do_not_call, note, created_at) "
+        f"VALUES (1, '甲公司', '甲公司', false, '', '{now}')",
+        "INSERT INTO certificate (id, holder_id, catalog_item_id, section_id, number, "
+        "expires_on, expiry_computed, status, created_at) "
+        f"VALUES (1, 1, 1, 1, '', '2027-05-31', false, 'active', '{now}')",
+        "INSERT INTO reminder (id, certificate_id, holder_id, section_id, state, channel, "
+        "remind_on, planned_remind_on, apply_by, pulled_earlier, late, follow_up, attempts, "
+        "assisted, assisted_notes, needs_repair, close_reason, version, updated_at) VALUES "
+        "(1, 1, 1, 1, 'scheduled', 'phone', '2026-11-20', '2027-02-26', '2026-12-02', true, "
+        f"false, false, 0, false, '', false, '', 1, '{now}')",
+    ]
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        got = conn.execute(text("SELECT expires_on FROM reminder WHERE id = 1")).scalar_one()
+    assert str(got) == "2027-05-31"
+    assert _diff(engine) == []
+    engine.dispose()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -17,12 +17,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from callqueue import __version__, bootstrap, catalog, catalog_edit, clock, db, logs, workdays
 from callqueue.catalog_export import export_catalog
 from callqueue.config import Settings, SettingsError, data_dir, load_settings, log_path
+from callqueue.hours import HoursError, OfficeHours
 from callqueue.ledger import service as ledger_service
 from callqueue.ledger.check import Problem
 from callqueue.ledger.export import export_ledger
 from callqueue.ledger.listing import ledger_rows
 from callqueue.ledger.read import UnreadableWorkbook
+from callqueue.models import Outcome
+from callqueue.queue import claims, outcomes
 from callqueue.queue import staff as staff_service
+from callqueue.queue.refresh import refresh
 
 EXIT_UNUSABLE = 2
 log = logging.getLogger("callqueue.cli")
@@ -488,6 +492,265 @@ def ledger(obj: AppContext, section: str | None, include_closed: bool, as_json: 
             f"提醒 {r.remind_on} 申请截止 {r.apply_by} {r.state}{flags}"
         )
     click.echo(f"共 {len(rows)} 张证书", err=True)
+
+
+# --- queue ----------------------------------------------------------------------------
+
+
+def _now(obj: AppContext) -> datetime:
+    """The time in force: the real time, or 09:00 on a `--today` that is not today."""
+    real = clock.now()
+    if obj.today == real.date():
+        return real
+    return datetime.combine(obj.today, time(9, 0), clock.SHANGHAI)
+
+
+def _policy(obj: AppContext, session: Any, now: datetime) -> outcomes.Policy:
+    try:
+        hours = OfficeHours.parse(obj.settings.office_hours)
+    except HoursError as exc:
+        fail(str(exc), EXIT_UNUSABLE)
+    st = obj.settings
+    return outcomes.Policy(
+        calendar=workdays.load_calendar(session),
+        hours=hours,
+        today=obj.today,
+        now=now,
+        retry_delay_minutes=st.retry_delay_minutes,
+        max_attempts=st.max_attempts,
+        follow_up_workdays=st.follow_up_workdays,
+        margin_workdays=st.margin_workdays,
+    )
+
+
+def _staff(obj: AppContext, session: Any, name: str | None) -> staff_service.StaffRow:
+    who = name or obj.staff
+    if not who:
+        fail("请用 --staff 指定工作人员")
+    try:
+        return staff_service.get_staff(session, who)
+    except staff_service.StaffError as exc:
+        fail(str(exc))
+
+
+@main.command(name="refresh")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@click.pass_obj
+def refresh_cmd(obj: AppContext, as_json: bool) -> None:
+    """把所有提醒的状态更新到今天（到期、过期、跟进、释放超时的认领）。"""
+    with db.session_scope(obj.engine(), write=True) as session:
+        result = refresh(session, today=obj.today, now=_now(obj))
+    if as_json:
+        emit_json(asdict(result))
+        return
+    click.echo(
+        f"转为待联系 {result.due}，需跟进 {result.follow_ups}，已过期 {result.lapsed}，"
+        f"释放超时认领 {result.claims_released}"
+    )
+
+
+@main.command(name="queue")
+@click.option("--section", help="科室（默认为 --staff 所在科室）。")
+@click.option("--limit", default=200, show_default=True, help="最多列出多少户。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@click.pass_obj
+def queue_cmd(obj: AppContext, section: str | None, limit: int, as_json: bool) -> None:
+    """按呼叫顺序列出今天的队列（不认领）。"""
+    now = _now(obj)
+    with db.session_scope(obj.engine(), write=True) as session:
+        refresh(session, today=obj.today, now=now)
+    with db.session_scope(obj.engine(), write=False) as session:
+        me = staff_service.staff_id(session, obj.staff) or 0
+        if section is None:
+            if not obj.staff:
+                fail("请用 --section 指定科室，或用 --staff 指定工作人员")
+            section_id = _staff(obj, session, None).section_id
+        else:
+            try:
+                section_id = staff_service.section_id(session, section)
+            except staff_service.StaffError as exc:
+                fail(str(exc), EXIT_UNUSABLE)
+        entries = claims.queue_entries(
+            session, section_id=section_id, staff_id=me, now=now, limit=limit
+        )
+    if as_json:
+        emit_json([e.to_json() for e in entries])
+        return
+    for n, e in enumerate(entries, 1):
+        badges = f" [{','.join(e.badges)}]" if e.badges else ""
+        click.echo(
+            f"{n:>4}. {e.holder} — {'、'.join(e.certificates)}；申请截止 {e.apply_by}，"
+            f"期满 {e.expires_on}，已拨 {e.attempts} 次{badges}"
+        )
+    click.echo(f"共 {len(entries)} 户", err=True)
+
+
+@main.group(name="call")
+def call_group() -> None:
+    """认领下一户、记录结果（供脚本和测试使用；日常请用界面）。"""
+
+
+@call_group.command(name="next")
+@click.option("--staff", "staff_name", help="工作人员（默认为全局 --staff）。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@click.pass_obj
+def call_next(obj: AppContext, staff_name: str | None, as_json: bool) -> None:
+    """认领并显示下一户；没有待联系的返回 null。"""
+    now = _now(obj)
+    with db.session_scope(obj.engine(), write=True) as session:
+        refresh(session, today=obj.today, now=now)
+        me = _staff(obj, session, staff_name)
+        entry = claims.next_for(
+            session,
+            staff_id=me.id,
+            section_id=me.section_id,
+            now=now,
+            lease=timedelta(minutes=obj.settings.claim_lease_minutes),
+            grace=timedelta(minutes=obj.settings.callback_grace_minutes),
+        )
+    if as_json:
+        emit_json(entry.to_json() if entry else None)
+    elif entry is None:
+        click.echo("队列中没有待联系的单位。")
+    else:
+        click.echo(
+            f"{entry.holder} — {'、'.join(entry.certificates)}（提醒 "
+            f"{'、'.join(map(str, entry.reminders))}），申请截止 {entry.apply_by}"
+        )
+
+
+def _parse_at(value: str | None, what: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("/", "-"))
+    except ValueError:
+        fail(f"{what}“{value}”无效，应为 YYYY-MM-DD HH:MM")
+    return clock.local(moment)
+
+
+def _parse_day(value: str | None, what: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return clock.parse_day(value)
+    except ValueError as exc:
+        fail(f"{what}：{exc}")
+
+
+@call_group.command(name="log")
+@click.argument("reminder", type=int)
+@click.argument("outcome", type=click.Choice([o.value for o in Outcome]))
+@click.option("--staff", "staff_name", help="工作人员（默认为全局 --staff）。")
+@click.option("--note", default="", help="备注。")
+@click.option("--at", "at_text", metavar="DATETIME", help="通话时间（默认现在）。")
+@click.option(
+    "--conveyed",
+    default=",".join(outcomes.CONVEYABLE),
+    show_default=True,
+    help="已告知事项，逗号分隔。",
+)
+@click.option("--callback-at", metavar="DATETIME", help="约定回电时间（callback）。")
+@click.option("--slot", metavar="DATETIME", help="预约时段开始时间（appointment）。")
+@click.option("--helper", help="帮办人员姓名（assisted）。")
+@click.option("--issued-on", metavar="YYYY-MM-DD", help="新证颁发日期（renewed）。")
+@click.option("--expires-on", metavar="YYYY-MM-DD", help="新证期满日期（renewed）。")
+@click.option("--reason", default="", help="原因（not_renewing 必填）。")
+@click.option("--phone-id", type=int, help="有误的号码编号（wrong_number）。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@click.pass_obj
+def call_log(
+    obj: AppContext,
+    reminder: int,
+    outcome: str,
+    staff_name: str | None,
+    note: str,
+    at_text: str | None,
+    conveyed: str,
+    callback_at: str | None,
+    slot: str | None,
+    helper: str | None,
+    issued_on: str | None,
+    expires_on: str | None,
+    reason: str,
+    phone_id: int | None,
+    as_json: bool,
+) -> None:
+    """记录一次提醒的结果。被拒绝时退出码为 1 并说明原因。"""
+    now = _now(obj)
+    data = outcomes.OutcomeInput(
+        note=note,
+        conveyed=tuple(c for c in conveyed.split(",") if c.strip()),
+        callback_at=_parse_at(callback_at, "回电时间"),
+        slot_at=_parse_at(slot, "预约时段"),
+        new_issued_on=_parse_day(issued_on, "颁发日期"),
+        new_expires_on=_parse_day(expires_on, "期满日期"),
+        reason=reason,
+        phone_id=phone_id,
+    )
+    try:
+        with db.session_scope(obj.engine(), write=True) as session:
+            me = _staff(obj, session, staff_name)
+            if helper:
+                data = replace(data, helper_staff_id=_staff(obj, session, helper).id)
+            result = outcomes.record_outcome(
+                session,
+                reminder_id=reminder,
+                outcome=outcome,
+                staff_id=me.id,
+                policy=_policy(obj, session, now),
+                data=data,
+                at=_parse_at(at_text, "通话时间"),
+            )
+    except outcomes.OutcomeRefused as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(asdict(result))
+    else:
+        click.echo(f"提醒 {reminder}：{result.message}")
+
+
+@main.group(name="staff")
+def staff_group() -> None:
+    """工作人员。"""
+
+
+@staff_group.command(name="add")
+@click.argument("name")
+@click.option("--section", required=True, help="所在科室。")
+@click.option(
+    "--role",
+    type=click.Choice(["caller", "supervisor", "admin"]),
+    default="caller",
+    show_default=True,
+    help="角色。",
+)
+@click.pass_obj
+def staff_add(obj: AppContext, name: str, section: str, role: str) -> None:
+    """添加工作人员。"""
+    try:
+        with db.session_scope(obj.engine(), write=True) as session:
+            row = staff_service.add_staff(
+                session, name=name, section=section, role=role, actor=obj.staff or "cli"
+            )
+    except staff_service.StaffError as exc:
+        fail(str(exc))
+    click.echo(f"已添加 {row.name}（{row.section}，{row.role}）")
+
+
+@staff_group.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@click.pass_obj
+def staff_list(obj: AppContext, as_json: bool) -> None:
+    """列出工作人员。"""
+    with db.session_scope(obj.engine(), write=False) as session:
+        rows = staff_service.list_staff(session)
+    if as_json:
+        emit_json([asdict(r) for r in rows])
+        return
+    for r in rows:
+        status = "" if r.active else "（已停用）"
+        click.echo(f"{r.name}  {r.section}  {r.role}{status}")
 
 
 # --- export -----------------------------------------------------------------------------

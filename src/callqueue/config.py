@@ -47,6 +47,18 @@ class Settings:
     """Working days between the latest reminder and the filing deadline (申请换证时限)."""
     busy_timeout_ms: int = 15_000
     """How long SQLite waits for another desk's write before giving up."""
+    office_hours: str = "08:30-12:00,13:30-17:30"
+    """When staff call and the hall receives holders (working days only)."""
+    retry_delay_minutes: int = 120
+    """Office time between a no-answer and the next try."""
+    max_attempts: int = 3
+    """Calls without an answer before email, or the supervisor's unreachable list."""
+    claim_lease_minutes: int = 10
+    """How long a claimed queue entry stays with one staff member without an outcome."""
+    follow_up_workdays: int = 3
+    """An informed holder not yet renewed this many working days before apply_by is called again."""
+    callback_grace_minutes: int = 15
+    """After this, anyone may take an overdue callback."""
 
 
 class SettingsError(ValueError):

@@ -11,7 +11,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table, create_engine, event, inspect
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, CursorResult, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
@@ -93,6 +93,11 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
 def table(model: type[SQLModel]) -> Table:
     """The Core table of a model, for bulk statements typed column by column."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE touched (the typed Result hides the cursor's count)."""
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 @contextmanager

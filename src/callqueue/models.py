@@ -285,8 +285,11 @@ class Reminder(SQLModel, table=True):
     """提醒: one reminder case for one certificate's expiry cycle."""
 
     __table_args__ = (
-        # The queue: a section's open reminders by due date.
-        Index("ix_reminder_queue", "section_id", "state", "remind_on", "apply_by"),
+        # The queue: a section's callable reminders in queue order (DESIGN.md §5).
+        Index("ix_reminder_queue", "section_id", "state", "apply_by", "expires_on", "attempts"),
+        # Refresh: what becomes due or lapses today.
+        Index("ix_reminder_state_remind_on", "state", "remind_on"),
+        Index("ix_reminder_state_expires_on", "state", "expires_on"),
         # Callbacks and retries whose time has come.
         Index("ix_reminder_next_action", "state", "next_action_at"),
         # Live claims, and one holder's reminders claimed together.
@@ -300,6 +303,7 @@ class Reminder(SQLModel, table=True):
     section_id: int = Field(foreign_key="section.id")
     state: str = Field(default=ReminderState.SCHEDULED, max_length=16)
     channel: str = Field(default=Channel.PHONE, max_length=16)
+    expires_on: date = Field(description="the certificate's expiry, copied for the queue order")
     remind_on: date = Field(description="effective due date, pulled earlier when needed")
     planned_remind_on: date = Field(description="from the catalog lead time alone")
     apply_by: date = Field(description="申请换证时限")
@@ -307,6 +311,9 @@ class Reminder(SQLModel, table=True):
     pulled_earlier: bool = False
     late: bool = Field(default=False, description="imported after remind_on had passed")
     follow_up: bool = False
+    follow_up_on: date | None = Field(
+        default=None, description="an informed holder not yet renewed is called again then"
+    )
     attempts: int = 0
     next_action_at: datetime | None = Field(default=None, description="retry or callback time")
     callback_staff_id: int | None = Field(default=None, foreign_key="staff.id")

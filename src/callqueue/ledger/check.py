@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
-
 from callqueue.catalog import CatalogEntry, name_key
 from callqueue.ledger.dates import DateParseError, read_date
 from callqueue.ledger.phones import ContactInfo, Phone, mask_phone, read_contact
@@ -125,13 +123,20 @@ class _Catalog:
             self.by_key.setdefault(name_key(e.certificate_name), e)
             self.by_key.setdefault(name_key(e.permit_item), e)
         self.names = sorted({e.certificate_name for e in entries})
+        # A ledger spells its few certificate names over and over: look each spelling up once.
+        self._found: dict[str, CatalogEntry | None] = {}
+        self._suggested: dict[str, str | None] = {}
 
     def find(self, text: str) -> CatalogEntry | None:
-        return self.by_key.get(name_key(text))
+        if text not in self._found:
+            self._found[text] = self.by_key.get(name_key(text))
+        return self._found[text]
 
     def suggest(self, text: str) -> str | None:
-        hits = difflib.get_close_matches(text, self.names, n=1, cutoff=0.4)
-        return hits[0] if hits else None
+        if text not in self._suggested:
+            hits = difflib.get_close_matches(text, self.names, n=1, cutoff=0.4)
+            self._suggested[text] = hits[0] if hits else None
+        return self._suggested[text]
 
 
 def _text(value: object) -> str:
@@ -288,14 +293,14 @@ def _check_row(
                 f"{item.certificate_name}有效期为{item.validity_label}，无法推算，须填写期满日期",
             )
         else:
-            expires = issued + relativedelta(years=validity) - timedelta(days=1)
+            expires = _add_years(issued, validity) - timedelta(days=1)
             computed = True
             warn("expires_on", f"未填期满日期，按颁发日期加{validity}年推算为{expires:%Y-%m-%d}")
     if issued is not None and expires is not None and issued >= expires:
         err("issued_on", f"颁发日期 {issued:%Y-%m-%d} 不早于期满日期 {expires:%Y-%m-%d}")
     if item is not None and issued is not None and expires is not None and not computed:
         years = max(item.validity_years)
-        if expires > issued + relativedelta(years=years, days=31):
+        if expires > _add_years(issued, years) + timedelta(days=31):
             warn("expires_on", f"期满日期比法定有效期（{item.validity_label}）更晚，请核对")
 
     info = _contact(v)
@@ -349,6 +354,14 @@ def _check_row(
             needs_repair=not info.phones and not info.emails,
         )
     )
+
+
+def _add_years(day: date, years: int) -> date:
+    """`day` plus whole years as relativedelta adds them (29 February → 28 February), faster."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def _date(

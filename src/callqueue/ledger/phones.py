@@ -430,7 +430,15 @@ def _national(national: str, *, international: bool, numeric: bool) -> tuple[str
 @lru_cache(maxsize=1 << 14)
 def _cn_number(national: str) -> tuple[str, str] | None:
     """Return (e164, kind) for a Chinese national number without trunk prefix, if valid."""
-    return _judge(PhoneNumber(country_code=86, national_number=int(national)))
+    number = PhoneNumber(country_code=86, national_number=int(national))
+    # +86 has one region, so is_valid_number is exactly "has a type": classify once, not twice.
+    kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.UNKNOWN:
+        return None
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    if not _E164.fullmatch(e164):
+        return None
+    return e164, MOBILE if kind == PhoneNumberType.MOBILE else LANDLINE
 
 
 @lru_cache(maxsize=1 << 10)

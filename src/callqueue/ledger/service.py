@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -25,6 +27,30 @@ Progress = Callable[[str, int, int], None]
 """Called as progress(stage, done, total); stage is 读取 / 检查 / 写入."""
 
 __all__ = ["ImportReport", "UnreadableWorkbook", "import_ledger"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _cycle_collection_paused(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run `func` with the cyclic garbage collector paused, as it was before afterwards.
+
+    An import allocates millions of objects that live until it ends; the collector would
+    walk them all again each time the heap grows by a quarter (over a second for 100,000
+    rows). Memory freed by reference counting is freed as usual.
+    """
+
+    @functools.wraps(func)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return paused
 
 
 @dataclass
@@ -64,6 +90,7 @@ class ImportReport:
         }
 
 
+@_cycle_collection_paused
 def import_ledger(
     session: Session,
     *,

@@ -1,17 +1,46 @@
-"""Staff and sections: look-ups the faces need."""
+"""Staff and sections: who works which queue, with audit."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from callqueue import audit, clock
 from callqueue.db import table
-from callqueue.models import Section, Staff
+from callqueue.models import Role, Section, Staff
+
+
+class StaffError(ValueError):
+    """A staff change that cannot be made; the message is for staff."""
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    """A staff member as the faces list them."""
+
+    id: int
+    name: str
+    section_id: int
+    section: str
+    role: str
+    active: bool
 
 
 def section_names(session: Session) -> list[str]:
     """All section names, sorted."""
-    return sorted(name for (name,) in session.execute(select(table(Section).c.name)))
+    return sorted(session.execute(select(table(Section).c.name)).scalars())
+
+
+def section_id(session: Session, name: str) -> int:
+    """The id of the section called `name`, or StaffError."""
+    found = session.execute(
+        select(table(Section).c.id).where(table(Section).c.name == name)
+    ).scalar()
+    if found is None:
+        raise StaffError(f"科室“{name}”不存在（现有：{'、'.join(section_names(session))}）")
+    return int(found)
 
 
 def staff_id(session: Session, name: str | None) -> int | None:
@@ -19,3 +48,53 @@ def staff_id(session: Session, name: str | None) -> int | None:
     if not name:
         return None
     return session.execute(select(table(Staff).c.id).where(table(Staff).c.name == name)).scalar()
+
+
+def get_staff(session: Session, name: str) -> StaffRow:
+    """The active staff member called `name`, or StaffError."""
+    for row in list_staff(session):
+        if row.name == name:
+            if not row.active:
+                raise StaffError(f"工作人员“{name}”已停用")
+            return row
+    raise StaffError(f"没有名为“{name}”的工作人员（先用 callqueue staff add 添加）")
+
+
+def list_staff(session: Session) -> list[StaffRow]:
+    """Every staff member, by section and name."""
+    s, sec = table(Staff), table(Section)
+    rows = session.execute(
+        select(s.c.id, s.c.name, s.c.section_id, sec.c.name, s.c.role, s.c.active)
+        .join(sec, sec.c.id == s.c.section_id)
+        .order_by(sec.c.name, s.c.name)
+    ).all()
+    return [StaffRow(*row) for row in rows]
+
+
+def add_staff(session: Session, *, name: str, section: str, role: str, actor: str) -> StaffRow:
+    """Add a staff member to a section, audited.
+
+    Raises:
+        StaffError: empty or taken name, unknown section or role.
+    """
+    name = name.strip()
+    if not name:
+        raise StaffError("姓名不能为空")
+    if role not in set(Role):
+        raise StaffError(f"角色“{role}”无法识别，可选：caller、supervisor、admin")
+    if staff_id(session, name) is not None:
+        raise StaffError(f"已有名为“{name}”的工作人员")
+    member = Staff(
+        name=name, section_id=section_id(session, section), role=role, created_at=clock.now()
+    )
+    session.add(member)
+    session.flush()
+    audit.record(
+        session,
+        action="staff.add",
+        entity="staff",
+        entity_id=member.id,
+        after={"name": name, "section": section, "role": role},
+        actor=actor,
+    )
+    return StaffRow(member.id or 0, name, member.section_id, section, role, True)

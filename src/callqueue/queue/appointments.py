@@ -1,0 +1,238 @@
+"""Pre-appointments (提前预约): slots on working days in office hours, with per-slot capacity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from callqueue import audit
+from callqueue.calendar import WorkCalendar
+from callqueue.clock import SHANGHAI, local
+from callqueue.db import table
+from callqueue.hours import OfficeHours
+from callqueue.models import Appointment, AppointmentStatus, Section
+
+
+class AppointmentRefused(ValueError):
+    """A slot that cannot be booked or changed; the message is for staff."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One bookable slot and how full it is."""
+
+    starts_at: datetime
+    ends_at: datetime
+    booked: int
+    capacity: int
+
+    @property
+    def free(self) -> int:
+        """Places left."""
+        return max(0, self.capacity - self.booked)
+
+    def label(self) -> str:
+        """As staff say it: 11月25日（周三）09:00–09:30，余2个."""
+        weekday = "一二三四五六日"[self.starts_at.weekday()]
+        return (
+            f"{self.starts_at:%m月%d日}（周{weekday}）{self.starts_at:%H:%M}–"
+            f"{self.ends_at:%H:%M}，余{self.free}个"
+        )
+
+
+def _section(session: Session, section_id: int) -> Section:
+    section = session.get(Section, section_id)
+    if section is None:
+        raise AppointmentRefused(f"科室 {section_id} 不存在")
+    return section
+
+
+def day_slots(day_start: datetime, *, minutes: int, hours: OfficeHours) -> list[datetime]:
+    """Slot start times of one day: each open span cut into `minutes`-long slots."""
+    starts = []
+    for opening, closing in hours.spans:
+        at = datetime.combine(day_start.date(), opening, SHANGHAI)
+        end = datetime.combine(day_start.date(), closing, SHANGHAI)
+        while at + timedelta(minutes=minutes) <= end:
+            starts.append(at)
+            at += timedelta(minutes=minutes)
+    return starts
+
+
+def free_slots(
+    session: Session,
+    *,
+    section_id: int,
+    after: datetime,
+    days: int,
+    calendar: WorkCalendar,
+    hours: OfficeHours,
+    limit: int | None = None,
+) -> list[Slot]:
+    """Slots with room from `after` over the next `days` working days.
+
+    Args:
+        session: a read session.
+        section_id: whose hall desk.
+        after: only slots starting after this moment.
+        days: working days to look ahead.
+        calendar: working days.
+        hours: office hours.
+        limit: stop after this many slots.
+
+    Returns:
+        Slots with at least one free place, in time order.
+    """
+    section = _section(session, section_id)
+    day = calendar.next_workday(local(after).date())
+    out: list[Slot] = []
+    for _ in range(days):
+        start = datetime.combine(day, datetime.min.time(), SHANGHAI)
+        booked = _booked(session, section_id, start, start + timedelta(days=1))
+        for at in day_slots(start, minutes=section.slot_minutes, hours=hours):
+            if at <= after:
+                continue
+            slot = Slot(
+                at,
+                at + timedelta(minutes=section.slot_minutes),
+                booked.get(at, 0),
+                section.slot_capacity,
+            )
+            if slot.free:
+                out.append(slot)
+                if limit is not None and len(out) >= limit:
+                    return out
+        day = calendar.next_workday(day + timedelta(days=1))
+    return out
+
+
+def _booked(
+    session: Session, section_id: int, start: datetime, end: datetime
+) -> dict[datetime, int]:
+    a = table(Appointment)
+    rows = session.execute(
+        select(a.c.starts_at, func.count())
+        .where(
+            a.c.section_id == section_id,
+            a.c.status == AppointmentStatus.BOOKED.value,
+            a.c.starts_at >= start,
+            a.c.starts_at < end,
+        )
+        .group_by(a.c.starts_at)
+    ).all()
+    return {local(at): n for at, n in rows}
+
+
+def book(
+    session: Session,
+    *,
+    section_id: int,
+    holder_id: int,
+    reminder_id: int | None,
+    starts_at: datetime,
+    staff_id: int | None,
+    now: datetime,
+    calendar: WorkCalendar,
+    hours: OfficeHours,
+    note: str = "",
+) -> Appointment:
+    """Book a slot, or refuse with the next free slots named.
+
+    Raises:
+        AppointmentRefused: not a working day, outside office hours, not a slot start, in the
+            past, or full.
+    """
+    section = _section(session, section_id)
+    at = local(starts_at)
+    nearest = free_slots(
+        session,
+        section_id=section_id,
+        after=max(now, at - timedelta(minutes=1)),
+        days=5,
+        calendar=calendar,
+        hours=hours,
+        limit=3,
+    )
+    offer = "；可约：" + "、".join(s.label() for s in nearest) if nearest else ""
+    if at <= now:
+        raise AppointmentRefused(f"预约时间 {at:%Y-%m-%d %H:%M} 已过" + offer)
+    if not calendar.is_workday(at.date()):
+        raise AppointmentRefused(f"{at:%Y-%m-%d} 不是工作日" + offer)
+    if at not in day_slots(at, minutes=section.slot_minutes, hours=hours):
+        raise AppointmentRefused(
+            f"{at:%H:%M} 不是预约时段的开始（办公时间 {hours.label()}，每段{section.slot_minutes}分钟）"
+            + offer
+        )
+    booked = _booked(session, section_id, at, at + timedelta(seconds=1)).get(at, 0)
+    if booked >= section.slot_capacity:
+        raise AppointmentRefused(f"{at:%m月%d日 %H:%M} 已约满（{section.slot_capacity}个）" + offer)
+    appointment = Appointment(
+        reminder_id=reminder_id,
+        holder_id=holder_id,
+        section_id=section_id,
+        starts_at=at,
+        ends_at=at + timedelta(minutes=section.slot_minutes),
+        staff_id=staff_id,
+        note=note,
+        created_at=now,
+    )
+    session.add(appointment)
+    session.flush()
+    audit.record(
+        session,
+        action="appointment.book",
+        entity="appointment",
+        entity_id=appointment.id,
+        after={"starts_at": at, "reminder_id": reminder_id},
+        staff_id=staff_id,
+        at=now,
+    )
+    return appointment
+
+
+def set_status(
+    session: Session,
+    *,
+    appointment_id: int,
+    status: AppointmentStatus,
+    staff_id: int | None,
+    now: datetime,
+    note: str = "",
+) -> Appointment:
+    """Cancel an appointment or mark it done / no-show, audited."""
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise AppointmentRefused(f"预约 {appointment_id} 不存在")
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise AppointmentRefused(f"预约 {appointment_id} 已是“{appointment.status}”，不能再改")
+    before = appointment.status
+    appointment.status = status
+    if note:
+        appointment.note = note
+    session.add(appointment)
+    audit.record(
+        session,
+        action=f"appointment.{status}",
+        entity="appointment",
+        entity_id=appointment_id,
+        before={"status": before},
+        after={"status": status},
+        staff_id=staff_id,
+        note=note,
+        at=now,
+    )
+    return appointment
+
+
+def day_list(session: Session, *, section_id: int | None, day: datetime) -> list[Appointment]:
+    """A day's appointments by time (all sections when `section_id` is None)."""
+    start = datetime.combine(local(day).date(), datetime.min.time(), SHANGHAI)
+    a = table(Appointment)
+    query = select(a.c.id).where(a.c.starts_at >= start, a.c.starts_at < start + timedelta(days=1))
+    if section_id is not None:
+        query = query.where(a.c.section_id == section_id)
+    ids = session.execute(query.order_by(a.c.starts_at, a.c.id)).scalars().all()
+    return [a_ for i in ids if (a_ := session.get(Appointment, i)) is not None]

@@ -1,0 +1,336 @@
+"""The phone queue: its order, one entry per holder, and atomic claims with a lease.
+
+Order (DESIGN.md §5): callbacks whose time has come (the caller's own first, anyone's once
+overdue) → due reminders and retries whose time has come, by apply_by, expires_on, fewest
+attempts. A holder with several callable reminders in one section is one entry.
+
+Claims: SQLite serialises writers, so `BEGIN IMMEDIATE` (the write session) + `UPDATE …
+RETURNING` is atomic. PostgreSQL locks the holder row of the candidate with `FOR UPDATE SKIP
+LOCKED`, so two desks never pick the same holder; the claiming UPDATE re-checks the row and a
+lost race simply moves on to the next candidate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, or_, select, update
+from sqlmodel import Session
+
+from callqueue.db import rowcount, table
+from callqueue.models import CatalogItem, Certificate, Channel, Holder, Reminder, ReminderState
+
+CALLABLE_STATES = (ReminderState.DUE.value, ReminderState.RETRY.value, ReminderState.CALLBACK.value)
+
+
+@dataclass
+class QueueEntry:
+    """One holder to call, with the reminders this call is about."""
+
+    holder_id: int
+    holder: str
+    section_id: int
+    reminders: list[int] = field(default_factory=list)
+    certificates: list[str] = field(default_factory=list)
+    apply_by: date | None = None
+    expires_on: date | None = None
+    attempts: int = 0
+    state: str = ReminderState.DUE.value
+    callback_at: datetime | None = None
+    badges: list[str] = field(default_factory=list)
+    claimed_by_id: int | None = None
+    claim_expires_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The object of `callqueue queue --json` / `call next --json`."""
+        out: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            out[key] = value.isoformat() if isinstance(value, date | datetime) else value
+        return out
+
+
+def _callable(staff_id: int, now: datetime, grace: timedelta) -> ColumnElement[bool]:
+    """Reminders that may be called now by `staff_id` (claims and the holder aside)."""
+    r = table(Reminder)
+    return and_(
+        r.c.channel == Channel.PHONE.value,
+        r.c.needs_repair.is_(False),
+        or_(
+            r.c.state == ReminderState.DUE.value,
+            and_(r.c.state == ReminderState.RETRY.value, r.c.next_action_at <= now),
+            and_(
+                r.c.state == ReminderState.CALLBACK.value,
+                r.c.next_action_at <= now,
+                or_(r.c.callback_staff_id == staff_id, r.c.next_action_at <= now - grace),
+            ),
+        ),
+    )
+
+
+def _callable_holder() -> ColumnElement[bool]:
+    """Holders who may be phoned at all."""
+    return table(Holder).c.do_not_call.is_(False)
+
+
+def _free(staff_id: int, now: datetime) -> ColumnElement[bool]:
+    r = table(Reminder)
+    return or_(
+        r.c.claimed_by_id.is_(None), r.c.claim_expires_at <= now, r.c.claimed_by_id == staff_id
+    )
+
+
+def _order(staff_id: int) -> list[Any]:
+    r = table(Reminder)
+    is_callback = r.c.state == ReminderState.CALLBACK.value
+    return [
+        case((and_(is_callback, r.c.callback_staff_id == staff_id), 0), (is_callback, 1), else_=2),
+        case((is_callback, r.c.next_action_at), else_=None),
+        r.c.apply_by,
+        r.c.expires_on,
+        r.c.attempts,
+        r.c.holder_id,
+        r.c.id,
+    ]
+
+
+def queue_entries(
+    session: Session,
+    *,
+    section_id: int,
+    staff_id: int,
+    now: datetime,
+    grace: timedelta = timedelta(minutes=15),
+    limit: int = 200,
+    offset: int = 0,
+    include_claimed: bool = True,
+) -> list[QueueEntry]:
+    """A page of the queue in order, without claiming anything.
+
+    Args:
+        session: a read session.
+        section_id: whose queue.
+        staff_id: who is looking (their own callbacks come first).
+        now: the time in force.
+        grace: how long a callback stays with its owner once due.
+        limit: entries per page.
+        offset: entries to skip.
+        include_claimed: also entries other desks hold right now.
+
+    Returns:
+        Up to `limit` entries.
+    """
+    r, h = table(Reminder), table(Holder)
+    query = (
+        select(
+            r.c.id,
+            r.c.holder_id,
+            h.c.name,
+            r.c.state,
+            r.c.apply_by,
+            r.c.expires_on,
+            r.c.attempts,
+            r.c.next_action_at,
+            r.c.late,
+            r.c.follow_up,
+            r.c.claimed_by_id,
+            r.c.claim_expires_at,
+            r.c.certificate_id,
+        )
+        .join(h, h.c.id == r.c.holder_id)
+        .where(
+            r.c.section_id == section_id,
+            r.c.state.in_(CALLABLE_STATES),
+            _callable(staff_id, now, grace),
+            _callable_holder(),
+        )
+        .order_by(*_order(staff_id))
+    )
+    if not include_claimed:
+        query = query.where(_free(staff_id, now))
+    wanted = offset + limit
+    entries: dict[int, QueueEntry] = {}
+    for row in session.execute(query.execution_options(yield_per=1000)):
+        entry = entries.get(row.holder_id)
+        if entry is None:
+            if len(entries) == wanted:
+                break
+            entry = entries[row.holder_id] = QueueEntry(
+                holder_id=row.holder_id,
+                holder=row.name,
+                section_id=section_id,
+                apply_by=row.apply_by,
+                expires_on=row.expires_on,
+                state=row.state,
+                callback_at=row.next_action_at if row.state == "callback" else None,
+            )
+        _add(entry, row, now)
+    page = list(entries.values())[offset:]
+    _name_certificates(session, page)
+    return page
+
+
+def _add(entry: QueueEntry, row: Any, now: datetime) -> None:
+    entry.reminders.append(row.id)
+    entry.attempts = max(entry.attempts, row.attempts)
+    if row.claimed_by_id is not None and row.claim_expires_at and row.claim_expires_at > now:
+        entry.claimed_by_id, entry.claim_expires_at = row.claimed_by_id, row.claim_expires_at
+    for badge, on in (
+        ("callback", row.state == "callback"),
+        ("retry", row.state == "retry"),
+        ("late", row.late),
+        ("follow_up", row.follow_up),
+    ):
+        if on and badge not in entry.badges:
+            entry.badges.append(badge)
+
+
+def _name_certificates(session: Session, entries: list[QueueEntry]) -> None:
+    ids = [rid for e in entries for rid in e.reminders]
+    if not ids:
+        return
+    r, c, i = table(Reminder), table(Certificate), table(CatalogItem)
+    names = dict(
+        session.execute(
+            select(r.c.id, i.c.certificate_name)
+            .join(c, c.c.id == r.c.certificate_id)
+            .join(i, i.c.id == c.c.catalog_item_id)
+            .where(r.c.id.in_(ids))
+        )
+        .tuples()
+        .all()
+    )
+    for e in entries:
+        e.certificates = [names[rid] for rid in e.reminders]
+
+
+def next_for(
+    session: Session,
+    *,
+    staff_id: int,
+    section_id: int,
+    now: datetime,
+    lease: timedelta = timedelta(minutes=10),
+    grace: timedelta = timedelta(minutes=15),
+) -> QueueEntry | None:
+    """Claim and return the next entry of the section's queue for `staff_id`.
+
+    A live claim the staff member already holds is returned first (a restarted desk picks
+    up where it was). Must run in a write session; it commits with the caller.
+
+    Args:
+        session: a write session (SQLite: BEGIN IMMEDIATE).
+        staff_id: who claims.
+        section_id: their section.
+        now: the time in force.
+        lease: how long the claim lasts without an outcome.
+        grace: how long a due callback waits for its owner before anyone may take it.
+
+    Returns:
+        The claimed entry, or None when nothing is callable.
+    """
+    r, h = table(Reminder), table(Holder)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    own = session.execute(
+        select(r.c.holder_id)
+        .where(
+            r.c.section_id == section_id,
+            r.c.claimed_by_id == staff_id,
+            r.c.claim_expires_at > now,
+            r.c.state.in_(CALLABLE_STATES),
+        )
+        .limit(1)
+    ).scalar()
+    for _ in range(50):
+        holder_id = own
+        if holder_id is None:
+            candidate = (
+                select(r.c.holder_id)
+                .join(h, h.c.id == r.c.holder_id)
+                .where(
+                    r.c.section_id == section_id,
+                    r.c.state.in_(CALLABLE_STATES),
+                    _callable(staff_id, now, grace),
+                    _callable_holder(),
+                    _free(staff_id, now),
+                )
+                .order_by(*_order(staff_id))
+                .limit(1)
+            )
+            if postgres:
+                candidate = candidate.with_for_update(of=h, skip_locked=True)
+            holder_id = session.execute(candidate).scalar()
+            if holder_id is None:
+                return None
+        claimed = (
+            session.execute(
+                update(r)
+                .where(
+                    r.c.section_id == section_id,
+                    r.c.holder_id == holder_id,
+                    r.c.state.in_(CALLABLE_STATES),
+                    _free(staff_id, now),
+                    _callable(staff_id, now, grace),
+                )
+                .values(claimed_by_id=staff_id, claim_expires_at=now + lease)
+                .returning(r.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        if claimed:
+            return _entry_for(session, holder_id, section_id, list(claimed), staff_id, now)
+        own = None  # lost a race (PostgreSQL): take the next candidate
+    return None
+
+
+def _entry_for(
+    session: Session, holder_id: int, section_id: int, ids: list[int], staff_id: int, now: datetime
+) -> QueueEntry:
+    r, h = table(Reminder), table(Holder)
+    rows = session.execute(
+        select(
+            r.c.id,
+            r.c.holder_id,
+            h.c.name,
+            r.c.state,
+            r.c.apply_by,
+            r.c.expires_on,
+            r.c.attempts,
+            r.c.next_action_at,
+            r.c.late,
+            r.c.follow_up,
+            r.c.claimed_by_id,
+            r.c.claim_expires_at,
+        )
+        .join(h, h.c.id == r.c.holder_id)
+        .where(r.c.id.in_(ids))
+        .order_by(*_order(staff_id))
+    ).all()
+    first = rows[0]
+    entry = QueueEntry(
+        holder_id=holder_id,
+        holder=first.name,
+        section_id=section_id,
+        apply_by=first.apply_by,
+        expires_on=first.expires_on,
+        state=first.state,
+        callback_at=first.next_action_at if first.state == "callback" else None,
+    )
+    for row in rows:
+        _add(entry, row, now)
+    _name_certificates(session, [entry])
+    return entry
+
+
+def release(session: Session, *, staff_id: int, reminder_ids: list[int]) -> int:
+    """Give back a claim (skip); returns how many reminders were released."""
+    r = table(Reminder)
+    return rowcount(
+        session.execute(
+            update(r)
+            .where(r.c.id.in_(reminder_ids), r.c.claimed_by_id == staff_id)
+            .values(claimed_by_id=None, claim_expires_at=None)
+        )
+    )

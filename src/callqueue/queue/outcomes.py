@@ -1,0 +1,455 @@
+"""Record the outcome of a call: an Attempt, the reminder's next state, and an AuditEvent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from callqueue import audit
+from callqueue.calendar import WorkCalendar
+from callqueue.clock import local
+from callqueue.db import table
+from callqueue.hours import OfficeHours, add_office_minutes, is_office_time
+from callqueue.models import (
+    OPEN_STATES,
+    Attempt,
+    CatalogItem,
+    Certificate,
+    CertificateStatus,
+    Channel,
+    ContactEmail,
+    ContactPhone,
+    Outcome,
+    Reminder,
+    ReminderState,
+)
+from callqueue.queue import appointments
+from callqueue.queue.reminders import plan
+
+CONVEYABLE = ("expiry", "apply_by", "place", "phone", "materials")
+"""一次性告知 items: expiry date, apply-by date, place, service phone, materials list."""
+OUTCOME_LABELS = {
+    Outcome.INFORMED: "已告知",
+    Outcome.APPOINTMENT: "已预约",
+    Outcome.ASSISTED: "帮办代办",
+    Outcome.NO_ANSWER: "无人接听",
+    Outcome.CALLBACK: "约定回电",
+    Outcome.WRONG_NUMBER: "号码有误",
+    Outcome.RENEWED: "已换证",
+    Outcome.NOT_RENEWING: "不再延续",
+}
+STATE_LABELS = {
+    "scheduled": "待提醒",
+    "due": "待联系",
+    "retry": "待重拨",
+    "callback": "约定回电",
+    "informed": "已告知",
+    "appointment": "已预约",
+    "assisted": "帮办代办",
+    "renewed": "已换证",
+    "not_renewing": "不再延续",
+    "unreachable": "无法联系",
+    "lapsed": "已过期",
+}
+
+
+class OutcomeRefused(ValueError):
+    """An outcome that cannot be recorded; nothing was changed. The message is for staff."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The office's rules and clock for recording outcomes."""
+
+    calendar: WorkCalendar
+    hours: OfficeHours
+    today: date
+    now: datetime
+    retry_delay_minutes: int = 120
+    max_attempts: int = 3
+    follow_up_workdays: int = 3
+    margin_workdays: int = 10
+
+
+@dataclass
+class OutcomeResult:
+    """What recording did."""
+
+    reminder_id: int
+    attempt_id: int
+    outcome: str
+    state: str
+    message: str
+    appointment_id: int | None = None
+    new_certificate_id: int | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutcomeInput:
+    """What staff entered for an outcome beyond the key itself."""
+
+    note: str = ""
+    conveyed: tuple[str, ...] = ()
+    materials_ticked: tuple[str, ...] = ()
+    phone_id: int | None = None
+    callback_at: datetime | None = None
+    slot_at: datetime | None = None
+    helper_staff_id: int | None = None
+    assisted_notes: str = ""
+    new_issued_on: date | None = None
+    new_expires_on: date | None = None
+    reason: str = ""
+
+
+def record_outcome(
+    session: Session,
+    *,
+    reminder_id: int,
+    outcome: Outcome | str,
+    staff_id: int | None,
+    policy: Policy,
+    data: OutcomeInput = OutcomeInput(),
+    at: datetime | None = None,
+) -> OutcomeResult:
+    """Record one outcome of DESIGN.md §5 on one reminder, or refuse it and change nothing.
+
+    Args:
+        session: a write session (the caller commits).
+        reminder_id: the reminder called about.
+        outcome: one of the eight outcomes.
+        staff_id: who called.
+        policy: rules and clock.
+        data: the outcome's details (callback time, slot, dates, reason, ticks, note).
+        at: when the call happened; `policy.now` by default.
+
+    Returns:
+        The new state and a Chinese summary.
+
+    Raises:
+        OutcomeRefused: unknown reminder, closed reminder, someone else's live claim, or
+            details the outcome needs are missing or wrong.
+    """
+    try:
+        kind = Outcome(outcome)
+    except ValueError:
+        raise OutcomeRefused(
+            f"未知的结果“{outcome}”，可选：{'、'.join(o.value for o in Outcome)}"
+        ) from None
+    when = local(at or policy.now)
+    reminder = session.get(Reminder, reminder_id, with_for_update=True)
+    if reminder is None:
+        raise OutcomeRefused(f"提醒 {reminder_id} 不存在")
+    closing = kind in (Outcome.RENEWED, Outcome.NOT_RENEWING)
+    if reminder.state not in OPEN_STATES and not (closing and reminder.state == "lapsed"):
+        raise OutcomeRefused(
+            f"提醒 {reminder_id} 已结束（{STATE_LABELS.get(reminder.state, reminder.state)}），不能再记录结果"
+        )
+    if (
+        reminder.claimed_by_id is not None
+        and reminder.claimed_by_id != staff_id
+        and reminder.claim_expires_at is not None
+        and reminder.claim_expires_at > when
+    ):
+        raise OutcomeRefused(
+            f"提醒 {reminder_id} 正由其他工作人员处理（至 "
+            f"{local(reminder.claim_expires_at):%H:%M}）"
+        )
+    unknown = set(data.conveyed) - set(CONVEYABLE)
+    if unknown:
+        raise OutcomeRefused(f"未知的告知事项：{'、'.join(sorted(unknown))}")
+    before = {"state": reminder.state, "attempts": reminder.attempts, "channel": reminder.channel}
+    result = OutcomeResult(
+        reminder_id=reminder_id, attempt_id=0, outcome=kind.value, state=reminder.state, message=""
+    )
+    _apply(session, reminder, kind, staff_id, policy, data, when, result)
+    attempt = Attempt(
+        reminder_id=reminder_id,
+        staff_id=staff_id,
+        at=when,
+        channel=Channel.PHONE.value,
+        outcome=kind.value,
+        note=data.note.strip(),
+        phone_id=data.phone_id,
+        conveyed=list(data.conveyed),
+        materials_ticked=list(data.materials_ticked),
+        callback_at=data.callback_at,
+    )
+    session.add(attempt)
+    reminder.attempts += 1
+    reminder.last_reminded_on = when.date()
+    reminder.last_channel = Channel.PHONE.value
+    reminder.last_staff_id = staff_id
+    reminder.claimed_by_id = reminder.claim_expires_at = None
+    reminder.version += 1
+    reminder.updated_at = policy.now
+    session.add(reminder)
+    session.flush()
+    result.attempt_id = attempt.id or 0
+    result.state = reminder.state
+    audit.record(
+        session,
+        action=f"outcome.{kind.value}",
+        entity="reminder",
+        entity_id=reminder_id,
+        before=before,
+        after={
+            "state": reminder.state,
+            "attempts": reminder.attempts,
+            "channel": reminder.channel,
+            **result.details,
+        },
+        staff_id=staff_id,
+        note=data.note.strip(),
+        at=policy.now,
+    )
+    return result
+
+
+def _apply(
+    session: Session,
+    r: Reminder,
+    kind: Outcome,
+    staff_id: int | None,
+    policy: Policy,
+    data: OutcomeInput,
+    when: datetime,
+    result: OutcomeResult,
+) -> None:
+    if kind is Outcome.INFORMED:
+        r.state = ReminderState.INFORMED
+        r.follow_up_on = _follow_up_on(r, policy)
+        r.follow_up = False
+        result.message = "已告知" + (
+            f"；{r.follow_up_on:%m月%d日}前未换证将再次提醒" if r.follow_up_on else ""
+        )
+    elif kind is Outcome.APPOINTMENT:
+        if data.slot_at is None:
+            raise OutcomeRefused("已预约需要选择预约时段")
+        try:
+            booked = appointments.book(
+                session,
+                section_id=r.section_id,
+                holder_id=r.holder_id,
+                reminder_id=r.id,
+                starts_at=data.slot_at,
+                staff_id=staff_id,
+                now=policy.now,
+                calendar=policy.calendar,
+                hours=policy.hours,
+                note=data.note,
+            )
+        except appointments.AppointmentRefused as exc:
+            raise OutcomeRefused(str(exc)) from exc
+        r.state = ReminderState.APPOINTMENT
+        result.appointment_id = booked.id
+        result.details["appointment"] = booked.id
+        result.message = f"已预约 {local(booked.starts_at):%m月%d日 %H:%M}"
+    elif kind is Outcome.ASSISTED:
+        r.state = ReminderState.ASSISTED
+        r.assisted = True
+        r.helper_staff_id = data.helper_staff_id or staff_id
+        r.assisted_notes = data.assisted_notes.strip()
+        result.message = "已登记帮办代办"
+    elif kind is Outcome.NO_ANSWER:
+        _no_answer(session, r, policy, when, result)
+    elif kind is Outcome.CALLBACK:
+        _callback(r, staff_id, policy, data, when, result)
+    elif kind is Outcome.WRONG_NUMBER:
+        _wrong_number(session, r, policy, data, when, result)
+    elif kind is Outcome.RENEWED:
+        _renewed(session, r, policy, data, result)
+    elif kind is Outcome.NOT_RENEWING:
+        if not data.reason.strip():
+            raise OutcomeRefused("不再延续需要填写原因")
+        _close(
+            session,
+            r,
+            ReminderState.NOT_RENEWING,
+            CertificateStatus.NOT_RENEWING,
+            data.reason.strip(),
+            policy,
+        )
+        result.message = f"已结案：不再延续（{data.reason.strip()}）"
+
+
+def _follow_up_on(r: Reminder, policy: Policy) -> date | None:
+    day = policy.calendar.add_workdays(r.apply_by, -policy.follow_up_workdays)
+    return day if day > policy.today else None
+
+
+def _has_email(session: Session, r: Reminder) -> bool:
+    c, e = table(Certificate), table(ContactEmail)
+    contact = session.execute(select(c.c.contact_id).where(c.c.id == r.certificate_id)).scalar()
+    if contact is None:
+        return False
+    return (
+        session.execute(
+            select(e.c.id).where(e.c.contact_id == contact, e.c.invalid.is_(False)).limit(1)
+        ).scalar()
+        is not None
+    )
+
+
+def _no_answer(
+    session: Session, r: Reminder, policy: Policy, when: datetime, result: OutcomeResult
+) -> None:
+    if r.attempts + 1 < policy.max_attempts:
+        r.state = ReminderState.RETRY
+        r.next_action_at = add_office_minutes(
+            when, policy.retry_delay_minutes, calendar=policy.calendar, hours=policy.hours
+        )
+        result.message = f"无人接听；{local(r.next_action_at):%m月%d日 %H:%M} 后重拨"
+    elif _has_email(session, r):
+        r.state, r.channel, r.next_action_at = ReminderState.DUE, Channel.EMAIL, None
+        result.message = f"已{policy.max_attempts}次无人接听，改为电子邮件告知"
+    else:
+        r.state, r.next_action_at, r.closed_at = ReminderState.UNREACHABLE, None, policy.now
+        result.message = f"已{policy.max_attempts}次无人接听且无邮箱，转科长“无法联系”名单"
+
+
+def _callback(
+    r: Reminder,
+    staff_id: int | None,
+    policy: Policy,
+    data: OutcomeInput,
+    when: datetime,
+    result: OutcomeResult,
+) -> None:
+    if data.callback_at is None:
+        raise OutcomeRefused("约定回电需要填写回电时间")
+    at = local(data.callback_at)
+    if at <= max(when, policy.now):
+        raise OutcomeRefused(f"回电时间 {at:%Y-%m-%d %H:%M} 已过，请选择以后的时间")
+    if not policy.calendar.is_workday(at.date()):
+        raise OutcomeRefused(f"{at:%Y-%m-%d} 不是工作日，请另选回电时间")
+    if not is_office_time(at, calendar=policy.calendar, hours=policy.hours):
+        raise OutcomeRefused(f"{at:%H:%M} 不在办公时间（{policy.hours.label()}）")
+    r.state, r.next_action_at, r.callback_staff_id = ReminderState.CALLBACK, at, staff_id
+    result.message = f"约定 {at:%m月%d日 %H:%M} 回电"
+
+
+def _wrong_number(
+    session: Session,
+    r: Reminder,
+    policy: Policy,
+    data: OutcomeInput,
+    when: datetime,
+    result: OutcomeResult,
+) -> None:
+    c, p = table(Certificate), table(ContactPhone)
+    contact = session.execute(select(c.c.contact_id).where(c.c.id == r.certificate_id)).scalar()
+    valid = (
+        []
+        if contact is None
+        else list(
+            session.execute(
+                select(p.c.id)
+                .where(p.c.contact_id == contact, p.c.invalid.is_(False))
+                .order_by(p.c.position, p.c.id)
+            ).scalars()
+        )
+    )
+    target = data.phone_id if data.phone_id is not None else (valid[0] if valid else None)
+    if target is None or target not in valid:
+        raise OutcomeRefused(
+            "没有可标记为有误的号码" if not valid else f"号码 {target} 不属于此联系人"
+        )
+    phone = session.get(ContactPhone, target)
+    assert phone is not None
+    phone.invalid, phone.invalid_reason = True, f"号码有误（{when:%Y-%m-%d}）"
+    session.add(phone)
+    result.details["phone_invalid"] = target
+    left = [i for i in valid if i != target]
+    if left:
+        r.state, r.next_action_at = ReminderState.RETRY, when
+        result.message = "号码已标记有误；请拨打下一个号码"
+    elif _has_email(session, r):
+        r.state, r.channel, r.next_action_at = ReminderState.DUE, Channel.EMAIL, None
+        result.message = "号码已标记有误；改为电子邮件告知"
+    else:
+        r.state, r.needs_repair, r.next_action_at = ReminderState.DUE, True, None
+        result.message = "号码已标记有误；没有其他联系方式，需补充联系方式"
+
+
+def _close(
+    session: Session,
+    r: Reminder,
+    state: ReminderState,
+    status: CertificateStatus,
+    reason: str,
+    policy: Policy,
+) -> Certificate:
+    r.state, r.closed_at, r.close_reason, r.next_action_at = state, policy.now, reason, None
+    cert = session.get(Certificate, r.certificate_id)
+    assert cert is not None
+    cert.status = status
+    session.add(cert)
+    return cert
+
+
+def _renewed(
+    session: Session, r: Reminder, policy: Policy, data: OutcomeInput, result: OutcomeResult
+) -> None:
+    old = session.get(Certificate, r.certificate_id)
+    assert old is not None
+    new_exp, new_issued = data.new_expires_on, data.new_issued_on
+    if new_exp is not None:
+        if new_exp <= old.expires_on:
+            raise OutcomeRefused(f"新证期满日期 {new_exp} 应晚于原证 {old.expires_on}")
+        if new_issued is not None and new_issued >= new_exp:
+            raise OutcomeRefused("新证颁发日期应早于期满日期")
+    elif new_issued is not None:
+        raise OutcomeRefused("填写了新证颁发日期，也请填写期满日期")
+    _close(
+        session, r, ReminderState.RENEWED, CertificateStatus.RENEWED, data.reason.strip(), policy
+    )
+    result.message = "已换证，结案"
+    if new_exp is None:
+        return
+    item = session.get(CatalogItem, old.catalog_item_id)
+    assert item is not None
+    new = Certificate(
+        holder_id=old.holder_id,
+        catalog_item_id=old.catalog_item_id,
+        section_id=old.section_id,
+        contact_id=old.contact_id,
+        issued_on=new_issued,
+        expires_on=new_exp,
+        previous_id=old.id,
+        created_at=policy.now,
+    )
+    session.add(new)
+    session.flush()
+    assert new.id is not None
+    p = plan(
+        expires_on=new_exp,
+        lead_months=item.lead_months,
+        filing_days=item.filing_deadline_days,
+        deadline_kind=item.deadline_kind,
+        calendar=policy.calendar,
+        today=policy.today,
+        margin_workdays=policy.margin_workdays,
+    )
+    session.add(
+        Reminder(
+            certificate_id=new.id,
+            holder_id=old.holder_id,
+            section_id=old.section_id,
+            state=p.state,
+            channel=item.method,
+            expires_on=new_exp,
+            remind_on=p.dates.remind_on,
+            planned_remind_on=p.dates.planned_remind_on,
+            apply_by=p.dates.apply_by,
+            window_opens_on=p.dates.window_opens_on,
+            pulled_earlier=p.dates.pulled_earlier,
+            updated_at=policy.now,
+        )
+    )
+    result.new_certificate_id = new.id
+    result.details["new_certificate"] = new.id
+    result.message = f"已换证；新证期满 {new_exp:%Y-%m-%d}，下次提醒 {p.dates.remind_on:%Y-%m-%d}"

@@ -1,0 +1,102 @@
+"""Bring every reminder to the right state for a date: due, follow-up, lapsed; free dead claims."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, update
+from sqlmodel import Session
+
+from callqueue import audit
+from callqueue.db import rowcount, table
+from callqueue.models import OPEN_STATES, Certificate, CertificateStatus, Reminder, ReminderState
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """How many reminders each rule moved."""
+
+    due: int
+    follow_ups: int
+    lapsed: int
+    claims_released: int
+
+    @property
+    def changed(self) -> int:
+        """Reminders touched in all."""
+        return self.due + self.follow_ups + self.lapsed + self.claims_released
+
+
+def refresh(session: Session, *, today: date, now: datetime) -> RefreshResult:
+    """Apply the date rules of DESIGN.md §5 in a few set-based statements.
+
+    Args:
+        session: a write session.
+        today: the date in force.
+        now: the time in force (claim leases).
+
+    Returns:
+        Counts per rule; one system AuditEvent records them when anything changed.
+    """
+    r = table(Reminder)
+    open_states = [s.value for s in OPEN_STATES]
+    lapsed = rowcount(
+        session.execute(
+            update(r)
+            .where(r.c.state.in_(open_states), r.c.expires_on < today)
+            .values(
+                state=ReminderState.LAPSED.value,
+                closed_at=now,
+                claimed_by_id=None,
+                claim_expires_at=None,
+                version=r.c.version + 1,
+                updated_at=now,
+            )
+        )
+    )
+    if lapsed:
+        c = table(Certificate)
+        session.execute(
+            update(c)
+            .where(c.c.status == CertificateStatus.ACTIVE.value, c.c.expires_on < today)
+            .values(status=CertificateStatus.LAPSED.value)
+        )
+    due = rowcount(
+        session.execute(
+            update(r)
+            .where(r.c.state == ReminderState.SCHEDULED.value, r.c.remind_on <= today)
+            .values(state=ReminderState.DUE.value, version=r.c.version + 1, updated_at=now)
+        )
+    )
+    follow_ups = rowcount(
+        session.execute(
+            update(r)
+            .where(r.c.state == ReminderState.INFORMED.value, r.c.follow_up_on <= today)
+            .values(
+                state=ReminderState.DUE.value,
+                follow_up=True,
+                follow_up_on=None,
+                version=r.c.version + 1,
+                updated_at=now,
+            )
+        )
+    )
+    released = rowcount(
+        session.execute(
+            update(r)
+            .where(and_(r.c.claimed_by_id.is_not(None), r.c.claim_expires_at <= now))
+            .values(claimed_by_id=None, claim_expires_at=None)
+        )
+    )
+    result = RefreshResult(due=due, follow_ups=follow_ups, lapsed=lapsed, claims_released=released)
+    if result.changed:
+        audit.record(
+            session,
+            action="reminder.refresh",
+            entity="reminder",
+            after={**asdict(result), "today": today},
+            actor="system",
+            at=now,
+        )
+    return result
