@@ -191,16 +191,13 @@ def _name_certificates(session: Session, entries: list[QueueEntry]) -> None:
     if not ids:
         return
     r, c, i = table(Reminder), table(Certificate), table(CatalogItem)
-    names = dict(
-        session.execute(
-            select(r.c.id, i.c.certificate_name)
-            .join(c, c.c.id == r.c.certificate_id)
-            .join(i, i.c.id == c.c.catalog_item_id)
-            .where(r.c.id.in_(ids))
-        )
-        .tuples()
-        .all()
+    rows = session.execute(
+        select(r.c.id, i.c.certificate_name)
+        .join(c, c.c.id == r.c.certificate_id)
+        .join(i, i.c.id == c.c.catalog_item_id)
+        .where(r.c.id.in_(ids))
     )
+    names = {rid: name for rid, name in rows}
     for e in entries:
         e.certificates = [names[rid] for rid in e.reminders]
 
