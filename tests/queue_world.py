@@ -43,7 +43,7 @@ def due_row(n: int, **values: Any) -> dict[str, Any]:
     """A row whose reminder is due on TODAY: 农药经营许可证 expiring ~3 months out."""
     base = {
         "issued_on": date(2022, 3, 1),
-        "expires_on": date(2027, 3, 1 + n % 27),
+        "expires_on": date(2027, 2, 15 + n % 10),
         "holder": f"东丽区第{n:03d}号公司",
         "contact": f"1380000{n:04d}",
     }
