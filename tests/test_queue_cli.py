@@ -1,0 +1,109 @@
+"""`callqueue staff`, `refresh`, `queue`, `call next` and `call log` (DESIGN.md §7)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from callqueue import cli
+
+from .ledger_files import write_annex2
+from .queue_world import SECTION, due_row
+
+ENTRY_KEYS = {"holder", "reminders", "certificates", "apply_by", "expires_on", "attempts", "state"}
+
+
+@pytest.fixture
+def run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The CLI on a database holding three due holders and two callers."""
+    monkeypatch.setenv("CALLQUEUE_CONFIG", str(tmp_path / "none.toml"))
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli.main, ["--db", db_url, "--today", "2026-11-24", *args])
+
+    path = write_annex2(tmp_path / "q.xlsx", [due_row(n) for n in (1, 2, 3)], section=SECTION)
+    assert invoke("import", str(path)).exit_code == 0
+    for name in ("甲", "乙"):
+        assert invoke("staff", "add", name, "--section", SECTION).exit_code == 0
+    return invoke
+
+
+def test_staff_add_and_list(run) -> None:  # type: ignore[no-untyped-def]
+    assert (
+        run("staff", "add", "丙", "--section", "社会事务科", "--role", "supervisor").exit_code == 0
+    )
+    again = run("staff", "add", "丙", "--section", "社会事务科")
+    assert again.exit_code == 1 and "已有" in again.stderr
+    bad = run("staff", "add", "丁", "--section", "没有这个科")
+    assert bad.exit_code == 1 and "不存在" in bad.stderr
+    rows = json.loads(run("staff", "list", "--json").stdout)
+    assert sorted((r["name"], r["section"], r["role"]) for r in rows) == sorted(
+        [("丙", "社会事务科", "supervisor"), ("乙", SECTION, "caller"), ("甲", SECTION, "caller")]
+    )
+
+
+def test_queue_json_then_claim_and_log(run) -> None:  # type: ignore[no-untyped-def]
+    entries = json.loads(run("queue", "--section", SECTION, "--json").stdout)
+    assert len(entries) == 3 and set(entries[0]) >= ENTRY_KEYS
+    assert entries[0]["certificates"] == ["农药经营许可证"]
+    first = json.loads(run("--staff", "甲", "call", "next", "--json").stdout)
+    assert first["holder"] == entries[0]["holder"]
+    second = json.loads(run("call", "next", "--staff", "乙", "--json").stdout)
+    assert second["holder"] != first["holder"]
+    rid = first["reminders"][0]
+
+    refused = run("call", "log", str(rid), "informed", "--staff", "乙")
+    assert refused.exit_code == 1 and "其他工作人员" in refused.stderr
+
+    done = run(
+        "call", "log", str(rid), "callback", "--staff", "甲", "--callback-at", "2026-11-28 10:00"
+    )
+    assert done.exit_code == 1 and "不是工作日" in done.stderr
+    ok = run(
+        "call",
+        "log",
+        str(rid),
+        "callback",
+        "--staff",
+        "甲",
+        "--callback-at",
+        "2026-11-25 10:00",
+        "--json",
+    )
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["state"] == "callback"
+    ledger = {r["reminder_id"]: r for r in json.loads(run("ledger", "--json").stdout)}
+    assert ledger[rid]["reminded_on"] == "2026-11-24" and ledger[rid]["reminded_by"] == "甲"
+
+    closed = run(
+        "call",
+        "log",
+        str(second["reminders"][0]),
+        "not_renewing",
+        "--staff",
+        "乙",
+        "--reason",
+        "已注销",
+    )
+    assert closed.exit_code == 0
+    again = run("call", "log", str(second["reminders"][0]), "informed", "--staff", "乙")
+    assert again.exit_code == 1 and "已结束" in again.stderr
+
+    third = json.loads(run("call", "next", "--staff", "甲", "--json").stdout)
+    assert third is not None
+    assert json.loads(run("call", "next", "--staff", "乙", "--json").stdout) is None
+
+
+def test_call_needs_a_known_staff_member(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("call", "next", "--staff", "无名氏")
+    assert result.exit_code == 1 and "callqueue staff add" in result.stderr
+    assert run("call", "next").exit_code == 1
+
+
+def test_refresh_reports_counts(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("--today", "2027-06-01", "refresh", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["lapsed"] == 3
