@@ -131,9 +131,21 @@ def test_demo_without_tui_builds_a_database(
 ) -> None:
     monkeypatch.setenv("CALLQUEUE_CONFIG", str(tmp_path / "none.toml"))
     monkeypatch.setattr(cli, "data_dir", lambda: tmp_path / "data")
-    result = CliRunner().invoke(cli.main, ["demo", "--no-tui"], env={"CALLQUEUE_DB": ""})
+    result = CliRunner().invoke(
+        cli.main, ["demo", "--no-tui", "--certificates", "400"], env={"CALLQUEUE_DB": ""}
+    )
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "data" / "demo.sqlite").exists()
+    url = f"sqlite:///{tmp_path / 'data' / 'demo.sqlite'}"
+    ledger = CliRunner().invoke(cli.main, ["--db", url, "ledger", "--json"])
+    rows = json.loads(ledger.stdout)
+    assert len(rows) == 400
+    assert {"due", "scheduled"} <= {r["state"] for r in rows}
+    assert len({r["section"] for r in rows}) == 3
+    queue = CliRunner().invoke(cli.main, ["--db", url, "--staff", "张敏", "queue", "--json"])
+    assert json.loads(queue.stdout), queue.output
+    # Demo data never goes into a database that already holds certificates.
+    again = CliRunner().invoke(cli.main, ["--db", url, "demo", "--no-tui"])
+    assert again.exit_code == 2 and "已有" in again.stderr
 
 
 def test_unexpected_errors_are_one_line_and_logged_masked(

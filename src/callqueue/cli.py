@@ -17,10 +17,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from callqueue import __version__, bootstrap, catalog, catalog_edit, clock, db, logs, workdays
 from callqueue.catalog_export import export_catalog
 from callqueue.config import Settings, SettingsError, data_dir, load_settings, log_path
+from callqueue.demo import build_demo
 from callqueue.hours import HoursError, OfficeHours
 from callqueue.ledger import service as ledger_service
 from callqueue.ledger.check import Problem
 from callqueue.ledger.export import export_ledger
+from callqueue.ledger.listing import certificate_count as ledger_rows_count
 from callqueue.ledger.listing import ledger_rows
 from callqueue.ledger.read import UnreadableWorkbook
 from callqueue.models import Outcome
@@ -169,9 +171,10 @@ def _run_tui(obj: AppContext) -> None:
 
 @main.command()
 @click.option("--no-tui", is_flag=True, help="只生成演示数据库，不打开界面。")
+@click.option("--certificates", default=3000, show_default=True, help="演示证书数量。")
 @click.pass_context
-def demo(ctx: click.Context, no_tui: bool) -> None:
-    """生成演示数据库并打开界面。"""
+def demo(ctx: click.Context, no_tui: bool, certificates: int) -> None:
+    """生成演示数据库（工作人员和证书）并打开界面。"""
     obj: AppContext = ctx.obj
     explicit = ctx.find_root().params.get("db_url") is not None
     if not explicit:
@@ -180,8 +183,26 @@ def demo(ctx: click.Context, no_tui: bool) -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         obj.db_url = f"sqlite:///{path}"
     engine = obj.engine()
-    click.echo(f"演示数据库：{db.safe_url(engine.url)}", err=True)
+    with db.session_scope(engine, write=False) as session:
+        existing = ledger_rows_count(session)
+    if existing:
+        fail(f"数据库 {db.safe_url(engine.url)} 中已有 {existing} 张证书，不能再放入演示数据", 2)
+    progress = _Progress(enabled=sys.stderr.isatty())
+    with db.session_scope(engine, write=True) as session:
+        written = build_demo(
+            session,
+            certificates=certificates,
+            today=obj.today,
+            margin_workdays=obj.settings.margin_workdays,
+            progress=lambda n: progress("生成演示数据", n, certificates),
+        )
+    progress.close()
+    click.echo(
+        f"演示数据库：{db.safe_url(engine.url)}（{written} 张证书；工作人员如 张敏、王芳、刘洋）",
+        err=True,
+    )
     if not no_tui:
+        obj.staff = obj.staff or "张敏"
         _run_tui(obj)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from callqueue.db import table
@@ -67,6 +67,11 @@ class LedgerRow:
 def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
+
+
+def certificate_count(session: Session) -> int:
+    """How many certificates the database holds."""
+    return int(session.execute(select(func.count()).select_from(table(Certificate))).scalar_one())
 
 
 def ledger_rows(
