@@ -136,7 +136,7 @@ def test_demo_without_tui_builds_a_database(
     )
     assert result.exit_code == 0, result.output
     url = f"sqlite:///{tmp_path / 'data' / 'demo.sqlite'}"
-    ledger = CliRunner().invoke(cli.main, ["--db", url, "ledger", "--json"])
+    ledger = CliRunner().invoke(cli.main, ["--db", url, "ledger", "--all", "--json"])
     rows = json.loads(ledger.stdout)
     assert len(rows) == 400
     assert {"due", "scheduled"} <= {r["state"] for r in rows}
