@@ -1,0 +1,119 @@
+"""Queue engine benchmark on a big SQLite database (issue 4).
+
+    .venv/bin/python benchmarks/queue_bench.py [--certificates 1000000] [--db PATH] [--rounds 200]
+
+Builds (or reuses) a demo database of N certificates, then prints from one run: refresh time,
+the first queue page (200 entries), and claim + log latency (median, p95), each against a bare
+indexed SELECT of the same rows measured in the same process, and their ratios. Targets: first
+page and claim+log p95 under 20 ms and within 3x the bare SELECT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import text
+
+from callqueue import bootstrap, db, workdays
+from callqueue.clock import SHANGHAI
+from callqueue.demo import build_demo
+from callqueue.hours import OfficeHours
+from callqueue.ledger.listing import certificate_count
+from callqueue.queue import claims, outcomes
+from callqueue.queue import staff as staff_service
+from callqueue.queue.refresh import refresh
+
+TODAY = date(2026, 11, 24)
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=SHANGHAI)
+BARE_PAGE = text(
+    "SELECT id, holder_id, apply_by, expires_on, attempts FROM reminder "
+    "WHERE section_id = :s AND state = 'due' ORDER BY apply_by, expires_on, attempts LIMIT 400"
+)
+BARE_ONE = text(
+    "SELECT id FROM reminder WHERE section_id = :s AND state = 'due' "
+    "ORDER BY apply_by, expires_on, attempts LIMIT 1"
+)
+
+
+def _ms(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
+
+
+def main() -> None:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--certificates", type=int, default=1_000_000)
+    parser.add_argument("--db", type=Path, default=Path("/tmp/callqueue-bench.sqlite"))
+    parser.add_argument("--rounds", type=int, default=200)
+    args = parser.parse_args()
+    url = f"sqlite:///{args.db}"
+    engine = bootstrap.open_database(url)
+    with db.session_scope(engine, write=False) as session:
+        have = certificate_count(session)
+    if have < args.certificates:
+        started = time.perf_counter()
+        with db.session_scope(engine, write=True) as session:
+            build_demo(session, certificates=args.certificates - have, today=TODAY,
+                       margin_workdays=10)
+        print(f"built {args.certificates - have} certificates in "
+              f"{time.perf_counter() - started:.1f} s")
+    with db.session_scope(engine, write=False) as session:
+        me = staff_service.get_staff(session, "张敏")
+        policy = outcomes.Policy(calendar=workdays.load_calendar(session),
+                                 hours=OfficeHours.parse("08:30-12:00,13:30-17:30"),
+                                 today=TODAY, now=NOW)
+        total = certificate_count(session)
+    started = time.perf_counter()
+    with db.session_scope(engine, write=True) as session:
+        result = refresh(session, today=TODAY, now=NOW)
+    refresh_s = time.perf_counter() - started
+    started = time.perf_counter()
+    with db.session_scope(engine, write=True) as session:
+        refresh(session, today=TODAY, now=NOW)
+    refresh_again_s = time.perf_counter() - started
+
+    bare_page, page, bare_one, claim_log = [], [], [], []
+    for _ in range(args.rounds // 4):
+        with engine.connect() as conn:
+            t = time.perf_counter()
+            conn.execute(BARE_PAGE, {"s": me.section_id}).all()
+            bare_page.append(time.perf_counter() - t)
+        with db.session_scope(engine, write=False) as session:
+            t = time.perf_counter()
+            entries = claims.queue_entries(session, section_id=me.section_id, staff_id=me.id,
+                                           now=NOW, limit=200)
+            page.append(time.perf_counter() - t)
+    assert len(entries) == 200, len(entries)
+    for _ in range(args.rounds):
+        with engine.connect() as conn:
+            t = time.perf_counter()
+            conn.execute(BARE_ONE, {"s": me.section_id}).all()
+            bare_one.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        with db.session_scope(engine, write=True) as session:
+            entry = claims.next_for(session, staff_id=me.id, section_id=me.section_id, now=NOW)
+        assert entry is not None
+        with db.session_scope(engine, write=True) as session:
+            for rid in entry.reminders:
+                outcomes.record_outcome(session, reminder_id=rid, outcome="informed",
+                                        staff_id=me.id, policy=policy)
+        claim_log.append(time.perf_counter() - t)
+
+    print(f"certificates: {total:,}; refresh: {refresh_s * 1000:.0f} ms "
+          f"(due {result.due}, lapsed {result.lapsed}); again: {refresh_again_s * 1000:.0f} ms")
+    for label, mine, bare in (("first page (200 entries)", page, bare_page),
+                              ("claim + log", claim_log, bare_one)):
+        med, p95 = _ms(mine)
+        bmed, bp95 = _ms(bare)
+        verdict = "PASS" if p95 < 20 and p95 <= 3 * max(bp95, 1e-3) else "FAIL"
+        print(f"{label}: median {med:.2f} ms, p95 {p95:.2f} ms; bare SELECT median {bmed:.2f} ms, "
+              f"p95 {bp95:.2f} ms; p95 ratio {p95 / bp95:.1f}x  [{verdict}]")
+
+
+if __name__ == "__main__":
+    main()
