@@ -323,3 +323,33 @@ def test_contact_problems_never_show_a_whole_number(engine: Engine, tmp_path: Pa
     for problem in report.problems:
         assert "1380013800" not in (problem.value or "")
         assert "23456789" not in (problem.value or "")
+
+
+def test_renewals_within_one_file_do_not_depend_on_row_order(
+    engine: Engine, tmp_path: Path
+) -> None:
+    expiries = [date(2027, 1, 5), date(2025, 1, 5), date(2029, 1, 5), date(2026, 1, 5)]
+    path = write_annex2(
+        tmp_path / "chain.xlsx",
+        [licence_row(1, issued_on=e.replace(year=e.year - 5), expires_on=e) for e in expiries],
+        section=SECTION,
+    )
+    report = run_import(engine, path)
+    assert (report.imported, report.rejected) == (4, 0)
+    with db.session_scope(engine, write=False) as session:
+        rows = session.execute(
+            select(
+                table(Certificate).c.expires_on,
+                table(Certificate).c.status,
+                table(Reminder).c.state,
+            )
+            .join(table(Reminder), table(Reminder).c.certificate_id == table(Certificate).c.id)
+            .order_by(table(Certificate).c.expires_on)
+        ).all()
+    assert [(str(e), s) for e, s, _ in rows] == [
+        ("2025-01-05", "renewed"),
+        ("2026-01-05", "renewed"),
+        ("2027-01-05", "renewed"),
+        ("2029-01-05", "active"),
+    ]
+    assert [state for *_, state in rows] == ["renewed", "renewed", "renewed", "scheduled"]

@@ -118,6 +118,7 @@ class _Catalog:
     """Catalog items looked up by normalised certificate name."""
 
     def __init__(self, entries: Iterable[CatalogEntry]) -> None:
+        entries = list(entries)
         self.by_key: dict[str, CatalogEntry] = {}
         for e in entries:
             self.by_key.setdefault(name_key(e.certificate_name), e)

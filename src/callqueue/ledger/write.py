@@ -19,6 +19,7 @@ from callqueue import audit, clock
 from callqueue.calendar import WorkCalendar
 from callqueue.db import table
 from callqueue.ledger.check import Problem, ValidRow
+from callqueue.ledger.phones import mask_phone
 from callqueue.models import (
     OPEN_STATES,
     Certificate,
@@ -250,7 +251,7 @@ def write_rows(
     )
     ex.holders.update(zip(keys, ids, strict=True))
 
-    seen: dict[tuple[int, int, date], int] = {}
+    seen: dict[tuple[int, int, date], tuple[str, int]] = {}
     creating: list[ValidRow] = []
     contact_needed: dict[tuple[int, str], None] = {}
     for r in rows:
@@ -258,9 +259,11 @@ def write_rows(
         key = (hid, r.item.id, r.expires_on)
         if key in seen:
             result.duplicates += 1
-            result.problems.append(_warn(r, f"与第{seen[key]}行是同一张证书，已跳过"))
+            sheet, row = seen[key]
+            where = f"第{row}行" if sheet == r.sheet else f"“{sheet}”第{row}行"
+            result.problems.append(_warn(r, f"与{where}是同一张证书，已跳过"))
             continue
-        seen[key] = r.row
+        seen[key] = (r.sheet, r.row)
         existing = ex.certs.get(key)
         if existing is not None:
             if _update_existing(session, r, existing, ex, result, now, actor, staff_id):
@@ -328,16 +331,27 @@ def write_rows(
         _insert(session, ContactEmail, email_rows)
         cert_ids += _insert(session, Certificate, cert_rows)
 
+    # Oldest first per holder and permit, so each certificate closes the one before it, whatever
+    # the order of the rows; one superseded within this file gets a closed reminder below.
     renewals: list[tuple[dict[str, Any], int]] = []
-    for r, cert_id in zip(creating, cert_ids, strict=True):
+    superseded: set[int] = set()
+    in_file: set[int] = set()
+    chain = sorted(
+        zip(creating, cert_ids, strict=True),
+        key=lambda pair: (ex.holders[pair[0].holder_key], pair[0].item.id, pair[0].expires_on),
+    )
+    for r, cert_id in chain:
         pair = (ex.holders[r.holder_key], r.item.id)
         newest = ex.latest.get(pair)
         if newest is not None and newest["expires_on"] < r.expires_on:
             renewals.append((newest, cert_id))
+            if newest["id"] in in_file:
+                superseded.add(newest["id"])
             result.problems.append(
                 _warn(r, f"视为换证：原证（到期{newest['expires_on']:%Y-%m-%d}）已关闭")
             )
         ex.latest[pair] = {"id": cert_id, "expires_on": r.expires_on}
+        in_file.add(cert_id)
     # Before this file's reminders exist: closing touches only reminders already stored.
     _close_renewed(session, renewals, now, actor, staff_id)
 
@@ -359,12 +373,14 @@ def write_rows(
                     today=today,
                     margin_workdays=margin_workdays,
                 )
+            closed = cert_id in superseded
             reminder_rows.append(
                 {
                     "certificate_id": cert_id,
                     "holder_id": ex.holders[r.holder_key],
                     "section_id": sections[r.section],
-                    "state": p.state.value,
+                    "state": ReminderState.RENEWED.value if closed else p.state.value,
+                    "closed_at": now if closed else None,
                     "channel": item.method,
                     "expires_on": r.expires_on,
                     "remind_on": p.dates.remind_on,
@@ -378,7 +394,7 @@ def write_rows(
                     "assisted": False,
                     "assisted_notes": "",
                     "needs_repair": r.needs_repair,
-                    "close_reason": "",
+                    "close_reason": "导入新证" if closed else "",
                     "last_reminded_on": r.reminded_on
                     if r.reminded_on and r.reminded_on <= today
                     else None,
@@ -517,7 +533,7 @@ def _update_existing(
         entity="certificate",
         entity_id=cert["id"],
         after={
-            "phones": [p["e164"][:-4] + "****" for p in phones],
+            "phones": [mask_phone(p["e164"]) for p in phones],
             "emails": len(emails),
             **{k: v for k, v in changes.items()},
         },
