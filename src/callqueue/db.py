@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel
 from callqueue.resources import bundled
 
 WRITE_OPTION = "callqueue_write"
+T = TypeVar("T")
 
 
 class DatabaseError(Exception):
@@ -93,6 +94,12 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
 def table(model: type[SQLModel]) -> Table:
     """The Core table of a model, for bulk statements typed column by column."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+def chunks(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """`values` in slices of `size`: IN (...) lists stay well below SQLite's parameter limit."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def rowcount(result: Any) -> int:

@@ -11,6 +11,7 @@ from callqueue.catalog import METHOD_LABELS
 from callqueue.excel import BODY_FONT, put, save_atomic, title, write_table
 from callqueue.ledger.listing import LedgerRow
 from callqueue.models import Channel
+from callqueue.queue.reminders import STATE_LABELS
 
 ANNEX2_HEADERS = (
     "序号",
@@ -26,19 +27,6 @@ ANNEX2_HEADERS = (
 )
 # After the ten columns of 附件2: what the app adds for the reader; import ignores them.
 EXTRA_HEADERS = ("申请换证时限", "计划提醒日期", "状态")
-STATE_LABELS = {
-    "scheduled": "待提醒",
-    "due": "待联系",
-    "retry": "待重拨",
-    "callback": "约定回电",
-    "informed": "已告知",
-    "appointment": "已预约",
-    "assisted": "帮办代办",
-    "renewed": "已换证",
-    "not_renewing": "不再延续",
-    "unreachable": "无法联系",
-    "lapsed": "已过期",
-}
 WIDTHS = (6, 32, 26, 12, 12, 10, 28, 12, 14, 10, 14, 14, 10)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from callqueue.db import table
+from callqueue.db import chunks, table
 from callqueue.models import (
     CatalogItem,
     Certificate,
@@ -23,8 +22,6 @@ from callqueue.models import (
     Section,
     Staff,
 )
-
-_CHUNK = 500
 
 
 @dataclass
@@ -62,11 +59,6 @@ class LedgerRow:
         for key, value in self.__dict__.items():
             out[key] = value.isoformat() if isinstance(value, date) else value
         return out
-
-
-def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
 
 
 def certificate_count(session: Session) -> int:
@@ -214,7 +206,7 @@ def _attach_contacts(session: Session, rows: list[LedgerRow], contact_of: dict[i
     ids = sorted(set(contact_of.values()))
     phones: dict[int, list[tuple[str, str]]] = {}
     emails: dict[int, list[str]] = {}
-    for part in _chunks(ids):
+    for part in chunks(ids):
         for cid, e164, ext in session.execute(
             select(
                 table(ContactPhone).c.contact_id,

@@ -7,7 +7,7 @@ per row), so a 100,000-row ledger writes in seconds and a failure writes nothing
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from callqueue import audit, clock
 from callqueue.calendar import WorkCalendar
-from callqueue.db import table
+from callqueue.db import chunks, table
 from callqueue.ledger.check import Problem, ValidRow
 from callqueue.ledger.phones import mask_phone
 from callqueue.models import (
@@ -35,7 +35,6 @@ from callqueue.models import (
 )
 from callqueue.queue.reminders import Plan, plan
 
-_CHUNK = 500  # bound parameters per IN (...) well below SQLite's limit
 _BATCH = 10_000  # rows converted and sent per executemany: bounds the copies held at once
 
 
@@ -63,24 +62,19 @@ class _Existing:
     latest: dict[tuple[int, int], dict[str, Any]]  # (holder, item) -> newest active certificate
 
 
-def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _load_existing(session: Session, keys: Iterable[str]) -> _Existing:
     keys = sorted(set(keys))
     holders: dict[str, int] = {}
-    for part in _chunks(keys):
+    for key_part in chunks(keys):
         rows = session.execute(
             select(table(Holder).c.id, table(Holder).c.name_key).where(
-                table(Holder).c.name_key.in_(part)
+                table(Holder).c.name_key.in_(key_part)
             )
         )
         holders.update({k: i for i, k in rows})
     ids = sorted(holders.values())
     ex = _Existing(holders, {}, {}, {}, {}, {}, {})
-    for part in _chunks(ids):
+    for part in chunks(ids):
         for cid, hid, name in session.execute(
             select(table(Contact).c.id, table(Contact).c.holder_id, table(Contact).c.name).where(
                 table(Contact).c.holder_id.in_(part)
@@ -107,7 +101,7 @@ def _load_existing(session: Session, keys: Iterable[str]) -> _Existing:
                 if pair not in ex.latest or ex.latest[pair]["expires_on"] < cert["expires_on"]:
                     ex.latest[pair] = cert
     contact_ids = sorted(set(ex.contacts.values()))
-    for part in _chunks(contact_ids):
+    for part in chunks(contact_ids):
         for cid, e164, ext in session.execute(
             select(
                 table(ContactPhone).c.contact_id,
@@ -156,7 +150,7 @@ def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> l
     convert = [t.c[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for n in names]
     get = operator.itemgetter(*names)
     sent: list[tuple[Any, ...]] = []  # each row's key as stored
-    for part in _chunks(rows, _BATCH):
+    for part in chunks(rows, _BATCH):
         columns: list[Sequence[Any]] = list(zip(*map(get, part), strict=True))
         for i, process in enumerate(convert):
             if process is not None:
@@ -299,7 +293,7 @@ def write_rows(
 
     # Rows are built and sent a batch at a time, so a large file never holds them all at once.
     cert_ids: list[int] = []
-    for part in _chunks(creating, _BATCH):
+    for part in chunks(creating, _BATCH):
         phone_rows: list[dict[str, Any]] = []
         email_rows: list[dict[str, Any]] = []
         cert_rows: list[dict[str, Any]] = []
@@ -357,9 +351,9 @@ def write_rows(
 
     plans: dict[tuple[date, int, int | None, str], Plan] = {}
     done = 0
-    for part in _chunks(list(zip(creating, cert_ids, strict=True)), _BATCH):
+    for pairs_part in chunks(list(zip(creating, cert_ids, strict=True)), _BATCH):
         reminder_rows: list[dict[str, Any]] = []
-        for r, cert_id in part:
+        for r, cert_id in pairs_part:
             item = r.item
             when = (r.expires_on, item.lead_months, item.filing_deadline_days, item.deadline_kind)
             p = plans.get(when)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, or_, select, update
 from sqlmodel import Session
 
 from callqueue.db import rowcount, table
@@ -121,24 +121,9 @@ def queue_entries(
     Returns:
         Up to `limit` entries.
     """
-    r, h = table(Reminder), table(Holder)
+    r = table(Reminder)
     query = (
-        select(
-            r.c.id,
-            r.c.holder_id,
-            h.c.name,
-            r.c.state,
-            r.c.apply_by,
-            r.c.expires_on,
-            r.c.attempts,
-            r.c.next_action_at,
-            r.c.late,
-            r.c.follow_up,
-            r.c.claimed_by_id,
-            r.c.claim_expires_at,
-            r.c.certificate_id,
-        )
-        .join(h, h.c.id == r.c.holder_id)
+        _entry_rows()
         .where(
             r.c.section_id == section_id,
             r.c.state.in_(CALLABLE_STATES),
@@ -169,6 +154,25 @@ def queue_entries(
     page = list(entries.values())[offset:]
     _name_certificates(session, page)
     return page
+
+
+def _entry_rows() -> Select[Any]:
+    """The columns an entry is built from, reminder joined to its holder."""
+    r, h = table(Reminder), table(Holder)
+    return select(
+        r.c.id,
+        r.c.holder_id,
+        h.c.name,
+        r.c.state,
+        r.c.apply_by,
+        r.c.expires_on,
+        r.c.attempts,
+        r.c.next_action_at,
+        r.c.late,
+        r.c.follow_up,
+        r.c.claimed_by_id,
+        r.c.claim_expires_at,
+    ).join(h, h.c.id == r.c.holder_id)
 
 
 def _add(entry: QueueEntry, row: Any, now: datetime) -> None:
@@ -285,26 +289,8 @@ def next_for(
 def _entry_for(
     session: Session, holder_id: int, section_id: int, ids: list[int], staff_id: int, now: datetime
 ) -> QueueEntry:
-    r, h = table(Reminder), table(Holder)
-    rows = session.execute(
-        select(
-            r.c.id,
-            r.c.holder_id,
-            h.c.name,
-            r.c.state,
-            r.c.apply_by,
-            r.c.expires_on,
-            r.c.attempts,
-            r.c.next_action_at,
-            r.c.late,
-            r.c.follow_up,
-            r.c.claimed_by_id,
-            r.c.claim_expires_at,
-        )
-        .join(h, h.c.id == r.c.holder_id)
-        .where(r.c.id.in_(ids))
-        .order_by(*_order(staff_id))
-    ).all()
+    r = table(Reminder)
+    rows = session.execute(_entry_rows().where(r.c.id.in_(ids)).order_by(*_order(staff_id))).all()
     first = rows[0]
     entry = QueueEntry(
         holder_id=holder_id,

@@ -27,7 +27,7 @@ from callqueue.models import (
     ReminderState,
 )
 from callqueue.queue import appointments
-from callqueue.queue.reminders import plan
+from callqueue.queue.reminders import STATE_LABELS, plan
 
 CONVEYABLE = ("expiry", "apply_by", "place", "phone", "materials")
 """一次性告知 items: expiry date, apply-by date, place, service phone, materials list."""
@@ -40,19 +40,6 @@ OUTCOME_LABELS = {
     Outcome.WRONG_NUMBER: "号码有误",
     Outcome.RENEWED: "已换证",
     Outcome.NOT_RENEWING: "不再延续",
-}
-STATE_LABELS = {
-    "scheduled": "待提醒",
-    "due": "待联系",
-    "retry": "待重拨",
-    "callback": "约定回电",
-    "informed": "已告知",
-    "appointment": "已预约",
-    "assisted": "帮办代办",
-    "renewed": "已换证",
-    "not_renewing": "不再延续",
-    "unreachable": "无法联系",
-    "lapsed": "已过期",
 }
 
 

@@ -9,6 +9,21 @@ from callqueue.calendar import WorkCalendar
 from callqueue.dates import ReminderDates, reminder_dates
 from callqueue.models import ReminderState
 
+STATE_LABELS = {
+    "scheduled": "待提醒",
+    "due": "待联系",
+    "retry": "待重拨",
+    "callback": "约定回电",
+    "informed": "已告知",
+    "appointment": "已预约",
+    "assisted": "帮办代办",
+    "renewed": "已换证",
+    "not_renewing": "不再延续",
+    "unreachable": "无法联系",
+    "lapsed": "已过期",
+}
+"""Reminder states as staff read them."""
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:
