@@ -109,7 +109,7 @@ def build_demo(
     through the ledger import's bulk writer, so the data is what an import would make.
 
     Returns:
-        The number of certificates written.
+        The number of certificates written (a drawn duplicate is skipped, as an import would).
     """
     rng = random.Random(seed)
     for section, names in DEMO_STAFF.items():
@@ -124,13 +124,13 @@ def build_demo(
     assert import_batch.id is not None
     calendar = workdays.load_calendar(session)
     holders = max(1, certificates * 3 // 4)
-    written = 0
+    written = imported = 0
     while written < certificates:
         rows = []
         for n in range(written, min(certificates, written + batch)):
             item = rng.choice(items)
             h = rng.randrange(holders)
-            holder = _holder(random.Random(h), h)
+            holder = _holder(random.Random(h))
             expires = today + timedelta(days=rng.randrange(-20, 5 * 365))
             years = max(item.validity_years)
             issued = expires - timedelta(days=365 * years - 1)
@@ -168,10 +168,11 @@ def build_demo(
         )
         written += len(rows)
         import_batch.imported += result.imported
+        imported += result.imported
         import_batch.duplicates += result.duplicates
         if progress is not None:
             progress(written)
     import_batch.rows, import_batch.finished_at = written, clock.now()
     session.add(import_batch)
     refresh(session, today=today, now=clock.now())
-    return written
+    return imported

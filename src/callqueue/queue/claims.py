@@ -12,6 +12,8 @@ lost race simply moves on to the next candidate.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -121,22 +123,10 @@ def queue_entries(
     Returns:
         Up to `limit` entries.
     """
-    r = table(Reminder)
-    query = (
-        _entry_rows()
-        .where(
-            r.c.section_id == section_id,
-            r.c.state.in_(CALLABLE_STATES),
-            _callable(staff_id, now, grace),
-            _callable_holder(),
-        )
-        .order_by(*_order(staff_id))
-    )
-    if not include_claimed:
-        query = query.where(_free(staff_id, now))
     wanted = offset + limit
     entries: dict[int, QueueEntry] = {}
-    for row in session.execute(query.execution_options(yield_per=1000)):
+    rows = _ordered_rows(session, section_id, staff_id, now, grace, free_only=not include_claimed)
+    for row in rows:
         entry = entries.get(row.holder_id)
         if entry is None:
             if len(entries) == wanted:
@@ -154,6 +144,41 @@ def queue_entries(
     page = list(entries.values())[offset:]
     _name_certificates(session, page)
     return page
+
+
+def _ordered_rows(
+    session: Session,
+    section_id: int,
+    staff_id: int,
+    now: datetime,
+    grace: timedelta,
+    *,
+    free_only: bool,
+) -> Iterator[Any]:
+    """Callable reminders of a section in queue order, read lazily.
+
+    Callbacks first (few); then due reminders and due retries, each read in the order of
+    ix_reminder_queue and merged here, so no query sorts the whole backlog.
+    """
+    r = table(Reminder)
+    conditions = [r.c.section_id == section_id, _callable(staff_id, now, grace), _callable_holder()]
+    if free_only:
+        conditions.append(_free(staff_id, now))
+    callbacks = _entry_rows().where(r.c.state == ReminderState.CALLBACK.value, *conditions)
+    yield from session.execute(callbacks.order_by(*_order(staff_id)))
+    streams = [
+        session.execute(
+            _entry_rows()
+            .where(r.c.state == state, *conditions)
+            .order_by(r.c.apply_by, r.c.expires_on, r.c.attempts, r.c.holder_id, r.c.id)
+            .execution_options(yield_per=500)
+        )
+        for state in (ReminderState.DUE.value, ReminderState.RETRY.value)
+    ]
+    yield from heapq.merge(
+        *streams,
+        key=lambda row: (row.apply_by, row.expires_on, row.attempts, row.holder_id, row.id),
+    )
 
 
 def _entry_rows() -> Select[Any]:
@@ -231,7 +256,7 @@ def next_for(
     Returns:
         The claimed entry, or None when nothing is callable.
     """
-    r, h = table(Reminder), table(Holder)
+    r = table(Reminder)
     postgres = session.get_bind().dialect.name == "postgresql"
     own = session.execute(
         select(r.c.holder_id)
@@ -243,25 +268,11 @@ def next_for(
         )
         .limit(1)
     ).scalar()
+    skipped: set[int] = set()
     for _ in range(50):
         holder_id = own
         if holder_id is None:
-            candidate = (
-                select(r.c.holder_id)
-                .join(h, h.c.id == r.c.holder_id)
-                .where(
-                    r.c.section_id == section_id,
-                    r.c.state.in_(CALLABLE_STATES),
-                    _callable(staff_id, now, grace),
-                    _callable_holder(),
-                    _free(staff_id, now),
-                )
-                .order_by(*_order(staff_id))
-                .limit(1)
-            )
-            if postgres:
-                candidate = candidate.with_for_update(of=h, skip_locked=True)
-            holder_id = session.execute(candidate).scalar()
+            holder_id = _candidate(session, section_id, staff_id, now, grace, postgres, skipped)
             if holder_id is None:
                 return None
         claimed = (
@@ -283,6 +294,32 @@ def next_for(
         if claimed:
             return _entry_for(session, holder_id, section_id, list(claimed), staff_id, now)
         own = None  # lost a race (PostgreSQL): take the next candidate
+        skipped.add(holder_id)
+    return None
+
+
+def _candidate(
+    session: Session,
+    section_id: int,
+    staff_id: int,
+    now: datetime,
+    grace: timedelta,
+    postgres: bool,
+    skipped: set[int],
+) -> int | None:
+    """The first free holder in queue order; on PostgreSQL one no other desk has locked."""
+    h = table(Holder)
+    for row in _ordered_rows(session, section_id, staff_id, now, grace, free_only=True):
+        if row.holder_id in skipped:
+            continue
+        if not postgres:
+            return int(row.holder_id)
+        locked = session.execute(
+            select(h.c.id).where(h.c.id == row.holder_id).with_for_update(skip_locked=True)
+        ).scalar()
+        if locked is not None:
+            return int(locked)
+        skipped.add(row.holder_id)
     return None
 
 
