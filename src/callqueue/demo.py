@@ -74,12 +74,13 @@ def _person(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 
 
-def _holder(rng: random.Random, n: int) -> str:
-    return (
-        f"天津市{rng.choice(PLACES)}{rng.choice(TRADES)}{rng.choice(FORMS)}"
-        if n % 7
-        else f"天津市东丽区{rng.choice(PLACES)}{n}号{rng.choice(TRADES)}{rng.choice(FORMS)}"
-    )
+BRAND = "华盛鑫源泰丰隆昌瑞祥宏达鸿远恒通嘉禾润德永安金帆海泽天成富康佳信聚宝晨光博远兴旺"
+
+
+def _holder(rng: random.Random) -> str:
+    # ~14 million combinations: names repeat only rarely, as holders with several licences do.
+    brand = rng.choice(BRAND) + rng.choice(BRAND)
+    return f"天津市{rng.choice(PLACES)}{brand}{rng.choice(TRADES)}{rng.choice(FORMS)}"
 
 
 def _phones(rng: random.Random) -> tuple[Phone, ...]:
