@@ -107,3 +107,26 @@ def test_refresh_reports_counts(run) -> None:  # type: ignore[no-untyped-def]
     result = run("--today", "2027-06-01", "refresh", "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["lapsed"] == 3
+
+
+def test_appointments_list_cancel_and_no_show(run) -> None:  # type: ignore[no-untyped-def]
+    entry = json.loads(run("call", "next", "--staff", "甲", "--json").stdout)
+    booked = run(
+        "call",
+        "log",
+        str(entry["reminders"][0]),
+        "appointment",
+        "--staff",
+        "甲",
+        "--slot",
+        "2026-11-25 09:00",
+    )
+    assert booked.exit_code == 0, booked.output
+    listed = json.loads(run("appointments", "--day", "2026-11-25", "--json").stdout)
+    assert [(a["starts_at"], a["status"]) for a in listed] == [
+        ("2026-11-25T09:00:00+08:00", "booked")
+    ]
+    assert run("appointments", "no-show", str(listed[0]["id"])).exit_code == 0
+    again = run("appointments", "cancel", str(listed[0]["id"]))
+    assert again.exit_code == 1 and "不能再改" in again.stderr
+    assert run("appointments", "cancel", "999").exit_code == 1

@@ -25,8 +25,8 @@ from callqueue.ledger.export import export_ledger
 from callqueue.ledger.listing import certificate_count as ledger_rows_count
 from callqueue.ledger.listing import ledger_rows
 from callqueue.ledger.read import UnreadableWorkbook
-from callqueue.models import Outcome
-from callqueue.queue import claims, outcomes
+from callqueue.models import AppointmentStatus, Outcome
+from callqueue.queue import appointments, claims, outcomes
 from callqueue.queue import staff as staff_service
 from callqueue.queue.refresh import refresh
 
@@ -729,6 +729,89 @@ def call_log(
         emit_json(asdict(result))
     else:
         click.echo(f"提醒 {reminder}：{result.message}")
+
+
+@main.group(name="appointments", invoke_without_command=True)
+@click.option("--day", "day_text", metavar="YYYY-MM-DD", help="日期（默认今天）。")
+@click.option("--section", help="科室（默认全部）。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@click.pass_context
+def appointments_group(
+    ctx: click.Context, day_text: str | None, section: str | None, as_json: bool
+) -> None:
+    """某天的预约，按时间排列。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: AppContext = ctx.obj
+    day = _parse_day(day_text, "日期") or obj.today
+    with db.session_scope(obj.engine(), write=False) as session:
+        sid = None
+        if section is not None:
+            try:
+                sid = staff_service.section_id(session, section)
+            except staff_service.StaffError as exc:
+                fail(str(exc), EXIT_UNUSABLE)
+        booked = appointments.day_list(
+            session, section_id=sid, day=datetime.combine(day, time(0), clock.SHANGHAI)
+        )
+    rows = [
+        {
+            "id": a.id,
+            "starts_at": clock.local(a.starts_at).isoformat(),
+            "ends_at": clock.local(a.ends_at).isoformat(),
+            "holder_id": a.holder_id,
+            "reminder_id": a.reminder_id,
+            "section_id": a.section_id,
+            "status": a.status,
+        }
+        for a in booked
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    for a in booked:
+        click.echo(
+            f"{a.id:>5} {clock.local(a.starts_at):%H:%M}–{clock.local(a.ends_at):%H:%M} "
+            f"单位 {a.holder_id} 提醒 {a.reminder_id} {a.status}"
+        )
+    click.echo(f"{day:%Y-%m-%d} 共 {len(rows)} 个预约", err=True)
+
+
+def _set_appointment(
+    obj: AppContext, appointment_id: int, status: AppointmentStatus, note: str
+) -> None:
+    try:
+        with db.session_scope(obj.engine(), write=True) as session:
+            who = staff_service.staff_id(session, obj.staff)
+            appointments.set_status(
+                session,
+                appointment_id=appointment_id,
+                status=status,
+                staff_id=who,
+                now=_now(obj),
+                note=note,
+            )
+    except appointments.AppointmentRefused as exc:
+        fail(str(exc))
+    click.echo(f"预约 {appointment_id}：{'已取消' if status == 'cancelled' else '已记为未到'}")
+
+
+@appointments_group.command(name="cancel")
+@click.argument("appointment_id", type=int)
+@click.option("--note", default="", help="原因。")
+@click.pass_obj
+def appointment_cancel(obj: AppContext, appointment_id: int, note: str) -> None:
+    """取消预约（名额随即空出）。"""
+    _set_appointment(obj, appointment_id, AppointmentStatus.CANCELLED, note)
+
+
+@appointments_group.command(name="no-show")
+@click.argument("appointment_id", type=int)
+@click.option("--note", default="", help="备注。")
+@click.pass_obj
+def appointment_no_show(obj: AppContext, appointment_id: int, note: str) -> None:
+    """记为预约未到。"""
+    _set_appointment(obj, appointment_id, AppointmentStatus.NO_SHOW, note)
 
 
 @main.group(name="staff")
