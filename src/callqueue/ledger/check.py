@@ -29,8 +29,24 @@ HEADERS = {
     "email": "电子邮箱",
     "note": "备注",
 }
+# The ten columns of the plan's 附件2, in its order.
+ANNEX2_KEYS = (
+    "seq",
+    "holder",
+    "certificate",
+    "issued_on",
+    "expires_on",
+    "contact_name",
+    "contact",
+    "reminded_on",
+    "method",
+    "reminder",
+)
+ANNEX2_HEADERS = tuple(HEADERS[k] for k in ANNEX2_KEYS)
 # Columns our own exports and rejects add; reading them back is not a problem.
-IGNORED_HEADERS = frozenset({"原因", "申请换证时限", "计划提醒日期", "状态"})
+EXPORT_EXTRA_HEADERS = ("申请换证时限", "计划提醒日期", "状态")
+REASON_HEADER = "原因"
+IGNORED_HEADERS = frozenset({REASON_HEADER, *EXPORT_EXTRA_HEADERS})
 _CHANNELS = {
     "电话": Channel.PHONE,
     "人工电话通知": Channel.PHONE,

@@ -9,24 +9,11 @@ from openpyxl import Workbook
 
 from callqueue.catalog import METHOD_LABELS
 from callqueue.excel import BODY_FONT, put, save_atomic, title, write_table
+from callqueue.ledger.check import ANNEX2_HEADERS, EXPORT_EXTRA_HEADERS
 from callqueue.ledger.listing import LedgerRow
 from callqueue.models import Channel
 from callqueue.queue.reminders import STATE_LABELS
 
-ANNEX2_HEADERS = (
-    "序号",
-    "单位（个人）名称",
-    "许可证书名称",
-    "颁发日期",
-    "期满日期",
-    "联系人",
-    "联系方式",
-    "提醒日期",
-    "提醒方式",
-    "提醒人",
-)
-# After the ten columns of 附件2: what the app adds for the reader; import ignores them.
-EXTRA_HEADERS = ("申请换证时限", "计划提醒日期", "状态")
 WIDTHS = (6, 32, 26, 12, 12, 10, 28, 12, 14, 10, 14, 14, 10)
 
 
@@ -74,7 +61,7 @@ def export_ledger(rows: list[LedgerRow], path: Path, *, office_name: str) -> Pat
     for section, section_rows in by_section.items():
         ws = wb.create_sheet(section[:31] or "台账")
         put(ws.cell(row=1, column=1), "附件2").font = BODY_FONT
-        headers = ANNEX2_HEADERS + EXTRA_HEADERS
+        headers = ANNEX2_HEADERS + EXPORT_EXTRA_HEADERS
         title(ws, row=2, text=f"{office_name}许可证书到期前提醒台账", columns=len(headers))
         put(ws.cell(row=3, column=1), f"科室名称：{section}").font = BODY_FONT
         body = [

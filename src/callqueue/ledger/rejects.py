@@ -7,23 +7,9 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from callqueue.excel import BODY_FONT, WRAP, put, save_atomic, title, write_table
-from callqueue.ledger.check import HEADERS, RejectedRow
+from callqueue.ledger.check import ANNEX2_KEYS, HEADERS, REASON_HEADER, RejectedRow
 
-# The 附件2 columns first, in the plan's order; other recognised columns after them.
-ANNEX2_KEYS = (
-    "seq",
-    "holder",
-    "certificate",
-    "issued_on",
-    "expires_on",
-    "contact_name",
-    "contact",
-    "reminded_on",
-    "method",
-    "reminder",
-)
 EXTRA_KEYS = ("number", "email", "note")
-REASON = "原因"
 
 
 def rejects_path(source: Path) -> Path:
@@ -52,7 +38,7 @@ def write_rejects(rows: list[RejectedRow], path: Path, *, office_name: str) -> P
     for sheet, sheet_rows in by_sheet.items():
         ws = wb.create_sheet(_sheet_title(sheet, wb.sheetnames))
         keys = list(ANNEX2_KEYS) + [k for k in EXTRA_KEYS if any(k in r.values for r in sheet_rows)]
-        headers = [HEADERS[k] for k in keys] + [REASON]
+        headers = [HEADERS[k] for k in keys] + [REASON_HEADER]
         title(
             ws, row=1, text=f"{office_name}许可证书到期前提醒台账（未导入行）", columns=len(headers)
         )
