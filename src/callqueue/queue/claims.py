@@ -171,7 +171,7 @@ def _ordered_rows(
             _entry_rows()
             .where(r.c.state == state, *conditions)
             .order_by(r.c.apply_by, r.c.expires_on, r.c.attempts, r.c.holder_id, r.c.id)
-            .execution_options(yield_per=500)
+            .execution_options(yield_per=100)
         )
         for state in (ReminderState.DUE.value, ReminderState.RETRY.value)
     ]
