@@ -75,7 +75,7 @@ def ledger_rows(
         session: a read session.
         today: the date in force (the `expired` flag).
         section: only this section's certificates.
-        include_closed: also certificates already renewed or given up.
+        include_closed: also certificates already renewed or given up (lapsed ones are always listed).
 
     Returns:
         One row per certificate.
@@ -127,7 +127,11 @@ def ledger_rows(
     if section is not None:
         query = query.where(table(Section).c.name == section)
     if not include_closed:
-        query = query.where(table(Certificate).c.status == CertificateStatus.ACTIVE.value)
+        query = query.where(
+            table(Certificate).c.status.in_(
+                [CertificateStatus.ACTIVE.value, CertificateStatus.LAPSED.value]
+            )
+        )
     rows: list[LedgerRow] = []
     contact_of: dict[int, int] = {}
     for r in session.execute(query):

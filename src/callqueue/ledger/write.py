@@ -313,7 +313,12 @@ def write_rows(
                     "expires_on": r.expires_on,
                     "validity_years": r.validity_years,
                     "expiry_computed": r.expiry_computed,
-                    "status": CertificateStatus.ACTIVE.value,
+                    # Already expired when imported: lapsed, like its reminder (refresh does the same).
+                    "status": (
+                        CertificateStatus.LAPSED
+                        if r.expires_on < today
+                        else CertificateStatus.ACTIVE
+                    ).value,
                     "previous_id": None,
                     "import_batch_id": batch_id,
                     "source_sheet": r.sheet,

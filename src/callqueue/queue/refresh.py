@@ -9,7 +9,7 @@ from sqlalchemy import and_, update
 from sqlmodel import Session
 
 from callqueue import audit
-from callqueue.db import rowcount, table
+from callqueue.db import chunks, rowcount, table
 from callqueue.models import OPEN_STATES, Certificate, CertificateStatus, Reminder, ReminderState
 
 
@@ -41,7 +41,7 @@ def refresh(session: Session, *, today: date, now: datetime) -> RefreshResult:
     """
     r = table(Reminder)
     open_states = [s.value for s in OPEN_STATES]
-    lapsed = rowcount(
+    lapsed_certificates = (
         session.execute(
             update(r)
             .where(r.c.state.in_(open_states), r.c.expires_on < today)
@@ -53,13 +53,17 @@ def refresh(session: Session, *, today: date, now: datetime) -> RefreshResult:
                 version=r.c.version + 1,
                 updated_at=now,
             )
+            .returning(r.c.certificate_id)
         )
+        .scalars()
+        .all()
     )
-    if lapsed:
-        c = table(Certificate)
+    lapsed = len(lapsed_certificates)
+    c = table(Certificate)
+    for part in chunks(lapsed_certificates):  # by key: no scan of every certificate
         session.execute(
             update(c)
-            .where(c.c.status == CertificateStatus.ACTIVE.value, c.c.expires_on < today)
+            .where(c.c.id.in_(part), c.c.status == CertificateStatus.ACTIVE.value)
             .values(status=CertificateStatus.LAPSED.value)
         )
     due = rowcount(
