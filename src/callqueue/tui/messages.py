@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from callqueue.catalog import CatalogEntry, LateItem
+from callqueue.queue.claims import QueueEntry
+from callqueue.queue.refresh import RefreshResult
+from callqueue.queue.staff import StaffRow
 
 
 @dataclass
@@ -21,5 +24,49 @@ class CatalogLoaded(Message):
 @dataclass
 class LoadFailed(Message):
     """Reading from the database failed; `message` is for staff."""
+
+    message: str
+
+
+@dataclass
+class StaffFound(Message):
+    """The staff member named on the command line was found."""
+
+    staff: StaffRow
+
+
+@dataclass
+class StaffMissing(Message):
+    """No usable staff member: the queue cannot open; `message` is for staff."""
+
+    message: str
+
+
+@dataclass
+class QueuePageLoaded(Message):
+    """A page of the queue was read (after a refresh when `refreshed` is set)."""
+
+    entries: list[QueueEntry]
+    refreshed: RefreshResult | None = None
+
+
+@dataclass
+class EntryClaimed(Message):
+    """The next queue entry was claimed; None when nothing is callable."""
+
+    entry: QueueEntry | None
+
+
+@dataclass
+class ClaimClosed(Message):
+    """An outcome was saved or the claim released; `entries` is the fresh page, if read."""
+
+    message: str
+    entries: list[QueueEntry] | None
+
+
+@dataclass
+class DeskFailed(Message):
+    """A queue action failed and changed nothing; `message` is for staff."""
 
     message: str
