@@ -12,13 +12,14 @@ lost race simply moves on to the next candidate.
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, or_, select, update
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, or_, select, update
 from sqlmodel import Session
 
 from callqueue.db import rowcount, table
@@ -44,17 +45,22 @@ class QueueEntry:
     badges: list[str] = field(default_factory=list)
     claimed_by_id: int | None = None
     claim_expires_at: datetime | None = None
+    certificates_items: list[int] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """The object of `callqueue queue --json` / `call next --json`."""
         out: dict[str, Any] = {}
         for key, value in self.__dict__.items():
-            out[key] = value.isoformat() if isinstance(value, date | datetime) else value
+            if key != "certificates_items":
+                out[key] = value.isoformat() if isinstance(value, date | datetime) else value
         return out
 
 
-def _callable(staff_id: int, now: datetime, grace: timedelta) -> ColumnElement[bool]:
-    """Reminders that may be called now by `staff_id` (claims and the holder aside)."""
+def _callable(staff_id: Any, now: Any, overdue: Any) -> ColumnElement[bool]:
+    """Reminders that may be called `now` by `staff_id` (claims and the holder aside).
+
+    Arguments are values or bind parameters; `overdue` is `now` minus the callback grace.
+    """
     r = table(Reminder)
     return and_(
         r.c.channel == Channel.PHONE.value,
@@ -65,7 +71,7 @@ def _callable(staff_id: int, now: datetime, grace: timedelta) -> ColumnElement[b
             and_(
                 r.c.state == ReminderState.CALLBACK.value,
                 r.c.next_action_at <= now,
-                or_(r.c.callback_staff_id == staff_id, r.c.next_action_at <= now - grace),
+                or_(r.c.callback_staff_id == staff_id, r.c.next_action_at <= overdue),
             ),
         ),
     )
@@ -76,14 +82,14 @@ def _callable_holder() -> ColumnElement[bool]:
     return table(Holder).c.do_not_call.is_(False)
 
 
-def _free(staff_id: int, now: datetime) -> ColumnElement[bool]:
+def _free(staff_id: Any, now: Any) -> ColumnElement[bool]:
     r = table(Reminder)
     return or_(
         r.c.claimed_by_id.is_(None), r.c.claim_expires_at <= now, r.c.claimed_by_id == staff_id
     )
 
 
-def _order(staff_id: int) -> list[Any]:
+def _order(staff_id: Any) -> list[Any]:
     r = table(Reminder)
     is_callback = r.c.state == ReminderState.CALLBACK.value
     return [
@@ -160,48 +166,75 @@ def _ordered_rows(
     Callbacks first (few); then due reminders and due retries, each read in the order of
     ix_reminder_queue and merged here, so no query sorts the whole backlog.
     """
-    r = table(Reminder)
-    conditions = [r.c.section_id == section_id, _callable(staff_id, now, grace), _callable_holder()]
-    if free_only:
-        conditions.append(_free(staff_id, now))
-    callbacks = _entry_rows().where(r.c.state == ReminderState.CALLBACK.value, *conditions)
-    yield from session.execute(callbacks.order_by(*_order(staff_id)))
-    streams = [
-        session.execute(
-            _entry_rows()
-            .where(r.c.state == state, *conditions)
-            .order_by(r.c.apply_by, r.c.expires_on, r.c.attempts, r.c.holder_id, r.c.id)
-            .execution_options(yield_per=100)
-        )
-        for state in (ReminderState.DUE.value, ReminderState.RETRY.value)
-    ]
+    params = {"section_id": section_id, "staff_id": staff_id, "now": now, "overdue": now - grace}
+    callbacks, due, retry = _statements(free_only)
+    yield from session.execute(callbacks, params)
+    streams = [session.execute(statement, params) for statement in (due, retry)]
     yield from heapq.merge(
         *streams,
         key=lambda row: (row.apply_by, row.expires_on, row.attempts, row.holder_id, row.id),
     )
 
 
+@functools.cache
+def _statements(free_only: bool) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """The callback, due and retry queries, built once with bind parameters."""
+    r = table(Reminder)
+    when = r.c.next_action_at.type  # aware datetimes stored as UTC: bind with the column's type
+    section_id, staff_id = (
+        bindparam("section_id", type_=Integer()),
+        bindparam("staff_id", type_=Integer()),
+    )
+    now, overdue = bindparam("now", type_=when), bindparam("overdue", type_=when)
+    conditions = [
+        r.c.section_id == section_id,
+        _callable(staff_id, now, overdue),
+        _callable_holder(),
+    ]
+    if free_only:
+        conditions.append(_free(staff_id, now))
+    callbacks = (
+        _entry_rows()
+        .where(r.c.state == ReminderState.CALLBACK.value, *conditions)
+        .order_by(*_order(staff_id))
+    )
+    due, retry = (
+        _entry_rows()
+        .where(r.c.state == state, *conditions)
+        .order_by(r.c.apply_by, r.c.expires_on, r.c.attempts, r.c.holder_id, r.c.id)
+        .execution_options(yield_per=100)
+        for state in (ReminderState.DUE.value, ReminderState.RETRY.value)
+    )
+    return callbacks, due, retry
+
+
 def _entry_rows() -> Select[Any]:
-    """The columns an entry is built from, reminder joined to its holder."""
-    r, h = table(Reminder), table(Holder)
-    return select(
-        r.c.id,
-        r.c.holder_id,
-        h.c.name,
-        r.c.state,
-        r.c.apply_by,
-        r.c.expires_on,
-        r.c.attempts,
-        r.c.next_action_at,
-        r.c.late,
-        r.c.follow_up,
-        r.c.claimed_by_id,
-        r.c.claim_expires_at,
-    ).join(h, h.c.id == r.c.holder_id)
+    """The columns an entry is built from: reminder, its holder, its certificate's permit."""
+    r, h, c = table(Reminder), table(Holder), table(Certificate)
+    return (
+        select(
+            r.c.id,
+            r.c.holder_id,
+            h.c.name,
+            r.c.state,
+            r.c.apply_by,
+            r.c.expires_on,
+            r.c.attempts,
+            r.c.next_action_at,
+            r.c.late,
+            r.c.follow_up,
+            r.c.claimed_by_id,
+            r.c.claim_expires_at,
+            c.c.catalog_item_id,
+        )
+        .join(h, h.c.id == r.c.holder_id)
+        .join(c, c.c.id == r.c.certificate_id)
+    )
 
 
 def _add(entry: QueueEntry, row: Any, now: datetime) -> None:
     entry.reminders.append(row.id)
+    entry.certificates_items.append(row.catalog_item_id)
     entry.attempts = max(entry.attempts, row.attempts)
     if row.claimed_by_id is not None and row.claim_expires_at and row.claim_expires_at > now:
         entry.claimed_by_id, entry.claim_expires_at = row.claimed_by_id, row.claim_expires_at
@@ -216,19 +249,11 @@ def _add(entry: QueueEntry, row: Any, now: datetime) -> None:
 
 
 def _name_certificates(session: Session, entries: list[QueueEntry]) -> None:
-    ids = [rid for e in entries for rid in e.reminders]
-    if not ids:
-        return
-    r, c, i = table(Reminder), table(Certificate), table(CatalogItem)
-    rows = session.execute(
-        select(r.c.id, i.c.certificate_name)
-        .join(c, c.c.id == r.c.certificate_id)
-        .join(i, i.c.id == c.c.catalog_item_id)
-        .where(r.c.id.in_(ids))
-    )
-    names = {rid: name for rid, name in rows}
+    """Fill in the certificate names from the (small) catalog."""
+    i = table(CatalogItem)
+    names = {iid: name for iid, name in session.execute(select(i.c.id, i.c.certificate_name))}
     for e in entries:
-        e.certificates = [names[rid] for rid in e.reminders]
+        e.certificates = [names[iid] for iid in e.certificates_items]
 
 
 def next_for(
@@ -283,7 +308,7 @@ def next_for(
                     r.c.holder_id == holder_id,
                     r.c.state.in_(CALLABLE_STATES),
                     _free(staff_id, now),
-                    _callable(staff_id, now, grace),
+                    _callable(staff_id, now, now - grace),
                 )
                 .values(claimed_by_id=staff_id, claim_expires_at=now + lease)
                 .returning(r.c.id)
