@@ -166,7 +166,13 @@ def _run_tui(obj: AppContext) -> None:
 
     obj.engine()  # fail here, with a one-line message, before the screen takes over
     logs.setup(log_path(), console=False)  # stderr belongs to the screen now
-    create_app(engine=obj.engine(), today=obj.today, staff_name=obj.staff).run()
+    create_app(
+        engine=obj.engine(),
+        today=obj.today,
+        staff_name=obj.staff,
+        settings=obj.settings,
+        now=lambda: _now(obj),
+    ).run()
 
 
 @main.command()

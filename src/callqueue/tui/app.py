@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 
+from callqueue import db
+from callqueue.config import Settings
+from callqueue.queue import staff
+from callqueue.tui.desk import Desk, default_clock, failure_text
+from callqueue.tui.messages import StaffFound, StaffMissing
 from callqueue.tui.screens.catalog import CatalogScreen
+from callqueue.tui.screens.queue import QueueScreen
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+NO_STAFF = "未指定工作人员：呼叫队列需要 --staff 姓名，现在显示提醒目录"
 
 
 class CallqueueApp(App[None]):
@@ -23,18 +33,74 @@ class CallqueueApp(App[None]):
         Binding("q", "quit", "退出", tooltip="退出程序", id="quit"),
     ]
 
-    def __init__(self, *, engine: Engine, today: date, staff_name: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        today: date,
+        staff_name: str | None,
+        settings: Settings,
+        now: Callable[[], datetime],
+    ) -> None:
         super().__init__()
         self.engine = engine
         self.today = today
         self.staff_name = staff_name
+        self.settings = settings
+        self.now = now
 
     def on_mount(self) -> None:
-        """Open on the catalog until the queue screen exists."""
+        """Open the queue for a known staff member, else the catalog."""
         self.sub_title = f"{self.today:%Y年%m月%d日}"
+        if self.staff_name:
+            self.find_staff(self.staff_name)
+        else:
+            self.open_catalog(StaffMissing(NO_STAFF))
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def find_staff(self, name: str) -> None:
+        """Look the staff member up in a thread and post who they are."""
+        try:
+            with db.session_scope(self.engine, write=False) as session:
+                me = staff.get_staff(session, name)
+        except Exception as exc:  # unknown name or no database: the catalog still opens
+            reason = failure_text("读取工作人员失败", exc)
+            self.post_message(StaffMissing(f"{reason}；呼叫队列需要 --staff 指定已登记的工作人员"))
+            return
+        self.post_message(StaffFound(me))
+
+    @on(StaffFound)
+    def open_queue(self, message: StaffFound) -> None:
+        """The staff member's queue is the main screen."""
+        desk = Desk(
+            engine=self.engine,
+            settings=self.settings,
+            staff=message.staff,
+            today=self.today,
+            now=self.now,
+        )
+        self.push_screen(QueueScreen(desk))
+
+    @on(StaffMissing)
+    def open_catalog(self, message: StaffMissing) -> None:
+        """Without a staff member only the catalog can be shown; say why."""
         self.push_screen(CatalogScreen())
+        self.notify(message.message, title="呼叫队列", severity="warning", timeout=8)
 
 
-def create_app(*, engine: Engine, today: date, staff_name: str | None = None) -> CallqueueApp:
+def create_app(
+    *,
+    engine: Engine,
+    today: date,
+    staff_name: str | None = None,
+    settings: Settings | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> CallqueueApp:
     """The one factory the CLI and the tests build the app with."""
-    return CallqueueApp(engine=engine, today=today, staff_name=staff_name)
+    return CallqueueApp(
+        engine=engine,
+        today=today,
+        staff_name=staff_name,
+        settings=settings or Settings(),
+        now=now or default_clock(today),
+    )
