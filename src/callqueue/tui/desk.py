@@ -1,0 +1,129 @@
+"""One staff member's desk: the queue work the call screen does, as plain calls (no widgets).
+
+The screen runs these in thread workers; each call is one unit of work (one session).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from callqueue import clock, db, workdays
+from callqueue.config import Settings
+from callqueue.hours import HoursError, OfficeHours
+from callqueue.models import Outcome
+from callqueue.queue import claims, outcomes
+from callqueue.queue.refresh import RefreshResult, refresh
+from callqueue.queue.staff import StaffError, StaffRow
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+PAGE_SIZE = 200
+log = logging.getLogger("callqueue.tui")
+
+
+def default_clock(today: date) -> Callable[[], datetime]:
+    """The time in force: the real time, or 09:00 on a `today` that is not today (as the CLI)."""
+
+    def now() -> datetime:
+        real = clock.now()
+        if real.date() == today:
+            return real
+        return datetime.combine(today, time(9, 0), clock.SHANGHAI)
+
+    return now
+
+
+def failure_text(what: str, exc: BaseException) -> str:
+    """A one-line message for staff; the details (phones masked) go to the log."""
+    if isinstance(exc, outcomes.OutcomeRefused | HoursError | StaffError):
+        return str(exc)
+    log.error("%s", what, exc_info=exc)
+    return f"{what}：{type(exc).__name__}，未保存任何更改"
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the queue, and what a refresh before it changed."""
+
+    entries: list[claims.QueueEntry]
+    refreshed: RefreshResult | None = None
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Who works, in which section, under which settings and clock."""
+
+    engine: Engine
+    settings: Settings
+    staff: StaffRow
+    today: date
+    now: Callable[[], datetime]
+
+    def page(self, *, refresh_first: bool = False) -> QueuePage:
+        """The first page of the section's queue, optionally after a refresh."""
+        now = self.now()
+        refreshed = None
+        if refresh_first:
+            with db.session_scope(self.engine, write=True) as session:
+                refreshed = refresh(session, today=self.today, now=now)
+        with db.session_scope(self.engine, write=False) as session:
+            entries = claims.queue_entries(
+                session,
+                section_id=self.staff.section_id,
+                staff_id=self.staff.id,
+                now=now,
+                grace=timedelta(minutes=self.settings.callback_grace_minutes),
+                limit=PAGE_SIZE,
+            )
+        return QueuePage(entries, refreshed)
+
+    def claim_next(self) -> claims.QueueEntry | None:
+        """Claim the next entry of the queue (or the one this desk already holds)."""
+        with db.session_scope(self.engine, write=True) as session:
+            return claims.next_for(
+                session,
+                staff_id=self.staff.id,
+                section_id=self.staff.section_id,
+                now=self.now(),
+                lease=timedelta(minutes=self.settings.claim_lease_minutes),
+                grace=timedelta(minutes=self.settings.callback_grace_minutes),
+            )
+
+    def record(
+        self, entry: claims.QueueEntry, outcome: Outcome, data: outcomes.OutcomeInput
+    ) -> list[outcomes.OutcomeResult]:
+        """Record one outcome for every reminder of the entry: all of them, or none."""
+        now = self.now()
+        hours = OfficeHours.parse(self.settings.office_hours)
+        with db.session_scope(self.engine, write=True) as session:
+            policy = outcomes.Policy(
+                calendar=workdays.load_calendar(session),
+                hours=hours,
+                today=self.today,
+                now=now,
+                retry_delay_minutes=self.settings.retry_delay_minutes,
+                max_attempts=self.settings.max_attempts,
+                follow_up_workdays=self.settings.follow_up_workdays,
+                margin_workdays=self.settings.margin_workdays,
+            )
+            return [
+                outcomes.record_outcome(
+                    session,
+                    reminder_id=reminder_id,
+                    outcome=outcome,
+                    staff_id=self.staff.id,
+                    policy=policy,
+                    data=data,
+                )
+                for reminder_id in entry.reminders
+            ]
+
+    def release(self, entry: claims.QueueEntry) -> int:
+        """Give the entry back to the queue (skip); returns reminders released."""
+        with db.session_scope(self.engine, write=True) as session:
+            return claims.release(session, staff_id=self.staff.id, reminder_ids=entry.reminders)

@@ -1,0 +1,224 @@
+"""The call-queue screen: the page, claiming, outcome keys, the reason dialog, skipping."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static
+
+from callqueue import db
+from callqueue.db import table
+from callqueue.models import Attempt, Holder, Reminder
+from callqueue.queue.outcomes import CONVEYABLE
+from callqueue.tui.app import CallqueueApp, create_app
+from callqueue.tui.screens.catalog import CatalogScreen
+from callqueue.tui.screens.queue import QueueScreen
+from callqueue.tui.screens.reason import ReasonDialog
+
+from .queue_world import NOW, SECTION, TODAY, build, due_row, set_reminder, staff_id
+
+FIRST, SECOND, THIRD = "东丽区第002号公司", "东丽区第003号公司", "东丽区第001号公司"
+
+
+def world(engine: Engine, tmp_path: Path) -> dict[str, int]:
+    """Three due holders (queue order 002, 003, 001) and one not yet due."""
+    return build(
+        engine,
+        tmp_path,
+        [
+            due_row(1, expires_on=date(2027, 2, 24)),
+            due_row(2, expires_on=date(2027, 2, 10)),
+            due_row(3, expires_on=date(2027, 2, 17)),
+            due_row(4, expires_on=date(2027, 9, 1)),  # reminds in 2027: scheduled
+        ],
+    )
+
+
+def app_for(engine: Engine, who: str | None = "甲") -> CallqueueApp:
+    return create_app(engine=engine, today=TODAY, staff_name=who, now=lambda: NOW)
+
+
+async def settle(app: CallqueueApp, pilot: Pilot[Any]) -> None:
+    """Let workers finish and their messages land (a handler may start the next worker)."""
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def reminders(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Each holder's reminder as the database holds it, by holder name."""
+    r, h = table(Reminder), table(Holder)
+    with db.session_scope(engine, write=False) as session:
+        rows = session.execute(
+            select(
+                h.c.name, r.c.id, r.c.state, r.c.claimed_by_id, r.c.attempts, r.c.close_reason
+            ).join(h, h.c.id == r.c.holder_id)
+        ).all()
+    return {row.name: dict(row._mapping) for row in rows}
+
+
+def attempts(engine: Engine) -> list[Attempt]:
+    with db.session_scope(engine, write=False) as session:
+        return list(session.exec(select(Attempt).order_by(Attempt.id)).scalars())  # type: ignore[call-overload]
+
+
+def holders_on_page(app: CallqueueApp) -> list[str]:
+    table_ = app.screen.query_one("#queue-table", DataTable)
+    return [str(table_.get_row_at(i)[0]).removeprefix("▶ ") for i in range(table_.row_count)]
+
+
+def text_of(app: CallqueueApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def test_the_page_lists_due_holders_in_queue_order(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+        assert holders_on_page(app) == [FIRST, SECOND, THIRD]
+        who = text_of(app, "#who")
+        assert "甲" in who and SECTION in who and "2026-11-24" in who
+        assert text_of(app, "#queue-status").startswith("本页 3 户")
+        row = [str(cell) for cell in app.screen.query_one(DataTable).get_row_at(0)]
+        assert row[1] == "农药经营许可证" and row[2] == "2027-02-10" and row[5] == "0"
+        assert FIRST in text_of(app, "#queue-detail")
+
+
+async def test_claim_then_informed_then_the_next_holder(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    me = staff_id(engine, "甲")
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert reminders(engine)[FIRST]["claimed_by_id"] == me
+        assert "认领中" in text_of(app, "#queue-detail") and FIRST in text_of(app, "#queue-detail")
+        assert "认领中" in str(app.screen.query_one(DataTable).get_row_at(0)[6])
+
+        await pilot.press("1")
+        await settle(app, pilot)
+        first = reminders(engine)[FIRST]
+        assert (first["state"], first["claimed_by_id"], first["attempts"]) == ("informed", None, 1)
+        [attempt] = attempts(engine)
+        assert attempt.outcome == "informed" and attempt.staff_id == me
+        assert attempt.reminder_id == first["id"] and tuple(attempt.conveyed) == CONVEYABLE
+        assert holders_on_page(app) == [SECOND, THIRD]
+        assert "已告知" in text_of(app, "#queue-status")
+
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert reminders(engine)[SECOND]["claimed_by_id"] == me
+        assert SECOND in text_of(app, "#queue-detail")
+
+
+async def test_outcome_keys_are_disabled_before_a_claim(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        before = reminders(engine)
+        screen = app.screen
+        for key, action in (("1", "informed"), ("4", "no_answer"), ("8", "not_renewing")):
+            assert screen.check_action(action, ()) is None
+            await pilot.press(key)
+            await settle(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert app.screen is screen  # no dialog opened
+        assert reminders(engine) == before and attempts(engine) == []
+
+
+async def test_not_renewing_asks_for_a_reason(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    me = staff_id(engine, "甲")
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+
+        await pilot.press("8")
+        await pilot.pause()
+        assert isinstance(app.screen, ReasonDialog)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+        assert attempts(engine) == []
+        assert reminders(engine)[FIRST]["claimed_by_id"] == me  # still claimed
+
+        await pilot.press("8")
+        await pilot.pause()
+        await pilot.press("enter")  # empty reason: an error, the dialog stays
+        await pilot.pause()
+        assert isinstance(app.screen, ReasonDialog)
+        assert "原因不能为空" in str(app.screen.query_one("#reason-error", Static).render())
+        app.screen.query_one(Input).value = "已停业"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+        first = reminders(engine)[FIRST]
+        assert (first["state"], first["close_reason"]) == ("not_renewing", "已停业")
+        assert [a.outcome for a in attempts(engine)] == ["not_renewing"]
+        assert holders_on_page(app) == [SECOND, THIRD]
+
+
+async def test_no_answer_and_skip(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        first = reminders(engine)[FIRST]
+        assert (first["state"], first["claimed_by_id"]) == ("due", None)
+        assert attempts(engine) == []
+        assert app.screen.check_action("skip", ()) is None  # nothing claimed any more
+
+        await pilot.press("n", "4")
+        await settle(app, pilot)
+        first = reminders(engine)[FIRST]
+        assert (first["state"], first["attempts"]) == ("retry", 1)
+        assert holders_on_page(app) == [SECOND, THIRD]  # the retry waits until later
+
+
+async def test_a_refused_outcome_is_shown_and_the_screen_stays(
+    engine: Engine, tmp_path: Path
+) -> None:
+    ids = world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        first_id = reminders(engine)[FIRST]["id"]
+        assert first_id in ids.values()
+        set_reminder(engine, first_id, state="renewed")  # closed behind the desk's back
+        await pilot.press("1")
+        await settle(app, pilot)
+        assert "已结束" in text_of(app, "#queue-status")
+        assert attempts(engine) == []
+        assert app.screen.check_action("informed", ()) is True  # the claim stays; skip works
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert reminders(engine)[FIRST]["claimed_by_id"] is None
+
+
+async def test_without_a_known_staff_member_the_catalog_opens(
+    engine: Engine, tmp_path: Path
+) -> None:
+    world(engine, tmp_path)
+    for who in (None, "不存在的人"):
+        app = app_for(engine, who)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            assert isinstance(app.screen, CatalogScreen)
+            assert any("--staff" in n.message for n in app._notifications)
