@@ -18,7 +18,7 @@ from callqueue import __version__, bootstrap, catalog, catalog_edit, clock, db, 
 from callqueue.catalog_export import export_catalog
 from callqueue.config import Settings, SettingsError, data_dir, load_settings, log_path
 from callqueue.demo import build_demo
-from callqueue.hours import HoursError, OfficeHours
+from callqueue.hours import HoursError
 from callqueue.ledger import service as ledger_service
 from callqueue.ledger.check import Problem
 from callqueue.ledger.export import export_ledger
@@ -534,20 +534,9 @@ def _now(obj: AppContext) -> datetime:
 
 def _policy(obj: AppContext, session: Any, now: datetime) -> outcomes.Policy:
     try:
-        hours = OfficeHours.parse(obj.settings.office_hours)
+        return outcomes.policy_for(session, settings=obj.settings, today=obj.today, now=now)
     except HoursError as exc:
         fail(str(exc), EXIT_UNUSABLE)
-    st = obj.settings
-    return outcomes.Policy(
-        calendar=workdays.load_calendar(session),
-        hours=hours,
-        today=obj.today,
-        now=now,
-        retry_delay_minutes=st.retry_delay_minutes,
-        max_attempts=st.max_attempts,
-        follow_up_workdays=st.follow_up_workdays,
-        margin_workdays=st.margin_workdays,
-    )
 
 
 def _staff(obj: AppContext, session: Any, name: str | None) -> staff_service.StaffRow:

@@ -8,9 +8,10 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from callqueue import audit
+from callqueue import audit, workdays
 from callqueue.calendar import WorkCalendar
 from callqueue.clock import local
+from callqueue.config import Settings
 from callqueue.db import table
 from callqueue.hours import OfficeHours, add_office_minutes, is_office_time
 from callqueue.models import (
@@ -59,6 +60,24 @@ class Policy:
     max_attempts: int = 3
     follow_up_workdays: int = 3
     margin_workdays: int = 10
+
+
+def policy_for(session: Session, *, settings: Settings, today: date, now: datetime) -> Policy:
+    """The office's rules from its settings and stored calendar.
+
+    Raises:
+        HoursError: the office-hours setting cannot be read.
+    """
+    return Policy(
+        calendar=workdays.load_calendar(session),
+        hours=OfficeHours.parse(settings.office_hours),
+        today=today,
+        now=now,
+        retry_delay_minutes=settings.retry_delay_minutes,
+        max_attempts=settings.max_attempts,
+        follow_up_workdays=settings.follow_up_workdays,
+        margin_workdays=settings.margin_workdays,
+    )
 
 
 @dataclass

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from callqueue import clock, db, workdays
+from callqueue import clock, db
 from callqueue.config import Settings
-from callqueue.hours import HoursError, OfficeHours
+from callqueue.hours import HoursError
 from callqueue.models import Outcome
 from callqueue.queue import claims, outcomes
 from callqueue.queue.refresh import RefreshResult, refresh
@@ -98,18 +98,9 @@ class Desk:
         self, entry: claims.QueueEntry, outcome: Outcome, data: outcomes.OutcomeInput
     ) -> list[outcomes.OutcomeResult]:
         """Record one outcome for every reminder of the entry: all of them, or none."""
-        now = self.now()
-        hours = OfficeHours.parse(self.settings.office_hours)
         with db.session_scope(self.engine, write=True) as session:
-            policy = outcomes.Policy(
-                calendar=workdays.load_calendar(session),
-                hours=hours,
-                today=self.today,
-                now=now,
-                retry_delay_minutes=self.settings.retry_delay_minutes,
-                max_attempts=self.settings.max_attempts,
-                follow_up_workdays=self.settings.follow_up_workdays,
-                margin_workdays=self.settings.margin_workdays,
+            policy = outcomes.policy_for(
+                session, settings=self.settings, today=self.today, now=self.now()
             )
             return [
                 outcomes.record_outcome(
