@@ -130,3 +130,12 @@ def test_appointments_list_cancel_and_no_show(run) -> None:  # type: ignore[no-u
     again = run("appointments", "cancel", str(listed[0]["id"]))
     assert again.exit_code == 1 and "不能再改" in again.stderr
     assert run("appointments", "cancel", "999").exit_code == 1
+
+
+def test_skip_releases_only_your_own_claim(run) -> None:  # type: ignore[no-untyped-def]
+    entry = json.loads(run("call", "next", "--staff", "甲", "--json").stdout)
+    ids = [str(i) for i in entry["reminders"]]
+    assert run("call", "skip", *ids, "--staff", "乙").exit_code == 1
+    assert run("call", "skip", *ids, "--staff", "甲").exit_code == 0
+    again = json.loads(run("call", "next", "--staff", "乙", "--json").stdout)
+    assert again["holder"] == entry["holder"]  # free again, and still first in line

@@ -635,6 +635,20 @@ def call_next(obj: AppContext, staff_name: str | None, as_json: bool) -> None:
         )
 
 
+@call_group.command(name="skip")
+@click.argument("reminders", type=int, nargs=-1, required=True)
+@click.option("--staff", "staff_name", help="工作人员（默认为全局 --staff）。")
+@click.pass_obj
+def call_skip(obj: AppContext, reminders: tuple[int, ...], staff_name: str | None) -> None:
+    """跳过：释放自己认领的提醒，留给其他人或稍后再打。"""
+    with db.session_scope(obj.engine(), write=True) as session:
+        me = _staff(obj, session, staff_name)
+        released = claims.release(session, staff_id=me.id, reminder_ids=list(reminders))
+    if not released:
+        fail("这些提醒不在你的认领中")
+    click.echo(f"已释放 {released} 条提醒")
+
+
 def _parse_at(value: str | None, what: str) -> datetime | None:
     if value is None:
         return None
