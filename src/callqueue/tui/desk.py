@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from callqueue import clock, db
+from callqueue import clock, db, workdays
 from callqueue.config import Settings
-from callqueue.hours import HoursError
+from callqueue.hours import HoursError, OfficeHours
 from callqueue.models import Outcome
-from callqueue.queue import claims, outcomes
+from callqueue.queue import appointments, claims, outcomes
 from callqueue.queue.refresh import RefreshResult, refresh
 from callqueue.queue.staff import StaffError, StaffRow
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 PAGE_SIZE = 200
+CALLBACK_AT = time(10, 0)
+SLOT_DAYS, SLOT_LIMIT = 5, 12
 log = logging.getLogger("callqueue.tui")
 
 
@@ -44,6 +46,10 @@ def failure_text(what: str, exc: BaseException) -> str:
         return str(exc)
     log.error("%s", what, exc_info=exc)
     return f"{what}：{type(exc).__name__}，未保存任何更改"
+
+
+class _DryRun(Exception):
+    """Raised inside a check so that its unit of work rolls back."""
 
 
 @dataclass(frozen=True)
@@ -98,11 +104,33 @@ class Desk:
         self, entry: claims.QueueEntry, outcome: Outcome, data: outcomes.OutcomeInput
     ) -> list[outcomes.OutcomeResult]:
         """Record one outcome for every reminder of the entry: all of them, or none."""
+        return self._record(entry, outcome, data, dry_run=False)
+
+    def refusal(
+        self, entry: claims.QueueEntry, outcome: Outcome, data: outcomes.OutcomeInput
+    ) -> str | None:
+        """Why the service would refuse this outcome now, or None: a dry run, rolled back."""
+        try:
+            self._record(entry, outcome, data, dry_run=True)
+        except (outcomes.OutcomeRefused, HoursError) as exc:
+            return str(exc)
+        except _DryRun:
+            return None
+        raise AssertionError("a dry run always rolls back")  # pragma: no cover
+
+    def _record(
+        self,
+        entry: claims.QueueEntry,
+        outcome: Outcome,
+        data: outcomes.OutcomeInput,
+        *,
+        dry_run: bool,
+    ) -> list[outcomes.OutcomeResult]:
         with db.session_scope(self.engine, write=True) as session:
             policy = outcomes.policy_for(
                 session, settings=self.settings, today=self.today, now=self.now()
             )
-            return [
+            results = [
                 outcomes.record_outcome(
                     session,
                     reminder_id=reminder_id,
@@ -113,6 +141,29 @@ class Desk:
                 )
                 for reminder_id in entry.reminders
             ]
+            if dry_run:  # the service's own rules decided; nothing is kept
+                raise _DryRun
+            return results
+
+    def callback_proposal(self) -> datetime:
+        """The usual callback time: 10:00 on the next working day after today."""
+        with db.session_scope(self.engine, write=False) as session:
+            calendar = workdays.load_calendar(session)
+        day = calendar.next_workday(self.today + timedelta(days=1))
+        return datetime.combine(day, CALLBACK_AT, clock.SHANGHAI)
+
+    def free_slots(self) -> list[appointments.Slot]:
+        """The section's next free appointment slots."""
+        with db.session_scope(self.engine, write=False) as session:
+            return appointments.free_slots(
+                session,
+                section_id=self.staff.section_id,
+                after=self.now(),
+                days=SLOT_DAYS,
+                calendar=workdays.load_calendar(session),
+                hours=OfficeHours.parse(self.settings.office_hours),
+                limit=SLOT_LIMIT,
+            )
 
     def release(self, entry: claims.QueueEntry) -> int:
         """Give the entry back to the queue (skip); returns reminders released."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from textual.message import Message
 
 from callqueue.catalog import CatalogEntry, LateItem
+from callqueue.queue.appointments import Slot
 from callqueue.queue.claims import QueueEntry
 from callqueue.queue.refresh import RefreshResult
 from callqueue.queue.staff import StaffRow
@@ -70,3 +72,17 @@ class DeskFailed(Message):
     """A queue action failed and changed nothing; `message` is for staff."""
 
     message: str
+
+
+@dataclass
+class CallbackProposed(Message):
+    """The usual callback time was worked out from the office calendar."""
+
+    at: datetime
+
+
+@dataclass
+class SlotsRead(Message):
+    """The section's next free appointment slots were read."""
+
+    slots: list[Slot]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,7 +16,23 @@ from callqueue.models import Outcome
 from callqueue.queue.claims import QueueEntry
 from callqueue.queue.outcomes import CONVEYABLE, OUTCOME_LABELS, OutcomeInput
 from callqueue.tui.desk import Desk, failure_text
-from callqueue.tui.messages import ClaimClosed, DeskFailed, EntryClaimed, QueuePageLoaded
+from callqueue.tui.messages import (
+    CallbackProposed,
+    ClaimClosed,
+    DeskFailed,
+    EntryClaimed,
+    QueuePageLoaded,
+    SlotsRead,
+)
+from callqueue.tui.screens.dialogs import (
+    AssistedDialog,
+    CallbackDialog,
+    Check,
+    OutcomeDialog,
+    RenewedDialog,
+    SlotDialog,
+    WrongNumberDialog,
+)
 from callqueue.tui.screens.reason import ReasonDialog
 
 COLUMNS = (  # key, label, width (cells); sized to fit 120 columns
@@ -27,7 +45,10 @@ COLUMNS = (  # key, label, width (cells); sized to fit 120 columns
     ("marks", "标记", 14),
 )
 BADGES = {"callback": "回电", "retry": "重拨", "late": "补录", "follow_up": "跟进"}
-NEEDS_CLAIM = frozenset({"informed", "no_answer", "not_renewing", "skip"})
+NEEDS_CLAIM = frozenset({o.value for o in Outcome} | {"skip"})  # action names = outcome values
+KEYS_HINT = " · ".join(
+    [*(f"{n} {OUTCOME_LABELS[o]}" for n, o in enumerate(Outcome, start=1)), "s 跳过"]
+)
 
 
 class QueueScreen(Screen[None]):
@@ -36,7 +57,18 @@ class QueueScreen(Screen[None]):
     BINDINGS = [
         Binding("n", "claim_next", "认领下一户", tooltip="认领队列中的下一户", id="queue.next"),
         Binding("1", "informed", "已告知", tooltip="已一次性告知五项内容", id="queue.informed"),
+        Binding("2", "appointment", "已预约", tooltip="选择预约时段", id="queue.appointment"),
+        Binding("3", "assisted", "帮办代办", tooltip="登记帮办代办及备注", id="queue.assisted"),
         Binding("4", "no_answer", "无人接听", tooltip="稍后重拨", id="queue.no_answer"),
+        Binding("5", "callback", "约定回电", tooltip="约定回电日期和时间", id="queue.callback"),
+        Binding(
+            "6",
+            "wrong_number",
+            "号码有误",
+            tooltip="第一个有效号码标记为有误",
+            id="queue.wrong_number",
+        ),
+        Binding("7", "renewed", "已换证", tooltip="结案，可填新证日期", id="queue.renewed"),
         Binding("8", "not_renewing", "不再延续", tooltip="填写原因后结案", id="queue.not_renewing"),
         Binding("s", "skip", "跳过", tooltip="放回队列，不记录结果", id="queue.skip"),
         Binding("r", "reload", "刷新", tooltip="更新提醒状态并重新读取队列", id="queue.reload"),
@@ -105,6 +137,46 @@ class QueueScreen(Screen[None]):
         if reason:
             self._save(Outcome.NOT_RENEWING, OutcomeInput(reason=reason))
 
+    def action_appointment(self) -> None:
+        """已预约: read the free slots, then let staff pick one."""
+        if self.claimed is not None and not self.busy:
+            self.busy = True
+            self.read_slots()
+
+    def action_assisted(self) -> None:
+        """帮办代办: notes; the helper is this desk's staff member."""
+        me = self.desk.staff
+        self._ask(Outcome.ASSISTED, lambda h, c: AssistedDialog(h, c, me.id, me.name))
+
+    def action_callback(self) -> None:
+        """约定回电: work out the usual time, then let staff change it."""
+        if self.claimed is not None and not self.busy:
+            self.busy = True
+            self.read_callback_proposal()
+
+    def action_wrong_number(self) -> None:
+        """号码有误: confirm first."""
+        self._ask(Outcome.WRONG_NUMBER, WrongNumberDialog)
+
+    def action_renewed(self) -> None:
+        """已换证: the new certificate's dates, if known."""
+        self._ask(Outcome.RENEWED, RenewedDialog)
+
+    def _ask(self, outcome: Outcome, dialog: Callable[[str, Check], OutcomeDialog]) -> None:
+        """Open the outcome's dialog; it checks with the service, and this screen saves."""
+        entry = self.claimed
+        if entry is None or self.busy:
+            return
+
+        def check(data: OutcomeInput) -> str | None:
+            return self.desk.refusal(entry, outcome, data)
+
+        def chosen(data: OutcomeInput | None) -> None:
+            if data is not None:
+                self._save(outcome, data)
+
+        self.app.push_screen(dialog(entry.holder, check), chosen)
+
     def action_skip(self) -> None:
         """Give the claimed holder back to the queue."""
         if self.claimed is not None:
@@ -154,6 +226,26 @@ class QueueScreen(Screen[None]):
         said = results[0].message if results else OUTCOME_LABELS[outcome]
         count = f"（{len(results)} 张证书）" if len(results) > 1 else ""
         self.post_message(ClaimClosed(f"{entry.holder}：{said}{count}", self._fresh_page()))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue-desk")
+    def read_callback_proposal(self) -> None:
+        """Work out the usual callback time from the office calendar."""
+        try:
+            at = self.desk.callback_proposal()
+        except Exception as exc:
+            self.post_message(DeskFailed(failure_text("读取工作日失败", exc)))
+            return
+        self.post_message(CallbackProposed(at))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue-desk")
+    def read_slots(self) -> None:
+        """Read the section's next free appointment slots."""
+        try:
+            slots = self.desk.free_slots()
+        except Exception as exc:
+            self.post_message(DeskFailed(failure_text("读取预约时段失败", exc)))
+            return
+        self.post_message(SlotsRead(slots))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue-desk")
     def release(self, entry: QueueEntry) -> None:
@@ -218,6 +310,18 @@ class QueueScreen(Screen[None]):
         self._status(self._counts() + f" · {message.message}")
         self.notify(message.message, title="已保存")
 
+    @on(CallbackProposed)
+    def ask_callback(self, message: CallbackProposed) -> None:
+        """Open the callback dialog with the proposed time."""
+        self.busy = False
+        self._ask(Outcome.CALLBACK, lambda h, c: CallbackDialog(h, c, message.at))
+
+    @on(SlotsRead)
+    def ask_slot(self, message: SlotsRead) -> None:
+        """Open the slot dialog with the free slots."""
+        self.busy = False
+        self._ask(Outcome.APPOINTMENT, lambda h, c: SlotDialog(h, c, message.slots))
+
     @on(DeskFailed)
     def show_failure(self, message: DeskFailed) -> None:
         """Say what went wrong; keep the screen and any claim."""
@@ -281,7 +385,7 @@ class QueueScreen(Screen[None]):
         badges = "、".join(BADGES.get(b, b) for b in e.badges) or "—"
         lines.append(f"已拨 {e.attempts} 次    标记：{badges}")
         if claimed:
-            lines.append("\n1 已告知 · 4 无人接听 · 8 不再延续 · s 跳过", style="dim")
+            lines.append(f"\n{KEYS_HINT}", style="dim")
         self.query_one("#queue-detail", Static).update(lines)
 
     def _counts(self) -> str:
