@@ -55,10 +55,10 @@ class QueueScreen(Screen[None]):
     """呼叫队列：one staff member's section queue."""
 
     BINDINGS = [
-        Binding("n", "claim_next", "认领下一户", tooltip="认领队列中的下一户", id="queue.next"),
+        Binding("n", "claim_next", "下一户", tooltip="认领队列中的下一户", id="queue.next"),
         Binding("1", "informed", "已告知", tooltip="已一次性告知五项内容", id="queue.informed"),
         Binding("2", "appointment", "已预约", tooltip="选择预约时段", id="queue.appointment"),
-        Binding("3", "assisted", "帮办代办", tooltip="登记帮办代办及备注", id="queue.assisted"),
+        Binding("3", "assisted", "帮办", tooltip="登记帮办代办及备注", id="queue.assisted"),
         Binding("4", "no_answer", "无人接听", tooltip="稍后重拨", id="queue.no_answer"),
         Binding("5", "callback", "约定回电", tooltip="约定回电日期和时间", id="queue.callback"),
         Binding(
@@ -91,7 +91,7 @@ class QueueScreen(Screen[None]):
         yield DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="queue-detail")
         yield Static(id="queue-status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Set up the table, refresh the reminders, read the first page."""
