@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from callqueue.audit import jsonable
 from callqueue.db import chunks, table
 from callqueue.models import (
     CatalogItem,
@@ -55,10 +56,7 @@ class LedgerRow:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict with ISO dates."""
-        out: dict[str, Any] = {}
-        for key, value in self.__dict__.items():
-            out[key] = value.isoformat() if isinstance(value, date) else value
-        return out
+        return dict(jsonable(self.__dict__))
 
 
 def certificate_count(session: Session) -> int:

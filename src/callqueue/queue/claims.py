@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, or_, select, update
 from sqlmodel import Session
 
+from callqueue.audit import jsonable
 from callqueue.db import rowcount, table
 from callqueue.models import CatalogItem, Certificate, Channel, Holder, Reminder, ReminderState
 
@@ -49,11 +50,8 @@ class QueueEntry:
 
     def to_json(self) -> dict[str, Any]:
         """The object of `callqueue queue --json` / `call next --json`."""
-        out: dict[str, Any] = {}
-        for key, value in self.__dict__.items():
-            if key != "certificates_items":
-                out[key] = value.isoformat() if isinstance(value, date | datetime) else value
-        return out
+        data = {k: v for k, v in self.__dict__.items() if k != "certificates_items"}
+        return dict(jsonable(data))
 
 
 def _callable(staff_id: Any, now: Any, overdue: Any) -> ColumnElement[bool]:
