@@ -48,6 +48,8 @@ class CallqueueApp(App[None]):
         self.staff_name = staff_name
         self.settings = settings
         self.now = now
+        self.desk: Desk | None = None
+        """Who works where, once known; screens that act for a staff member take it."""
 
     def on_mount(self) -> None:
         """Open the queue for a known staff member, else the catalog."""
@@ -72,14 +74,14 @@ class CallqueueApp(App[None]):
     @on(StaffFound)
     def open_queue(self, message: StaffFound) -> None:
         """The staff member's queue is the main screen."""
-        desk = Desk(
+        self.desk = Desk(
             engine=self.engine,
             settings=self.settings,
             staff=message.staff,
             today=self.today,
             now=self.now,
         )
-        self.push_screen(QueueScreen(desk))
+        self.push_screen(QueueScreen(self.desk))
 
     @on(StaffMissing)
     def open_catalog(self, message: StaffMissing) -> None:
