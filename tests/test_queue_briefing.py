@@ -86,11 +86,17 @@ def test_the_script_names_every_date_with_its_weekday(engine: Engine, tmp_path: 
     assert cn_date(c.apply_by) in words and "东丽区政务服务中心" in words
     # the seed catalog leaves the service phone empty: the card says so
     assert "（未设置）" in script.closing
-    assert any("未设置咨询电话" in w for w in script.warnings)
+    assert "咨询电话未设置，请主管在目录中填写" in script.warnings
     assert not any("已过" in w for w in script.warnings)
+    assert inform_script(b, today=c.expires_on + timedelta(days=1)).warnings[0] == (
+        f"《农药经营许可证》已于 {c.expires_on:%Y-%m-%d} 期满"
+    )
 
     late = inform_script(b, today=c.apply_by + timedelta(days=3))
-    assert any(f"{c.apply_by:%Y-%m-%d} 已过 3 天" in w for w in late.warnings)
+    assert (
+        f"《农药经营许可证》已过申请截止 3 天（{c.apply_by:%Y-%m-%d}），请告知尽快办理"
+        in late.warnings
+    )
 
 
 def test_tally_counts_callable_done_and_late(engine: Engine, tmp_path: Path) -> None:
@@ -110,7 +116,10 @@ def test_tally_counts_callable_done_and_late(engine: Engine, tmp_path: Path) -> 
         return t.callable_now, t.done_today, t.done_today_mine, t.past_apply_by
 
     assert count() == (3, 0, 0, 1)
-    for who, rid, outcome in ((me, ids["h1"], Outcome.INFORMED), (other, ids["h2"], Outcome.NO_ANSWER)):
+    for who, rid, outcome in (
+        (me, ids["h1"], Outcome.INFORMED),
+        (other, ids["h2"], Outcome.NO_ANSWER),
+    ):
         with db.session_scope(engine, write=True) as session:
             outcomes.record_outcome(
                 session, reminder_id=rid, outcome=outcome, staff_id=who, policy=policy(engine)

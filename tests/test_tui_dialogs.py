@@ -91,13 +91,13 @@ async def test_dialog_keys_wait_for_a_claim(engine: Engine, tmp_path: Path) -> N
         ids = {b.id for _, b in screen._bindings}
         for key, action in DIALOG_KEYS:
             assert f"queue.{action}" in ids
-            assert screen.check_action(action, ()) is None
+            assert screen.check_action("outcome", (action,)) is None
             await pilot.press(key)
             await settle(app, pilot)
             assert app.screen is screen
         await pilot.press("n")
         await settle(app, pilot)
-        assert all(screen.check_action(action, ()) for _, action in DIALOG_KEYS)
+        assert all(screen.check_action("outcome", (action,)) for _, action in DIALOG_KEYS)
 
 
 async def test_callback_dialog(engine: Engine, tmp_path: Path) -> None:
@@ -325,4 +325,4 @@ async def test_a_refusal_at_save_time_is_notified_and_the_claim_kept(
         assert any("也请填写期满日期" in n.message for n in app._notifications)
         assert_nothing_saved(engine, before)
         assert reminders(engine)[FIRST]["claimed_by_id"] == me
-        assert app.screen.check_action("renewed", ()) is True
+        assert app.screen.check_action("outcome", ("renewed",)) is True

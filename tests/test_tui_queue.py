@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, SelectionList, Static
 
 from callqueue import db
 from callqueue.db import table
@@ -71,6 +71,17 @@ def holders_on_page(app: CallqueueApp) -> list[str]:
     return [str(table_.get_row_at(i)[0]).removeprefix("▶ ") for i in range(table_.row_count)]
 
 
+async def tick_all(app: CallqueueApp, pilot: Pilot[Any]) -> list[str]:
+    """Tab into the card's checklist and tick every material with the space bar, as staff do."""
+    checklist = app.screen.query_one("#materials", SelectionList)
+    await pilot.press("tab")
+    assert checklist.has_focus
+    for _ in range(checklist.option_count):
+        await pilot.press("space", "down")
+    await pilot.press("shift+tab")  # back to the queue
+    return [str(checklist.get_option_at_index(i).value) for i in range(checklist.option_count)]
+
+
 def text_of(app: CallqueueApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
@@ -84,7 +95,9 @@ async def test_the_page_lists_due_holders_in_queue_order(engine: Engine, tmp_pat
         assert holders_on_page(app) == [FIRST, SECOND, THIRD]
         who = text_of(app, "#who")
         assert "甲" in who and SECTION in who and "2026-11-24" in who
-        assert text_of(app, "#queue-status").startswith("本页 3 户")
+        assert text_of(app, "#queue-status").startswith(
+            "第 1 页 3 户 · 可拨 3 · 今日已办 0（本人 0）"
+        )
         row = [str(cell) for cell in app.screen.query_one(DataTable).get_row_at(0)]
         assert row[1] == "农药经营许可证" and row[2] == "2027-02-10" and row[5] == "0"
         assert FIRST in text_of(app, "#queue-detail")
@@ -102,6 +115,8 @@ async def test_claim_then_informed_then_the_next_holder(engine: Engine, tmp_path
         assert "认领中" in text_of(app, "#queue-detail") and FIRST in text_of(app, "#queue-detail")
         assert "认领中" in str(app.screen.query_one(DataTable).get_row_at(0)[6])
 
+        materials = await tick_all(app, pilot)
+        assert len(materials) >= 3
         await pilot.press("1")
         await settle(app, pilot)
         first = reminders(engine)[FIRST]
@@ -109,6 +124,7 @@ async def test_claim_then_informed_then_the_next_holder(engine: Engine, tmp_path
         [attempt] = attempts(engine)
         assert attempt.outcome == "informed" and attempt.staff_id == me
         assert attempt.reminder_id == first["id"] and tuple(attempt.conveyed) == CONVEYABLE
+        assert attempt.materials_ticked == materials
         assert holders_on_page(app) == [SECOND, THIRD]
         assert "已告知" in text_of(app, "#queue-status")
 
@@ -126,7 +142,7 @@ async def test_outcome_keys_are_disabled_before_a_claim(engine: Engine, tmp_path
         before = reminders(engine)
         screen = app.screen
         for key, action in (("1", "informed"), ("4", "no_answer"), ("8", "not_renewing")):
-            assert screen.check_action(action, ()) is None
+            assert screen.check_action("outcome", (action,)) is None
             await pilot.press(key)
             await settle(app, pilot)
         await pilot.press("s")
@@ -202,11 +218,13 @@ async def test_a_refused_outcome_is_shown_and_the_screen_stays(
         first_id = reminders(engine)[FIRST]["id"]
         assert first_id in ids.values()
         set_reminder(engine, first_id, state="renewed")  # closed behind the desk's back
-        await pilot.press("1")
+        await pilot.press("4")
         await settle(app, pilot)
         assert "已结束" in text_of(app, "#queue-status")
         assert attempts(engine) == []
-        assert app.screen.check_action("informed", ()) is True  # the claim stays; skip works
+        assert (
+            app.screen.check_action("outcome", ("informed",)) is True
+        )  # the claim stays; skip works
         await pilot.press("s")
         await settle(app, pilot)
         assert reminders(engine)[FIRST]["claimed_by_id"] is None

@@ -233,7 +233,13 @@ def _contacts(session: Session, holder_id: int, reminder_ids: list[int]) -> list
 
 def _attempts(session: Session, reminder_ids: list[int]) -> list[PastAttempt]:
     """The latest attempts on these reminders, newest first."""
-    a, s, r, c, i = table(Attempt), table(Staff), table(Reminder), table(Certificate), table(CatalogItem)
+    a, s, r, c, i = (
+        table(Attempt),
+        table(Staff),
+        table(Reminder),
+        table(Certificate),
+        table(CatalogItem),
+    )
     rows = session.execute(
         select(a.c.at, a.c.channel, a.c.outcome, a.c.note, s.c.name, i.c.certificate_name)
         .outerjoin(s, s.c.id == a.c.staff_id)

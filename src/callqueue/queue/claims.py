@@ -54,6 +54,41 @@ class QueueEntry:
         return dict(jsonable(data))
 
 
+FILTER_KINDS = {
+    "": "全部",
+    "due": "待联系",
+    "retry": "重拨",
+    "callback": "回电",
+    "follow_up": "跟进",
+    "late": "补录",
+}
+"""What the list can be narrowed to; the keys are states or reminder flags."""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Narrows a page of the queue (never the order, never what `next_for` claims)."""
+
+    kind: str = ""
+    """A key of FILTER_KINDS: one state, or a flag (follow_up, late); "" for all."""
+    catalog_item_id: int | None = None
+    """Only this certificate kind."""
+    apply_by_until: date | None = None
+    """Only reminders to be filed by this day (days left to apply-by)."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in FILTER_KINDS:
+            raise ValueError(f"unknown filter kind {self.kind!r}")
+
+    @property
+    def active(self) -> bool:
+        """Whether it narrows anything."""
+        return bool(self.kind or self.catalog_item_id or self.apply_by_until)
+
+
+NO_FILTER = QueueFilter()
+
+
 def _callable(staff_id: Any, now: Any, overdue: Any) -> ColumnElement[bool]:
     """Reminders that may be called `now` by `staff_id` (claims and the holder aside).
 
@@ -111,6 +146,7 @@ def queue_entries(
     limit: int = 200,
     offset: int = 0,
     include_claimed: bool = True,
+    only: QueueFilter = NO_FILTER,
 ) -> list[QueueEntry]:
     """A page of the queue in order, without claiming anything.
 
@@ -123,13 +159,16 @@ def queue_entries(
         limit: entries per page.
         offset: entries to skip.
         include_claimed: also entries other desks hold right now.
+        only: narrows the page (state, certificate kind, apply-by).
 
     Returns:
         Up to `limit` entries.
     """
     wanted = offset + limit
     entries: dict[int, QueueEntry] = {}
-    rows = _ordered_rows(session, section_id, staff_id, now, grace, free_only=not include_claimed)
+    rows = _ordered_rows(
+        session, section_id, staff_id, now, grace, free_only=not include_claimed, only=only
+    )
     for row in rows:
         entry = entries.get(row.holder_id)
         if entry is None:
@@ -158,25 +197,34 @@ def _ordered_rows(
     grace: timedelta,
     *,
     free_only: bool,
+    only: QueueFilter = NO_FILTER,
 ) -> Iterator[Any]:
     """Callable reminders of a section in queue order, read lazily.
 
     Callbacks first (few); then due reminders and due retries, each read in the order of
-    ix_reminder_queue and merged here, so no query sorts the whole backlog.
+    ix_reminder_queue and merged here, so no query sorts the whole backlog. A filter on one
+    state skips the other streams rather than asking the database for a contradiction.
     """
     params = {"section_id": section_id, "staff_id": staff_id, "now": now, "overdue": now - grace}
-    callbacks, due, retry = _statements(free_only)
-    yield from session.execute(callbacks, params)
-    streams = [session.execute(statement, params) for statement in (due, retry)]
+    callbacks, due, retry = _statements(free_only, only)
+    kind = only.kind
+    if kind in ("", "callback", "follow_up", "late"):
+        yield from session.execute(callbacks, params)
+    wanted = [
+        s for s, k in ((due, "due"), (retry, "retry")) if kind in ("", k, "follow_up", "late")
+    ]
+    streams = [session.execute(statement, params) for statement in wanted]
     yield from heapq.merge(
         *streams,
         key=lambda row: (row.apply_by, row.expires_on, row.attempts, row.holder_id, row.id),
     )
 
 
-@functools.cache
-def _statements(free_only: bool) -> tuple[Select[Any], Select[Any], Select[Any]]:
-    """The callback, due and retry queries, built once with bind parameters."""
+@functools.lru_cache(maxsize=64)
+def _statements(
+    free_only: bool, only: QueueFilter = NO_FILTER
+) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """The callback, due and retry queries, built once per filter with bind parameters."""
     r = table(Reminder)
     when = r.c.next_action_at.type  # aware datetimes stored as UTC: bind with the column's type
     section_id, staff_id = (
@@ -191,6 +239,7 @@ def _statements(free_only: bool) -> tuple[Select[Any], Select[Any], Select[Any]]
     ]
     if free_only:
         conditions.append(_free(staff_id, now))
+    conditions.extend(_narrowed(only))
     callbacks = (
         _entry_rows()
         .where(r.c.state == ReminderState.CALLBACK.value, *conditions)
@@ -204,6 +253,21 @@ def _statements(free_only: bool) -> tuple[Select[Any], Select[Any], Select[Any]]
         for state in (ReminderState.DUE.value, ReminderState.RETRY.value)
     )
     return callbacks, due, retry
+
+
+def _narrowed(only: QueueFilter) -> list[ColumnElement[bool]]:
+    """The filter's conditions beyond the choice of stream."""
+    r, c = table(Reminder), table(Certificate)
+    found: list[ColumnElement[bool]] = []
+    if only.kind == "follow_up":
+        found.append(r.c.follow_up.is_(True))
+    elif only.kind == "late":
+        found.append(r.c.late.is_(True))
+    if only.catalog_item_id is not None:
+        found.append(c.c.catalog_item_id == only.catalog_item_id)
+    if only.apply_by_until is not None:
+        found.append(r.c.apply_by <= only.apply_by_until)
+    return found
 
 
 def _entry_rows() -> Select[Any]:

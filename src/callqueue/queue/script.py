@@ -9,6 +9,7 @@ from callqueue.queue.briefing import Briefing, DueCertificate
 
 WEEKDAYS = "一二三四五六日"
 UNSET = "（未设置）"
+NUMBERS = "①②③④⑤⑥⑦⑧⑨⑩"
 
 
 def cn_date(day: date) -> str:
@@ -28,40 +29,45 @@ class Script:
 
 def inform_script(b: Briefing, *, today: date) -> Script:
     """The words for telling the holder once and completely about every due certificate."""
-    paragraphs = [_paragraph(c, b.holder) for c in b.certificates]
-    warnings = [w for c in b.certificates for w in _warnings(c, today)]
+    several = len(b.certificates) > 1
+    paragraphs = [
+        (NUMBERS[n] if several and n < len(NUMBERS) else "") + _paragraph(c)
+        for n, c in enumerate(b.certificates)
+    ]
     phones = list(dict.fromkeys(c.phone for c in b.certificates if c.phone))
-    closing = "办理前可致电咨询：" + ("、".join(phones) if phones else UNSET) + "。"
-    closing += "所需材料见右侧清单，逐项告知后勾选。" if b.materials else ""
+    closing = "咨询电话：" + ("、".join(phones) if phones else UNSET) + "。"
+    if b.materials:
+        closing += f"办理时请带齐以下 {len(b.materials)} 项材料。"
     return Script(
-        opening=f"您好，这里是{b.office_name}，提醒您办理许可证书延续（换证）。",
+        opening=f"您好，这里是{b.office_name}，提醒{b.holder}办理许可证书延续（换证）：",
         paragraphs=paragraphs,
         closing=closing,
-        warnings=warnings,
+        warnings=_warnings(b.certificates, today),
     )
 
 
-def _paragraph(c: DueCertificate, holder: str) -> str:
-    number = f"（编号 {c.number}）" if c.number else ""
-    text = f"{holder}的《{c.certificate}》{number}将于{cn_date(c.expires_on)}期满，"
+def _paragraph(c: DueCertificate) -> str:
+    number = f"（{c.number}）" if c.number else ""
+    text = f"《{c.certificate}》{number}{cn_date(c.expires_on)}期满，"
     if c.window_opens_on is not None:
-        text += f"最早可于{cn_date(c.window_opens_on)}起申请，"
-    text += f"请于{cn_date(c.apply_by)}前到{c.place or UNSET}提出延续申请。"
+        text += f"{cn_date(c.window_opens_on)}起可申请，"
+    text += f"请在{cn_date(c.apply_by)}前（含当日）到{c.place or UNSET}申请延续。"
     return text
 
 
-def _warnings(c: DueCertificate, today: date) -> list[str]:
+def _warnings(certificates: list[DueCertificate], today: date) -> list[str]:
+    """Short warnings, each said once: passed deadlines first, then missing catalog facts."""
     found = []
-    if c.apply_by < today:
-        late = (today - c.apply_by).days
-        found.append(
-            f"《{c.certificate}》申请截止日期 {c.apply_by:%Y-%m-%d} 已过 {late} 天："
-            "请告知尽快到窗口办理，并说明可能影响延续。"
-        )
-    if c.expires_on < today:
-        found.append(f"《{c.certificate}》已于 {c.expires_on:%Y-%m-%d} 期满。")
-    if not c.place:
-        found.append(f"《{c.certificate}》未设置办理地点，请主管在目录中填写。")
-    if not c.phone:
-        found.append(f"《{c.certificate}》未设置咨询电话，请主管在目录中填写。")
+    for c in certificates:
+        if c.expires_on < today:
+            found.append(f"《{c.certificate}》已于 {c.expires_on:%Y-%m-%d} 期满")
+        elif c.apply_by < today:
+            late = (today - c.apply_by).days
+            found.append(
+                f"《{c.certificate}》已过申请截止 {late} 天（{c.apply_by:%Y-%m-%d}），请告知尽快办理"
+            )
+    if any(not c.place for c in certificates):
+        found.append("办理地点未设置，请主管在目录中填写")
+    if any(not c.phone for c in certificates):
+        found.append("咨询电话未设置，请主管在目录中填写")
     return found

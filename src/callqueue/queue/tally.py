@@ -31,9 +31,7 @@ class Tally:
     """Due reminders whose apply-by date has already passed: call these first."""
 
 
-def tally(
-    session: Session, *, section_id: int, staff_id: int, today: date, now: datetime
-) -> Tally:
+def tally(session: Session, *, section_id: int, staff_id: int, today: date, now: datetime) -> Tally:
     """Count the section's work for `today` as of `now`."""
     r, a = table(Reminder), table(Attempt)
     waiting = session.execute(

@@ -5,6 +5,7 @@ The screen runs these in thread workers; each call is one unit of work (one sess
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,12 +13,16 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from callqueue import clock, db, workdays
+from callqueue.catalog import CatalogEntry, list_items
 from callqueue.config import Settings
 from callqueue.hours import HoursError, OfficeHours
 from callqueue.models import Outcome
 from callqueue.queue import appointments, claims, outcomes
+from callqueue.queue.briefing import Briefing, briefing
 from callqueue.queue.refresh import RefreshResult, refresh
+from callqueue.queue.script import Script, inform_script
 from callqueue.queue.staff import StaffError, StaffRow
+from callqueue.queue.tally import Tally, tally
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -48,6 +53,14 @@ def failure_text(what: str, exc: BaseException) -> str:
     return f"{what}：{type(exc).__name__}，未保存任何更改"
 
 
+def _with_ticks(
+    data: outcomes.OutcomeInput, ticks: tuple[str, ...] | None
+) -> outcomes.OutcomeInput:
+    if ticks is None:
+        return data
+    return dataclasses.replace(data, materials_ticked=ticks)
+
+
 class _DryRun(Exception):
     """Raised inside a check so that its unit of work rolls back."""
 
@@ -57,6 +70,7 @@ class QueuePage:
     """A page of the queue, and what a refresh before it changed."""
 
     entries: list[claims.QueueEntry]
+    tally: Tally
     refreshed: RefreshResult | None = None
 
 
@@ -70,8 +84,14 @@ class Desk:
     today: date
     now: Callable[[], datetime]
 
-    def page(self, *, refresh_first: bool = False) -> QueuePage:
-        """The first page of the section's queue, optionally after a refresh."""
+    def page(
+        self,
+        *,
+        number: int = 0,
+        only: claims.QueueFilter = claims.NO_FILTER,
+        refresh_first: bool = False,
+    ) -> QueuePage:
+        """Page `number` (from 0) of the section's queue and its counts, optionally refreshed."""
         now = self.now()
         refreshed = None
         if refresh_first:
@@ -85,8 +105,29 @@ class Desk:
                 now=now,
                 grace=timedelta(minutes=self.settings.callback_grace_minutes),
                 limit=PAGE_SIZE,
+                offset=number * PAGE_SIZE,
+                only=only,
             )
-        return QueuePage(entries, refreshed)
+            counts = tally(
+                session,
+                section_id=self.staff.section_id,
+                staff_id=self.staff.id,
+                today=self.today,
+                now=now,
+            )
+        return QueuePage(entries, counts, refreshed)
+
+    def brief(self, entry: claims.QueueEntry) -> tuple[Briefing, Script]:
+        """The entry's contacts, certificates and attempts, and the words of 一次性告知."""
+        with db.session_scope(self.engine, write=False) as session:
+            found = briefing(session, holder_id=entry.holder_id, reminder_ids=entry.reminders)
+        return found, inform_script(found, today=self.today)
+
+    def catalog(self) -> list[CatalogEntry]:
+        """The catalog items of this desk's section (for the filter)."""
+        with db.session_scope(self.engine, write=False) as session:
+            items = list_items(session)
+        return [i for i in items if i.section == self.staff.section] or items
 
     def claim_next(self) -> claims.QueueEntry | None:
         """Claim the next entry of the queue (or the one this desk already holds)."""
@@ -101,10 +142,18 @@ class Desk:
             )
 
     def record(
-        self, entry: claims.QueueEntry, outcome: Outcome, data: outcomes.OutcomeInput
+        self,
+        entry: claims.QueueEntry,
+        outcome: Outcome,
+        data: outcomes.OutcomeInput,
+        *,
+        ticked: dict[int, tuple[str, ...]] | None = None,
     ) -> list[outcomes.OutcomeResult]:
-        """Record one outcome for every reminder of the entry: all of them, or none."""
-        return self._record(entry, outcome, data, dry_run=False)
+        """Record one outcome for every reminder of the entry: all of them, or none.
+
+        `ticked` gives, per reminder, the materials ticked on the card for its certificate.
+        """
+        return self._record(entry, outcome, data, dry_run=False, ticked=ticked)
 
     def refusal(
         self, entry: claims.QueueEntry, outcome: Outcome, data: outcomes.OutcomeInput
@@ -125,6 +174,7 @@ class Desk:
         data: outcomes.OutcomeInput,
         *,
         dry_run: bool,
+        ticked: dict[int, tuple[str, ...]] | None = None,
     ) -> list[outcomes.OutcomeResult]:
         with db.session_scope(self.engine, write=True) as session:
             policy = outcomes.policy_for(
@@ -137,7 +187,7 @@ class Desk:
                     outcome=outcome,
                     staff_id=self.staff.id,
                     policy=policy,
-                    data=data,
+                    data=_with_ticks(data, (ticked or {}).get(reminder_id)),
                 )
                 for reminder_id in entry.reminders
             ]

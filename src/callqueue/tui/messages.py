@@ -9,9 +9,12 @@ from textual.message import Message
 
 from callqueue.catalog import CatalogEntry, LateItem
 from callqueue.queue.appointments import Slot
+from callqueue.queue.briefing import Briefing
 from callqueue.queue.claims import QueueEntry
 from callqueue.queue.refresh import RefreshResult
+from callqueue.queue.script import Script
 from callqueue.queue.staff import StaffRow
+from callqueue.queue.tally import Tally
 
 
 @dataclass
@@ -49,6 +52,7 @@ class QueuePageLoaded(Message):
     """A page of the queue was read (after a refresh when `refreshed` is set)."""
 
     entries: list[QueueEntry]
+    tally: Tally
     refreshed: RefreshResult | None = None
 
 
@@ -61,10 +65,26 @@ class EntryClaimed(Message):
 
 @dataclass
 class ClaimClosed(Message):
-    """An outcome was saved or the claim released; `entries` is the fresh page, if read."""
+    """An outcome was saved or the claim released; `page` is the fresh page, if read."""
 
     message: str
-    entries: list[QueueEntry] | None
+    page: QueuePageLoaded | None
+
+
+@dataclass
+class BriefingRead(Message):
+    """The contacts, certificates, attempts and 一次性告知 words of an entry were read."""
+
+    briefing: Briefing
+    script: Script
+
+
+@dataclass
+class StaffListed(Message):
+    """The active staff were read, for choosing who works at this desk."""
+
+    staff: list[StaffRow]
+    remembered: str | None
 
 
 @dataclass

@@ -1,0 +1,57 @@
+"""The 一次性告知 card: the words to say, and the materials as a checklist ticked while saying them."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import SelectionList, Static
+
+from callqueue.queue.briefing import Briefing
+from callqueue.queue.script import Script
+
+
+class InformCard(Vertical):
+    """The script for the entry in view; its checklist is live while the entry is claimed."""
+
+    def compose(self) -> ComposeResult:
+        """The words, the warnings, the checklist."""
+        yield Static(id="inform-words")
+        yield SelectionList[str](id="materials")
+
+    def on_mount(self) -> None:
+        """No materials until an entry is shown."""
+        self.materials: list[str] = []
+
+    def show(self, b: Briefing | None, script: Script | None, *, claimed: bool) -> None:
+        """Fill the card; the ticks start empty for every newly shown entry."""
+        words = self.query_one("#inform-words", Static)
+        checklist = self.query_one("#materials", SelectionList)
+        checklist.clear_options()
+        self.materials = []
+        if b is None or script is None:
+            words.update(Text("一次性告知：正在读取…", style="dim"))
+            return
+        t = Text()
+        t.append("一次性告知", style="bold underline")
+        for warning in script.warnings:
+            t.append(f"\n! {warning}", style="bold red")
+        t.append("\n" + script.opening)
+        for paragraph in script.paragraphs:
+            t.append("\n" + paragraph)
+        t.append("\n" + script.closing)
+        if b.materials:
+            hint = "Tab 进入，空格勾选，讲一项勾一项" if claimed else "认领后可勾选"
+            t.append(f"\n材料清单（{hint}）", style="bold")
+        words.update(t)
+        self.materials = b.materials
+        checklist.add_options([(Text(m), m) for m in b.materials])
+        if b.materials:
+            checklist.highlighted = 0
+        checklist.disabled = not claimed
+
+    @property
+    def ticked(self) -> list[str]:
+        """The materials ticked so far, in list order."""
+        chosen = set(self.query_one("#materials", SelectionList).selected)
+        return [m for m in self.materials if m in chosen]
