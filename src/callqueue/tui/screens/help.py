@@ -38,16 +38,24 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.under = under
 
+    @property
+    def rows(self) -> list[tuple[str, str, str]]:
+        """Key, name, explanation of every binding of the screen below and of the app."""
+        bindings = [*self.under.BINDINGS, *self.app.BINDINGS]
+        return [
+            (_key(b), b.description, b.tooltip or "")
+            for b in bindings
+            if isinstance(b, Binding) and b.description
+        ]
+
     def compose(self) -> ComposeResult:
         """A table of keys, then notes."""
         table = Table(show_header=True, header_style="bold", box=None, expand=True)
         table.add_column("按键", no_wrap=True)
         table.add_column("功能", no_wrap=True)
         table.add_column("说明")
-        rows = [*self.under.BINDINGS, *self.app.BINDINGS]
-        for binding in rows:
-            if isinstance(binding, Binding) and binding.show:
-                table.add_row(_key(binding), binding.description, Text(binding.tooltip or ""))
+        for row in self.rows:
+            table.add_row(row[0], row[1], Text(row[2]))
         with VerticalScroll(classes="dialog-box", id="help-box"):
             yield Static(Text("帮助（Esc 关闭）", style="bold"))
             yield Static(table)

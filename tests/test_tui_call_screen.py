@@ -1,0 +1,229 @@
+"""The call screen around the outcome keys: the card, the detail pane, notes, filter, paging,
+help, and a failed save that keeps what was entered."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from textual.widgets import Input, Select, SelectionList
+
+from callqueue.queue.outcomes import CONVEYABLE
+from callqueue.tui import desk as desk_module
+from callqueue.tui.desk import Desk
+from callqueue.tui.screens import queue as queue_module
+from callqueue.tui.screens.confirm import ConfirmDialog, NoteDialog
+from callqueue.tui.screens.filter import FilterDialog
+from callqueue.tui.screens.help import HelpScreen
+from callqueue.tui.screens.queue import QueueScreen
+
+from .queue_world import NOW, build, due_row, set_reminder
+from .test_tui_dialogs import claim_first
+from .test_tui_queue import (
+    FIRST,
+    SECOND,
+    THIRD,
+    app_for,
+    attempts,
+    holders_on_page,
+    reminders,
+    settle,
+    text_of,
+    world,
+)
+
+
+async def test_informed_with_materials_missing_asks_first(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await claim_first(app, pilot)
+        checklist = app.screen.query_one("#materials", SelectionList)
+        total = checklist.option_count
+        await pilot.press("1")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        assert f"0/{total}" in str(app.screen.question)
+        await pilot.press("n")  # back: nothing saved, still claimed
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen) and attempts(engine) == []
+        assert reminders(engine)[FIRST]["claimed_by_id"] is not None
+
+        await pilot.press("tab", "space", "shift+tab", "1")  # one material ticked
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfirmDialog) and f"1/{total}" in app.screen.question
+        await pilot.press("y")
+        await settle(app, pilot)
+        [attempt] = attempts(engine)
+        assert attempt.outcome == "informed"
+        assert tuple(attempt.conveyed) == tuple(c for c in CONVEYABLE if c != "materials")
+        assert len(attempt.materials_ticked) == 1
+        assert reminders(engine)[FIRST]["state"] == "informed"
+
+
+async def test_detail_pane_and_card_show_the_record(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await claim_first(app, pilot)
+        detail = text_of(app, "#queue-detail")
+        assert "138 0000 0002" in detail and "联系人" in detail  # FIRST is row 2's holder
+        assert "期满 2027-02-10" in detail and "提醒记录" in detail and "（尚无）" in detail
+        card = text_of(app, "#inform-words")
+        assert "2027年2月10日（星期三）期满" in card
+        # the world's 农药 apply-by dates fall before TODAY: the card warns
+        assert "已过申请截止" in card
+        await pilot.press("4")  # no answer: the holder comes back later with its history
+        await settle(app, pilot)
+        assert FIRST not in holders_on_page(app)  # waiting for its retry time
+        first = reminders(engine)[FIRST]["id"]
+        set_reminder(engine, first, next_action_at=NOW - timedelta(minutes=1))
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert holders_on_page(app)[0] == FIRST
+        detail = text_of(app, "#queue-detail")
+        assert "已拨 1 次 · 重拨" in detail and "11-24 09:00 甲 电话 无人接听" in detail
+
+
+async def test_a_note_goes_with_the_next_outcome(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await claim_first(app, pilot)
+        await pilot.press("b")
+        await settle(app, pilot)
+        assert isinstance(app.screen, NoteDialog)
+        app.screen.query_one("#note-input", Input).value = "财务[李]女士接听，请找王经理"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert "财务[李]女士" in text_of(app, "#queue-note")  # shown as typed, not as markup
+        await pilot.press("4")
+        await settle(app, pilot)
+        [attempt] = attempts(engine)
+        assert (attempt.outcome, attempt.note) == ("no_answer", "财务[李]女士接听，请找王经理")
+        assert text_of(app, "#queue-note") == ""  # used up
+
+
+async def test_a_failed_save_keeps_the_entry_and_retries(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world(engine, tmp_path)
+    real = Desk.record
+
+    def broken(self: Desk, *args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("UPDATE reminder", {}, Exception("disk I/O error"))
+
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await claim_first(app, pilot)
+        await pilot.press("b")
+        await settle(app, pilot)
+        app.screen.query_one("#note-input", Input).value = "下午再打"
+        await pilot.press("enter")
+        monkeypatch.setattr(Desk, "record", broken)
+        await pilot.press("4")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        status = text_of(app, "#queue-status")
+        assert "保存结果失败" in status and "Ctrl+S" in status
+        assert attempts(engine) == [] and screen.claimed is not None
+        assert screen.check_action("retry_save", ()) is True
+
+        monkeypatch.setattr(Desk, "record", real)  # the database is back
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        [attempt] = attempts(engine)
+        assert (attempt.outcome, attempt.note) == ("no_answer", "下午再打")
+        assert screen.claimed is None and screen.check_action("retry_save", ()) is False
+
+
+async def test_filter_narrows_the_list(engine: Engine, tmp_path: Path) -> None:
+    build(
+        engine,
+        tmp_path,
+        [
+            due_row(1, expires_on=date(2027, 2, 24)),
+            due_row(2, expires_on=date(2027, 2, 10), certificate="兽药经营许可证"),
+            due_row(3, expires_on=date(2027, 2, 17)),
+        ],
+    )
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert len(holders_on_page(app)) == 3
+        await pilot.press("f")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, FilterDialog)
+        items = dialog.query_one("#filter-item", Select)
+        [vet] = [value for label, value in items._options if label == "兽药经营许可证"]
+        items.value = vet
+        dialog.query_one("#filter-days", Input).value = "abc"
+        dialog.query_one("#filter-days", Input).focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen is dialog and "天数无效" in text_of(app, "#dialog-error")
+        dialog.query_one("#filter-days", Input).value = ""
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+        assert holders_on_page(app) == ["东丽区第002号公司"]
+        assert "筛选：指定证书" in text_of(app, "#queue-status")
+
+        await pilot.press("f")
+        await settle(app, pilot)
+        await pilot.press("ctrl+r")  # clear
+        await settle(app, pilot)
+        assert len(holders_on_page(app)) == 3
+
+
+async def test_pages_of_the_queue(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world(engine, tmp_path)
+    monkeypatch.setattr(desk_module, "PAGE_SIZE", 2)
+    monkeypatch.setattr(queue_module, "PAGE_SIZE", 2)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert holders_on_page(app) == [FIRST, SECOND]
+        assert app.screen.check_action("page", (-1,)) is None  # no page before the first
+        await pilot.press("]")
+        await settle(app, pilot)
+        assert holders_on_page(app) == [THIRD]
+        assert text_of(app, "#queue-status").startswith("第 2 页 1 户")
+        await pilot.press("]")  # the last page: stays
+        await settle(app, pilot)
+        assert holders_on_page(app) == [THIRD]
+        await pilot.press("[")
+        await settle(app, pilot)
+        assert holders_on_page(app) == [FIRST, SECOND]
+
+
+async def test_help_and_the_disabled_email_key(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await claim_first(app, pilot)
+        screen = app.screen
+        assert screen.check_action("email", ()) is None  # shown greyed, does nothing
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert app.screen is screen and attempts(engine) == []
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        help_ = app.screen
+        assert isinstance(help_, HelpScreen)
+        keys = {key: (name, why) for key, name, why in help_.rows}
+        assert keys["1"][0] == "告知" and "尚未开通" in keys["e"][1]
+        assert keys["]"][0] == "下页" and keys["?"][0] == "帮助" and keys["b"][0] == "备注"
+        notes = " ".join(str(w.render()) for w in help_.query(".help-note"))
+        assert "一次性告知" in notes
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen is screen
