@@ -27,6 +27,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault(
         "CALLQUEUE_LOG", str(Path(config.rootpath) / ".pytest_cache" / "test.log")
     )
+    os.environ.setdefault(
+        "CALLQUEUE_DESK_STATE", str(Path(config.rootpath) / ".pytest_cache" / "desk.json")
+    )
     if os.environ.get("CI", "").lower() == "true" and not PG_URL:
         raise pytest.UsageError(
             "CI=true but CALLQUEUE_TEST_PG is not set: PostgreSQL tests must run"

@@ -6,9 +6,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, SelectionList, Static
+from textual.widgets import DataTable, Input, OptionList, SelectionList, Static
 
 from callqueue import db
 from callqueue.db import table
@@ -18,6 +19,7 @@ from callqueue.tui.app import CallqueueApp, create_app
 from callqueue.tui.screens.catalog import CatalogScreen
 from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.screens.reason import ReasonDialog
+from callqueue.tui.screens.staff_picker import StaffPicker
 
 from .queue_world import NOW, SECTION, TODAY, build, due_row, set_reminder, staff_id
 
@@ -230,13 +232,40 @@ async def test_a_refused_outcome_is_shown_and_the_screen_stays(
         assert reminders(engine)[FIRST]["claimed_by_id"] is None
 
 
-async def test_without_a_known_staff_member_the_catalog_opens(
-    engine: Engine, tmp_path: Path
+async def test_staff_choose_who_works_and_the_desk_remembers(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("CALLQUEUE_DESK_STATE", str(tmp_path / "desk.json"))
     world(engine, tmp_path)
-    for who in (None, "不存在的人"):
-        app = app_for(engine, who)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await settle(app, pilot)
-            assert isinstance(app.screen, CatalogScreen)
-            assert any("--staff" in n.message for n in app._notifications)
+    app = app_for(engine, None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, StaffPicker)
+        options = app.screen.query_one(OptionList)
+        assert (
+            options.option_count == 3 and options.highlighted == 0
+        )  # 甲 乙 丙, nothing remembered
+        await pilot.press("down", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen) and app.screen.desk.staff.name == "乙"
+        assert "乙" in text_of(app, "#who")
+    assert "乙" in (tmp_path / "desk.json").read_text(encoding="utf-8")
+
+    app = app_for(engine, "不存在的人")  # a wrong --staff: the picker says so, 乙 preselected
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, StaffPicker)
+        assert app.screen.query_one(OptionList).highlighted == 1
+        assert "不存在的人" in text_of(app, "#staff-note")
+        await pilot.press("escape")  # nobody: the catalog only
+        await settle(app, pilot)
+        assert isinstance(app.screen, CatalogScreen)
+        assert any("未选择工作人员" in n.message for n in app._notifications)
+
+
+async def test_without_any_staff_the_catalog_opens(engine: Engine) -> None:
+    app = app_for(engine, None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, CatalogScreen)
+        assert any("staff add" in n.message for n in app._notifications)

@@ -25,6 +25,12 @@ def log_path() -> Path:
     return Path(explicit) if explicit else data_dir() / "callqueue.log"
 
 
+def desk_state_path() -> Path:
+    """What this desk remembers between runs (who worked last): CALLQUEUE_DESK_STATE or desk.json."""
+    explicit = os.environ.get(ENV_PREFIX + "DESK_STATE")
+    return Path(explicit) if explicit else data_dir() / "desk.json"
+
+
 def config_path() -> Path:
     """The settings file: CALLQUEUE_CONFIG, or config.toml in the user config directory."""
     explicit = os.environ.get(ENV_PREFIX + "CONFIG")

@@ -13,15 +13,18 @@ from textual.binding import Binding
 from callqueue import db
 from callqueue.config import Settings
 from callqueue.queue import staff
+from callqueue.tui import remembered
 from callqueue.tui.desk import Desk, default_clock, failure_text
-from callqueue.tui.messages import StaffFound, StaffMissing
+from callqueue.tui.messages import StaffFound, StaffListed, StaffMissing
 from callqueue.tui.screens.catalog import CatalogScreen
 from callqueue.tui.screens.queue import QueueScreen
+from callqueue.tui.screens.staff_picker import StaffPicker
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-NO_STAFF = "未指定工作人员：呼叫队列需要 --staff 姓名，现在显示提醒目录"
+NO_STAFF = "尚未登记工作人员：请先用 callqueue staff add 添加，现在只显示提醒目录"
+NOT_CHOSEN = "未选择工作人员：现在只显示提醒目录；重新启动后可选择"
 
 
 class CallqueueApp(App[None]):
@@ -52,24 +55,53 @@ class CallqueueApp(App[None]):
         """Who works where, once known; screens that act for a staff member take it."""
 
     def on_mount(self) -> None:
-        """Open the queue for a known staff member, else the catalog."""
+        """Open the queue for the named staff member, else let staff choose who works."""
         self.sub_title = f"{self.today:%Y年%m月%d日}"
-        if self.staff_name:
-            self.find_staff(self.staff_name)
-        else:
-            self.open_catalog(StaffMissing(NO_STAFF))
+        self.find_staff(self.staff_name)
+
+    @property
+    def database(self) -> str:
+        """The database as the desk remembers it (no password)."""
+        return self.engine.url.render_as_string(hide_password=True)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def find_staff(self, name: str) -> None:
-        """Look the staff member up in a thread and post who they are."""
+    def find_staff(self, name: str | None) -> None:
+        """Look the named staff member up, or read the staff list to choose from."""
+        note = ""
         try:
             with db.session_scope(self.engine, write=False) as session:
-                me = staff.get_staff(session, name)
-        except Exception as exc:  # unknown name or no database: the catalog still opens
-            reason = failure_text("读取工作人员失败", exc)
-            self.post_message(StaffMissing(f"{reason}；呼叫队列需要 --staff 指定已登记的工作人员"))
+                if name:
+                    try:
+                        self.post_message(StaffFound(staff.get_staff(session, name)))
+                        return
+                    except staff.StaffError as exc:
+                        note = f"{exc}，请从名单中选择"
+                everyone = staff.list_staff(session)
+        except Exception as exc:  # no database: the catalog screen says so too
+            self.post_message(StaffMissing(failure_text("读取工作人员失败", exc)))
             return
-        self.post_message(StaffFound(me))
+        self.post_message(StaffListed(everyone, remembered.last_staff(self.database), note))
+
+    @on(StaffListed)
+    def choose_staff(self, message: StaffListed) -> None:
+        """Let staff say who works at this desk."""
+        if not any(s.active for s in message.staff):
+            self.open_catalog(StaffMissing(NO_STAFF))
+            return
+
+        def chosen(who: staff.StaffRow | None) -> None:
+            if who is None:
+                self.open_catalog(StaffMissing(NOT_CHOSEN))
+                return
+            self.remember(who.name)
+            self.open_queue(StaffFound(who))
+
+        self.push_screen(StaffPicker(message.staff, message.remembered, message.note), chosen)
+
+    @work(thread=True, exit_on_error=False, group="remember")
+    def remember(self, name: str) -> None:
+        """Preselect this staff member next time (a file write, off the screen's thread)."""
+        remembered.remember_staff(self.database, name)
 
     @on(StaffFound)
     def open_queue(self, message: StaffFound) -> None:

@@ -85,6 +85,7 @@ class StaffListed(Message):
 
     staff: list[StaffRow]
     remembered: str | None
+    note: str = ""
 
 
 @dataclass

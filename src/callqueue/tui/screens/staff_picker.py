@@ -1,0 +1,72 @@
+"""Who is working: choose from the active staff; the last choice at this desk is preselected."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from callqueue.queue.staff import StaffRow
+
+ROLES = {"caller": "提醒专员", "supervisor": "主管", "admin": "管理员"}
+
+
+class StaffPicker(Screen[StaffRow | None]):
+    """选择工作人员: dismisses with the chosen staff member, or None for the catalog only."""
+
+    BINDINGS = [
+        Binding(
+            "escape",
+            "catalog",
+            "只看目录",
+            tooltip="不选择工作人员，只查看提醒目录",
+            id="staff.catalog",
+        ),
+    ]
+
+    def __init__(self, staff: list[StaffRow], remembered: str | None, note: str = "") -> None:
+        super().__init__()
+        self.staff = [s for s in staff if s.active]
+        self.remembered = remembered
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        """The list of staff, a hint, and why the picker is shown."""
+        yield Header()
+        with Vertical(id="staff-box"):
+            yield Static(Text("请选择工作人员（↑↓ 选择，回车确定）", style="bold"))
+            if self.note:
+                yield Static(Text(self.note), id="staff-note")
+            yield OptionList(
+                *(
+                    Option(
+                        Text(f"{s.name}  ·  {s.section}  ·  {ROLES.get(s.role, s.role)}"),
+                        id=str(s.id),
+                    )
+                    for s in self.staff
+                ),
+                id="staff-list",
+            )
+            yield Static(Text("上次在本机选择的工作人员已预先选中。"), classes="dialog-hint")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        """Put the cursor on the remembered staff member."""
+        names = [s.name for s in self.staff]
+        options = self.query_one(OptionList)
+        options.highlighted = names.index(self.remembered) if self.remembered in names else 0
+        options.focus()
+
+    @on(OptionList.OptionSelected, "#staff-list")
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        """Work as the chosen staff member."""
+        self.dismiss(self.staff[event.option_index])
+
+    def action_catalog(self) -> None:
+        """Go on without a staff member: the catalog only."""
+        self.dismiss(None)
