@@ -227,3 +227,21 @@ async def test_help_and_the_disabled_email_key(engine: Engine, tmp_path: Path) -
         await pilot.press("escape")
         await settle(app, pilot)
         assert app.screen is screen
+
+
+async def test_the_command_palette_offers_the_keys_that_work_now(
+    engine: Engine, tmp_path: Path
+) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "下一户（n）" in titles and "筛选（f）" in titles and "帮助（?）" in titles
+        assert not any(t.startswith("告知") for t in titles)  # nothing claimed yet
+        [claim] = [c for c in app.get_system_commands(app.screen) if c.title == "下一户（n）"]
+        await claim.callback()
+        await settle(app, pilot)
+        assert reminders(engine)[FIRST]["claimed_by_id"] is not None
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "告知（1）" in titles and "不续（8）" in titles

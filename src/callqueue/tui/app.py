@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from callqueue import db
 from callqueue.config import Settings
@@ -58,6 +59,20 @@ class CallqueueApp(App[None]):
         """Open the queue for the named staff member, else let staff choose who works."""
         self.sub_title = f"{self.today:%Y年%m月%d日}"
         self.find_staff(self.staff_name)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette offers every key of the screen (and the app) that works right now."""
+        yield from super().get_system_commands(screen)
+        for key, active in screen.active_bindings.items():
+            b, node = active.binding, active.node
+            if not active.enabled or not b.description or node not in (screen, self):
+                continue
+
+            def run(action: str = b.action, node: Any = node) -> Any:
+                return self.run_action(action, node)
+
+            shown = "?" if key == "question_mark" else key
+            yield SystemCommand(f"{b.description}（{shown}）", b.tooltip or b.description, run)
 
     @property
     def database(self) -> str:
