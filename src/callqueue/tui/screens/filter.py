@@ -70,7 +70,7 @@ class FilterDialog(ModalScreen[QueueFilter | None]):
             )
             yield Label("证书")
             yield Select[int]([], prompt="全部证书", id="filter-item")
-            yield Label("距申请截止剩余天数不超过（可不填；可为负数，表示已过期天数以内）")
+            yield Label("距申请截止的天数不超过（可不填；填 0 只看今天截止及已过截止的）")
             yield Input(value=days, placeholder="例如 30", id="filter-days")
             yield Static(id="dialog-error")
             yield Static(

@@ -71,7 +71,7 @@ class EntryDetail(Static):
             state = STATE_LABELS.get(c.state, c.state)
             t.append(f"  《{c.certificate}》", style="bold")
             t.append(f"{c.number} · {state}\n" if c.number else f"{state}\n")
-            t.append(f"    发证 {issued} 期满 {c.expires_on:%Y-%m-%d} 截止 {c.apply_by:%Y-%m-%d}\n")
+            t.append(f"   发证 {issued} 期满 {c.expires_on:%Y-%m-%d} 截止 {c.apply_by:%Y-%m-%d}\n")
 
     def _attempts(self, t: Text, b: Briefing) -> None:
         t.append("提醒记录\n", style="bold underline")
