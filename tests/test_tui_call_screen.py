@@ -245,3 +245,34 @@ async def test_the_command_palette_offers_the_keys_that_work_now(
         assert reminders(engine)[FIRST]["claimed_by_id"] is not None
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "告知（1）" in titles and "不续（8）" in titles
+
+
+async def test_a_lost_database_is_said_and_the_screen_recovers(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    world(engine, tmp_path)
+    real = Desk.page
+
+    def gone(self: Desk, **kwargs: Any) -> Any:
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        monkeypatch.setattr(Desk, "page", gone)
+        await pilot.press("r")
+        await settle(app, pilot)
+        status = text_of(app, "#queue-status")
+        assert "读取队列失败：无法连接数据库" in status
+        assert holders_on_page(app) == [FIRST, SECOND, THIRD]  # the last page stays in view
+        monkeypatch.setattr(Desk, "page", real)
+        if backend == "postgresql":  # a real loss: every connection of this database is cut
+            with engine.connect() as conn:
+                conn.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+        await pilot.press("n")  # the pool reconnects; the claim works
+        await settle(app, pilot)
+        assert reminders(engine)[FIRST]["claimed_by_id"] is not None
+        assert isinstance(app.screen, QueueScreen) and app.screen.claimed is not None

@@ -11,6 +11,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table, create_engine, event, inspect
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, CursorResult, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlmodel import Session, SQLModel
@@ -23,6 +24,20 @@ T = TypeVar("T")
 
 class DatabaseError(Exception):
     """A database that cannot be used; the message is for staff (Chinese)."""
+
+
+def failure_kind(exc: BaseException) -> str | None:
+    """A staff-facing description of a database failure, or None if `exc` is not one."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        if "locked" in text or "busy" in text:
+            return "数据库正忙（其他工作台正在写入），请稍后重试"
+        if "disk" in text or "readonly" in text or "read-only" in text:
+            return "数据库文件无法写入（磁盘或权限问题），请联系管理员"
+        return "无法连接数据库（网络或数据库服务中断），请检查后重试"
+    if isinstance(exc, sa_exc.DBAPIError):
+        return "数据库出错，请联系管理员"
+    return None
 
 
 def safe_url(url: str | URL) -> str:

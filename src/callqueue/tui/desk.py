@@ -50,7 +50,7 @@ def failure_text(what: str, exc: BaseException) -> str:
     if isinstance(exc, outcomes.OutcomeRefused | HoursError | StaffError):
         return str(exc)
     log.error("%s", what, exc_info=exc)
-    return f"{what}：{type(exc).__name__}，未保存任何更改"
+    return f"{what}：{db.failure_kind(exc) or type(exc).__name__}。未作任何更改"
 
 
 def _with_ticks(
