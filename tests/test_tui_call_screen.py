@@ -80,9 +80,16 @@ async def test_detail_pane_and_card_show_the_record(engine: Engine, tmp_path: Pa
         await pilot.press("4")  # no answer: the holder comes back later with its history
         await settle(app, pilot)
         assert FIRST not in holders_on_page(app)  # waiting for its retry time
+        screen = app.screen
+        assert isinstance(screen, QueueScreen) and screen.claimed is not None
+        assert screen.claimed.holder == SECOND  # the next holder, claimed at once
+        await pilot.press("s")
+        await settle(app, pilot)
         first = reminders(engine)[FIRST]["id"]
         set_reminder(engine, first, next_action_at=NOW - timedelta(minutes=1))
         await pilot.press("r")
+        await settle(app, pilot)
+        await pilot.press("up", "up", "up")
         await settle(app, pilot)
         assert holders_on_page(app)[0] == FIRST
         detail = text_of(app, "#queue-detail")
@@ -139,7 +146,8 @@ async def test_a_failed_save_keeps_the_entry_and_retries(
         await settle(app, pilot)
         [attempt] = attempts(engine)
         assert (attempt.outcome, attempt.note) == ("no_answer", "下午再打")
-        assert screen.claimed is None and screen.check_action("retry_save", ()) is False
+        assert screen.check_action("retry_save", ()) is False
+        assert screen.claimed is not None and screen.claimed.holder == SECOND
 
 
 async def test_filter_narrows_the_list(engine: Engine, tmp_path: Path) -> None:

@@ -65,10 +65,15 @@ class EntryClaimed(Message):
 
 @dataclass
 class ClaimClosed(Message):
-    """An outcome was saved or the claim released; `page` is the fresh page, if read."""
+    """An outcome was saved or the claim released; `page` is the fresh page, if read.
+
+    After an outcome the desk claims the next holder at once (`next_entry`; None when the queue
+    is empty or the claim failed): one key per call.
+    """
 
     message: str
     page: QueuePageLoaded | None
+    next_entry: QueueEntry | None = None
 
 
 @dataclass

@@ -238,7 +238,13 @@ class OutcomeFlow:
                 return
             said = results[0].message if results else OUTCOME_LABELS[job.outcome]
             count = f"（{len(results)} 张证书）" if len(results) > 1 else ""
-            s.post_message(ClaimClosed(f"{job.entry.holder}：{said}{count}", s.fresh_page()))
+            message = f"{job.entry.holder}：{said}{count}"
+            try:
+                following = s.desk.claim_next()
+            except Exception as exc:  # saved all the same; `n` tries again
+                message += f" · {failure_text('认领下一户失败', exc)}"
+                following = None
+            s.post_message(ClaimClosed(message, s.fresh_page(), following))  # page after the claim
 
         s.run_worker(work, thread=True, exclusive=True, exit_on_error=False, group="queue-desk")
 

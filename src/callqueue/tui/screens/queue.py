@@ -257,11 +257,15 @@ class QueueScreen(Screen[None]):
             self._status(self.counts + " · 队列中没有待联系的单位")
             self.notify("队列中没有待联系的单位", title="认领")
             return
+        self._hold(entry)
+        self._status(self.counts + f" · 认领中：{entry.holder}")
+
+    def _hold(self, entry: QueueEntry) -> None:
+        """Make `entry` the claimed one on screen."""
         self.claimed = entry
         self.entries[entry.holder_id] = entry
         self.query_one(QueueTable).show_claimed(entry, self._marks(entry))
         self._show_entry(entry)
-        self._status(self.counts + f" · 认领中：{entry.holder}")
 
     @on(ClaimClosed)
     def claim_closed(self, message: ClaimClosed) -> None:
@@ -274,8 +278,12 @@ class QueueScreen(Screen[None]):
             self.load_page()
         else:
             self._fill(message.page)
-        self._status(self.counts + f" · {message.message}")
-        self.notify(message.message, title="已保存")
+        said = message.message
+        if message.next_entry is not None:
+            self._hold(message.next_entry)
+            said += f" · 下一户：{message.next_entry.holder}"
+        self._status(self.counts + f" · {said}")
+        self.notify(message.message, title="已保存", timeout=3)
 
     @on(BriefingRead)
     def show_briefing(self, message: BriefingRead) -> None:
