@@ -31,7 +31,9 @@ from callqueue.records import RecordRefused, Viewer
 from callqueue.records.view import ensure_visible
 
 # The address as a whole: one local part, one domain with a dot and a 2+ letter ending.
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}", re.ASCII)
+_EMAIL = re.compile(
+    r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}", re.ASCII
+)
 _OPEN = tuple(s.value for s in OPEN_STATES)
 
 
@@ -57,7 +59,8 @@ def mark_phone_invalid(
     phone = session.get(ContactPhone, phone_id)
     if phone is None:
         raise RecordRefused(f"号码 {phone_id} 不存在")
-    contact = _contact(session, phone.contact_id, viewer)
+    _contact(session, phone.contact_id, viewer)
+    contact_id = phone.contact_id
     shown = display_phone(phone.e164, phone.extension)
     if phone.invalid:
         raise RecordRefused(f"号码 {shown} 已标记为无效")
@@ -66,12 +69,12 @@ def mark_phone_invalid(
     session.add(phone)
     session.flush()
     p, e = table(ContactPhone), table(ContactEmail)
-    valid_left = _count(session, p, contact.id)
+    valid_left = _count(session, p, contact_id)
     flagged: list[int] = []
     emailed: list[int] = []
     if valid_left == 0:
-        open_ids = _open_reminders(session, contact.id)
-        if _count(session, e, contact.id):
+        open_ids = _open_reminders(session, contact_id)
+        if _count(session, e, contact_id):
             emailed = _set(session, open_ids, now, {"channel": Channel.EMAIL.value}, Channel.PHONE)
         else:
             flagged = _set(session, open_ids, now, {"needs_repair": True})
@@ -115,7 +118,9 @@ def add_phone(
     if info.emails:
         raise RecordRefused("这是邮箱地址，请用“添加邮箱”")
     if not info.phones:
-        raise RecordRefused(info.problems[0] if info.problems else f"无法识别的电话号码：“{text.strip()}”")
+        raise RecordRefused(
+            info.problems[0] if info.problems else f"无法识别的电话号码：“{text.strip()}”"
+        )
     if len(info.phones) > 1:
         raise RecordRefused("一次只能添加一个号码")
     new = info.phones[0]
@@ -142,7 +147,9 @@ def add_phone(
     )
     session.add(row)
     session.flush()
-    repaired = _set(session, _open_reminders(session, contact_id, repair=True), now, {"needs_repair": False})
+    repaired = _set(
+        session, _open_reminders(session, contact_id, repair=True), now, {"needs_repair": False}
+    )
     assert row.id is not None
     audit.record(
         session,
@@ -267,8 +274,6 @@ def _set(
         if not ids:
             return []
     session.execute(
-        update(r)
-        .where(r.c.id.in_(ids))
-        .values(**values, version=r.c.version + 1, updated_at=now)
+        update(r).where(r.c.id.in_(ids)).values(**values, version=r.c.version + 1, updated_at=now)
     )
     return ids

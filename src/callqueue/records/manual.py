@@ -26,7 +26,16 @@ from callqueue.queue.reminders import STATE_LABELS
 from callqueue.records import Viewer
 
 SHEET = "手工录入"
-FIELDS = ("section", "holder", "certificate", "number", "issued_on", "expires_on", "contact_name", "contact")
+FIELDS = (
+    "section",
+    "holder",
+    "certificate",
+    "number",
+    "issued_on",
+    "expires_on",
+    "contact_name",
+    "contact",
+)
 """The form's fields, named as the import's canonical columns (section aside)."""
 _FIELD_OF = {label: key for key, label in HEADERS.items()}
 
@@ -90,7 +99,9 @@ def add_certificate(
     Raises:
         CertificateRefused: the import would reject the row, or the certificate exists already.
     """
-    sections = dict(session.execute(select(table(Section).c.id, table(Section).c.name)).tuples().all())
+    sections = dict(
+        session.execute(select(table(Section).c.id, table(Section).c.name)).tuples().all()
+    )
     section = sections[viewer.section_id] if not viewer.sees_all else entry.section.strip()
     values: dict[str, object] = {
         key: getattr(entry, key).strip() or None for key in FIELDS if key != "section"
@@ -147,7 +158,11 @@ def add_certificate(
         raise CertificateRefused({"expires_on": [written.rejected[0][1]]})
     if not written.imported:
         raise CertificateRefused(
-            {"expires_on": [f"该单位已有这张证书（期满日期 {row.expires_on:%Y-%m-%d}），未重复添加"]}
+            {
+                "expires_on": [
+                    f"该单位已有这张证书（期满日期 {row.expires_on:%Y-%m-%d}），未重复添加"
+                ]
+            }
         )
     warnings += [p.message for p in written.problems]
     h, c, r = table(Holder), table(Certificate), table(Reminder)

@@ -96,7 +96,9 @@ def search(
     h = table(Holder)
     stmt = select(h.c.id).where(condition).order_by(h.c.id).limit(limit + 1).offset(offset)
     if not viewer.sees_all:
-        stmt = stmt.where(_has_certificate(h.c.id, table(Certificate).c.section_id == viewer.section_id))
+        stmt = stmt.where(
+            _has_certificate(h.c.id, table(Certificate).c.section_id == viewer.section_id)
+        )
     ids = list(session.execute(stmt).scalars())
     hits = _hits(session, ids[:limit], viewer)
     scope = "" if viewer.sees_all else "（本科室）"
@@ -136,7 +138,7 @@ def _read_query(session: Session, text: str) -> tuple[SearchKind, ColumnElement[
             shown = "、".join(display_phone(e) for e in e164s)
             return SearchKind.PHONE, has_phone, f"按电话 {shown}"
     pattern = "%" + _escape(text) + "%"
-    clauses = [h.c.name.ilike(pattern, escape="\\")]
+    clauses: list[ColumnElement[bool]] = [h.c.name.ilike(pattern, escape="\\")]
     key = name_key(text)
     if key != text:
         clauses.append(h.c.name_key.ilike("%" + _escape(key) + "%", escape="\\"))
@@ -154,7 +156,9 @@ def _catalog_items(session: Session, text: str) -> list[int]:
     return [i for i, cert, permit in rows if key in (name_key(cert), name_key(permit))]
 
 
-def _has_certificate(holder_id: ColumnElement[int], *where: ColumnElement[bool]) -> ColumnElement[bool]:
+def _has_certificate(
+    holder_id: ColumnElement[int], *where: ColumnElement[bool]
+) -> ColumnElement[bool]:
     c = table(Certificate)
     return exists(select(c.c.id).where(c.c.holder_id == holder_id, *where))
 

@@ -28,7 +28,12 @@ from callqueue.queue.reminders import STATE_LABELS
 from callqueue.records import RecordRefused, Viewer
 
 ATTEMPTS_SHOWN = 20
-STATUS_LABELS = {"active": "有效", "renewed": "已换证", "not_renewing": "不再延续", "lapsed": "已过期"}
+STATUS_LABELS = {
+    "active": "有效",
+    "renewed": "已换证",
+    "not_renewing": "不再延续",
+    "lapsed": "已过期",
+}
 CHANNEL_LABELS = {"phone": "电话", "email": "电子邮件"}
 
 
@@ -166,7 +171,9 @@ def holder_record(session: Session, *, holder_id: int, viewer: Viewer) -> Holder
 def _contacts(session: Session, holder_id: int) -> tuple[ContactView, ...]:
     ct, p, e = table(Contact), table(ContactPhone), table(ContactEmail)
     contacts = session.execute(
-        select(ct.c.id, ct.c.name, ct.c.invalid).where(ct.c.holder_id == holder_id).order_by(ct.c.id)
+        select(ct.c.id, ct.c.name, ct.c.invalid)
+        .where(ct.c.holder_id == holder_id)
+        .order_by(ct.c.id)
     ).all()
     ids = [row.id for row in contacts]
     phones: dict[int, list[PhoneView]] = {i: [] for i in ids}
@@ -275,6 +282,10 @@ def _history(session: Session, reminder_ids: list[int]) -> dict[int, list[Attemp
     ):
         shown = out.setdefault(row.reminder_id, [])
         if len(shown) < ATTEMPTS_SHOWN:
-            label = next((v for k, v in OUTCOME_LABELS.items() if k.value == row.outcome), row.outcome)
-            shown.append(AttemptView(local(row.at), row.name or "系统", row.outcome, label, row.note))
+            label = next(
+                (v for k, v in OUTCOME_LABELS.items() if k.value == row.outcome), row.outcome
+            )
+            shown.append(
+                AttemptView(local(row.at), row.name or "系统", row.outcome, label, row.note)
+            )
     return out

@@ -15,8 +15,10 @@ from callqueue.config import Settings
 from callqueue.queue import staff
 from callqueue.tui.desk import Desk, default_clock, failure_text
 from callqueue.tui.messages import StaffFound, StaffMissing
+from callqueue.tui.records_desk import RecordsDesk
 from callqueue.tui.screens.catalog import CatalogScreen
 from callqueue.tui.screens.queue import QueueScreen
+from callqueue.tui.screens.search import SearchScreen
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -31,6 +33,13 @@ class CallqueueApp(App[None]):
     TITLE = "许可证书到期前提醒"
     BINDINGS = [
         Binding("q", "quit", "退出", tooltip="退出程序", id="quit"),
+        Binding(
+            "slash",
+            "search",
+            "查找",
+            tooltip="按单位名称、电话或证书查找单位记录",
+            id="app.search",
+        ),
     ]
 
     def __init__(
@@ -59,6 +68,17 @@ class CallqueueApp(App[None]):
         else:
             self.open_catalog(StaffMissing(NO_STAFF))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Search needs a known staff member (their section scopes it) and no search open."""
+        if action == "search":
+            return self.desk is not None and not isinstance(self.screen, SearchScreen)
+        return True
+
+    def action_search(self) -> None:
+        """Open the search screen."""
+        if self.desk is not None:
+            self.push_screen(SearchScreen(RecordsDesk(self.desk)))
+
     @work(thread=True, exclusive=True, exit_on_error=False)
     def find_staff(self, name: str) -> None:
         """Look the staff member up in a thread and post who they are."""
@@ -81,6 +101,7 @@ class CallqueueApp(App[None]):
             today=self.today,
             now=self.now,
         )
+        self.refresh_bindings()
         self.push_screen(QueueScreen(self.desk))
 
     @on(StaffMissing)
