@@ -75,9 +75,15 @@ class CallqueueApp(App[None]):
         return True
 
     def action_search(self) -> None:
-        """Open the search screen."""
-        if self.desk is not None:
-            self.push_screen(SearchScreen(RecordsDesk(self.desk)))
+        """Open the search screen, or go back to the one already open (from a record)."""
+        if self.desk is None:
+            return
+        if any(isinstance(s, SearchScreen) for s in self.screen_stack):
+            while not isinstance(self.screen, SearchScreen):
+                self.pop_screen()
+            self.screen.action_focus_query()
+            return
+        self.push_screen(SearchScreen(RecordsDesk(self.desk)))
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def find_staff(self, name: str) -> None:
