@@ -99,9 +99,10 @@ def add_certificate(
     Raises:
         CertificateRefused: the import would reject the row, or the certificate exists already.
     """
-    sections = dict(
-        session.execute(select(table(Section).c.id, table(Section).c.name)).tuples().all()
-    )
+    sections = {
+        sid: name
+        for sid, name in session.execute(select(table(Section).c.id, table(Section).c.name))
+    }
     section = sections[viewer.section_id] if not viewer.sees_all else entry.section.strip()
     values: dict[str, object] = {
         key: getattr(entry, key).strip() or None for key in FIELDS if key != "section"

@@ -176,7 +176,7 @@ def _hits(session: Session, ids: Sequence[int], viewer: Viewer) -> list[SearchHi
         return []
     h, c, ci, s = table(Holder), table(Certificate), table(CatalogItem), table(Section)
     p, ct = table(ContactPhone), table(Contact)
-    names = dict(session.execute(select(h.c.id, h.c.name).where(h.c.id.in_(ids))).tuples().all())
+    names = {i: n for i, n in session.execute(select(h.c.id, h.c.name).where(h.c.id.in_(ids)))}
     certs: dict[int, dict[str, None]] = {i: {} for i in ids}
     sections: dict[int, dict[str, None]] = {i: {} for i in ids}
     stmt = (
@@ -188,7 +188,7 @@ def _hits(session: Session, ids: Sequence[int], viewer: Viewer) -> list[SearchHi
     )
     # The section is checked here, not in SQL: given both, SQLite prefers the section index
     # and walks a third of all certificates instead of these holders' few.
-    for hid, sid, cert, section in session.execute(stmt).tuples():
+    for hid, sid, cert, section in session.execute(stmt):
         if viewer.sees_all or sid == viewer.section_id:
             certs[hid][cert] = None
             sections[hid][section] = None
@@ -198,7 +198,7 @@ def _hits(session: Session, ids: Sequence[int], viewer: Viewer) -> list[SearchHi
         .join(ct, ct.c.id == p.c.contact_id)
         .where(ct.c.holder_id.in_(ids), p.c.invalid.is_(False))
         .order_by(ct.c.holder_id, p.c.position, p.c.id)
-    ).tuples():
+    ):
         phones[hid][display_phone(e164, ext)] = None
     return [
         SearchHit(
