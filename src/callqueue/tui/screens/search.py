@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from callqueue.records.search import SearchHit, SearchPage
+from callqueue.records.search import SearchHit, SearchKind, SearchPage
 from callqueue.tui.record_messages import RecordFailed, SearchDone
 from callqueue.tui.records_desk import SEARCH_PAGE, RecordsDesk, refusal_text
 from callqueue.tui.screens.record import RecordScreen
@@ -98,7 +98,9 @@ class SearchScreen(Screen[None]):
 
     def action_new_certificate(self) -> None:
         """Add a certificate by hand; its holder's record opens once saved."""
-        holder = self.query_one(Input).value.strip()
+        # A name typed for a search that found nothing is likely the new holder's name.
+        named = self.page is not None and self.page.kind is SearchKind.NAME
+        holder = self.page.query.strip() if named and self.page else ""
         dialog = CertificateDialog(self.records, holder=holder)
         self.app.push_screen(dialog, self._certificate_added)
 
