@@ -17,8 +17,10 @@ from callqueue.queue import staff
 from callqueue.tui import remembered
 from callqueue.tui.desk import Desk, default_clock, failure_text
 from callqueue.tui.messages import StaffFound, StaffListed, StaffMissing
+from callqueue.tui.records_desk import RecordsDesk
 from callqueue.tui.screens.catalog import CatalogScreen
 from callqueue.tui.screens.queue import QueueScreen
+from callqueue.tui.screens.search import SearchScreen
 from callqueue.tui.screens.staff_picker import StaffPicker
 
 if TYPE_CHECKING:
@@ -35,6 +37,13 @@ class CallqueueApp(App[None]):
     TITLE = "许可证书到期前提醒"
     BINDINGS = [
         Binding("q", "quit", "退出", tooltip="退出程序", id="quit"),
+        Binding(
+            "slash",
+            "search",
+            "查找",
+            tooltip="按单位名称、电话或证书查找单位记录",
+            id="app.search",
+        ),
     ]
 
     def __init__(
@@ -78,6 +87,23 @@ class CallqueueApp(App[None]):
     def database(self) -> str:
         """The database as the desk remembers it (no password)."""
         return self.engine.url.render_as_string(hide_password=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Search needs a known staff member (their section scopes it) and no search open."""
+        if action == "search":
+            return self.desk is not None and not isinstance(self.screen, SearchScreen)
+        return True
+
+    def action_search(self) -> None:
+        """Open the search screen, or go back to the one already open (from a record)."""
+        if self.desk is None:
+            return
+        if any(isinstance(s, SearchScreen) for s in self.screen_stack):
+            while not isinstance(self.screen, SearchScreen):
+                self.pop_screen()
+            self.screen.action_focus_query()
+            return
+        self.push_screen(SearchScreen(RecordsDesk(self.desk)))
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def find_staff(self, name: str | None) -> None:
@@ -128,6 +154,7 @@ class CallqueueApp(App[None]):
             today=self.today,
             now=self.now,
         )
+        self.refresh_bindings()
         self.push_screen(QueueScreen(self.desk))
 
     @on(StaffMissing)

@@ -1,0 +1,279 @@
+"""Fix a holder's contacts by hand: mark a number invalid, add a number or an email, audited.
+
+The reminders of the contact's certificates follow the engine's rules: when no valid number is
+left they go to email (if there is one) or are flagged `needs_repair`, as the wrong_number
+outcome does; a new usable number or email lifts the flag, as a re-import does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Table, func, select, update
+from sqlmodel import Session
+
+from callqueue import audit
+from callqueue.db import table
+from callqueue.ledger.export import display_phone
+from callqueue.ledger.phones import mask_phone, read_contact
+from callqueue.models import (
+    OPEN_STATES,
+    Certificate,
+    Channel,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    Reminder,
+)
+from callqueue.records import RecordRefused, Viewer
+from callqueue.records.view import ensure_visible
+
+# The address as a whole: one local part, one domain with a dot and a 2+ letter ending.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}", re.ASCII
+)
+_OPEN = tuple(s.value for s in OPEN_STATES)
+
+
+@dataclass(frozen=True)
+class ContactFix:
+    """What a fix did, in words for staff, and the reminders it flagged or released."""
+
+    message: str
+    row_id: int
+    needs_repair: tuple[int, ...] = ()
+    repaired: tuple[int, ...] = ()
+    to_email: tuple[int, ...] = ()
+
+
+def mark_phone_invalid(
+    session: Session, *, phone_id: int, viewer: Viewer, now: datetime, reason: str = ""
+) -> ContactFix:
+    """Mark one number invalid; with none valid left, its reminders go to email or repair.
+
+    Raises:
+        RecordRefused: unknown number, not the viewer's to change, or already invalid.
+    """
+    phone = session.get(ContactPhone, phone_id)
+    if phone is None:
+        raise RecordRefused(f"号码 {phone_id} 不存在")
+    _contact(session, phone.contact_id, viewer)
+    contact_id = phone.contact_id
+    shown = display_phone(phone.e164, phone.extension)
+    if phone.invalid:
+        raise RecordRefused(f"号码 {shown} 已标记为无效")
+    why = reason.strip() or f"人工标记无效（{now:%Y-%m-%d}）"
+    phone.invalid, phone.invalid_reason = True, why
+    session.add(phone)
+    session.flush()
+    p, e = table(ContactPhone), table(ContactEmail)
+    valid_left = _count(session, p, contact_id)
+    flagged: list[int] = []
+    emailed: list[int] = []
+    if valid_left == 0:
+        open_ids = _open_reminders(session, contact_id)
+        if _count(session, e, contact_id):
+            emailed = _set(session, open_ids, now, {"channel": Channel.EMAIL.value}, Channel.PHONE)
+        else:
+            flagged = _set(session, open_ids, now, {"needs_repair": True})
+    audit.record(
+        session,
+        action="contact.phone_invalid",
+        entity="contactphone",
+        entity_id=phone_id,
+        before={"invalid": False},
+        after={
+            "invalid": True,
+            "reason": why,
+            "phone": mask_phone(phone.e164),
+            "needs_repair": flagged,
+            "to_email": emailed,
+        },
+        staff_id=viewer.staff_id,
+        actor=viewer.name,
+        at=now,
+    )
+    message = f"号码 {shown} 已标记为无效"
+    if flagged:
+        message += f"；没有其他联系方式，{len(flagged)} 条提醒需补充联系方式"
+    elif emailed:
+        message += f"；没有其他有效号码，{len(emailed)} 条提醒改为电子邮件告知"
+    return ContactFix(message, phone_id, needs_repair=tuple(flagged), to_email=tuple(emailed))
+
+
+def add_phone(
+    session: Session, *, contact_id: int, text: str, viewer: Viewer, now: datetime
+) -> ContactFix:
+    """Add one number, read as an imported contact cell is read (extension kept).
+
+    Raises:
+        RecordRefused: unreadable, several numbers, a duplicate, or not the viewer's contact.
+    """
+    contact = _contact(session, contact_id, viewer)
+    info = read_contact(text.strip())
+    if not text.strip():
+        raise RecordRefused("请填写电话号码")
+    if info.emails:
+        raise RecordRefused("这是邮箱地址，请用“添加邮箱”")
+    if not info.phones:
+        raise RecordRefused(
+            info.problems[0] if info.problems else f"无法识别的电话号码：“{text.strip()}”"
+        )
+    if len(info.phones) > 1:
+        raise RecordRefused("一次只能添加一个号码")
+    new = info.phones[0]
+    p = table(ContactPhone)
+    shown = display_phone(new.e164, new.extension)
+    same = session.execute(
+        select(p.c.invalid).where(
+            p.c.contact_id == contact_id, p.c.e164 == new.e164, p.c.extension == new.extension
+        )
+    ).first()
+    if same is not None:
+        state = "（已标记无效）" if same.invalid else ""
+        raise RecordRefused(f"号码 {shown} 已在联系人“{contact.name or '未具名'}”名下{state}")
+    position = session.execute(
+        select(func.coalesce(func.max(p.c.position), 0)).where(p.c.contact_id == contact_id)
+    ).scalar_one()
+    row = ContactPhone(
+        contact_id=contact_id,
+        e164=new.e164,
+        extension=new.extension,
+        raw=text.strip()[:100],
+        kind=new.kind,
+        position=int(position) + 1,
+    )
+    session.add(row)
+    session.flush()
+    repaired = _set(
+        session, _open_reminders(session, contact_id, repair=True), now, {"needs_repair": False}
+    )
+    assert row.id is not None
+    audit.record(
+        session,
+        action="contact.phone_add",
+        entity="contactphone",
+        entity_id=row.id,
+        after={
+            "contact_id": contact_id,
+            "phone": mask_phone(new.e164),
+            "extension": new.extension,
+            "repaired": repaired,
+        },
+        staff_id=viewer.staff_id,
+        actor=viewer.name,
+        at=now,
+    )
+    message = f"已添加号码 {shown}"
+    if info.problems:
+        message += "（" + "；".join(info.problems) + "）"
+    if repaired:
+        message += f"；{len(repaired)} 条提醒已恢复待联系"
+    return ContactFix(message, row.id, repaired=tuple(repaired))
+
+
+def add_email(
+    session: Session, *, contact_id: int, text: str, viewer: Viewer, now: datetime
+) -> ContactFix:
+    """Add one email address (lower-cased); reminders without a valid number go to email.
+
+    Raises:
+        RecordRefused: not one whole address, a duplicate, or not the viewer's contact.
+    """
+    contact = _contact(session, contact_id, viewer)
+    address = text.strip().lower()
+    if not address:
+        raise RecordRefused("请填写邮箱地址")
+    if not _EMAIL.fullmatch(address) or ".." in address or len(address) > 254:
+        raise RecordRefused(f"邮箱地址无效：“{text.strip()}”，应如 name@example.com")
+    e, p = table(ContactEmail), table(ContactPhone)
+    same = session.execute(
+        select(e.c.invalid).where(e.c.contact_id == contact_id, e.c.address == address)
+    ).first()
+    if same is not None:
+        state = "（已标记无效）" if same.invalid else ""
+        raise RecordRefused(f"邮箱 {address} 已在联系人“{contact.name or '未具名'}”名下{state}")
+    position = session.execute(
+        select(func.coalesce(func.max(e.c.position), 0)).where(e.c.contact_id == contact_id)
+    ).scalar_one()
+    row = ContactEmail(contact_id=contact_id, address=address, position=int(position) + 1)
+    session.add(row)
+    session.flush()
+    repair = _open_reminders(session, contact_id, repair=True)
+    values: dict[str, object] = {"needs_repair": False}
+    if _count(session, p, contact_id) == 0:
+        values["channel"] = Channel.EMAIL.value  # nothing to phone: as wrong_number does
+    repaired = _set(session, repair, now, values)
+    assert row.id is not None
+    audit.record(
+        session,
+        action="contact.email_add",
+        entity="contactemail",
+        entity_id=row.id,
+        after={"contact_id": contact_id, "email": address, "repaired": repaired},
+        staff_id=viewer.staff_id,
+        actor=viewer.name,
+        at=now,
+    )
+    message = f"已添加邮箱 {address}"
+    if repaired:
+        message += f"；{len(repaired)} 条提醒已恢复"
+    return ContactFix(message, row.id, repaired=tuple(repaired))
+
+
+def _contact(session: Session, contact_id: int, viewer: Viewer) -> Contact:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise RecordRefused(f"联系人 {contact_id} 不存在")
+    ensure_visible(session, holder_id=contact.holder_id, viewer=viewer)
+    return contact
+
+
+def _count(session: Session, t: Table, contact_id: int) -> int:
+    """Valid rows of ContactPhone or ContactEmail (`t`) for a contact."""
+    return int(
+        session.execute(
+            select(func.count()).where(t.c.contact_id == contact_id, t.c.invalid.is_(False))
+        ).scalar_one()
+    )
+
+
+def _open_reminders(session: Session, contact_id: int, *, repair: bool = False) -> list[int]:
+    """Open reminders of the certificates reached through this contact (only flagged ones)."""
+    r, c = table(Reminder), table(Certificate)
+    stmt = (
+        select(r.c.id)
+        .join(c, c.c.id == r.c.certificate_id)
+        .where(c.c.contact_id == contact_id, r.c.state.in_(_OPEN))
+        .order_by(r.c.id)
+    )
+    if repair:
+        stmt = stmt.where(r.c.needs_repair.is_(True))
+    return list(session.execute(stmt).scalars())
+
+
+def _set(
+    session: Session,
+    ids: list[int],
+    now: datetime,
+    values: dict[str, object],
+    only_channel: Channel | None = None,
+) -> list[int]:
+    """Update these reminders (bumping their version); returns the ids changed."""
+    if not ids:
+        return []
+    r = table(Reminder)
+    if only_channel is not None:
+        ids = list(
+            session.execute(
+                select(r.c.id).where(r.c.id.in_(ids), r.c.channel == only_channel.value)
+            ).scalars()
+        )
+        if not ids:
+            return []
+    session.execute(
+        update(r).where(r.c.id.in_(ids)).values(**values, version=r.c.version + 1, updated_at=now)
+    )
+    return ids
