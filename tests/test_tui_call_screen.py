@@ -284,3 +284,20 @@ async def test_a_lost_database_is_said_and_the_screen_recovers(
         await settle(app, pilot)
         assert reminders(engine)[FIRST]["claimed_by_id"] is not None
         assert isinstance(app.screen, QueueScreen) and app.screen.claimed is not None
+
+
+async def test_a_restarted_desk_picks_up_its_claim(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await claim_first(app, pilot)
+    app = app_for(engine)  # the desk restarts within the lease
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen) and screen.claimed is not None
+        assert screen.claimed.holder == FIRST and "认领中" in text_of(app, "#queue-detail")
+        await pilot.press("4")
+        await settle(app, pilot)
+        [attempt] = attempts(engine)
+        assert attempt.outcome == "no_answer"

@@ -98,7 +98,7 @@ async def test_the_page_lists_due_holders_in_queue_order(engine: Engine, tmp_pat
         who = text_of(app, "#who")
         assert "甲" in who and SECTION in who and "2026-11-24" in who
         assert text_of(app, "#queue-status").startswith(
-            "第 1 页 3 户 · 可拨 3 · 今日已办 0（本人 0）"
+            "第 1 页 3 户 · 待联系 3 · 今日已办 0（本人 0）"
         )
         row = [str(cell) for cell in app.screen.query_one(DataTable).get_row_at(0)]
         assert row[1] == "农药经营许可证" and row[2] == "2027-02-10" and row[5] == "0"

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from callqueue.clock import SHANGHAI
 from callqueue.db import table
-from callqueue.models import Attempt, Channel, Reminder, ReminderState
+from callqueue.models import Attempt, Reminder, ReminderState
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Tally:
     """What the status line counts for one section on one day."""
 
     callable_now: int
-    """Reminders that may be called now (due, retries and callbacks whose time has come)."""
+    """Reminders to work now: due ones, and retries and callbacks whose time has come (any channel)."""
     done_today: int
     """Attempts recorded today in the section."""
     done_today_mine: int
@@ -34,18 +34,18 @@ class Tally:
 def tally(session: Session, *, section_id: int, staff_id: int, today: date, now: datetime) -> Tally:
     """Count the section's work for `today` as of `now`."""
     r, a = table(Reminder), table(Attempt)
-    waiting = session.execute(
+    # Two counts, each a range of ix_reminder_queue: one OR over the states would make SQLite
+    # read every reminder of the section (0.8 s on a million certificates).
+    due = session.execute(
+        select(func.count()).where(
+            r.c.section_id == section_id, r.c.state == ReminderState.DUE.value
+        )
+    ).scalar_one()
+    timed = session.execute(
         select(func.count()).where(
             r.c.section_id == section_id,
-            r.c.channel == Channel.PHONE.value,
-            r.c.needs_repair.is_(False),
-            or_(
-                r.c.state == ReminderState.DUE.value,
-                and_(
-                    r.c.state.in_((ReminderState.RETRY.value, ReminderState.CALLBACK.value)),
-                    r.c.next_action_at <= now,
-                ),
-            ),
+            r.c.state.in_((ReminderState.RETRY.value, ReminderState.CALLBACK.value)),
+            r.c.next_action_at <= now,
         )
     ).scalar_one()
     late = session.execute(
@@ -60,10 +60,14 @@ def tally(session: Session, *, section_id: int, staff_id: int, today: date, now:
         select(func.count(), func.count().filter(a.c.staff_id == staff_id))
         .select_from(a)
         .join(r, r.c.id == a.c.reminder_id)
-        .where(a.c.at >= start, a.c.at < start + timedelta(days=1), r.c.section_id == section_id)
+        # `+ 0` keeps SQLite from starting at the section's reminders (all of them) rather than
+        # at today's attempts (few): ix_attempt_at leads, each reminder is looked up by id.
+        .where(
+            a.c.at >= start, a.c.at < start + timedelta(days=1), r.c.section_id + 0 == section_id
+        )
     ).one()
     return Tally(
-        callable_now=int(waiting),
+        callable_now=int(due) + int(timed),
         done_today=int(done[0]),
         done_today_mine=int(done[1]),
         past_apply_by=int(late),

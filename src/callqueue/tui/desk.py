@@ -27,7 +27,7 @@ from callqueue.queue.tally import Tally, tally
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-PAGE_SIZE = 200
+PAGE_SIZE = 50  # rows a person pages through; the engine reads no more than it shows
 CALLBACK_AT = time(10, 0)
 SLOT_DAYS, SLOT_LIMIT = 5, 12
 log = logging.getLogger("callqueue.tui")

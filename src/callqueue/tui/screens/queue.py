@@ -6,6 +6,8 @@ the claim, the detail pane and the card, and the workers that read them.
 
 from __future__ import annotations
 
+import logging
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,11 +15,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
+from textual.worker import get_current_worker
 
 from callqueue.models import Outcome
 from callqueue.queue.briefing import Briefing
 from callqueue.queue.claims import NO_FILTER, QueueEntry, QueueFilter
+from callqueue.queue.script import Script
 from callqueue.tui.desk import PAGE_SIZE, Desk, failure_text
 from callqueue.tui.messages import (
     BriefingRead,
@@ -38,9 +42,12 @@ from callqueue.tui.screens.outcome_keys import (
     SaveFailed,
 )
 from callqueue.tui.widgets.entry_detail import EntryDetail
+from callqueue.tui.widgets.footer import CalmFooter
 from callqueue.tui.widgets.inform_card import InformCard
 from callqueue.tui.widgets.queue_table import BADGES, QueueTable
 
+PREFETCH = 15  # about the rows a 40-line terminal shows
+log = logging.getLogger("callqueue.tui")
 EMAIL_REASON = "邮件告知尚未开通：发送功能上线后，此键向有邮箱的单位发送告知邮件"
 
 
@@ -75,8 +82,8 @@ class QueueScreen(Screen[None]):
 
     claimed: reactive[QueueEntry | None] = reactive(None, bindings=True)
     """The entry this desk holds, if any; the outcome keys work on it."""
-    busy: reactive[bool] = reactive(False, bindings=True)
-    """A write is under way; keys that write wait for it."""
+    busy: reactive[bool] = reactive(False)
+    """A write is under way; keys that write wait for it (check_action refuses them)."""
     page_number: reactive[int] = reactive(0, bindings=True)
     """Which page of the queue is shown (from 0)."""
     only: reactive[QueueFilter] = reactive(NO_FILTER)
@@ -87,6 +94,11 @@ class QueueScreen(Screen[None]):
         self.desk = desk
         self.entries: dict[int, QueueEntry] = {}
         self.briefing: Briefing | None = None
+        """The briefing of the entry in view."""
+        self.briefings: dict[int, tuple[Briefing, Script]] = {}
+        """Briefings of this page's holders read so far (cleared when the page is read again)."""
+        self.card_for: tuple[int, bool] | None = None
+        """Whose card is drawn, and whether claimed: redrawing would clear the ticks."""
         self.counts = ""
         self.flow = OutcomeFlow(self)
 
@@ -101,7 +113,7 @@ class QueueScreen(Screen[None]):
                 yield Static(id="queue-note")
             yield InformCard(id="inform-card")
         yield Static(id="queue-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield CalmFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Say who works, refresh the reminders, read the first page."""
@@ -208,6 +220,19 @@ class QueueScreen(Screen[None]):
             return
         self.post_message(BriefingRead(found, script))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="prefetch")
+    def prefetch(self, entries: list[QueueEntry]) -> None:
+        """Read the briefings of the rows in view ahead of the cursor."""
+        worker = get_current_worker()
+        try:
+            for entry in entries:
+                found, script = self.desk.brief(entry)
+                if worker.is_cancelled:  # a newer page is being read: these may be stale
+                    return
+                self.post_message(BriefingRead(found, script))
+        except Exception:  # only a head start: the cursor reads what it needs itself
+            log.debug("prefetch failed", exc_info=True)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue-desk")
     def claim_next(self) -> None:
         """Claim the next entry and post it."""
@@ -271,7 +296,7 @@ class QueueScreen(Screen[None]):
     def claim_closed(self, message: ClaimClosed) -> None:
         """Clear the claim and show the fresh page."""
         self.busy = False
-        self.claimed = None
+        self.claimed = message.next_entry  # straight to the next one: the footer changes once
         self.flow.saved()
         self.show_note("")
         if message.page is None:
@@ -282,19 +307,15 @@ class QueueScreen(Screen[None]):
         if message.next_entry is not None:
             self._hold(message.next_entry)
             said += f" · 下一户：{message.next_entry.holder}"
-        self._status(self.counts + f" · {said}")
-        self.notify(message.message, title="已保存", timeout=3)
+        self._status(self.counts + f" · {said}")  # the status line says it; no toast per call
 
     @on(BriefingRead)
     def show_briefing(self, message: BriefingRead) -> None:
         """Draw the entry's detail and card, if it is still the one in view."""
+        self.briefings[message.briefing.holder_id] = (message.briefing, message.script)
         entry = self._in_view()
-        if entry is None or entry.holder_id != message.briefing.holder_id:
-            return
-        self.briefing = message.briefing
-        claimed = self.claimed is not None and self.claimed.holder_id == entry.holder_id
-        self.query_one(EntryDetail).show(entry, message.briefing, claimed=claimed)
-        self.query_one(InformCard).show(message.briefing, message.script, claimed=claimed)
+        if entry is not None and entry.holder_id == message.briefing.holder_id:
+            self._draw(entry, message.briefing, message.script)
 
     @on(CallbackProposed)
     def ask_callback(self, message: CallbackProposed) -> None:
@@ -346,18 +367,30 @@ class QueueScreen(Screen[None]):
         return self.entries.get(int(key)) if key is not None else None
 
     def _show_entry(self, entry: QueueEntry) -> None:
-        """Draw what is known now, and read the rest."""
-        claimed = self.claimed is not None and self.claimed.holder_id == entry.holder_id
-        known = (
-            self.briefing if self.briefing and self.briefing.holder_id == entry.holder_id else None
-        )
-        self.query_one(EntryDetail).show(entry, known, claimed=claimed)
-        if known is None or claimed:
-            self.query_one(InformCard).show(None, None, claimed=claimed)
-        self.read_briefing(entry)
+        """Draw the entry from the cache, or draw what is known and read the rest."""
+        cached = self.briefings.get(entry.holder_id)
+        if cached is None:
+            self.query_one(EntryDetail).show(entry, None, claimed=self._is_claimed(entry))
+            self.read_briefing(entry)
+            return
+        self._draw(entry, *cached)
+
+    def _is_claimed(self, entry: QueueEntry) -> bool:
+        return self.claimed is not None and self.claimed.holder_id == entry.holder_id
+
+    def _draw(self, entry: QueueEntry, found: Briefing, script: Script) -> None:
+        """Detail and card for `entry`; the card is redrawn only when it changes (ticks stay)."""
+        claimed = self._is_claimed(entry)
+        self.briefing = found
+        self.query_one(EntryDetail).show(entry, found, claimed=claimed)
+        if self.card_for != (entry.holder_id, claimed):
+            self.card_for = (entry.holder_id, claimed)
+            self.query_one(InformCard).show(found, script, claimed=claimed)
 
     def _fill(self, page: QueuePageLoaded) -> None:
         self.entries = {e.holder_id: e for e in page.entries}
+        self.briefings.clear()  # attempts and contacts may have changed
+        self.prefetch(page.entries[:PREFETCH])
         self.query_one(QueueTable).fill(
             page.entries,
             today=self.desk.today,
@@ -368,15 +401,20 @@ class QueueScreen(Screen[None]):
         if self.only.active:
             where += f"（筛选：{describe(self.only, self.desk.today)}）"
         self.counts = (
-            f"{where} · 可拨 {t.callable_now} · 今日已办 {t.done_today}（本人 {t.done_today_mine}）"
+            f"{where} · 待联系 {t.callable_now} · 今日已办 {t.done_today}（本人 {t.done_today_mine}）"
             f" · 已过申请截止 {t.past_apply_by}"
         )
+        mine = [e for e in page.entries if e.claimed_by_id == self.desk.staff.id]
+        if self.claimed is None and mine and not self.busy:
+            self._hold(mine[0])  # a restarted desk picks up the call it was on
+            return
         entry = self._in_view()
         if entry is None:
             self.query_one(EntryDetail).update(
                 Text("队列为空" if not self.only.active else "没有符合筛选的单位")
             )
             self.query_one(InformCard).show(None, None, claimed=False)
+            self.card_for = None
         else:
             self._show_entry(entry)
 

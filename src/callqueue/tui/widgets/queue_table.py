@@ -37,6 +37,22 @@ def days_left(e: QueueEntry, today: date) -> Text:
     return Text(str(left), style=style, justify="right")
 
 
+def _cells(e: QueueEntry, today: date, marks: dict[int, Text]) -> tuple[Text, ...]:
+    return (
+        Text(e.holder, overflow="ellipsis", no_wrap=True),
+        Text(certificates_label(e), overflow="ellipsis", no_wrap=True),
+        Text(f"{e.expires_on:%Y-%m-%d}" if e.expires_on else ""),
+        Text(f"{e.apply_by:%Y-%m-%d}" if e.apply_by else ""),
+        days_left(e, today),
+        Text(str(e.attempts), justify="right"),
+        marks.get(e.holder_id, Text("")),
+    )
+
+
+def _same(a: Text, b: object) -> bool:
+    return isinstance(b, Text) and a.plain == b.plain and a.spans == b.spans and a.style == b.style
+
+
 class QueueTable(DataTable[Text]):
     """A page of the queue; row keys are holder ids."""
 
@@ -46,22 +62,36 @@ class QueueTable(DataTable[Text]):
             self.add_column(label, key=key, width=width)
 
     def fill(self, entries: list[QueueEntry], *, today: date, marks: dict[int, Text]) -> None:
-        """Replace the rows with this page, keeping the cursor's row number where it can."""
+        """Show this page, changing only what changed when the rows kept their order.
+
+        After an outcome the page is usually the old one minus a row: removing that row and
+        updating a few cells keeps the table from measuring and redrawing every row again.
+        """
+        rows = {str(e.holder_id): _cells(e, today, marks) for e in entries}
+        old = [str(row.key.value) for row in self.ordered_rows]
+        kept = [key for key in old if key in rows]
+        if not old or kept != list(rows)[: len(kept)]:
+            self._refill(rows)
+            return
+        for key in old:
+            if key not in rows:
+                self.remove_row(key)
+        for key, cells in rows.items():
+            if key not in self.rows:
+                self.add_row(*cells, key=key)
+                continue
+            for (column, *_), value, before in zip(COLUMNS, cells, self.get_row(key), strict=True):
+                if not _same(value, before):
+                    self.update_cell(key, column, value)
+
+    def _refill(self, rows: dict[str, tuple[Text, ...]]) -> None:
+        """Replace every row, keeping the cursor's row number where it can."""
         row = self.cursor_row
         self.clear()
-        for e in entries:
-            self.add_row(
-                Text(e.holder, overflow="ellipsis", no_wrap=True),
-                Text(certificates_label(e), overflow="ellipsis", no_wrap=True),
-                Text(f"{e.expires_on:%Y-%m-%d}" if e.expires_on else ""),
-                Text(f"{e.apply_by:%Y-%m-%d}" if e.apply_by else ""),
-                days_left(e, today),
-                Text(str(e.attempts), justify="right"),
-                marks.get(e.holder_id, Text("")),
-                key=str(e.holder_id),
-            )
-        if entries:
-            self.move_cursor(row=min(row, len(entries) - 1))
+        for key, cells in rows.items():
+            self.add_row(*cells, key=key)
+        if rows:
+            self.move_cursor(row=min(row, len(rows) - 1))
 
     def show_claimed(self, e: QueueEntry, marks: Text) -> None:
         """Mark the claimed holder's row and put the cursor on it, if it is on this page."""
