@@ -16,6 +16,7 @@ from callqueue.db import table
 from callqueue.hours import OfficeHours, add_office_minutes, is_office_time
 from callqueue.models import (
     OPEN_STATES,
+    AssistStage,
     Attempt,
     CatalogItem,
     Certificate,
@@ -258,7 +259,12 @@ def _apply(
         r.state = ReminderState.ASSISTED
         r.assisted = True
         r.helper_staff_id = data.helper_staff_id or staff_id
-        r.assisted_notes = data.assisted_notes.strip()
+        r.assisted_notes = data.assisted_notes.strip() or r.assisted_notes
+        r.follow_up_on = None  # the helper follows the case now, not the queue
+        if r.assist_stage is None:  # a second 帮办 outcome keeps the case's stage
+            r.assist_stage = AssistStage.REGISTERED
+            r.assist_registered_on, r.assist_changed_at = when.date(), policy.now
+        result.details["assist_stage"] = r.assist_stage
         result.message = "已登记帮办代办"
     elif kind is Outcome.NO_ANSWER:
         _no_answer(session, r, policy, when, result)
