@@ -58,6 +58,7 @@ def upgrade() -> None:
             )
         )
 
+
 def downgrade() -> None:
     with op.batch_alter_table("reminder", schema=None) as batch_op:
         batch_op.drop_column("assist_changed_at")
