@@ -17,6 +17,8 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, or_, select, update
@@ -131,23 +133,33 @@ def queue_entries(
     entries: dict[int, QueueEntry] = {}
     rows = _ordered_rows(session, section_id, staff_id, now, grace, free_only=not include_claimed)
     for row in rows:
-        entry = entries.get(row.holder_id)
+        entry = entries.get(row[HOLDER])
         if entry is None:
             if len(entries) == wanted:
                 break
-            entry = entries[row.holder_id] = QueueEntry(
-                holder_id=row.holder_id,
-                holder=row.name,
-                section_id=section_id,
-                apply_by=row.apply_by,
-                expires_on=row.expires_on,
-                state=row.state,
-                callback_at=row.next_action_at if row.state == "callback" else None,
-            )
+            entry = entries[row[HOLDER]] = _new_entry(row, section_id)
         _add(entry, row, now)
-    page = list(entries.values())[offset:]
-    _name_certificates(session, page)
-    return page
+    return list(entries.values())[offset:]
+
+
+# Column positions in _entry_rows(): rows are read as plain tuples on the hot path.
+(
+    ID,
+    HOLDER,
+    NAME,
+    STATE,
+    APPLY_BY,
+    EXPIRES_ON,
+    ATTEMPTS,
+    NEXT_ACTION,
+    LATE,
+    FOLLOW_UP,
+    CLAIMED_BY,
+    CLAIM_EXPIRES,
+    ITEM,
+    ITEM_NAME,
+) = range(14)
+_queue_key = itemgetter(APPLY_BY, EXPIRES_ON, ATTEMPTS, ID)
 
 
 def _ordered_rows(
@@ -162,21 +174,31 @@ def _ordered_rows(
     """Callable reminders of a section in queue order, read lazily.
 
     Callbacks first (few); then due reminders and due retries, each read in the order of
-    ix_reminder_queue and merged here, so no query sorts the whole backlog.
+    ix_reminder_queue (ties broken by id, which the index carries) and merged here, so no
+    query sorts the whole backlog. Statements run on the session's connection (Core), which
+    costs a fraction of the ORM's execute per statement.
     """
+    conn = session.connection()
     params = {"section_id": section_id, "staff_id": staff_id, "now": now, "overdue": now - grace}
-    callbacks, due, retry = _statements(free_only)
-    yield from session.execute(callbacks, params)
-    streams = [session.execute(statement, params) for statement in (due, retry)]
-    yield from heapq.merge(
-        *streams,
-        key=lambda row: (row.apply_by, row.expires_on, row.attempts, row.holder_id, row.id),
-    )
+    callbacks, due, retry = _statements(free_only, conn.dialect.name == "postgresql")
+    yield from conn.execute(callbacks, params)
+    retries = iter(conn.execute(retry, params))
+    first_retry = next(retries, None)
+    dues = conn.execute(due, params)
+    if first_retry is None:  # the usual case: no retry is due yet, no merge needed
+        yield from dues
+        return
+    yield from heapq.merge(dues, chain((first_retry,), retries), key=_queue_key)
 
 
 @functools.cache
-def _statements(free_only: bool) -> tuple[Select[Any], Select[Any], Select[Any]]:
-    """The callback, due and retry queries, built once with bind parameters."""
+def _statements(free_only: bool, postgres: bool) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """The callback, due and retry queries, built once with bind parameters.
+
+    PostgreSQL streams the ordered rows through a server-side cursor (`yield_per`); SQLite
+    steps its cursor lazily anyway, and reading ahead in batches would only do work the
+    first page never uses.
+    """
     r = table(Reminder)
     when = r.c.next_action_at.type  # aware datetimes stored as UTC: bind with the column's type
     section_id, staff_id = (
@@ -199,16 +221,17 @@ def _statements(free_only: bool) -> tuple[Select[Any], Select[Any], Select[Any]]
     due, retry = (
         _entry_rows()
         .where(r.c.state == state, *conditions)
-        .order_by(r.c.apply_by, r.c.expires_on, r.c.attempts, r.c.holder_id, r.c.id)
-        .execution_options(yield_per=100)
+        .order_by(r.c.apply_by, r.c.expires_on, r.c.attempts, r.c.id)
         for state in (ReminderState.DUE.value, ReminderState.RETRY.value)
     )
+    if postgres:
+        due, retry = (s.execution_options(yield_per=100) for s in (due, retry))
     return callbacks, due, retry
 
 
 def _entry_rows() -> Select[Any]:
-    """The columns an entry is built from: reminder, its holder, its certificate's permit."""
-    r, h, c = table(Reminder), table(Holder), table(Certificate)
+    """An entry's columns: reminder, its holder, its certificate's permit and permit name."""
+    r, h, c, i = table(Reminder), table(Holder), table(Certificate), table(CatalogItem)
     return (
         select(
             r.c.id,
@@ -224,34 +247,45 @@ def _entry_rows() -> Select[Any]:
             r.c.claimed_by_id,
             r.c.claim_expires_at,
             c.c.catalog_item_id,
+            i.c.certificate_name,
         )
         .join(h, h.c.id == r.c.holder_id)
         .join(c, c.c.id == r.c.certificate_id)
+        .join(i, i.c.id == c.c.catalog_item_id)
+    )
+
+
+def _new_entry(row: Any, section_id: int) -> QueueEntry:
+    state = row[STATE]
+    return QueueEntry(
+        holder_id=row[HOLDER],
+        holder=row[NAME],
+        section_id=section_id,
+        apply_by=row[APPLY_BY],
+        expires_on=row[EXPIRES_ON],
+        state=state,
+        callback_at=row[NEXT_ACTION] if state == "callback" else None,
     )
 
 
 def _add(entry: QueueEntry, row: Any, now: datetime) -> None:
-    entry.reminders.append(row.id)
-    entry.certificates_items.append(row.catalog_item_id)
-    entry.attempts = max(entry.attempts, row.attempts)
-    if row.claimed_by_id is not None and row.claim_expires_at and row.claim_expires_at > now:
-        entry.claimed_by_id, entry.claim_expires_at = row.claimed_by_id, row.claim_expires_at
-    for badge, on in (
-        ("callback", row.state == "callback"),
-        ("retry", row.state == "retry"),
-        ("late", row.late),
-        ("follow_up", row.follow_up),
-    ):
-        if on and badge not in entry.badges:
-            entry.badges.append(badge)
-
-
-def _name_certificates(session: Session, entries: list[QueueEntry]) -> None:
-    """Fill in the certificate names from the (small) catalog."""
-    i = table(CatalogItem)
-    names = {iid: name for iid, name in session.execute(select(i.c.id, i.c.certificate_name))}
-    for e in entries:
-        e.certificates = [names[iid] for iid in e.certificates_items]
+    entry.reminders.append(row[ID])
+    entry.certificates_items.append(row[ITEM])
+    entry.certificates.append(row[ITEM_NAME])
+    if row[ATTEMPTS] > entry.attempts:
+        entry.attempts = row[ATTEMPTS]
+    claimed_by, claim_expires = row[CLAIMED_BY], row[CLAIM_EXPIRES]
+    if claimed_by is not None and claim_expires and claim_expires > now:
+        entry.claimed_by_id, entry.claim_expires_at = claimed_by, claim_expires
+    state, badges = row[STATE], entry.badges
+    if state == "callback" and "callback" not in badges:
+        badges.append("callback")
+    if state == "retry" and "retry" not in badges:
+        badges.append("retry")
+    if row[LATE] and "late" not in badges:
+        badges.append("late")
+    if row[FOLLOW_UP] and "follow_up" not in badges:
+        badges.append("follow_up")
 
 
 def next_for(
@@ -279,18 +313,16 @@ def next_for(
     Returns:
         The claimed entry, or None when nothing is callable.
     """
-    r = table(Reminder)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    own = session.execute(
-        select(r.c.holder_id)
-        .where(
-            r.c.section_id == section_id,
-            r.c.claimed_by_id == staff_id,
-            r.c.claim_expires_at > now,
-            r.c.state.in_(CALLABLE_STATES),
-        )
-        .limit(1)
-    ).scalar()
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    own_claim, claim = _claim_statements()
+    params = {
+        "p_section_id": section_id,
+        "p_staff_id": staff_id,
+        "p_now": now,
+        "p_overdue": now - grace,
+    }
+    own = conn.execute(own_claim, params).scalar()
     skipped: set[int] = set()
     for _ in range(50):
         holder_id = own
@@ -299,18 +331,7 @@ def next_for(
             if holder_id is None:
                 return None
         claimed = (
-            session.execute(
-                update(r)
-                .where(
-                    r.c.section_id == section_id,
-                    r.c.holder_id == holder_id,
-                    r.c.state.in_(CALLABLE_STATES),
-                    _free(staff_id, now),
-                    _callable(staff_id, now, now - grace),
-                )
-                .values(claimed_by_id=staff_id, claim_expires_at=now + lease)
-                .returning(r.c.id)
-            )
+            conn.execute(claim, {**params, "p_holder_id": holder_id, "p_until": now + lease})
             .scalars()
             .all()
         )
@@ -319,6 +340,43 @@ def next_for(
         own = None  # lost a race (PostgreSQL): take the next candidate
         skipped.add(holder_id)
     return None
+
+
+@functools.cache
+def _claim_statements() -> tuple[Select[Any], Any]:
+    """The own-live-claim query and the claiming UPDATE, built once with bind parameters."""
+    r = table(Reminder)
+    when = r.c.next_action_at.type
+    # UPDATE reserves bind names equal to column names: the claim binds with a `p_` prefix.
+    section_id, staff_id, holder_id = (
+        bindparam(name, type_=Integer()) for name in ("p_section_id", "p_staff_id", "p_holder_id")
+    )
+    now, overdue, until = (
+        bindparam(name, type_=when) for name in ("p_now", "p_overdue", "p_until")
+    )
+    own = (
+        select(r.c.holder_id)
+        .where(
+            r.c.section_id == section_id,
+            r.c.claimed_by_id == staff_id,
+            r.c.claim_expires_at > now,
+            r.c.state.in_(CALLABLE_STATES),
+        )
+        .limit(1)
+    )
+    claim = (
+        update(r)
+        .where(
+            r.c.section_id == section_id,
+            r.c.holder_id == holder_id,
+            r.c.state.in_(CALLABLE_STATES),
+            _free(staff_id, now),
+            _callable(staff_id, now, overdue),
+        )
+        .values(claimed_by_id=staff_id, claim_expires_at=until)
+        .returning(r.c.id)
+    )
+    return own, claim
 
 
 def _candidate(
@@ -333,16 +391,17 @@ def _candidate(
     """The first free holder in queue order; on PostgreSQL one no other desk has locked."""
     h = table(Holder)
     for row in _ordered_rows(session, section_id, staff_id, now, grace, free_only=True):
-        if row.holder_id in skipped:
+        holder_id = row[HOLDER]
+        if holder_id in skipped:
             continue
         if not postgres:
-            return int(row.holder_id)
+            return int(holder_id)
         locked = session.execute(
-            select(h.c.id).where(h.c.id == row.holder_id).with_for_update(skip_locked=True)
+            select(h.c.id).where(h.c.id == holder_id).with_for_update(skip_locked=True)
         ).scalar()
         if locked is not None:
             return int(locked)
-        skipped.add(row.holder_id)
+        skipped.add(holder_id)
     return None
 
 
@@ -350,20 +409,14 @@ def _entry_for(
     session: Session, holder_id: int, section_id: int, ids: list[int], staff_id: int, now: datetime
 ) -> QueueEntry:
     r = table(Reminder)
-    rows = session.execute(_entry_rows().where(r.c.id.in_(ids)).order_by(*_order(staff_id))).all()
-    first = rows[0]
-    entry = QueueEntry(
-        holder_id=holder_id,
-        holder=first.name,
-        section_id=section_id,
-        apply_by=first.apply_by,
-        expires_on=first.expires_on,
-        state=first.state,
-        callback_at=first.next_action_at if first.state == "callback" else None,
+    rows = (
+        session.connection()
+        .execute(_entry_rows().where(r.c.id.in_(ids)).order_by(*_order(staff_id)))
+        .all()
     )
+    entry = _new_entry(rows[0], section_id)
     for row in rows:
         _add(entry, row, now)
-    _name_certificates(session, [entry])
     return entry
 
 
