@@ -408,16 +408,22 @@ def _candidate(
 def _entry_for(
     session: Session, holder_id: int, section_id: int, ids: list[int], staff_id: int, now: datetime
 ) -> QueueEntry:
-    r = table(Reminder)
-    rows = (
-        session.connection()
-        .execute(_entry_rows().where(r.c.id.in_(ids)).order_by(*_order(staff_id)))
-        .all()
-    )
+    rows = session.connection().execute(_claimed_rows(), {"ids": ids, "staff_id": staff_id}).all()
     entry = _new_entry(rows[0], section_id)
     for row in rows:
         _add(entry, row, now)
     return entry
+
+
+@functools.cache
+def _claimed_rows() -> Select[Any]:
+    """The rows of the reminders just claimed, in queue order, built once."""
+    r = table(Reminder)
+    return (
+        _entry_rows()
+        .where(r.c.id.in_(bindparam("ids", expanding=True)))
+        .order_by(*_order(bindparam("staff_id", type_=Integer())))
+    )
 
 
 def release(session: Session, *, staff_id: int, reminder_ids: list[int]) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from callqueue import audit, workdays
@@ -173,19 +173,29 @@ def record_outcome(
         reminder_id=reminder_id, attempt_id=0, outcome=kind.value, state=reminder.state, message=""
     )
     _apply(session, reminder, kind, staff_id, policy, data, when, result)
-    attempt = Attempt(
-        reminder_id=reminder_id,
-        staff_id=staff_id,
-        at=when,
-        channel=Channel.PHONE.value,
-        outcome=kind.value,
-        note=data.note.strip(),
-        phone_id=data.phone_id,
-        conveyed=list(data.conveyed),
-        materials_ticked=list(data.materials_ticked),
-        callback_at=data.callback_at,
+    # Core insert: the ORM's unit of work costs more than the statement on this hot path.
+    inserted = (
+        session.connection()
+        .execute(
+            insert(table(Attempt)),
+            {
+                "reminder_id": reminder_id,
+                "staff_id": staff_id,
+                "at": when,
+                "channel": Channel.PHONE.value,
+                "outcome": kind.value,
+                "note": data.note.strip(),
+                "phone_id": data.phone_id,
+                "email_id": None,
+                "conveyed": list(data.conveyed),
+                "materials_ticked": list(data.materials_ticked),
+                "callback_at": data.callback_at,
+            },
+        )
+        .inserted_primary_key
     )
-    session.add(attempt)
+    assert inserted is not None
+    attempt_id = int(inserted[0])
     reminder.attempts += 1
     reminder.last_reminded_on = when.date()
     reminder.last_channel = Channel.PHONE.value
@@ -195,7 +205,7 @@ def record_outcome(
     reminder.updated_at = policy.now
     session.add(reminder)
     session.flush()
-    result.attempt_id = attempt.id or 0
+    result.attempt_id = attempt_id
     result.state = reminder.state
     audit.record(
         session,
