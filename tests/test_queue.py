@@ -313,3 +313,9 @@ def test_unknown_outcome_and_reminder(engine: Engine, tmp_path: Path) -> None:
     with pytest.raises(OutcomeRefused, match="不存在"):
         log(engine, 999_999, "informed")
     Reminder  # noqa: B018  (imported for the type of `reminder`)
+
+
+def test_the_outcome_paths_row_copy_has_every_reminder_column() -> None:
+    from callqueue.queue.reminder_rows import COLUMNS
+
+    assert list(COLUMNS) == list(table(Reminder).c.keys())

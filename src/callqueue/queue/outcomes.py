@@ -28,7 +28,8 @@ from callqueue.models import (
     Reminder,
     ReminderState,
 )
-from callqueue.queue import appointments
+from callqueue.queue import appointments, reminder_rows
+from callqueue.queue.reminder_rows import ReminderRow
 from callqueue.queue.reminders import STATE_LABELS, plan
 
 CONVEYABLE = ("expiry", "apply_by", "place", "phone", "materials")
@@ -147,9 +148,10 @@ def record_outcome(
             f"未知的结果“{outcome}”，可选：{'、'.join(o.value for o in Outcome)}"
         ) from None
     when = local(at or policy.now)
-    reminder = session.get(Reminder, reminder_id, with_for_update=True)
-    if reminder is None:
+    loaded = reminder_rows.load(session, reminder_id)
+    if loaded is None:
         raise OutcomeRefused(f"提醒 {reminder_id} 不存在")
+    reminder, original = loaded
     closing = kind in (Outcome.RENEWED, Outcome.NOT_RENEWING)
     if reminder.state not in OPEN_STATES and not (closing and reminder.state == "lapsed"):
         raise OutcomeRefused(
@@ -203,8 +205,9 @@ def record_outcome(
     reminder.claimed_by_id = reminder.claim_expires_at = None
     reminder.version += 1
     reminder.updated_at = policy.now
-    session.add(reminder)
-    session.flush()
+    reminder_rows.save(session, reminder, original)
+    if session.new or session.dirty or session.deleted:  # what the rules changed via the ORM
+        session.flush()
     result.attempt_id = attempt_id
     result.state = reminder.state
     audit.record(
@@ -228,7 +231,7 @@ def record_outcome(
 
 def _apply(
     session: Session,
-    r: Reminder,
+    r: ReminderRow,
     kind: Outcome,
     staff_id: int | None,
     policy: Policy,
@@ -298,12 +301,12 @@ def _apply(
         result.message = f"已结案：不再延续（{data.reason.strip()}）"
 
 
-def _follow_up_on(r: Reminder, policy: Policy) -> date | None:
+def _follow_up_on(r: ReminderRow, policy: Policy) -> date | None:
     day = policy.calendar.add_workdays(r.apply_by, -policy.follow_up_workdays)
     return day if day > policy.today else None
 
 
-def _has_email(session: Session, r: Reminder) -> bool:
+def _has_email(session: Session, r: ReminderRow) -> bool:
     c, e = table(Certificate), table(ContactEmail)
     contact = session.execute(select(c.c.contact_id).where(c.c.id == r.certificate_id)).scalar()
     if contact is None:
@@ -317,7 +320,7 @@ def _has_email(session: Session, r: Reminder) -> bool:
 
 
 def _no_answer(
-    session: Session, r: Reminder, policy: Policy, when: datetime, result: OutcomeResult
+    session: Session, r: ReminderRow, policy: Policy, when: datetime, result: OutcomeResult
 ) -> None:
     if r.attempts + 1 < policy.max_attempts:
         r.state = ReminderState.RETRY
@@ -334,7 +337,7 @@ def _no_answer(
 
 
 def _callback(
-    r: Reminder,
+    r: ReminderRow,
     staff_id: int | None,
     policy: Policy,
     data: OutcomeInput,
@@ -356,7 +359,7 @@ def _callback(
 
 def _wrong_number(
     session: Session,
-    r: Reminder,
+    r: ReminderRow,
     policy: Policy,
     data: OutcomeInput,
     when: datetime,
@@ -399,7 +402,7 @@ def _wrong_number(
 
 def _close(
     session: Session,
-    r: Reminder,
+    r: ReminderRow,
     state: ReminderState,
     status: CertificateStatus,
     reason: str,
@@ -414,7 +417,7 @@ def _close(
 
 
 def _renewed(
-    session: Session, r: Reminder, policy: Policy, data: OutcomeInput, result: OutcomeResult
+    session: Session, r: ReminderRow, policy: Policy, data: OutcomeInput, result: OutcomeResult
 ) -> None:
     old = session.get(Certificate, r.certificate_id)
     assert old is not None
