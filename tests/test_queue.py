@@ -319,3 +319,16 @@ def test_the_outcome_paths_row_copy_has_every_reminder_column() -> None:
     from callqueue.queue.reminder_rows import COLUMNS
 
     assert list(COLUMNS) == list(table(Reminder).c.keys())
+
+
+def test_a_claimed_reminder_that_stops_being_callable_is_passed_over(
+    engine: Engine, tmp_path: Path
+) -> None:
+    ids = build(engine, tmp_path, [due_row(1), due_row(2)])
+    first = claim(engine, "甲")
+    assert first is not None
+    for rid in first.reminders:  # data repair flagged while the desk held the claim
+        set_reminder(engine, rid, needs_repair=True)
+    again = claim(engine, "甲")
+    assert again is not None and again.holder_id != first.holder_id
+    assert set(again.reminders) <= set(ids.values())

@@ -1,291 +1,38 @@
-"""The phone queue: its order, one entry per holder, and atomic claims with a lease.
+"""Atomic claims on the phone queue, with a lease, and their release.
 
-Order (DESIGN.md §5): callbacks whose time has come (the caller's own first, anyone's once
-overdue) → due reminders and retries whose time has come, by apply_by, expires_on, fewest
-attempts. A holder with several callable reminders in one section is one entry.
-
-Claims: SQLite serialises writers, so `BEGIN IMMEDIATE` (the write session) + `UPDATE …
-RETURNING` is atomic. PostgreSQL locks the holder row of the candidate with `FOR UPDATE SKIP
-LOCKED`, so two desks never pick the same holder; the claiming UPDATE re-checks the row and a
-lost race simply moves on to the next candidate.
+SQLite serialises writers, so `BEGIN IMMEDIATE` (the write session) + `UPDATE … RETURNING` is
+atomic. PostgreSQL locks the holder row of the candidate with `FOR UPDATE SKIP LOCKED`, so two
+desks never pick the same holder; the claiming UPDATE re-checks the row and a lost race simply
+moves on to the next candidate. The order itself lives in `callqueue.queue.order`.
 """
 
 from __future__ import annotations
 
 import functools
-import heapq
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from itertools import chain
-from operator import itemgetter
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, or_, select, update
+from sqlalchemy import Integer, Select, bindparam, literal, select, union_all, update
 from sqlmodel import Session
 
-from callqueue.audit import jsonable
 from callqueue.db import rowcount, table
-from callqueue.models import CatalogItem, Certificate, Channel, Holder, Reminder, ReminderState
-
-CALLABLE_STATES = (ReminderState.DUE.value, ReminderState.RETRY.value, ReminderState.CALLBACK.value)
-
-
-@dataclass
-class QueueEntry:
-    """One holder to call, with the reminders this call is about."""
-
-    holder_id: int
-    holder: str
-    section_id: int
-    reminders: list[int] = field(default_factory=list)
-    certificates: list[str] = field(default_factory=list)
-    apply_by: date | None = None
-    expires_on: date | None = None
-    attempts: int = 0
-    state: str = ReminderState.DUE.value
-    callback_at: datetime | None = None
-    badges: list[str] = field(default_factory=list)
-    claimed_by_id: int | None = None
-    claim_expires_at: datetime | None = None
-    certificates_items: list[int] = field(default_factory=list, repr=False)
-
-    def to_json(self) -> dict[str, Any]:
-        """The object of `callqueue queue --json` / `call next --json`."""
-        data = {k: v for k, v in self.__dict__.items() if k != "certificates_items"}
-        return dict(jsonable(data))
-
-
-def _callable(staff_id: Any, now: Any, overdue: Any) -> ColumnElement[bool]:
-    """Reminders that may be called `now` by `staff_id` (claims and the holder aside).
-
-    Arguments are values or bind parameters; `overdue` is `now` minus the callback grace.
-    """
-    r = table(Reminder)
-    return and_(
-        r.c.channel == Channel.PHONE.value,
-        r.c.needs_repair.is_(False),
-        or_(
-            r.c.state == ReminderState.DUE.value,
-            and_(r.c.state == ReminderState.RETRY.value, r.c.next_action_at <= now),
-            and_(
-                r.c.state == ReminderState.CALLBACK.value,
-                r.c.next_action_at <= now,
-                or_(r.c.callback_staff_id == staff_id, r.c.next_action_at <= overdue),
-            ),
-        ),
-    )
-
-
-def _callable_holder() -> ColumnElement[bool]:
-    """Holders who may be phoned at all."""
-    return table(Holder).c.do_not_call.is_(False)
-
-
-def _free(staff_id: Any, now: Any) -> ColumnElement[bool]:
-    r = table(Reminder)
-    return or_(
-        r.c.claimed_by_id.is_(None), r.c.claim_expires_at <= now, r.c.claimed_by_id == staff_id
-    )
-
-
-def _order(staff_id: Any) -> list[Any]:
-    r = table(Reminder)
-    is_callback = r.c.state == ReminderState.CALLBACK.value
-    return [
-        case((and_(is_callback, r.c.callback_staff_id == staff_id), 0), (is_callback, 1), else_=2),
-        case((is_callback, r.c.next_action_at), else_=None),
-        r.c.apply_by,
-        r.c.expires_on,
-        r.c.attempts,
-        r.c.holder_id,
-        r.c.id,
-    ]
-
-
-def queue_entries(
-    session: Session,
-    *,
-    section_id: int,
-    staff_id: int,
-    now: datetime,
-    grace: timedelta = timedelta(minutes=15),
-    limit: int = 200,
-    offset: int = 0,
-    include_claimed: bool = True,
-) -> list[QueueEntry]:
-    """A page of the queue in order, without claiming anything.
-
-    Args:
-        session: a read session.
-        section_id: whose queue.
-        staff_id: who is looking (their own callbacks come first).
-        now: the time in force.
-        grace: how long a callback stays with its owner once due.
-        limit: entries per page.
-        offset: entries to skip.
-        include_claimed: also entries other desks hold right now.
-
-    Returns:
-        Up to `limit` entries.
-    """
-    wanted = offset + limit
-    entries: dict[int, QueueEntry] = {}
-    rows = _ordered_rows(session, section_id, staff_id, now, grace, free_only=not include_claimed)
-    for row in rows:
-        entry = entries.get(row[HOLDER])
-        if entry is None:
-            if len(entries) == wanted:
-                break
-            entry = entries[row[HOLDER]] = _new_entry(row, section_id)
-        _add(entry, row, now)
-    return list(entries.values())[offset:]
-
-
-# Column positions in _entry_rows(): rows are read as plain tuples on the hot path.
-(
-    ID,
+from callqueue.models import Holder, Reminder
+from callqueue.queue.order import (
+    CALLABLE_STATES,
     HOLDER,
-    NAME,
-    STATE,
-    APPLY_BY,
-    EXPIRES_ON,
-    ATTEMPTS,
-    NEXT_ACTION,
-    LATE,
-    FOLLOW_UP,
-    CLAIMED_BY,
-    CLAIM_EXPIRES,
-    ITEM,
-    ITEM_NAME,
-) = range(14)
-_queue_key = itemgetter(APPLY_BY, EXPIRES_ON, ATTEMPTS, ID)
+    QueueEntry,
+    add_row,
+    callable_now,
+    entry_rows,
+    free_of_claims,
+    new_entry,
+    ordered_rows,
+    queue_entries,
+    queue_order,
+    queue_statements,
+)
 
-
-def _ordered_rows(
-    session: Session,
-    section_id: int,
-    staff_id: int,
-    now: datetime,
-    grace: timedelta,
-    *,
-    free_only: bool,
-) -> Iterator[Any]:
-    """Callable reminders of a section in queue order, read lazily.
-
-    Callbacks first (few); then due reminders and due retries, each read in the order of
-    ix_reminder_queue (ties broken by id, which the index carries) and merged here, so no
-    query sorts the whole backlog. Statements run on the session's connection (Core), which
-    costs a fraction of the ORM's execute per statement.
-    """
-    conn = session.connection()
-    params = {"section_id": section_id, "staff_id": staff_id, "now": now, "overdue": now - grace}
-    callbacks, due, retry = _statements(free_only, conn.dialect.name == "postgresql")
-    yield from conn.execute(callbacks, params)
-    retries = iter(conn.execute(retry, params))
-    first_retry = next(retries, None)
-    dues = conn.execute(due, params)
-    if first_retry is None:  # the usual case: no retry is due yet, no merge needed
-        yield from dues
-        return
-    yield from heapq.merge(dues, chain((first_retry,), retries), key=_queue_key)
-
-
-@functools.cache
-def _statements(free_only: bool, postgres: bool) -> tuple[Select[Any], Select[Any], Select[Any]]:
-    """The callback, due and retry queries, built once with bind parameters.
-
-    PostgreSQL streams the ordered rows through a server-side cursor (`yield_per`); SQLite
-    steps its cursor lazily anyway, and reading ahead in batches would only do work the
-    first page never uses.
-    """
-    r = table(Reminder)
-    when = r.c.next_action_at.type  # aware datetimes stored as UTC: bind with the column's type
-    section_id, staff_id = (
-        bindparam("section_id", type_=Integer()),
-        bindparam("staff_id", type_=Integer()),
-    )
-    now, overdue = bindparam("now", type_=when), bindparam("overdue", type_=when)
-    conditions = [
-        r.c.section_id == section_id,
-        _callable(staff_id, now, overdue),
-        _callable_holder(),
-    ]
-    if free_only:
-        conditions.append(_free(staff_id, now))
-    callbacks = (
-        _entry_rows()
-        .where(r.c.state == ReminderState.CALLBACK.value, *conditions)
-        .order_by(*_order(staff_id))
-    )
-    due, retry = (
-        _entry_rows()
-        .where(r.c.state == state, *conditions)
-        .order_by(r.c.apply_by, r.c.expires_on, r.c.attempts, r.c.id)
-        for state in (ReminderState.DUE.value, ReminderState.RETRY.value)
-    )
-    if postgres:
-        due, retry = (s.execution_options(yield_per=100) for s in (due, retry))
-    return callbacks, due, retry
-
-
-def _entry_rows() -> Select[Any]:
-    """An entry's columns: reminder, its holder, its certificate's permit and permit name."""
-    r, h, c, i = table(Reminder), table(Holder), table(Certificate), table(CatalogItem)
-    return (
-        select(
-            r.c.id,
-            r.c.holder_id,
-            h.c.name,
-            r.c.state,
-            r.c.apply_by,
-            r.c.expires_on,
-            r.c.attempts,
-            r.c.next_action_at,
-            r.c.late,
-            r.c.follow_up,
-            r.c.claimed_by_id,
-            r.c.claim_expires_at,
-            c.c.catalog_item_id,
-            i.c.certificate_name,
-        )
-        .join(h, h.c.id == r.c.holder_id)
-        .join(c, c.c.id == r.c.certificate_id)
-        .join(i, i.c.id == c.c.catalog_item_id)
-    )
-
-
-def _new_entry(row: Any, section_id: int) -> QueueEntry:
-    state = row[STATE]
-    return QueueEntry(
-        holder_id=row[HOLDER],
-        holder=row[NAME],
-        section_id=section_id,
-        apply_by=row[APPLY_BY],
-        expires_on=row[EXPIRES_ON],
-        state=state,
-        callback_at=row[NEXT_ACTION] if state == "callback" else None,
-    )
-
-
-def _add(entry: QueueEntry, row: Any, now: datetime) -> None:
-    entry.reminders.append(row[ID])
-    entry.certificates_items.append(row[ITEM])
-    entry.certificates.append(row[ITEM_NAME])
-    if row[ATTEMPTS] > entry.attempts:
-        entry.attempts = row[ATTEMPTS]
-    claimed_by, claim_expires = row[CLAIMED_BY], row[CLAIM_EXPIRES]
-    if claimed_by is not None and claim_expires and claim_expires > now:
-        entry.claimed_by_id, entry.claim_expires_at = claimed_by, claim_expires
-    state, badges = row[STATE], entry.badges
-    if state == "callback" and "callback" not in badges:
-        badges.append("callback")
-    if state == "retry" and "retry" not in badges:
-        badges.append("retry")
-    if row[LATE] and "late" not in badges:
-        badges.append("late")
-    if row[FOLLOW_UP] and "follow_up" not in badges:
-        badges.append("follow_up")
+__all__ = ["CALLABLE_STATES", "QueueEntry", "next_for", "queue_entries", "release"]
 
 
 def next_for(
@@ -322,6 +69,16 @@ def next_for(
         "p_now": now,
         "p_overdue": now - grace,
     }
+    if not postgres:  # one writer at a time: one statement finds the holder to claim
+        holder_id = _sqlite_candidate(conn, section_id, staff_id, now, grace, params)
+        if holder_id is None:
+            return None
+        until = now + lease
+        got = conn.execute(claim, {**params, "p_holder_id": holder_id, "p_until": until})
+        ids = list(got.scalars().all())
+        if ids:
+            return _entry_for(session, holder_id, section_id, ids, staff_id, now)
+        # Rare: a row claimed earlier stopped being callable; the general loop skips it.
     own = conn.execute(own_claim, params).scalar()
     skipped: set[int] = set()
     for _ in range(50):
@@ -370,13 +127,64 @@ def _claim_statements() -> tuple[Select[Any], Any]:
             r.c.section_id == section_id,
             r.c.holder_id == holder_id,
             r.c.state.in_(CALLABLE_STATES),
-            _free(staff_id, now),
-            _callable(staff_id, now, overdue),
+            free_of_claims(staff_id, now),
+            callable_now(staff_id, now, overdue),
         )
         .values(claimed_by_id=staff_id, claim_expires_at=until)
         .returning(r.c.id)
     )
     return own, claim
+
+
+def _sqlite_candidate(
+    conn: Any,
+    section_id: int,
+    staff_id: int,
+    now: datetime,
+    grace: timedelta,
+    params: dict[str, Any],
+) -> int | None:
+    """The holder to claim on SQLite, from one statement: the first row of each stream.
+
+    Own live claim first, then the first callback, then the earlier of the first due
+    reminder and the first due retry in queue order.
+    """
+    rows = conn.execute(
+        _first_rows(),
+        {
+            **params,
+            "section_id": section_id,
+            "staff_id": staff_id,
+            "now": now,
+            "overdue": now - grace,
+        },
+    ).all()
+    firsts: dict[int, Any] = {row[0]: row for row in rows}
+    for group in (0, 1):
+        if group in firsts:
+            return int(firsts[group][1])
+    streams = [firsts[g] for g in (2, 3) if g in firsts]
+    if not streams:
+        return None
+    return int(min(streams, key=lambda row: (row[2], row[3], row[4], row[5]))[1])
+
+
+@functools.cache
+def _first_rows() -> Any:
+    """First row of: own live claim, callbacks, due reminders, due retries (one statement)."""
+    r = table(Reminder)
+    own_claim, _claim = _claim_statements()
+    callbacks, due, retry = queue_statements(True, False)
+    own = own_claim.with_only_columns(
+        r.c.holder_id, r.c.apply_by, r.c.expires_on, r.c.attempts, r.c.id
+    ).subquery()
+    branches = [own] + [
+        q.with_only_columns(r.c.holder_id, r.c.apply_by, r.c.expires_on, r.c.attempts, r.c.id)
+        .limit(1)
+        .subquery()
+        for q in (callbacks, due, retry)
+    ]
+    return union_all(*(select(literal(n).label("grp"), *b.c) for n, b in enumerate(branches)))
 
 
 def _candidate(
@@ -390,7 +198,7 @@ def _candidate(
 ) -> int | None:
     """The first free holder in queue order; on PostgreSQL one no other desk has locked."""
     h = table(Holder)
-    for row in _ordered_rows(session, section_id, staff_id, now, grace, free_only=True):
+    for row in ordered_rows(session, section_id, staff_id, now, grace, free_only=True):
         holder_id = row[HOLDER]
         if holder_id in skipped:
             continue
@@ -409,9 +217,9 @@ def _entry_for(
     session: Session, holder_id: int, section_id: int, ids: list[int], staff_id: int, now: datetime
 ) -> QueueEntry:
     rows = session.connection().execute(_claimed_rows(), {"ids": ids, "staff_id": staff_id}).all()
-    entry = _new_entry(rows[0], section_id)
+    entry = new_entry(rows[0], section_id)
     for row in rows:
-        _add(entry, row, now)
+        add_row(entry, row, now)
     return entry
 
 
@@ -420,9 +228,9 @@ def _claimed_rows() -> Select[Any]:
     """The rows of the reminders just claimed, in queue order, built once."""
     r = table(Reminder)
     return (
-        _entry_rows()
+        entry_rows()
         .where(r.c.id.in_(bindparam("ids", expanding=True)))
-        .order_by(*_order(bindparam("staff_id", type_=Integer())))
+        .order_by(*queue_order(bindparam("staff_id", type_=Integer())))
     )
 
 
