@@ -18,19 +18,17 @@ from callqueue.models import (
     OPEN_STATES,
     AssistStage,
     Attempt,
-    CatalogItem,
     Certificate,
     CertificateStatus,
     Channel,
     ContactEmail,
     ContactPhone,
     Outcome,
-    Reminder,
     ReminderState,
 )
-from callqueue.queue import appointments, reminder_rows
+from callqueue.queue import appointments, reminder_rows, renewals
 from callqueue.queue.reminder_rows import ReminderRow
-from callqueue.queue.reminders import STATE_LABELS, plan
+from callqueue.queue.reminders import STATE_LABELS
 
 CONVEYABLE = ("expiry", "apply_by", "place", "phone", "materials")
 """一次性告知 items: expiry date, apply-by date, place, service phone, materials list."""
@@ -290,13 +288,13 @@ def _apply(
     elif kind is Outcome.NOT_RENEWING:
         if not data.reason.strip():
             raise OutcomeRefused("不再延续需要填写原因")
-        _close(
+        renewals.close(
             session,
             r,
-            ReminderState.NOT_RENEWING,
-            CertificateStatus.NOT_RENEWING,
-            data.reason.strip(),
-            policy,
+            state=ReminderState.NOT_RENEWING,
+            status=CertificateStatus.NOT_RENEWING,
+            reason=data.reason.strip(),
+            now=policy.now,
         )
         result.message = f"已结案：不再延续（{data.reason.strip()}）"
 
@@ -400,81 +398,35 @@ def _wrong_number(
         result.message = "号码已标记有误；没有其他联系方式，需补充联系方式"
 
 
-def _close(
-    session: Session,
-    r: ReminderRow,
-    state: ReminderState,
-    status: CertificateStatus,
-    reason: str,
-    policy: Policy,
-) -> Certificate:
-    r.state, r.closed_at, r.close_reason, r.next_action_at = state, policy.now, reason, None
-    cert = session.get(Certificate, r.certificate_id)
-    assert cert is not None
-    cert.status = status
-    session.add(cert)
-    return cert
-
-
 def _renewed(
     session: Session, r: ReminderRow, policy: Policy, data: OutcomeInput, result: OutcomeResult
 ) -> None:
-    old = session.get(Certificate, r.certificate_id)
-    assert old is not None
     new_exp, new_issued = data.new_expires_on, data.new_issued_on
-    if new_exp is not None:
-        if new_exp <= old.expires_on:
-            raise OutcomeRefused(f"新证期满日期 {new_exp} 应晚于原证 {old.expires_on}")
-        if new_issued is not None and new_issued >= new_exp:
-            raise OutcomeRefused("新证颁发日期应早于期满日期")
-    elif new_issued is not None:
-        raise OutcomeRefused("填写了新证颁发日期，也请填写期满日期")
-    _close(
-        session, r, ReminderState.RENEWED, CertificateStatus.RENEWED, data.reason.strip(), policy
+    try:
+        renewals.check_dates(session, r, issued_on=new_issued, expires_on=new_exp)
+    except renewals.RenewalRefused as exc:
+        raise OutcomeRefused(str(exc)) from exc
+    renewals.close(
+        session,
+        r,
+        state=ReminderState.RENEWED,
+        status=CertificateStatus.RENEWED,
+        reason=data.reason.strip(),
+        now=policy.now,
     )
     result.message = "已换证，结案"
     if new_exp is None:
         return
-    item = session.get(CatalogItem, old.catalog_item_id)
-    assert item is not None
-    new = Certificate(
-        holder_id=old.holder_id,
-        catalog_item_id=old.catalog_item_id,
-        section_id=old.section_id,
-        contact_id=old.contact_id,
+    nxt = renewals.next_cycle(
+        session,
+        r,
         issued_on=new_issued,
         expires_on=new_exp,
-        previous_id=old.id,
-        created_at=policy.now,
-    )
-    session.add(new)
-    session.flush()
-    assert new.id is not None
-    p = plan(
-        expires_on=new_exp,
-        lead_months=item.lead_months,
-        filing_days=item.filing_deadline_days,
-        deadline_kind=item.deadline_kind,
         calendar=policy.calendar,
         today=policy.today,
         margin_workdays=policy.margin_workdays,
+        now=policy.now,
     )
-    session.add(
-        Reminder(
-            certificate_id=new.id,
-            holder_id=old.holder_id,
-            section_id=old.section_id,
-            state=p.state,
-            channel=item.method,
-            expires_on=new_exp,
-            remind_on=p.dates.remind_on,
-            planned_remind_on=p.dates.planned_remind_on,
-            apply_by=p.dates.apply_by,
-            window_opens_on=p.dates.window_opens_on,
-            pulled_earlier=p.dates.pulled_earlier,
-            updated_at=policy.now,
-        )
-    )
-    result.new_certificate_id = new.id
-    result.details["new_certificate"] = new.id
-    result.message = f"已换证；新证期满 {new_exp:%Y-%m-%d}，下次提醒 {p.dates.remind_on:%Y-%m-%d}"
+    result.new_certificate_id = nxt.certificate_id
+    result.details["new_certificate"] = nxt.certificate_id
+    result.message = f"已换证；新证期满 {new_exp:%Y-%m-%d}，下次提醒 {nxt.remind_on:%Y-%m-%d}"
