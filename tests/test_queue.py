@@ -332,3 +332,21 @@ def test_a_claimed_reminder_that_stops_being_callable_is_passed_over(
     again = claim(engine, "甲")
     assert again is not None and again.holder_id != first.holder_id
     assert set(again.reminders) <= set(ids.values())
+
+
+def test_an_orm_copy_loaded_before_an_outcome_sees_the_outcome(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rid = next(iter(build(engine, tmp_path, [due_row(1)]).values()))
+    with db.session_scope(engine, write=True) as session:
+        before = session.get(Reminder, rid)
+        assert before is not None and before.state == "due"
+        outcomes.record_outcome(
+            session,
+            reminder_id=rid,
+            outcome="no_answer",
+            staff_id=staff_id(engine, "甲"),
+            policy=policy(engine),
+        )
+        assert (before.state, before.attempts) == ("retry", 1)  # reloaded, not stale
+    assert reminder(engine, rid).state == "retry"
