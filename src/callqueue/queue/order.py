@@ -171,8 +171,9 @@ def ordered_rows(
     """Callable reminders of a section in queue order, read lazily.
 
     Callbacks first (few); then due reminders and due retries, each read in the order of
-    ix_reminder_queue (ties broken by id, which the index carries) and merged here, so no
-    query sorts the whole backlog. Statements run on the session's connection (Core), which
+    ix_reminder_queue and merged here, so no query sorts the whole backlog. Ties go by id:
+    SQLite's index carries the rowid, so it needs no sort at all (tie-breaking by holder_id
+    made it sort every run of equal dates). Statements run on the session's connection (Core), which
     costs a fraction of the ORM's execute per statement.
     """
     conn = session.connection()
