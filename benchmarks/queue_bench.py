@@ -11,10 +11,12 @@ page and claim+log p95 under 20 ms and within 3x the bare SELECT.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -37,6 +39,61 @@ BARE_ONE = text(
     "SELECT id FROM reminder WHERE section_id = :s AND state = 'due' "
     "ORDER BY apply_by, expires_on, attempts LIMIT 1"
 )
+
+# The same writes as claim + log, by hand: claim the first due reminder in one transaction, then
+# record an attempt, move the reminder on and write the audit row in another. No ORM, no rules:
+# the floor any implementation of claim + log pays on this database (two write commits).
+BARE_CLAIM = (
+    "UPDATE reminder SET claimed_by_id = ?, claim_expires_at = ? WHERE id = ("
+    "SELECT id FROM reminder WHERE section_id = ? AND state = 'due' AND claimed_by_id IS NULL "
+    "ORDER BY apply_by, expires_on, attempts LIMIT 1) RETURNING id"
+)
+BARE_LOG = (
+    (
+        "INSERT INTO attempt (reminder_id, staff_id, at, channel, outcome, note, conveyed, "
+        "materials_ticked) VALUES (:rid, :staff, :at, 'phone', 'informed', '', '[]', '[]')"
+    ),
+    (
+        "UPDATE reminder SET state = 'informed', attempts = attempts + 1, claimed_by_id = NULL, "
+        "claim_expires_at = NULL, last_reminded_on = '2026-11-24', last_channel = 'phone', "
+        "last_staff_id = :staff, version = version + 1, updated_at = :at WHERE id = :rid"
+    ),
+    (
+        "INSERT INTO auditevent (at, staff_id, actor, action, entity, entity_id, before, after, "
+        "note) VALUES (:at, :staff, 'system', 'outcome.informed', 'reminder', :rid, "
+        '\'{"state": "due"}\', \'{"state": "informed"}\', \'\')'
+    ),
+)
+
+
+def _bare_claim_log(raw: Any, staff_id: int, section_id: int) -> None:
+    at = "2026-11-24 01:00:00.000000"
+    cur = raw.cursor()
+    cur.execute("BEGIN IMMEDIATE")
+    rid = cur.execute(BARE_CLAIM, (staff_id, "2026-11-24 01:10:00.000000", section_id)).fetchone()
+    cur.execute("COMMIT")
+    cur.execute("BEGIN IMMEDIATE")
+    for statement in BARE_LOG:
+        cur.execute(statement, {"rid": rid[0], "staff": staff_id, "at": at})
+    cur.execute("COMMIT")
+    cur.close()
+
+
+class Clock:
+    """Wall and CPU time of each sample: a shared machine preempts a 1 ms call often enough
+    to move its p95, and CPU time shows the cost without the scheduler's share."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __enter__(self) -> Clock:
+        self._wall, self._cpu = time.perf_counter(), time.thread_time()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.wall.append(time.perf_counter() - self._wall)
+        self.cpu.append(time.thread_time() - self._cpu)
 
 
 def _ms(samples: list[float]) -> tuple[float, float]:
@@ -89,34 +146,31 @@ def main() -> None:
         refresh(session, today=TODAY, now=NOW)
     refresh_again_s = time.perf_counter() - started
 
-    bare_page, page, bare_one, claim_log = [], [], [], []
-    for _ in range(args.rounds // 4):
-        with engine.connect() as conn:
-            t = time.perf_counter()
+    bare_page, page, bare_one, bare_writes, claim_log = Clock(), Clock(), Clock(), Clock(), Clock()
+    for _ in range(args.rounds):
+        with engine.connect() as conn, bare_page:
             conn.execute(BARE_PAGE, {"s": me.section_id}).all()
-            bare_page.append(time.perf_counter() - t)
-        with db.session_scope(engine, write=False) as session:
-            t = time.perf_counter()
+        with db.session_scope(engine, write=False) as session, page:
             entries = claims.queue_entries(
                 session, section_id=me.section_id, staff_id=me.id, now=NOW, limit=200
             )
-            page.append(time.perf_counter() - t)
     assert len(entries) == 200, len(entries)
+    raw = engine.raw_connection()
     for _ in range(args.rounds):
-        with engine.connect() as conn:
-            t = time.perf_counter()
+        with engine.connect() as conn, bare_one:
             conn.execute(BARE_ONE, {"s": me.section_id}).all()
-            bare_one.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        with db.session_scope(engine, write=True) as session:
-            entry = claims.next_for(session, staff_id=me.id, section_id=me.section_id, now=NOW)
-        assert entry is not None
-        with db.session_scope(engine, write=True) as session:
-            for rid in entry.reminders:
-                outcomes.record_outcome(
-                    session, reminder_id=rid, outcome="informed", staff_id=me.id, policy=policy
-                )
-        claim_log.append(time.perf_counter() - t)
+        with bare_writes:
+            _bare_claim_log(raw.driver_connection, me.id, me.section_id)
+        with claim_log:
+            with db.session_scope(engine, write=True) as session:
+                entry = claims.next_for(session, staff_id=me.id, section_id=me.section_id, now=NOW)
+            assert entry is not None
+            with db.session_scope(engine, write=True) as session:
+                for rid in entry.reminders:
+                    outcomes.record_outcome(
+                        session, reminder_id=rid, outcome="informed", staff_id=me.id, policy=policy
+                    )
+    raw.close()
 
     # A refresh that has real work: days on, many reminders fall due and some lapse. It changes
     # the database, so a rerun on the same file needs a larger --refresh-days to do work again.
@@ -133,17 +187,21 @@ def main() -> None:
         f"certificates: {total:,}; refresh: {refresh_s * 1000:.0f} ms "
         f"(due {result.due}, lapsed {result.lapsed}); again: {refresh_again_s * 1000:.0f} ms"
     )
-    for label, mine, bare in (
-        ("first page (200 entries)", page, bare_page),
-        ("claim + log", claim_log, bare_one),
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    for label, mine, bare, what in (
+        ("first page (200 entries)", page, bare_page, "bare SELECT (400 reminder rows)"),
+        ("claim + log", claim_log, bare_one, "bare SELECT (1 row)"),
+        ("claim + log", claim_log, bare_writes, "bare SQL of the same writes"),
     ):
-        med, p95 = _ms(mine)
-        bmed, bp95 = _ms(bare)
-        verdict = "PASS" if p95 < 20 and p95 <= 3 * max(bp95, 1e-3) else "FAIL"
-        print(
-            f"{label}: median {med:.2f} ms, p95 {p95:.2f} ms; bare SELECT median {bmed:.2f} ms, "
-            f"p95 {bp95:.2f} ms; p95 ratio {p95 / bp95:.1f}x  [{verdict}]"
-        )
+        for kind in ("wall", "cpu"):
+            med, p95 = _ms(getattr(mine, kind))
+            bmed, bp95 = _ms(getattr(bare, kind))
+            verdict = "PASS" if p95 < 20 and p95 <= 3 * max(bp95, 1e-3) else "FAIL"
+            print(
+                f"{label} [{kind}]: median {med:.2f} ms, p95 {p95:.2f} ms; {what} median "
+                f"{bmed:.2f} ms, p95 {bp95:.2f} ms; ratio median {med / bmed:.1f}x, "
+                f"p95 {p95 / bp95:.1f}x  [{verdict}]"
+            )
 
 
 if __name__ == "__main__":

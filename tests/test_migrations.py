@@ -116,3 +116,48 @@ def test_0002_fills_the_reminder_expiry_from_existing_rows(empty_db_url: str) ->
     assert str(got) == "2027-05-31"
     assert _diff(engine) == []
     engine.dispose()
+
+
+def test_0003_starts_existing_assisted_cases_at_registered(empty_db_url: str) -> None:
+    engine = db.make_engine(empty_db_url)
+    db.upgrade(engine, "8c1a3604f352")
+    now = "2026-11-24 08:00:00+00:00"
+    statements = [
+        "INSERT INTO section (id, name, kind, slot_minutes, slot_capacity) "
+        "VALUES (1, '社会事务科', 'approval', 30, 2)",
+        "INSERT INTO catalogitem (id, seq, permit_item, certificate_name, section_id, "
+        "validity_years, method, lead_months, deadline_kind, deadline_note, legal_basis, "
+        "basis_level, confidence, materials, sources, active, updated_at) VALUES (1, 1, 'x', "
+        f"'卫生许可证', 1, '[4]', 'phone', 3, 'latest_filing', '', '', '', '', '[]', '[]', true, '{now}')",
+        "INSERT INTO holder (id, name, name_key, do_not_call, note, created_at) "
+        f"VALUES (1, '甲公司', '甲公司', false, '', '{now}')",
+        *(
+            "INSERT INTO certificate (id, holder_id, catalog_item_id, section_id, number, "
+            "expires_on, expiry_computed, status, created_at) "
+            f"VALUES ({n}, 1, 1, 1, '', '2027-05-3{n}', false, 'active', '{now}')"
+            for n in (0, 1)
+        ),
+        *(
+            "INSERT INTO reminder (id, certificate_id, holder_id, section_id, state, channel, "
+            "expires_on, remind_on, planned_remind_on, apply_by, pulled_earlier, late, "
+            "follow_up, attempts, assisted, assisted_notes, needs_repair, close_reason, "
+            f"version, updated_at) VALUES ({n}, {n}, 1, 1, '{state}', 'phone', '2027-05-3{n}', "
+            "'2026-11-20', '2027-02-26', '2026-12-02', true, false, false, 1, "
+            f"{assisted}, '', false, '', 1, '{now}')"
+            for n, state, assisted in ((0, "informed", "false"), (1, "assisted", "true"))
+        ),
+    ]
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        got = conn.execute(
+            text("SELECT id, assist_stage, assist_registered_on FROM reminder ORDER BY id")
+        ).all()
+    assert [(i, s, str(d) if d else None) for i, s, d in got] == [
+        (0, None, None),
+        (1, "registered", "2026-11-24"),
+    ]
+    assert _diff(engine) == []
+    engine.dispose()

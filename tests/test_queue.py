@@ -313,3 +313,40 @@ def test_unknown_outcome_and_reminder(engine: Engine, tmp_path: Path) -> None:
     with pytest.raises(OutcomeRefused, match="不存在"):
         log(engine, 999_999, "informed")
     Reminder  # noqa: B018  (imported for the type of `reminder`)
+
+
+def test_the_outcome_paths_row_copy_has_every_reminder_column() -> None:
+    from callqueue.queue.reminder_rows import COLUMNS
+
+    assert list(COLUMNS) == list(table(Reminder).c.keys())
+
+
+def test_a_claimed_reminder_that_stops_being_callable_is_passed_over(
+    engine: Engine, tmp_path: Path
+) -> None:
+    ids = build(engine, tmp_path, [due_row(1), due_row(2)])
+    first = claim(engine, "甲")
+    assert first is not None
+    for rid in first.reminders:  # data repair flagged while the desk held the claim
+        set_reminder(engine, rid, needs_repair=True)
+    again = claim(engine, "甲")
+    assert again is not None and again.holder_id != first.holder_id
+    assert set(again.reminders) <= set(ids.values())
+
+
+def test_an_orm_copy_loaded_before_an_outcome_sees_the_outcome(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rid = next(iter(build(engine, tmp_path, [due_row(1)]).values()))
+    with db.session_scope(engine, write=True) as session:
+        before = session.get(Reminder, rid)
+        assert before is not None and before.state == "due"
+        outcomes.record_outcome(
+            session,
+            reminder_id=rid,
+            outcome="no_answer",
+            staff_id=staff_id(engine, "甲"),
+            policy=policy(engine),
+        )
+        assert (before.state, before.attempts) == ("retry", 1)  # reloaded, not stale
+    assert reminder(engine, rid).state == "retry"

@@ -139,3 +139,42 @@ def test_skip_releases_only_your_own_claim(run) -> None:  # type: ignore[no-unty
     assert run("call", "skip", *ids, "--staff", "甲").exit_code == 0
     again = json.loads(run("call", "next", "--staff", "乙", "--json").stdout)
     assert again["holder"] == entry["holder"]  # free again, and still first in line
+
+
+def test_assisted_list_and_advance(run) -> None:  # type: ignore[no-untyped-def]
+    entries = json.loads(run("queue", "--section", SECTION, "--json").stdout)
+    rid, other = entries[0]["reminders"][0], entries[1]["reminders"][0]
+    logged = run(
+        "call", "log", str(rid), "assisted", "--staff", "甲", "--helper", "乙", "--note", "代办"
+    )
+    assert logged.exit_code == 0, logged.output
+    listed = json.loads(run("assisted", "--section", SECTION, "--json").stdout)
+    assert [(c["reminder_id"], c["stage"], c["helper"], c["notes"]) for c in listed] == [
+        (rid, "registered", "乙", "代办")
+    ]
+    assert listed[0]["registered_on"] == "2026-11-24"
+
+    ok = run("assisted", "advance", str(rid), "preparing", "--staff", "甲", "--note", "材料齐")
+    assert ok.exit_code == 0 and "材料准备中" in ok.stdout
+    back = run("assisted", "advance", str(rid), "registered", "--staff", "甲")
+    assert back.exit_code == 1 and "不能从“材料准备中”退回“已登记”" in back.stderr
+    future = run("assisted", "advance", str(rid), "filed", "--on", "2026-11-25", "--staff", "甲")
+    assert future.exit_code == 1 and "晚于今天" in future.stderr
+    other_case = run("assisted", "advance", str(other), "filed", "--staff", "甲")
+    assert other_case.exit_code == 1 and "不是帮办代办案件" in other_case.stderr
+    filed = run(
+        "assisted", "advance", str(rid), "已提交申请", "--on", "2026-11-24", "--staff", "甲",
+        "--json",
+    )  # fmt: skip
+    assert filed.exit_code == 0, filed.output
+    assert json.loads(filed.stdout)["filed_on"] == "2026-11-24"
+
+    text = run("assisted")
+    assert "已提交申请" in text.stdout and "帮办人 乙" in text.stdout and "共 1 件" in text.stderr
+    assert run("assisted", "--section", "没有这个科").exit_code == 2
+    assert run("call", "log", str(rid), "renewed", "--staff", "甲").exit_code == 0
+    assert json.loads(run("assisted", "--json").stdout) == []
+    closed = json.loads(run("assisted", "--all", "--json").stdout)
+    assert [(c["reminder_id"], c["state"], c["stage"]) for c in closed] == [
+        (rid, "renewed", "filed")
+    ]

@@ -7,10 +7,13 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from callqueue import clock
 from callqueue.models import AuditEvent
+
+_INSERT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 
 def jsonable(value: Any) -> Any:
@@ -38,8 +41,8 @@ def record(
     actor: str = "system",
     note: str = "",
     at: datetime | None = None,
-) -> AuditEvent:
-    """Add one audit event to `session` (committed with the change it describes).
+) -> None:
+    """Write one audit event in `session`'s transaction (committed with the change it describes).
 
     Args:
         session: the unit of work that makes the change.
@@ -53,19 +56,20 @@ def record(
         note: why, in the user's words.
         at: when; now by default.
 
-    Returns:
-        The pending event.
     """
-    event = AuditEvent(
-        at=at or clock.now(),
-        staff_id=staff_id,
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before=jsonable(before) if before is not None else None,
-        after=jsonable(after) if after is not None else None,
-        note=note,
+    # A Core insert, executed now in the caller's transaction: no ORM object, no unit of work
+    # (every outcome writes one of these, so it is on the desk's hot path).
+    session.connection().execute(
+        _INSERT,
+        {
+            "at": at or clock.now(),
+            "staff_id": staff_id,
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": str(entity_id),
+            "before": jsonable(before) if before is not None else None,
+            "after": jsonable(after) if after is not None else None,
+            "note": note,
+        },
     )
-    session.add(event)
-    return event

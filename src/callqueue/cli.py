@@ -26,9 +26,10 @@ from callqueue.ledger.listing import certificate_count as ledger_rows_count
 from callqueue.ledger.listing import ledger_rows
 from callqueue.ledger.read import UnreadableWorkbook
 from callqueue.models import AppointmentStatus, Outcome
-from callqueue.queue import appointments, claims, outcomes
+from callqueue.queue import appointments, assisted, claims, outcomes
 from callqueue.queue import staff as staff_service
 from callqueue.queue.refresh import refresh
+from callqueue.queue.reminders import STATE_LABELS
 
 EXIT_UNUSABLE = 2
 log = logging.getLogger("callqueue.cli")
@@ -672,7 +673,7 @@ def _parse_day(value: str | None, what: str) -> date | None:
 @click.argument("reminder", type=int)
 @click.argument("outcome", type=click.Choice([o.value for o in Outcome]))
 @click.option("--staff", "staff_name", help="工作人员（默认为全局 --staff）。")
-@click.option("--note", default="", help="备注。")
+@click.option("--note", default="", help="备注（assisted 时也记为帮办备注）。")
 @click.option("--at", "at_text", metavar="DATETIME", help="通话时间（默认现在）。")
 @click.option(
     "--conveyed",
@@ -717,6 +718,7 @@ def call_log(
         new_expires_on=_parse_day(expires_on, "期满日期"),
         reason=reason,
         phone_id=phone_id,
+        assisted_notes=note if outcome == Outcome.ASSISTED else "",  # the case's first note
     )
     try:
         with db.session_scope(obj.engine(), write=True) as session:
@@ -738,6 +740,84 @@ def call_log(
         emit_json(asdict(result))
     else:
         click.echo(f"提醒 {reminder}：{result.message}")
+
+
+@main.group(name="assisted", invoke_without_command=True)
+@click.option("--section", help="科室（默认全部）。")
+@click.option("--all", "include_closed", is_flag=True, help="包括已结束的帮办案件。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@click.pass_context
+def assisted_group(
+    ctx: click.Context, section: str | None, include_closed: bool, as_json: bool
+) -> None:
+    """帮办代办案件：帮办人、备注、办理状态和日期。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: AppContext = ctx.obj
+    with db.session_scope(obj.engine(), write=False) as session:
+        sid = None
+        if section is not None:
+            try:
+                sid = staff_service.section_id(session, section)
+            except staff_service.StaffError as exc:
+                fail(str(exc), EXIT_UNUSABLE)
+        cases = assisted.list_cases(session, section_id=sid, include_closed=include_closed)
+    if as_json:
+        emit_json([c.to_json() for c in cases])
+        return
+    for c in cases:
+        filed = f" 提交于 {c.filed_on}" if c.filed_on else ""
+        closed = "" if c.state == "assisted" else f"（{STATE_LABELS.get(c.state, c.state)}）"
+        notes = c.notes.replace("\n", "；")
+        click.echo(
+            f"{c.reminder_id:>6} {c.holder} {c.certificate} 【{c.stage_label}{filed}】{closed} "
+            f"帮办人 {c.helper or '—'}，登记 {c.registered_on}，期满 {c.expires_on}"
+            + (f"；{notes}" if notes else "")
+        )
+    click.echo(f"共 {len(cases)} 件帮办代办", err=True)
+
+
+@assisted_group.command(name="advance")
+@click.argument("reminder", type=int)
+@click.argument("stage", metavar="STAGE")
+@click.option("--on", "on_text", metavar="YYYY-MM-DD", help="提交申请日期（filed，默认今天）。")
+@click.option("--note", default="", help="办理情况，记入案件备注。")
+@click.option("--helper", help="改由此人帮办。")
+@click.option("--staff", "staff_name", help="工作人员（默认为全局 --staff）。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@click.pass_obj
+def assisted_advance(
+    obj: AppContext,
+    reminder: int,
+    stage: str,
+    on_text: str | None,
+    note: str,
+    helper: str | None,
+    staff_name: str | None,
+    as_json: bool,
+) -> None:
+    """推进帮办状态：preparing（材料准备中）或 filed（已提交申请）；不能后退。"""
+    try:
+        with db.session_scope(obj.engine(), write=True) as session:
+            me = _staff(obj, session, staff_name)
+            case = assisted.advance(
+                session,
+                reminder_id=reminder,
+                stage=stage,
+                staff_id=me.id,
+                today=obj.today,
+                now=_now(obj),
+                filed_on=_parse_day(on_text, "提交日期"),
+                note=note,
+                helper_staff_id=_staff(obj, session, helper).id if helper else None,
+            )
+    except assisted.AssistRefused as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(case.to_json())
+    else:
+        filed = f"，提交于 {case.filed_on}" if case.filed_on else ""
+        click.echo(f"提醒 {reminder}：帮办状态为“{case.stage_label}”{filed}")
 
 
 @main.group(name="appointments", invoke_without_command=True)

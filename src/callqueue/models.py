@@ -97,6 +97,14 @@ class Outcome(StrEnum):
     NOT_RENEWING = "not_renewing"
 
 
+class AssistStage(StrEnum):
+    """How far an assisted (帮办代办) case has got; it only moves forward."""
+
+    REGISTERED = "registered"
+    PREPARING = "preparing"
+    FILED = "filed"
+
+
 class CertificateStatus(StrEnum):
     """Whether a certificate is the live one of its holder and permit."""
 
@@ -322,6 +330,12 @@ class Reminder(SQLModel, table=True):
     assisted: bool = False
     helper_staff_id: int | None = Field(default=None, foreign_key="staff.id")
     assisted_notes: str = ""
+    assist_stage: str | None = Field(
+        default=None, max_length=16, description="帮办代办 stage; None when not assisted"
+    )
+    assist_registered_on: date | None = Field(default=None, description="帮办代办 登记日期")
+    assist_filed_on: date | None = Field(default=None, description="renewal filed (已提交申请)")
+    assist_changed_at: datetime | None = Field(default=None, description="last stage change")
     needs_repair: bool = False
     close_reason: str = ""
     closed_at: datetime | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from callqueue import audit, workdays
@@ -16,19 +16,19 @@ from callqueue.db import table
 from callqueue.hours import OfficeHours, add_office_minutes, is_office_time
 from callqueue.models import (
     OPEN_STATES,
+    AssistStage,
     Attempt,
-    CatalogItem,
     Certificate,
     CertificateStatus,
     Channel,
     ContactEmail,
     ContactPhone,
     Outcome,
-    Reminder,
     ReminderState,
 )
-from callqueue.queue import appointments
-from callqueue.queue.reminders import STATE_LABELS, plan
+from callqueue.queue import appointments, reminder_rows, renewals
+from callqueue.queue.reminder_rows import ReminderRow
+from callqueue.queue.reminders import STATE_LABELS
 
 CONVEYABLE = ("expiry", "apply_by", "place", "phone", "materials")
 """一次性告知 items: expiry date, apply-by date, place, service phone, materials list."""
@@ -146,9 +146,10 @@ def record_outcome(
             f"未知的结果“{outcome}”，可选：{'、'.join(o.value for o in Outcome)}"
         ) from None
     when = local(at or policy.now)
-    reminder = session.get(Reminder, reminder_id, with_for_update=True)
-    if reminder is None:
+    loaded = reminder_rows.load(session, reminder_id)
+    if loaded is None:
         raise OutcomeRefused(f"提醒 {reminder_id} 不存在")
+    reminder, original = loaded
     closing = kind in (Outcome.RENEWED, Outcome.NOT_RENEWING)
     if reminder.state not in OPEN_STATES and not (closing and reminder.state == "lapsed"):
         raise OutcomeRefused(
@@ -172,19 +173,29 @@ def record_outcome(
         reminder_id=reminder_id, attempt_id=0, outcome=kind.value, state=reminder.state, message=""
     )
     _apply(session, reminder, kind, staff_id, policy, data, when, result)
-    attempt = Attempt(
-        reminder_id=reminder_id,
-        staff_id=staff_id,
-        at=when,
-        channel=Channel.PHONE.value,
-        outcome=kind.value,
-        note=data.note.strip(),
-        phone_id=data.phone_id,
-        conveyed=list(data.conveyed),
-        materials_ticked=list(data.materials_ticked),
-        callback_at=data.callback_at,
+    # Core insert: the ORM's unit of work costs more than the statement on this hot path.
+    inserted = (
+        session.connection()
+        .execute(
+            insert(table(Attempt)),
+            {
+                "reminder_id": reminder_id,
+                "staff_id": staff_id,
+                "at": when,
+                "channel": Channel.PHONE.value,
+                "outcome": kind.value,
+                "note": data.note.strip(),
+                "phone_id": data.phone_id,
+                "email_id": None,
+                "conveyed": list(data.conveyed),
+                "materials_ticked": list(data.materials_ticked),
+                "callback_at": data.callback_at,
+            },
+        )
+        .inserted_primary_key
     )
-    session.add(attempt)
+    assert inserted is not None
+    attempt_id = int(inserted[0])
     reminder.attempts += 1
     reminder.last_reminded_on = when.date()
     reminder.last_channel = Channel.PHONE.value
@@ -192,9 +203,10 @@ def record_outcome(
     reminder.claimed_by_id = reminder.claim_expires_at = None
     reminder.version += 1
     reminder.updated_at = policy.now
-    session.add(reminder)
-    session.flush()
-    result.attempt_id = attempt.id or 0
+    reminder_rows.save(session, reminder, original)
+    if session.new or session.dirty or session.deleted:  # what the rules changed via the ORM
+        session.flush()
+    result.attempt_id = attempt_id
     result.state = reminder.state
     audit.record(
         session,
@@ -217,7 +229,7 @@ def record_outcome(
 
 def _apply(
     session: Session,
-    r: Reminder,
+    r: ReminderRow,
     kind: Outcome,
     staff_id: int | None,
     policy: Policy,
@@ -258,7 +270,12 @@ def _apply(
         r.state = ReminderState.ASSISTED
         r.assisted = True
         r.helper_staff_id = data.helper_staff_id or staff_id
-        r.assisted_notes = data.assisted_notes.strip()
+        r.assisted_notes = data.assisted_notes.strip() or r.assisted_notes
+        r.follow_up_on = None  # the helper follows the case now, not the queue
+        if r.assist_stage is None:  # a second 帮办 outcome keeps the case's stage
+            r.assist_stage = AssistStage.REGISTERED
+            r.assist_registered_on, r.assist_changed_at = when.date(), policy.now
+        result.details["assist_stage"] = r.assist_stage
         result.message = "已登记帮办代办"
     elif kind is Outcome.NO_ANSWER:
         _no_answer(session, r, policy, when, result)
@@ -271,23 +288,23 @@ def _apply(
     elif kind is Outcome.NOT_RENEWING:
         if not data.reason.strip():
             raise OutcomeRefused("不再延续需要填写原因")
-        _close(
+        renewals.close(
             session,
             r,
-            ReminderState.NOT_RENEWING,
-            CertificateStatus.NOT_RENEWING,
-            data.reason.strip(),
-            policy,
+            state=ReminderState.NOT_RENEWING,
+            status=CertificateStatus.NOT_RENEWING,
+            reason=data.reason.strip(),
+            now=policy.now,
         )
         result.message = f"已结案：不再延续（{data.reason.strip()}）"
 
 
-def _follow_up_on(r: Reminder, policy: Policy) -> date | None:
+def _follow_up_on(r: ReminderRow, policy: Policy) -> date | None:
     day = policy.calendar.add_workdays(r.apply_by, -policy.follow_up_workdays)
     return day if day > policy.today else None
 
 
-def _has_email(session: Session, r: Reminder) -> bool:
+def _has_email(session: Session, r: ReminderRow) -> bool:
     c, e = table(Certificate), table(ContactEmail)
     contact = session.execute(select(c.c.contact_id).where(c.c.id == r.certificate_id)).scalar()
     if contact is None:
@@ -301,7 +318,7 @@ def _has_email(session: Session, r: Reminder) -> bool:
 
 
 def _no_answer(
-    session: Session, r: Reminder, policy: Policy, when: datetime, result: OutcomeResult
+    session: Session, r: ReminderRow, policy: Policy, when: datetime, result: OutcomeResult
 ) -> None:
     if r.attempts + 1 < policy.max_attempts:
         r.state = ReminderState.RETRY
@@ -318,7 +335,7 @@ def _no_answer(
 
 
 def _callback(
-    r: Reminder,
+    r: ReminderRow,
     staff_id: int | None,
     policy: Policy,
     data: OutcomeInput,
@@ -340,7 +357,7 @@ def _callback(
 
 def _wrong_number(
     session: Session,
-    r: Reminder,
+    r: ReminderRow,
     policy: Policy,
     data: OutcomeInput,
     when: datetime,
@@ -381,81 +398,35 @@ def _wrong_number(
         result.message = "号码已标记有误；没有其他联系方式，需补充联系方式"
 
 
-def _close(
-    session: Session,
-    r: Reminder,
-    state: ReminderState,
-    status: CertificateStatus,
-    reason: str,
-    policy: Policy,
-) -> Certificate:
-    r.state, r.closed_at, r.close_reason, r.next_action_at = state, policy.now, reason, None
-    cert = session.get(Certificate, r.certificate_id)
-    assert cert is not None
-    cert.status = status
-    session.add(cert)
-    return cert
-
-
 def _renewed(
-    session: Session, r: Reminder, policy: Policy, data: OutcomeInput, result: OutcomeResult
+    session: Session, r: ReminderRow, policy: Policy, data: OutcomeInput, result: OutcomeResult
 ) -> None:
-    old = session.get(Certificate, r.certificate_id)
-    assert old is not None
     new_exp, new_issued = data.new_expires_on, data.new_issued_on
-    if new_exp is not None:
-        if new_exp <= old.expires_on:
-            raise OutcomeRefused(f"新证期满日期 {new_exp} 应晚于原证 {old.expires_on}")
-        if new_issued is not None and new_issued >= new_exp:
-            raise OutcomeRefused("新证颁发日期应早于期满日期")
-    elif new_issued is not None:
-        raise OutcomeRefused("填写了新证颁发日期，也请填写期满日期")
-    _close(
-        session, r, ReminderState.RENEWED, CertificateStatus.RENEWED, data.reason.strip(), policy
+    try:
+        renewals.check_dates(session, r, issued_on=new_issued, expires_on=new_exp)
+    except renewals.RenewalRefused as exc:
+        raise OutcomeRefused(str(exc)) from exc
+    renewals.close(
+        session,
+        r,
+        state=ReminderState.RENEWED,
+        status=CertificateStatus.RENEWED,
+        reason=data.reason.strip(),
+        now=policy.now,
     )
     result.message = "已换证，结案"
     if new_exp is None:
         return
-    item = session.get(CatalogItem, old.catalog_item_id)
-    assert item is not None
-    new = Certificate(
-        holder_id=old.holder_id,
-        catalog_item_id=old.catalog_item_id,
-        section_id=old.section_id,
-        contact_id=old.contact_id,
+    nxt = renewals.next_cycle(
+        session,
+        r,
         issued_on=new_issued,
         expires_on=new_exp,
-        previous_id=old.id,
-        created_at=policy.now,
-    )
-    session.add(new)
-    session.flush()
-    assert new.id is not None
-    p = plan(
-        expires_on=new_exp,
-        lead_months=item.lead_months,
-        filing_days=item.filing_deadline_days,
-        deadline_kind=item.deadline_kind,
         calendar=policy.calendar,
         today=policy.today,
         margin_workdays=policy.margin_workdays,
+        now=policy.now,
     )
-    session.add(
-        Reminder(
-            certificate_id=new.id,
-            holder_id=old.holder_id,
-            section_id=old.section_id,
-            state=p.state,
-            channel=item.method,
-            expires_on=new_exp,
-            remind_on=p.dates.remind_on,
-            planned_remind_on=p.dates.planned_remind_on,
-            apply_by=p.dates.apply_by,
-            window_opens_on=p.dates.window_opens_on,
-            pulled_earlier=p.dates.pulled_earlier,
-            updated_at=policy.now,
-        )
-    )
-    result.new_certificate_id = new.id
-    result.details["new_certificate"] = new.id
-    result.message = f"已换证；新证期满 {new_exp:%Y-%m-%d}，下次提醒 {p.dates.remind_on:%Y-%m-%d}"
+    result.new_certificate_id = nxt.certificate_id
+    result.details["new_certificate"] = nxt.certificate_id
+    result.message = f"已换证；新证期满 {new_exp:%Y-%m-%d}，下次提醒 {nxt.remind_on:%Y-%m-%d}"

@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, update
+from sqlalchemy import and_, or_, update
 from sqlmodel import Session
 
 from callqueue import audit
 from callqueue.db import chunks, rowcount, table
-from callqueue.models import OPEN_STATES, Certificate, CertificateStatus, Reminder, ReminderState
+from callqueue.models import (
+    OPEN_STATES,
+    AssistStage,
+    Certificate,
+    CertificateStatus,
+    Reminder,
+    ReminderState,
+)
 
 
 @dataclass(frozen=True)
@@ -36,15 +43,30 @@ def refresh(session: Session, *, today: date, now: datetime) -> RefreshResult:
         today: the date in force.
         now: the time in force (claim leases).
 
+    Assisted cases (帮办代办) at expiry: a case whose renewal was filed (已提交申请) on or
+    before the expiry date is waiting for the approval, not lapsed without renewal; it stays
+    open in `assisted` (and its certificate active) until someone logs `renewed` or
+    `not_renewing`. A case still at 已登记 or 材料准备中 when the certificate expires lapses like
+    a reminder nobody worked; it keeps its stage, so the ledger shows it was assisted but never
+    filed. Assisted cases never become follow-up calls: that rule takes `informed` only.
+
     Returns:
         Counts per rule; one system AuditEvent records them when anything changed.
     """
     r = table(Reminder)
     open_states = [s.value for s in OPEN_STATES]
+    # Spelled out with IS NULL so a missing stage or date can never hide a lapse (SQL NULLs).
+    not_filed_in_time = or_(
+        r.c.state != ReminderState.ASSISTED.value,
+        r.c.assist_stage.is_(None),
+        r.c.assist_stage != AssistStage.FILED.value,
+        r.c.assist_filed_on.is_(None),
+        r.c.assist_filed_on > r.c.expires_on,
+    )
     lapsed_certificates = (
         session.execute(
             update(r)
-            .where(r.c.state.in_(open_states), r.c.expires_on < today)
+            .where(r.c.state.in_(open_states), r.c.expires_on < today, not_filed_in_time)
             .values(
                 state=ReminderState.LAPSED.value,
                 closed_at=now,

@@ -1,0 +1,120 @@
+"""Closing a reminder's cycle: the certificate's new status, and the next certificate on renewal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from callqueue.calendar import WorkCalendar
+from callqueue.models import CatalogItem, Certificate, CertificateStatus, Reminder, ReminderState
+from callqueue.queue.reminder_rows import ReminderRow
+from callqueue.queue.reminders import plan
+
+
+class RenewalRefused(ValueError):
+    """New certificate dates that cannot be right; nothing was changed. The message is for staff."""
+
+
+@dataclass(frozen=True)
+class NextCycle:
+    """The renewed certificate and when its own reminder falls due."""
+
+    certificate_id: int
+    expires_on: date
+    remind_on: date
+
+
+def close(
+    session: Session,
+    r: ReminderRow,
+    *,
+    state: ReminderState,
+    status: CertificateStatus,
+    reason: str,
+    now: datetime,
+) -> None:
+    """End the reminder's cycle in `state` and give its certificate `status`."""
+    r.state, r.closed_at, r.close_reason, r.next_action_at = state, now, reason, None
+    cert = session.get(Certificate, r.certificate_id)
+    assert cert is not None
+    cert.status = status
+    session.add(cert)
+
+
+def check_dates(
+    session: Session, r: ReminderRow, *, issued_on: date | None, expires_on: date | None
+) -> None:
+    """Refuse new-certificate dates that contradict the old certificate or each other.
+
+    Raises:
+        RenewalRefused: the new expiry is not after the old one, issue is not before expiry,
+            or an issue date came without an expiry.
+    """
+    old = session.get(Certificate, r.certificate_id)
+    assert old is not None
+    if expires_on is not None:
+        if expires_on <= old.expires_on:
+            raise RenewalRefused(f"新证期满日期 {expires_on} 应晚于原证 {old.expires_on}")
+        if issued_on is not None and issued_on >= expires_on:
+            raise RenewalRefused("新证颁发日期应早于期满日期")
+    elif issued_on is not None:
+        raise RenewalRefused("填写了新证颁发日期，也请填写期满日期")
+
+
+def next_cycle(
+    session: Session,
+    r: ReminderRow,
+    *,
+    issued_on: date | None,
+    expires_on: date,
+    calendar: WorkCalendar,
+    today: date,
+    margin_workdays: int,
+    now: datetime,
+) -> NextCycle:
+    """Create the renewed certificate and its reminder, dated from the catalog (DESIGN.md §4)."""
+    old = session.get(Certificate, r.certificate_id)
+    assert old is not None
+    item = session.get(CatalogItem, old.catalog_item_id)
+    assert item is not None
+    new = Certificate(
+        holder_id=old.holder_id,
+        catalog_item_id=old.catalog_item_id,
+        section_id=old.section_id,
+        contact_id=old.contact_id,
+        issued_on=issued_on,
+        expires_on=expires_on,
+        previous_id=old.id,
+        created_at=now,
+    )
+    session.add(new)
+    session.flush()
+    assert new.id is not None
+    p = plan(
+        expires_on=expires_on,
+        lead_months=item.lead_months,
+        filing_days=item.filing_deadline_days,
+        deadline_kind=item.deadline_kind,
+        calendar=calendar,
+        today=today,
+        margin_workdays=margin_workdays,
+    )
+    session.add(
+        Reminder(
+            certificate_id=new.id,
+            holder_id=old.holder_id,
+            section_id=old.section_id,
+            state=p.state,
+            channel=item.method,
+            expires_on=expires_on,
+            remind_on=p.dates.remind_on,
+            planned_remind_on=p.dates.planned_remind_on,
+            apply_by=p.dates.apply_by,
+            window_opens_on=p.dates.window_opens_on,
+            pulled_earlier=p.dates.pulled_earlier,
+            updated_at=now,
+        )
+    )
+    return NextCycle(certificate_id=new.id, expires_on=expires_on, remind_on=p.dates.remind_on)
