@@ -301,3 +301,20 @@ async def test_a_restarted_desk_picks_up_its_claim(engine: Engine, tmp_path: Pat
         await settle(app, pilot)
         [attempt] = attempts(engine)
         assert attempt.outcome == "no_answer"
+
+
+async def test_user_data_is_shown_as_written_never_as_markup(
+    engine: Engine, tmp_path: Path
+) -> None:
+    odd = "天津[/b]市[red]测试[/red]有限公司（很长的名称用来检查截断和对齐是否正常工作）"
+    build(engine, tmp_path, [due_row(1, holder=odd, contact_name="王[i]经理")])
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await claim_first(app, pilot)
+        assert holders_on_page(app) == [odd]
+        detail = text_of(app, "#queue-detail")
+        assert odd in detail and "王[i]经理" in detail
+        assert odd in text_of(app, "#inform-words")
+        await pilot.press("4")
+        await settle(app, pilot)
+        assert attempts(engine)[0].outcome == "no_answer"
