@@ -24,14 +24,15 @@ ROOT = Path(__file__).resolve().parents[1]
 KEYLATENCY = ROOT.parent / "shared" / "tools" / "keylatency.py"
 READY = "待联系 "  # the status line, written once the first page is on screen
 PROBE = """
-import sys, threading, time
+import os, sys, threading, time
 out = sys.argv.pop(1)
 def probe():
     while True:
         with open("/proc/self/status") as f:
             hwm = next(line for line in f if line.startswith("VmHWM"))
-        with open(out, "w") as f:
+        with open(out + ".tmp", "w") as f:
             f.write(hwm.split()[1])
+        os.replace(out + ".tmp", out)
         time.sleep(0.05)
 threading.Thread(target=probe, daemon=True).start()
 from callqueue.cli import main
@@ -56,8 +57,12 @@ def measure(key: str, url: str, args: argparse.Namespace, rss: Path) -> dict[str
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", type=Path, required=True, help="a demo SQLite database (copied, not changed)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--db", type=Path, required=True, help="a demo SQLite database (copied, not changed)"
+    )
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--staff", default="张敏")
     parser.add_argument("--today", default="2026-11-24")

@@ -296,13 +296,14 @@ class QueueScreen(Screen[None]):
     def claim_closed(self, message: ClaimClosed) -> None:
         """Clear the claim and show the fresh page."""
         self.busy = False
+        finished = self.claimed
         self.claimed = message.next_entry  # straight to the next one: the footer changes once
         self.flow.saved()
         self.show_note("")
         if message.page is None:
             self.load_page()
         else:
-            self._fill(message.page)
+            self._fill(message.page, changed=finished)
         said = message.message
         if message.next_entry is not None:
             self._hold(message.next_entry)
@@ -387,10 +388,16 @@ class QueueScreen(Screen[None]):
             self.card_for = (entry.holder_id, claimed)
             self.query_one(InformCard).show(found, script, claimed=claimed)
 
-    def _fill(self, page: QueuePageLoaded) -> None:
+    def _fill(self, page: QueuePageLoaded, *, changed: QueueEntry | None = None) -> None:
+        """Show a page; after this desk's own outcome only `changed` holder's briefing is stale."""
         self.entries = {e.holder_id: e for e in page.entries}
-        self.briefings.clear()  # attempts and contacts may have changed
-        self.prefetch(page.entries[:PREFETCH])
+        if changed is None:
+            self.briefings.clear()  # a reload: other desks may have changed anything
+        else:
+            self.briefings.pop(changed.holder_id, None)
+        missing = [e for e in page.entries[:PREFETCH] if e.holder_id not in self.briefings]
+        if missing:
+            self.prefetch(missing)
         self.query_one(QueueTable).fill(
             page.entries,
             today=self.desk.today,
