@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, update
 from textual.pilot import Pilot
-from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets import Input, OptionList, Select, Static
 
 from callqueue import db, workdays
 from callqueue.clock import SHANGHAI, local
@@ -209,7 +209,8 @@ async def test_assisted_dialog(engine: Engine, tmp_path: Path) -> None:
 
         dialog = await open_dialog(app, pilot, "3")
         assert isinstance(dialog, AssistedDialog)
-        assert any("帮办人：甲" in str(label.render()) for label in dialog.query(Label))
+        helper = dialog.query_one("#assisted-helper", Select)
+        assert helper.value == me  # the desk's staff member unless changed
         await pilot.press("escape")
         await settle(app, pilot)
         assert_nothing_saved(engine, before)
@@ -224,10 +225,19 @@ async def test_assisted_dialog(engine: Engine, tmp_path: Path) -> None:
         assert attempts(engine) == []
 
         set_reminder(engine, first_id, state="due")
+        await pilot.press("shift+tab", "enter")  # open the helper list: 甲 (this desk) highlighted
+        await settle(app, pilot)
+        await pilot.press("down", "enter", "tab")  # the next one: 丙 (the staff list's order)
+        await settle(app, pilot)
+        assert app.screen.query_one("#assisted-helper", Select).value == staff_id(engine, "丙")
         await type_into(app, pilot)
         assert isinstance(app.screen, QueueScreen)
         r = reminder_row(engine, before[FIRST]["id"])
-        assert (r.state, r.assisted, r.helper_staff_id) == ("assisted", True, me)
+        assert (r.state, r.assisted, r.helper_staff_id) == (
+            "assisted",
+            True,
+            staff_id(engine, "乙"),
+        )
         assert r.assisted_notes == "代为准备材料"
 
 

@@ -21,7 +21,7 @@ from callqueue.queue import appointments, claims, outcomes
 from callqueue.queue.briefing import Briefing, briefing
 from callqueue.queue.refresh import RefreshResult, refresh
 from callqueue.queue.script import Script, inform_script
-from callqueue.queue.staff import StaffError, StaffRow
+from callqueue.queue.staff import StaffError, StaffRow, list_staff
 from callqueue.queue.tally import Tally, tally
 
 if TYPE_CHECKING:
@@ -122,6 +122,13 @@ class Desk:
         with db.session_scope(self.engine, write=False) as session:
             found = briefing(session, holder_id=entry.holder_id, reminder_ids=entry.reminders)
         return found, inform_script(found, today=self.today)
+
+    def helpers(self) -> list[StaffRow]:
+        """Active staff of this desk's section, this desk's staff member first."""
+        with db.session_scope(self.engine, write=False) as session:
+            everyone = list_staff(session)
+        same = [s for s in everyone if s.active and s.section_id == self.staff.section_id]
+        return sorted(same, key=lambda s: s.id != self.staff.id)
 
     def catalog(self) -> list[CatalogEntry]:
         """The catalog items of this desk's section (for the filter)."""

@@ -112,3 +112,10 @@ class SlotsRead(Message):
     """The section's next free appointment slots were read."""
 
     slots: list[Slot]
+
+
+@dataclass
+class HelpersRead(Message):
+    """The section's active staff were read, to choose who helps (帮办人)."""
+
+    helpers: list[StaffRow]

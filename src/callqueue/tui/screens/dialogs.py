@@ -21,7 +21,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Select, Static
 
 from callqueue.clock import SHANGHAI
 from callqueue.queue.appointments import Slot
@@ -181,27 +181,41 @@ class SlotDialog(OutcomeDialog):
 
 
 class AssistedDialog(OutcomeDialog):
-    """帮办代办：optional notes; the helper is the staff member at the desk."""
+    """帮办代办：who helps (the desk's staff member unless changed) and optional notes."""
 
     HEADING = "帮办代办"
 
-    def __init__(self, holder: str, check: Check, helper_id: int, helper_name: str) -> None:
+    def __init__(
+        self, holder: str, check: Check, helpers: list[tuple[int, str]], helper_id: int
+    ) -> None:
         super().__init__(holder, check)
+        self.helpers = helpers
         self.helper_id = helper_id
-        self.helper_name = helper_name
 
     def fields(self) -> list[Widget]:
         """Who helps, and the notes field."""
         return [
-            Label(Text(f"帮办人：{self.helper_name}")),
-            Input(placeholder="备注（可不填），例如：代为准备材料、约定上门", id="assisted-notes"),
+            Label("帮办人"),
+            Select(
+                [(Text(name), sid) for sid, name in self.helpers],
+                value=self.helper_id,
+                allow_blank=False,
+                id="assisted-helper",
+            ),
+            Label("备注"),
+            Input(placeholder="可不填，例如：代为准备材料、约定上门", id="assisted-notes"),
         ]
+
+    def on_mount(self) -> None:
+        """Start in the notes: the helper is usually the one at the desk."""
+        self.query_one("#assisted-notes", Input).focus()
 
     @on(Input.Submitted, "#assisted-notes")
     def submit(self, event: Input.Submitted) -> None:
-        """Ask the service with the notes as typed."""
-        notes = event.value.strip()
-        self.propose(OutcomeInput(helper_staff_id=self.helper_id, assisted_notes=notes))
+        """Ask the service with the helper chosen and the notes as typed."""
+        helper = self.query_one("#assisted-helper", Select).value
+        chosen = helper if isinstance(helper, int) else self.helper_id
+        self.propose(OutcomeInput(helper_staff_id=chosen, assisted_notes=event.value.strip()))
 
 
 class WrongNumberDialog(OutcomeDialog):

@@ -18,10 +18,15 @@ from callqueue.models import Outcome
 from callqueue.queue.claims import QueueEntry
 from callqueue.queue.outcomes import CONVEYABLE, OUTCOME_LABELS, OutcomeInput
 from callqueue.tui.desk import failure_text
-from callqueue.tui.messages import CallbackProposed, ClaimClosed, DeskFailed, SlotsRead
+from callqueue.tui.messages import (
+    CallbackProposed,
+    ClaimClosed,
+    DeskFailed,
+    HelpersRead,
+    SlotsRead,
+)
 from callqueue.tui.screens.confirm import ConfirmDialog, NoteDialog
 from callqueue.tui.screens.dialogs import (
-    AssistedDialog,
     Check,
     OutcomeDialog,
     RenewedDialog,
@@ -124,8 +129,7 @@ class OutcomeFlow:
         elif outcome is Outcome.CALLBACK:
             self._read(s.desk.callback_proposal, CallbackProposed, "读取工作日失败")
         elif outcome is Outcome.ASSISTED:
-            me = s.desk.staff
-            self.ask(Outcome.ASSISTED, lambda h, c: AssistedDialog(h, c, me.id, me.name))
+            self._read(s.desk.helpers, HelpersRead, "读取工作人员失败")
         elif outcome is Outcome.WRONG_NUMBER:
             self.ask(Outcome.WRONG_NUMBER, WrongNumberDialog)
         elif outcome is Outcome.RENEWED:

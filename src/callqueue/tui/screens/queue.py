@@ -29,10 +29,11 @@ from callqueue.tui.messages import (
     ClaimClosed,
     DeskFailed,
     EntryClaimed,
+    HelpersRead,
     QueuePageLoaded,
     SlotsRead,
 )
-from callqueue.tui.screens.dialogs import CallbackDialog, SlotDialog
+from callqueue.tui.screens.dialogs import AssistedDialog, CallbackDialog, SlotDialog
 from callqueue.tui.screens.filter import FilterDialog, describe
 from callqueue.tui.screens.help import HelpScreen
 from callqueue.tui.screens.outcome_keys import (
@@ -323,6 +324,16 @@ class QueueScreen(Screen[None]):
         """Open the callback dialog with the proposed time."""
         self.busy = False
         self.flow.ask(Outcome.CALLBACK, lambda h, c: CallbackDialog(h, c, message.at))
+
+    @on(HelpersRead)
+    def ask_assisted(self, message: HelpersRead) -> None:
+        """Open the 帮办代办 dialog with the section's staff to choose the helper from."""
+        self.busy = False
+        helpers = [(h.id, h.name) for h in message.helpers] or [
+            (self.desk.staff.id, self.desk.staff.name)
+        ]
+        me = self.desk.staff.id
+        self.flow.ask(Outcome.ASSISTED, lambda h, c: AssistedDialog(h, c, helpers, me))
 
     @on(SlotsRead)
     def ask_slot(self, message: SlotsRead) -> None:
