@@ -20,8 +20,8 @@ from callqueue.tui.office_desk import OfficeDesk
 from callqueue.tui.screens.appointments import AppointmentsScreen
 from callqueue.tui.screens.catalog import CatalogScreen
 from callqueue.tui.screens.import_screen import ImportScreen
-from callqueue.tui.screens.side import SideScreen
 from callqueue.tui.screens.queue import QueueScreen
+from callqueue.tui.screens.side import SideScreen
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
