@@ -5,6 +5,7 @@ Screens run these in thread workers; each call is one unit of work (one session)
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,6 +25,13 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 Progress = Callable[[str, int, int], None]
+log = logging.getLogger("callqueue.tui")
+
+
+def read_failure(what: str, exc: BaseException) -> str:
+    """A one-line message for a failed read (nothing was being changed); details go to the log."""
+    log.error("%s", what, exc_info=exc)
+    return f"{what}：{type(exc).__name__}"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from callqueue.models import AppointmentStatus
 from callqueue.queue.agenda import AgendaRow
 from callqueue.queue.appointments import AppointmentRefused
 from callqueue.tui.desk import failure_text
-from callqueue.tui.office_desk import OfficeDesk
+from callqueue.tui.office_desk import OfficeDesk, read_failure
 from callqueue.tui.screens.confirm import ConfirmDialog
 from callqueue.tui.screens.side import SideScreen
 
@@ -183,7 +183,7 @@ class AppointmentsScreen(SideScreen):
                 day = self.office.workday(day, step)
             rows = self.office.agenda(day, all_sections=all_sections)
         except Exception as exc:  # shown; the screen stays usable
-            self.post_message(AgendaFailed(failure_text("读取预约失败", exc)))
+            self.post_message(AgendaFailed(read_failure("读取预约失败", exc)))
             return
         self.post_message(AgendaLoaded(day, rows, token))
 

@@ -10,9 +10,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from callqueue import catalog
 from callqueue.roles import role_label
-from callqueue.tui.desk import failure_text
 from callqueue.tui.messages import CatalogLoaded, LoadFailed
-from callqueue.tui.office_desk import OfficeDesk
+from callqueue.tui.office_desk import OfficeDesk, read_failure
 from callqueue.tui.screens.catalog_edit import CatalogEditDialog
 from callqueue.tui.screens.side import SideScreen
 
@@ -86,7 +85,7 @@ class CatalogScreen(SideScreen):
         try:
             view = self.office.catalog()
         except Exception as exc:  # any failure is shown, the screen stays usable
-            self.post_message(LoadFailed(failure_text("读取目录失败", exc)))
+            self.post_message(LoadFailed(read_failure("读取目录失败", exc)))
             return
         self.post_message(CatalogLoaded(view.entries, view.late, view.calendar_warning))
 
@@ -123,7 +122,10 @@ class CatalogScreen(SideScreen):
 
     def _show_who(self, warning: str | None) -> None:
         me = self.office.staff
-        who = f"{me.name}（{role_label(me.role)}）" if me else "未选择工作人员"
+        if me is not None:
+            who = f"{me.name}（{role_label(me.role)}）"
+        else:
+            who = self.cq_app.staff_name or "未选择工作人员"
         line = Text(f"{who} · 日期 {self.office.today:%Y-%m-%d}")
         if warning:
             line.append(f"  ⚠ {warning}", style="bold yellow")

@@ -29,7 +29,7 @@ from textual.widgets import (
 from callqueue.ledger.read import UnreadableWorkbook
 from callqueue.ledger.service import ImportReport
 from callqueue.tui.desk import failure_text
-from callqueue.tui.office_desk import OfficeDesk
+from callqueue.tui.office_desk import OfficeDesk, read_failure
 from callqueue.tui.screens.side import SideScreen
 
 PROBLEM_LIMIT = 300  # a table page; the rejects workbook and `import --json` hold the rest
@@ -236,7 +236,7 @@ class ImportScreen(SideScreen):
         try:
             names = self.office.sections()
         except Exception as exc:
-            self.post_message(ImportFailed(failure_text("读取科室失败", exc)))
+            self.post_message(ImportFailed(read_failure("读取科室失败", exc)))
             return
         self.post_message(SectionsRead(names))
 
