@@ -131,7 +131,6 @@ class ImportScreen(SideScreen):
             yield Label(Text("工作簿"), id="import-path-label")
             yield Input(placeholder="路径，例如 /data/台账.xlsx；回车试运行", id="import-path")
             yield Select[str]([], prompt="按工作表注明的科室", id="import-section")
-        yield WorkbookTree(Path.cwd(), id="import-tree")
         yield Static(
             Text("选择或填写工作簿后回车：先试运行，确认无误再正式导入"), id="import-summary"
         )
@@ -150,7 +149,6 @@ class ImportScreen(SideScreen):
         table = self.query_one(DataTable)
         for key, label, width in PROBLEM_COLUMNS:
             table.add_column(label, key=key, width=width)
-        self.query_one("#import-tree").display = False
         self.query_one("#import-progress-row").display = False
         self.query_one("#import-path", Input).focus()
         self.read_sections()
@@ -159,7 +157,7 @@ class ImportScreen(SideScreen):
         """Nothing new while a run is under way; importing needs a dry run of what is chosen."""
         if action in ("browse", "check", "import", "back") and self.busy:
             return None
-        if action == "import" and self.checked != self._choice():
+        if action == "import" and (self.checked is None or self.checked != self._choice()):
             return None
         return super().check_action(action, parameters)
 
@@ -177,22 +175,31 @@ class ImportScreen(SideScreen):
 
     def action_browse(self) -> None:
         """Show or hide the folder picker, opened at the typed path's folder."""
-        tree = self.query_one(WorkbookTree)
-        tree.display = not tree.display
-        if tree.display:
-            choice = self._choice()
-            folder = choice[0] if choice else None
-            if folder is not None and not folder.is_dir():
-                folder = folder.parent
-            if folder is not None and folder.is_dir() and folder != tree.path:
+        choice = self._choice()
+        folder = choice[0] if choice else Path.cwd()
+        if not folder.is_dir():
+            folder = folder.parent if folder.parent.is_dir() else Path.cwd()
+        trees = self.query(WorkbookTree)
+        if not trees:  # made on first use: its loader is a worker that runs until unmounted
+            tree = WorkbookTree(folder, id="import-tree")
+            self.mount(tree, after="#import-pick")
+        else:
+            tree = trees.first()
+            tree.display = not tree.display
+            if not tree.display:
+                self.query_one("#import-path", Input).focus()
+                return
+            if folder != tree.path:
                 tree.path = folder
-            tree.focus()
+        tree.focus()
 
     @on(DirectoryTree.FileSelected)
     def picked(self, event: DirectoryTree.FileSelected) -> None:
         """A workbook was picked: fill the path and dry-run it."""
-        self.query_one("#import-path", Input).value = str(event.path)
+        path_input = self.query_one("#import-path", Input)
+        path_input.value = str(event.path)
         self.query_one(WorkbookTree).display = False
+        path_input.focus()
         self.action_check()
 
     @on(Input.Changed, "#import-path")
