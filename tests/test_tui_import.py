@@ -91,6 +91,12 @@ async def test_dry_run_then_import_with_rejects(engine: Engine, tmp_path: Path) 
         assert [row[2] for row in errors] == ["7", "8"]  # sheet rows of items 3 and 4
         assert all(row[1] == "Sheet1" for row in errors)
         assert "兽药经营许可证" in errors[0][5] and "不存在的日期" in errors[1][5]
+        problems.focus()
+        problems.move_cursor(row=cells.index(errors[0]))
+        await pilot.pause()
+        detail = text_of(app, "#import-detail")
+        assert detail.startswith("Sheet1 第7行［许可证书名称］：“兽药许可证”")
+        assert "是否为“兽药经营许可证”？" in detail  # in full, however narrow the column
         # The dry run wrote nothing, not even the rejects workbook.
         assert (count(engine, Certificate), count(engine, ImportBatch)) == (0, 0)
         assert not rejects.exists()

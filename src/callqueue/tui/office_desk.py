@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total); a total of 0 means a stage of unknown length."""
+SAVING, WRITING_REJECTS = "保存", "写出未导入行"
 log = logging.getLogger("callqueue.tui")
 
 
@@ -109,7 +111,9 @@ class OfficeDesk:
                 staff_id=self.staff.id if self.staff else None,
                 progress=progress,
             )
+            progress(SAVING, 0, 0)  # the commit of a large import takes a while
         if report.rejects_file:
+            progress(WRITING_REJECTS, 0, 0)
             try:
                 with db.session_scope(self.engine, write=False) as session:
                     ledger_service.save_rejects(session, report)

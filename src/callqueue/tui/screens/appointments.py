@@ -23,12 +23,12 @@ from callqueue.tui.screens.side import SideScreen
 
 COLUMNS = (  # key, label, width (cells); sized to fit 120 columns
     ("time", "时间", 11),
-    ("holder", "单位（个人）名称", 30),
+    ("holder", "单位（个人）名称", 28),
     ("certificate", "证书", 22),
     ("status", "状态", 6),
     ("booked_by", "预约人", 8),
-    ("section", "科室", 14),
-    ("note", "备注", 12),
+    ("section", "科室", 20),
+    ("note", "备注", 8),
 )
 STATUS_LABELS = {
     AppointmentStatus.BOOKED: "已预约",

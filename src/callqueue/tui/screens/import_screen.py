@@ -26,6 +26,7 @@ from textual.widgets import (
     Static,
 )
 
+from callqueue.ledger.check import Problem
 from callqueue.ledger.read import UnreadableWorkbook
 from callqueue.ledger.service import ImportReport
 from callqueue.tui.desk import failure_text
@@ -122,6 +123,8 @@ class ImportScreen(SideScreen):
     def __init__(self, office: OfficeDesk) -> None:
         super().__init__()
         self.office = office
+        self.problems: list[Problem] = []
+        """The problems in the table (a page of the report's)."""
 
     def compose(self) -> ComposeResult:
         """Path and section, the picker, the summary, the progress bar, the problems table."""
@@ -138,6 +141,7 @@ class ImportScreen(SideScreen):
             yield Static(id="import-stage")
             yield ProgressBar(id="import-progress", show_eta=False)
         yield DataTable(id="import-problems", cursor_type="row", zebra_stripes=True)
+        yield Static(id="import-detail")
         yield Static(id="import-status")
         yield Footer(compact=True)
 
@@ -235,6 +239,10 @@ class ImportScreen(SideScreen):
         self.query_one("#import-progress-row").display = True
         self.query_one(ProgressBar).update(total=None, progress=0)
         self._status("正在试运行（只检查，不写入）…" if dry_run else "正在导入…")
+        self.query_one("#import-summary", Static).update(Text(""))
+        self.query_one("#import-detail", Static).update(Text(""))
+        self.query_one(DataTable).clear()
+        self.problems = []
         self.run_import(choice[0], choice[1], dry_run)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import-sections")
@@ -281,10 +289,14 @@ class ImportScreen(SideScreen):
     @on(ImportProgressed)
     def show_progress(self, message: ImportProgressed) -> None:
         """Move the bar."""
-        self.query_one("#import-stage", Static).update(
-            Text(f"{message.stage} {message.done}/{message.total}")
-        )
-        self.query_one(ProgressBar).update(total=max(message.total, 1), progress=message.done)
+        stage = self.query_one("#import-stage", Static)
+        bar = self.query_one(ProgressBar)
+        if message.total <= 0:  # a stage of unknown length: the bar just moves
+            stage.update(Text(f"{message.stage}…"))
+            bar.update(total=None)
+            return
+        stage.update(Text(f"{message.stage} {message.done}/{message.total}"))
+        bar.update(total=message.total, progress=message.done)
 
     @on(ImportDone)
     def show_report(self, message: ImportDone) -> None:
@@ -293,9 +305,13 @@ class ImportScreen(SideScreen):
         self.busy = False
         self.checked = (message.path, message.section) if report.dry_run else None
         self.query_one("#import-summary", Static).update(summary(report))
+        self.query_one("#import-stage", Static).update(Text("完成"))
+        bar = self.query_one(ProgressBar)
+        bar.update(total=bar.total or 1, progress=bar.total or 1)
         table = self.query_one(DataTable)
         table.clear()
-        for p in report.problems[:PROBLEM_LIMIT]:
+        self.problems = report.problems[:PROBLEM_LIMIT]
+        for p in self.problems:
             error = p.severity == "error"
             table.add_row(
                 Text("✗" if error else "·", style="bold red" if error else "yellow"),
@@ -304,10 +320,13 @@ class ImportScreen(SideScreen):
                 Text(p.column or "", overflow="ellipsis", no_wrap=True),
                 Text(p.value or "", overflow="ellipsis", no_wrap=True),
                 Text(p.message),
+                height=None,  # long messages wrap onto a second line rather than being cut
             )
         more = len(report.problems) - PROBLEM_LIMIT
         shown = f"问题 {len(report.problems)} 条" + (
-            f"，表中列出前 {PROBLEM_LIMIT} 条（其余见被拒绝行文件）" if more > 0 else ""
+            f"，表中列出前 {PROBLEM_LIMIT} 条（全部可用 callqueue import --dry-run --json 查看）"
+            if more > 0
+            else ""
         )
         self._status(shown if report.problems else "没有发现问题")
         if not report.dry_run:
@@ -320,6 +339,18 @@ class ImportScreen(SideScreen):
         self.query_one("#import-progress-row").display = False
         self._status(message.message)
         self.notify(message.message, title="导入", severity="error")
+
+    @on(DataTable.RowHighlighted, "#import-problems")
+    def show_problem(self, event: DataTable.RowHighlighted) -> None:
+        """The highlighted problem in full, under the table."""
+        if 0 <= event.cursor_row < len(self.problems):
+            p = self.problems[event.cursor_row]
+            where = f"{p.sheet} 第{p.row}行" if p.row else p.sheet
+            line = Text(f"{where}" + (f"［{p.column}］" if p.column else "") + "：")
+            if p.value:
+                line.append(f"“{p.value}” ")
+            line.append(p.message, style="bold red" if p.severity == "error" else "")
+            self.query_one("#import-detail", Static).update(line)
 
     def _status(self, text: str) -> None:
         self.query_one("#import-status", Static).update(Text(text))
