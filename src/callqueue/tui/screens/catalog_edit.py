@@ -61,6 +61,8 @@ def _whole(text: str, what: str, *, blank_ok: bool = False) -> int | None:
     text = text.strip()
     if not text and blank_ok:
         return None
+    if not text:
+        raise EditInvalid(f"请填写{what}")
     if not text.isdigit():
         raise EditInvalid(f"{what}应为整数，现在是“{text}”")
     return int(text)
