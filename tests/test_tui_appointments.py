@@ -6,7 +6,9 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
@@ -16,6 +18,7 @@ from callqueue.db import table
 from callqueue.models import Appointment, AuditEvent, Reminder
 from callqueue.queue import appointments
 from callqueue.tui.app import CallqueueApp, create_app
+from callqueue.tui.office_desk import OfficeDesk
 from callqueue.tui.screens.appointments import AppointmentsScreen
 from callqueue.tui.screens.catalog import CatalogScreen
 from callqueue.tui.screens.confirm import ConfirmDialog
@@ -178,3 +181,27 @@ async def test_appointments_and_import_need_a_staff_member(engine: Engine) -> No
         await pilot.press("a", "i")
         await settle(app, pilot)
         assert isinstance(app.screen, CatalogScreen)
+
+
+async def test_a_failed_write_is_said_and_the_screen_stays_usable(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    booked = world(engine, tmp_path)
+
+    def broken(*_args: object) -> None:
+        raise OperationalError("UPDATE appointment", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(OfficeDesk, "set_appointment", broken)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_appointments(app, pilot)
+        await pilot.press("x", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, AppointmentsScreen)
+        status = str(app.screen.query_one("#appts-status", Static).render())
+        assert status == "保存预约失败：OperationalError，未保存任何更改"
+        assert app.screen.check_action("change", ("cancel",)) is True  # usable again
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert len(rows_on_screen(app)) == 1
+    assert appointment(engine, booked["002"]).status == "booked"
