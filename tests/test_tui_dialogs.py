@@ -236,7 +236,7 @@ async def test_assisted_dialog(engine: Engine, tmp_path: Path) -> None:
         assert (r.state, r.assisted, r.helper_staff_id) == (
             "assisted",
             True,
-            staff_id(engine, "乙"),
+            staff_id(engine, "丙"),
         )
         assert r.assisted_notes == "代为准备材料"
 

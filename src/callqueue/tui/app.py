@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from callqueue import db
 from callqueue.config import Settings
@@ -17,10 +17,14 @@ from callqueue.queue import staff
 from callqueue.tui import remembered
 from callqueue.tui.desk import Desk, default_clock, failure_text
 from callqueue.tui.messages import StaffFound, StaffListed, StaffMissing
+from callqueue.tui.office_desk import OfficeDesk
 from callqueue.tui.records_desk import RecordsDesk
+from callqueue.tui.screens.appointments import AppointmentsScreen
 from callqueue.tui.screens.catalog import CatalogScreen
+from callqueue.tui.screens.import_screen import ImportScreen
 from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.screens.search import SearchScreen
+from callqueue.tui.screens.side import SideScreen
 from callqueue.tui.screens.staff_picker import StaffPicker
 
 if TYPE_CHECKING:
@@ -28,6 +32,12 @@ if TYPE_CHECKING:
 
 NO_STAFF = "尚未登记工作人员：请先用 callqueue staff add 添加，现在只显示提醒目录"
 NOT_CHOSEN = "未选择工作人员：现在只显示提醒目录；重新启动后可选择"
+SIDE_SCREENS: dict[str, type[SideScreen]] = {
+    "appointments": AppointmentsScreen,
+    "import_ledger": ImportScreen,
+    "catalog": CatalogScreen,
+}
+NEEDS_DESK = frozenset({"appointments", "import_ledger"})
 
 
 class CallqueueApp(App[None]):
@@ -44,6 +54,13 @@ class CallqueueApp(App[None]):
             tooltip="按单位名称、电话或证书查找单位记录",
             id="app.search",
         ),
+        Binding(
+            "a", "appointments", "预约", tooltip="某天的预约：取消、未到", id="app.appointments"
+        ),
+        Binding(
+            "i", "import_ledger", "导入", tooltip="导入台账工作簿（先试运行）", id="app.import"
+        ),
+        Binding("c", "catalog", "目录", tooltip="提醒目录（主管可修改）", id="app.catalog"),
     ]
 
     def __init__(
@@ -89,9 +106,15 @@ class CallqueueApp(App[None]):
         return self.engine.url.render_as_string(hide_password=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Search needs a known staff member (their section scopes it) and no search open."""
+        """Search and side screens open from a plain screen; most need a known staff member."""
         if action == "search":
             return self.desk is not None and not isinstance(self.screen, SearchScreen)
+        if action not in SIDE_SCREENS:
+            return True
+        if isinstance(self.screen, ModalScreen | SIDE_SCREENS[action]):
+            return False
+        if action in NEEDS_DESK and self.desk is None:
+            return None
         return True
 
     def action_search(self) -> None:
@@ -160,8 +183,36 @@ class CallqueueApp(App[None]):
     @on(StaffMissing)
     def open_catalog(self, message: StaffMissing) -> None:
         """Without a staff member only the catalog can be shown; say why."""
-        self.push_screen(CatalogScreen())
+        self.push_screen(CatalogScreen(self.office()))
         self.notify(message.message, title="呼叫队列", severity="warning", timeout=8)
+
+    def office(self) -> OfficeDesk:
+        """The office work (appointments, import, catalog) for whoever is working, if known."""
+        return OfficeDesk(
+            engine=self.engine,
+            settings=self.settings,
+            staff=self.desk.staff if self.desk else None,
+            today=self.today,
+            now=self.now,
+        )
+
+    def action_appointments(self) -> None:
+        """Open the day's appointments."""
+        self._open_side(AppointmentsScreen(self.office()))
+
+    def action_import_ledger(self) -> None:
+        """Open the ledger import."""
+        self._open_side(ImportScreen(self.office()))
+
+    def action_catalog(self) -> None:
+        """Open the catalog."""
+        self._open_side(CatalogScreen(self.office()))
+
+    def _open_side(self, screen: SideScreen) -> None:
+        # One side screen at a time over the queue: escape always leads back to it.
+        if isinstance(self.screen, SideScreen) and len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.push_screen(screen)
 
 
 def create_app(

@@ -271,7 +271,17 @@ class QueueScreen(Screen[None]):
         note = ""
         if message.refreshed is not None and message.refreshed.changed:
             r = message.refreshed
-            note = f" · 已更新：转为待联系 {r.due}，需跟进 {r.follow_ups}，已过期 {r.lapsed}"
+            parts = [
+                f"{label} {n}"
+                for label, n in (
+                    ("转为待联系", r.due),
+                    ("需跟进", r.follow_ups),
+                    ("已过期", r.lapsed),
+                    ("释放超时认领", r.claims_released),
+                )
+                if n
+            ]
+            note = " · 已更新：" + "，".join(parts)
         self._status(self.counts + note)
 
     @on(EntryClaimed)

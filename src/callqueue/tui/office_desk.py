@@ -1,0 +1,165 @@
+"""The office work beside the call queue — appointments, import, catalog — as plain calls.
+
+Screens run these in thread workers; each call is one unit of work (one session).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from callqueue import catalog, catalog_edit, db, roles, workdays
+from callqueue.catalog import CatalogEntry, LateItem
+from callqueue.config import Settings
+from callqueue.ledger import service as ledger_service
+from callqueue.ledger.check import Problem
+from callqueue.models import AppointmentStatus
+from callqueue.queue import agenda, appointments
+from callqueue.queue.staff import StaffRow, section_names
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total); a total of 0 means a stage of unknown length."""
+SAVING, WRITING_REJECTS = "保存", "写出未导入行"
+log = logging.getLogger("callqueue.tui")
+
+
+def read_failure(what: str, exc: BaseException) -> str:
+    """A one-line message for a failed read (nothing was being changed); details go to the log."""
+    log.error("%s", what, exc_info=exc)
+    return f"{what}：{type(exc).__name__}"
+
+
+@dataclass(frozen=True)
+class CatalogView:
+    """The catalog with its too-late items and any calendar warning."""
+
+    entries: list[CatalogEntry]
+    late: list[LateItem]
+    calendar_warning: str | None
+
+
+@dataclass(frozen=True)
+class OfficeDesk:
+    """Appointments, ledger import and catalog upkeep for one staff member (or none)."""
+
+    engine: Engine
+    settings: Settings
+    staff: StaffRow | None
+    today: date
+    now: Callable[[], datetime]
+
+    # --- appointments ------------------------------------------------------------------------
+
+    def agenda(self, day: date, *, all_sections: bool = False) -> list[agenda.AgendaRow]:
+        """The day's appointments of this desk's section (or every section), by time."""
+        section_id = None if all_sections or self.staff is None else self.staff.section_id
+        with db.session_scope(self.engine, write=False) as session:
+            return agenda.day_agenda(session, day=day, section_id=section_id)
+
+    def workday(self, day: date, step: int) -> date:
+        """The working day `step` working days from `day` (0: `day` or the next working day)."""
+        with db.session_scope(self.engine, write=False) as session:
+            calendar = workdays.load_calendar(session)
+        if step == 0:
+            return calendar.next_workday(day)
+        return calendar.add_workdays(day, step)
+
+    def set_appointment(self, appointment_id: int, status: AppointmentStatus, note: str) -> None:
+        """Cancel an appointment or mark it no-show, audited; AppointmentRefused says why not."""
+        with db.session_scope(self.engine, write=True) as session:
+            appointments.set_status(
+                session,
+                appointment_id=appointment_id,
+                status=status,
+                staff_id=self.staff.id if self.staff else None,
+                now=self.now(),
+                note=note,
+            )
+
+    # --- ledger import -----------------------------------------------------------------------
+
+    def sections(self) -> list[str]:
+        """Every section's name, for sheets that do not name one."""
+        with db.session_scope(self.engine, write=False) as session:
+            return section_names(session)
+
+    def import_ledger(
+        self, path: Path, *, section: str | None, dry_run: bool, progress: Progress
+    ) -> ledger_service.ImportReport:
+        """Check (dry run) or import a workbook in one transaction; then write its rejects.
+
+        Raises:
+            UnreadableWorkbook: the file cannot be read; nothing was written.
+        """
+        actor = self.staff.name if self.staff else "tui"
+        with db.session_scope(self.engine, write=True) as session:
+            report = ledger_service.import_ledger(
+                session,
+                path=path,
+                today=self.today,
+                margin_workdays=self.settings.margin_workdays,
+                section=section,
+                dry_run=dry_run,
+                actor=actor,
+                staff_id=self.staff.id if self.staff else None,
+                progress=progress,
+            )
+            progress(SAVING, 0, 0)  # the commit of a large import takes a while
+        if report.rejects_file:
+            progress(WRITING_REJECTS, 0, 0)
+            try:
+                with db.session_scope(self.engine, write=False) as session:
+                    ledger_service.save_rejects(session, report)
+            except OSError as exc:  # the import stands; say the rejects file is missing
+                report.problems.insert(
+                    0,
+                    Problem("", None, None, None, "error", f"未导入行文件无法写入：{exc.strerror}"),
+                )
+                report.rejects_file = None
+        return report
+
+    # --- catalog -----------------------------------------------------------------------------
+
+    def catalog(self) -> CatalogView:
+        """The catalog in 序号 order, the items reminded too late, and the calendar's coverage."""
+        with db.session_scope(self.engine, write=False) as session:
+            entries = catalog.list_items(session)
+            warning = workdays.load_calendar(session).coverage_warning(
+                [self.today.year, self.today.year + 1]
+            )
+        late = catalog.late_items(entries, margin_workdays=self.settings.margin_workdays)
+        return CatalogView(entries, late, warning)
+
+    def may_edit_catalog(self) -> str | None:
+        """None when this staff member may edit the catalog, else why not (for staff)."""
+        try:
+            self._require_editor()
+        except roles.NotAllowed as exc:
+            return str(exc)
+        return None
+
+    def edit_catalog(self, seq: int, changes: Mapping[str, Any], reason: str) -> CatalogEntry:
+        """Change one catalog item, audited; NotAllowed or CatalogError say why not."""
+        staff = self._require_editor()
+        with db.session_scope(self.engine, write=True) as session:
+            return catalog_edit.update_item(
+                session,
+                seq=seq,
+                changes=changes,
+                reason=reason,
+                actor=staff.name,
+                staff_id=staff.id,
+            )
+
+    def _require_editor(self) -> StaffRow:
+        staff = self.staff
+        roles.require_catalog_editor(staff.name if staff else None, staff.role if staff else None)
+        assert staff is not None
+        return staff
