@@ -295,10 +295,10 @@ def test_failure_mid_write_leaves_the_database_as_before(
     before = {m: count(engine, m) for m in (Holder, Certificate, ContactPhone, ImportBatch)}
     real = write._insert
 
-    def failing(session: Session, model: type[Any], values: list[dict[str, Any]]) -> list[int]:
+    def failing(session: Session, model: type[Any], *args: Any) -> list[int]:
         if model is Reminder:
             raise RuntimeError("disk full")
-        return real(session, model, values)
+        return real(session, model, *args)
 
     monkeypatch.setattr(write, "_insert", failing)
     with pytest.raises(RuntimeError):
