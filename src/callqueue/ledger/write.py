@@ -6,8 +6,8 @@ per row), so a 100,000-row ledger writes in seconds and a failure writes nothing
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -36,6 +36,10 @@ from callqueue.models import (
 from callqueue.queue.reminders import plan
 
 _BATCH = 10_000  # rows converted and sent per executemany: bounds the copies held at once
+# SQLite's page cache while an import writes, in KiB (a negative cache_size). The default 2 MB
+# cannot hold the indexes a large ledger grows, so SQLite would spill pages to the WAL and read
+# them back; 64 MB holds 100,000 rows' worth and saves about a sixth of the write.
+_IMPORT_CACHE_KIB = 65_536
 
 
 @dataclass
@@ -157,12 +161,13 @@ def _insert(
     # own bind processor once per distinct value.
     dialect, quote = conn.dialect, conn.dialect.identifier_preparer.quote
     names = ("id", *columns, *fixed)
+    convert = {n: t.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names}
+    # The same value in every row is written into the statement, not bound a million times.
+    consts = [_sql_literal(v if (p := convert[n]) is None else p(v)) for n, v in fixed.items()]
     sql = (
         f"INSERT INTO {quote(t.name)} ({', '.join(map(quote, names))}) "
-        f"VALUES ({', '.join('?' * len(names))})"
+        f"VALUES ({', '.join(['?'] * (1 + len(columns)) + consts)})"
     )
-    convert = {n: t.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names}
-    consts = [v if (p := convert[n]) is None else p(v) for n, v in fixed.items()]
     changed = [(i, p) for i, n in enumerate(columns) if (p := convert[n]) is not None]
     first = conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one() + 1
     ids = range(first, first + len(rows))
@@ -172,11 +177,19 @@ def _insert(
         for i, process in changed:
             done = {value: process(value) for value in set(values[i])}
             values[i] = map(done.__getitem__, values[i])
-        tail = [itertools.repeat(c, len(part)) for c in consts]
-        conn.exec_driver_sql(
-            sql, list(zip(ids[start : start + len(part)], *values, *tail, strict=True))
-        )
+        conn.exec_driver_sql(sql, list(zip(ids[start : start + len(part)], *values, strict=True)))
     return list(ids)
+
+
+def _sql_literal(value: Any) -> str:
+    """A stored value (after the dialect's bind processor) as an SQLite literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool | int):
+        return str(int(value))
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQL literal for {type(value).__name__}")
 
 
 def _insert_returning(
@@ -198,6 +211,23 @@ def _insert_returning(
     if len(ids) != len(sent):
         raise ValueError(f"{t.name}: {len(ids)} new keys {key} for {len(sent)} inserted rows")
     return [ids[k] for k in sent]
+
+
+@contextmanager
+def _import_cache(session: Session) -> Iterator[None]:
+    """On SQLite, give the connection a larger page cache for the duration, then restore it."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    # cache_size changes only this connection's memory, never what is written or when it is
+    # synced, and may be set inside the transaction.
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
 
 
 def write_rows(
@@ -228,6 +258,32 @@ def write_rows(
     Returns:
         Counts and the problems found while writing.
     """
+    with _import_cache(session):
+        return _write_rows(
+            session,
+            rows=rows,
+            batch_id=batch_id,
+            calendar=calendar,
+            today=today,
+            margin_workdays=margin_workdays,
+            actor=actor,
+            staff_id=staff_id,
+            progress=progress,
+        )
+
+
+def _write_rows(
+    session: Session,
+    *,
+    rows: list[ValidRow],
+    batch_id: int,
+    calendar: WorkCalendar,
+    today: date,
+    margin_workdays: int,
+    actor: str,
+    staff_id: int | None,
+    progress: Callable[[int], None] | None,
+) -> WriteResult:
     now = clock.now()
     result = WriteResult()
     sections = {
@@ -370,8 +426,8 @@ def write_rows(
     # Before this file's reminders exist: closing touches only reminders already stored.
     _close_renewed(session, renewals, now, actor, staff_id)
 
-    # What a reminder takes from its plan, worked out once per expiry date and catalog item.
-    plans: dict[tuple[date, int], tuple[Any, ...]] = {}
+    # What a reminder takes from its plan, worked out once per expiry date and kind of item.
+    plans: dict[tuple[date, int, int | None, str], tuple[Any, ...]] = {}
     closed = (_RENEWED, now, "导入新证")
     done = 0
     for start in range(0, len(creating), _BATCH):
@@ -385,11 +441,10 @@ def write_rows(
             strict=True,
         ):
             item = r.item
-            planned = plans.get((r.expires_on, item.id))
+            when = (r.expires_on, item.lead_months, item.filing_deadline_days, item.deadline_kind)
+            planned = plans.get(when)
             if planned is None:
-                planned = plans[(r.expires_on, item.id)] = _planned(
-                    r.expires_on, item, calendar, today, margin_workdays
-                )
+                planned = plans[when] = _planned(when, calendar, today, margin_workdays)
             reminded = r.reminded_on if r.reminded_on and r.reminded_on <= today else None
             reminder_rows.append(
                 (cert_id, hid, sid, item.method, r.expires_on, r.needs_repair)
@@ -463,14 +518,18 @@ def _reminder_fixed(now: Any) -> dict[str, Any]:
 
 
 def _planned(
-    expires_on: date, item: Any, calendar: WorkCalendar, today: date, margin_workdays: int
+    when: tuple[date, int, int | None, str],
+    calendar: WorkCalendar,
+    today: date,
+    margin_workdays: int,
 ) -> tuple[Any, ...]:
     """(state, remind_on, planned_remind_on, apply_by, window_opens_on, pulled_earlier, late)."""
+    expires_on, lead_months, filing_days, deadline_kind = when
     p = plan(
         expires_on=expires_on,
-        lead_months=item.lead_months,
-        filing_days=item.filing_deadline_days,
-        deadline_kind=item.deadline_kind,
+        lead_months=lead_months,
+        filing_days=filing_days,
+        deadline_kind=deadline_kind,
         calendar=calendar,
         today=today,
         margin_workdays=margin_workdays,
