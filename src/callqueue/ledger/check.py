@@ -395,6 +395,8 @@ def _date(
     cache: _DateCache,
 ) -> date | None:
     value = values.get(column)
+    if value is None:  # an empty cell, as read_date(None) says
+        return None
     key = (type(value), value)
     try:
         found = cache[key]
