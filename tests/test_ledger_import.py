@@ -295,10 +295,10 @@ def test_failure_mid_write_leaves_the_database_as_before(
     before = {m: count(engine, m) for m in (Holder, Certificate, ContactPhone, ImportBatch)}
     real = write._insert
 
-    def failing(session: Session, model: type[Any], values: list[dict[str, Any]]) -> list[int]:
+    def failing(session: Session, model: type[Any], *args: Any) -> list[int]:
         if model is Reminder:
             raise RuntimeError("disk full")
-        return real(session, model, values)
+        return real(session, model, *args)
 
     monkeypatch.setattr(write, "_insert", failing)
     with pytest.raises(RuntimeError):
@@ -353,3 +353,30 @@ def test_renewals_within_one_file_do_not_depend_on_row_order(
         ("2029-01-05", "active"),
     ]
     assert [state for *_, state in rows] == ["renewed", "renewed", "renewed", "scheduled"]
+
+
+def test_bulk_write_keeps_file_order_and_the_page_cache(
+    engine: Engine, backend: str, tmp_path: Path
+) -> None:
+    """The bulk path gives ids in file order and leaves the connection's page cache as it was."""
+    path = write_annex2(tmp_path / "c.xlsx", rows(25), section=SECTION)
+    with db.session_scope(engine, write=True) as session:
+        conn = session.connection()
+        before = conn.exec_driver_sql("PRAGMA cache_size").scalar() if backend == "sqlite" else 0
+        report = service.import_ledger(
+            session, path=path, today=TODAY, margin_workdays=10, actor="测试"
+        )
+        after = conn.exec_driver_sql("PRAGMA cache_size").scalar() if backend == "sqlite" else 0
+    assert (report.imported, after) == (25, before)
+    with db.session_scope(engine, write=False) as session:
+        certs = session.execute(
+            select(table(Certificate).c.id, table(Certificate).c.source_row).order_by(
+                table(Certificate).c.id
+            )
+        ).all()
+        reminders = session.execute(
+            select(table(Reminder).c.certificate_id, table(Reminder).c.version)
+        ).all()
+    assert [r for _, r in certs] == sorted(r for _, r in certs)  # ids follow the file
+    assert sorted(c for c, _ in reminders) == [i for i, _ in certs]
+    assert {v for _, v in reminders} == {1}

@@ -372,6 +372,28 @@ def test_tianjin_numbers_agree_with_phonenumbers() -> None:
         assert bool(read_contact(local).phones) == phonenumbers.is_valid_number(parsed), local
 
 
+def test_national_numbers_classified_as_phonenumbers_does() -> None:
+    """Every prefix of up to three digits, each length a Chinese number can have, landlines too."""
+    rng = random.Random(86)
+    seen = {"mobile": 0, "landline": 0, "invalid": 0}
+    for prefix in range(1, 1000):
+        for length in range(max(7, len(str(prefix))), 13):
+            tail = length - len(str(prefix))
+            national = f"{prefix}{rng.randrange(10**tail):0{tail}}" if tail else str(prefix)
+            number = phonenumbers.PhoneNumber(country_code=86, national_number=int(national))
+            kind = phonenumbers.number_type(number)
+            expected = None
+            if phonenumbers.is_valid_number(number):
+                mobile = kind == phonenumbers.PhoneNumberType.MOBILE
+                e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                expected = (e164, "mobile" if mobile else "landline")
+            info = read_contact("+86" + national)
+            got = (info.phones[0].e164, info.phones[0].kind) if info.phones else None
+            assert got == expected, national
+            seen[expected[1] if expected else "invalid"] += 1
+    assert min(seen.values()) >= 50, seen
+
+
 MOBILES = st.builds(
     lambda head, tail: f"{head}{tail:08}",
     st.sampled_from(["130", "138", "139", "150", "158", "166", "177", "186", "199"]),

@@ -22,8 +22,9 @@ class CatalogError(ValueError):
 
 def name_key(text: str) -> str:
     """A certificate or holder name reduced for matching: full/half width, spaces, brackets."""
-    folded = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in folded if not ch.isspace()).replace("【", "[").replace("】", "]")
+    # str.split() splits on exactly the characters str.isspace() accepts.
+    folded = "".join(unicodedata.normalize("NFKC", text).split())
+    return folded.replace("【", "[").replace("】", "]")
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,7 @@ def check_workbook(
         )
         section_option = None
     done = 0
+    dates: _DateCache = {}
     readable = [t for t in book.tables if not t.hidden and t.header_row is not None]
     if not readable:
         result.problems.append(
@@ -229,7 +230,7 @@ def check_workbook(
                     )
                 )
         for raw in table.rows:
-            _check_row(raw, section, index, known, result)
+            _check_row(raw, section, index, known, result, dates)
             done += 1
             if progress is not None and done % 2000 == 0:
                 progress(done)
@@ -265,6 +266,7 @@ def _check_row(
     index: _Catalog,
     known: dict[str, str],
     result: CheckResult,
+    dates: _DateCache,
 ) -> None:
     v = raw.values
     errors: list[Problem] = []
@@ -295,8 +297,8 @@ def _check_row(
         hint = index.suggest(cert_text)
         err("certificate", f"目录中没有“{cert_text}”" + (f"，是否为“{hint}”？" if hint else ""))
 
-    issued = _date(v, "issued_on", err)
-    expires = _date(v, "expires_on", err)
+    issued = _date(v, "issued_on", err, dates)
+    expires = _date(v, "expires_on", err, dates)
     computed = False
     validity: int | None = None
     if item is not None and len(item.validity_years) == 1:
@@ -326,7 +328,7 @@ def _check_row(
     contact_name = _text(v.get("contact_name")) or "、".join(info.names)
     if not info.phones and not info.emails:
         warn("contact", "没有可用的电话或邮箱，导入后需补充联系方式")
-    reminded_on = _date(v, "reminded_on", warn)
+    reminded_on = _date(v, "reminded_on", warn, dates)
     method = _text(v.get("method"))
     channel = _CHANNELS.get(method) if method else None
     if method and channel is None:
@@ -381,14 +383,32 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
+# A ledger repeats its dates, in a few spellings, over and over: each (type, value) of a date
+# cell is read once per import. The type is part of the key: 1 == 1.0 == True are different cells.
+_DateCache = dict[tuple[type, object], "date | str | None"]
+
+
 def _date(
-    values: dict[str, object], column: str, report: Callable[[str | None, str], None]
+    values: dict[str, object],
+    column: str,
+    report: Callable[[str | None, str], None],
+    cache: _DateCache,
 ) -> date | None:
-    try:
-        return read_date(values.get(column))
-    except DateParseError as exc:
-        report(column, str(exc))
+    value = values.get(column)
+    if value is None:  # an empty cell, as read_date(None) says
         return None
+    key = (type(value), value)
+    try:
+        found = cache[key]
+    except KeyError:
+        try:
+            found = cache[key] = read_date(value)
+        except DateParseError as exc:
+            found = cache[key] = str(exc)
+    if isinstance(found, str):
+        report(column, found)
+        return None
+    return found
 
 
 def _contact(values: dict[str, object]) -> ContactInfo:

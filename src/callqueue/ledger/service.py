@@ -169,11 +169,13 @@ def import_ledger(
         staff_id=staff_id,
         progress=lambda n: notify("写入", n, len(checked.valid)),
     )
-    raw = {(t.sheet, r.row): r.values for t in book.tables for r in t.rows}
-    late_rejects = [
-        RejectedRow(v.sheet, v.row, v.section, dict(raw[(v.sheet, v.row)]), (why,))
-        for v, why in written.rejected
-    ]
+    late_rejects: list[RejectedRow] = []
+    if written.rejected:  # rare: only then index every raw row by where it came from
+        raw = {(t.sheet, r.row): r.values for t in book.tables for r in t.rows}
+        late_rejects = [
+            RejectedRow(v.sheet, v.row, v.section, dict(raw[(v.sheet, v.row)]), (why,))
+            for v, why in written.rejected
+        ]
     for v, why in written.rejected:
         report.problems.append(Problem(v.sheet, v.row, None, None, "error", why))
     report.problems.extend(written.problems)

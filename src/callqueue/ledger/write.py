@@ -6,18 +6,19 @@ per row), so a 100,000-row ledger writes in seconds and a failure writes nothing
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlmodel import Session
 
 from callqueue import audit, clock
 from callqueue.calendar import WorkCalendar
 from callqueue.db import chunks, table
+from callqueue.ledger.bulk import BATCH, import_cache
+from callqueue.ledger.bulk import insert_rows as _insert
 from callqueue.ledger.check import Problem, ValidRow
 from callqueue.ledger.phones import mask_phone
 from callqueue.models import (
@@ -33,9 +34,7 @@ from callqueue.models import (
     Section,
     Staff,
 )
-from callqueue.queue.reminders import Plan, plan
-
-_BATCH = 10_000  # rows converted and sent per executemany: bounds the copies held at once
+from callqueue.queue.reminders import plan
 
 
 @dataclass
@@ -119,75 +118,6 @@ def _load_existing(session: Session, keys: Iterable[str]) -> _Existing:
     return ex
 
 
-# A key unique among the rows of one insert, to match new ids to rows; no key, no ids.
-_KEYS: dict[type[Any], tuple[str, ...]] = {
-    Holder: ("name_key",),
-    Contact: ("holder_id", "name"),
-    Certificate: ("holder_id", "catalog_item_id", "expires_on"),
-}
-
-
-def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows in bulk and return their new ids in order (none for a table without a key).
-
-    Every row must give the same columns, and every column that has a default.
-    """
-    if not rows:
-        return []
-    t, key, conn = table(model), _KEYS.get(model), session.connection()
-    if conn.dialect.name != "sqlite" or not conn.dialect.positional:
-        return _insert_returning(conn, t, rows, key)
-    # SQLAlchemy builds and converts a parameter dict per row (~15 µs, most of a 100,000-row
-    # write) and cannot return SQLite's RETURNING rows in order without a statement per row.
-    # So the rows go to the driver's executemany, each column converted by the dialect's own
-    # bind processor once per distinct value, and the ids are read back by key: the write
-    # transaction began with BEGIN IMMEDIATE, so every row above the old maximum id is ours.
-    before = conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one() if key else 0
-    compiled = insert(t).compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    names = compiled.positiontup or ()
-    if len(names) < 2:  # itemgetter would return bare values, not tuples
-        return _insert_returning(conn, t, rows, key)
-    convert = [t.c[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for n in names]
-    get = operator.itemgetter(*names)
-    sent: list[tuple[Any, ...]] = []  # each row's key as stored
-    for part in chunks(rows, _BATCH):
-        columns: list[Sequence[Any]] = list(zip(*map(get, part), strict=True))
-        for i, process in enumerate(convert):
-            if process is not None:
-                done = {value: process(value) for value in set(columns[i])}
-                columns[i] = tuple(map(done.__getitem__, columns[i]))
-        if key:
-            sent += zip(*(columns[names.index(k)] for k in key), strict=True)
-        conn.exec_driver_sql(compiled.string, list(zip(*columns, strict=True)))
-    if key is None:
-        return []
-    query = select(t.c.id, *(t.c[k] for k in key)).where(t.c.id > bindparam("before"))
-    found = conn.exec_driver_sql(query.compile(dialect=conn.dialect).string, (before,))
-    return _match_ids(t, sent, key, found)
-
-
-def _insert_returning(
-    conn: Connection, t: Table, rows: list[dict[str, Any]], key: tuple[str, ...] | None
-) -> list[int]:
-    """Insert through SQLAlchemy's batched INSERT … RETURNING; ids matched to rows by key."""
-    if key is None:
-        conn.execute(insert(t), rows)
-        return []
-    stmt = insert(t).returning(t.c.id, *(t.c[k] for k in key))
-    sent = [tuple(row[k] for k in key) for row in rows]
-    return _match_ids(t, sent, key, conn.execute(stmt, rows))
-
-
-def _match_ids(
-    t: Table, sent: list[tuple[Any, ...]], key: tuple[str, ...], found: Iterable[Any]
-) -> list[int]:
-    """The new ids in the order of the keys sent, from (id, *key) rows in any order."""
-    ids = {tuple(row[1:]): row[0] for row in found}
-    if len(ids) != len(sent):
-        raise ValueError(f"{t.name}: {len(ids)} new keys {key} for {len(sent)} inserted rows")
-    return [ids[k] for k in sent]
-
-
 def write_rows(
     session: Session,
     *,
@@ -216,6 +146,32 @@ def write_rows(
     Returns:
         Counts and the problems found while writing.
     """
+    with import_cache(session):
+        return _write_rows(
+            session,
+            rows=rows,
+            batch_id=batch_id,
+            calendar=calendar,
+            today=today,
+            margin_workdays=margin_workdays,
+            actor=actor,
+            staff_id=staff_id,
+            progress=progress,
+        )
+
+
+def _write_rows(
+    session: Session,
+    *,
+    rows: list[ValidRow],
+    batch_id: int,
+    calendar: WorkCalendar,
+    today: date,
+    margin_workdays: int,
+    actor: str,
+    staff_id: int | None,
+    progress: Callable[[int], None] | None,
+) -> WriteResult:
     now = clock.now()
     result = WriteResult()
     sections = {
@@ -228,25 +184,18 @@ def write_rows(
     ex = _load_existing(session, (r.holder_key for r in rows))
 
     new_holders = {r.holder_key: r.holder for r in rows if r.holder_key not in ex.holders}
-    keys = list(new_holders)
     ids = _insert(
         session,
         Holder,
-        [
-            {
-                "name": new_holders[k],
-                "name_key": k,
-                "created_at": now,
-                "do_not_call": False,
-                "note": "",
-            }
-            for k in keys
-        ],
+        ("name_key", "name"),
+        list(new_holders.items()),
+        {"created_at": now, "do_not_call": False, "note": ""},
     )
-    ex.holders.update(zip(keys, ids, strict=True))
+    ex.holders.update(zip(new_holders, ids, strict=True))
 
     seen: dict[tuple[int, int, date], tuple[str, int]] = {}
     creating: list[ValidRow] = []
+    holder_ids: list[int] = []  # of each row in `creating`
     contact_needed: dict[tuple[int, str], None] = {}
     for r in rows:
         hid = ex.holders[r.holder_key]
@@ -276,6 +225,7 @@ def write_rows(
             )
             continue
         creating.append(r)
+        holder_ids.append(hid)
         if (hid, r.contact_name) not in ex.contacts:
             contact_needed[(hid, r.contact_name)] = None
 
@@ -283,52 +233,61 @@ def write_rows(
     ids = _insert(
         session,
         Contact,
-        [
-            {"holder_id": h, "name": n, "invalid": False, "note": "", "created_at": now}
-            for h, n in pairs
-        ],
+        ("holder_id", "name"),
+        pairs,
+        {"invalid": False, "note": "", "created_at": now},
     )
     ex.contacts.update(zip(pairs, ids, strict=True))
     ex.contact_names.update({cid: name for (_, name), cid in zip(pairs, ids, strict=True)})
 
     # Rows are built and sent a batch at a time, so a large file never holds them all at once.
+    contact_ids = [
+        ex.contacts[(hid, r.contact_name)] for r, hid in zip(creating, holder_ids, strict=True)
+    ]
+    section_ids = [sections[r.section] for r in creating]
     cert_ids: list[int] = []
-    for part in chunks(creating, _BATCH):
-        phone_rows: list[dict[str, Any]] = []
-        email_rows: list[dict[str, Any]] = []
-        cert_rows: list[dict[str, Any]] = []
-        for r in part:
-            hid = ex.holders[r.holder_key]
-            cid = ex.contacts[(hid, r.contact_name)]
-            phone_rows += _new_phones(cid, r, ex)
-            email_rows += _new_emails(cid, r, ex)
+    for start in range(0, len(creating), BATCH):
+        end = start + BATCH
+        phone_rows: list[tuple[Any, ...]] = []
+        email_rows: list[tuple[Any, ...]] = []
+        cert_rows: list[tuple[Any, ...]] = []
+        for r, hid, cid, sid in zip(
+            creating[start:end],
+            holder_ids[start:end],
+            contact_ids[start:end],
+            section_ids[start:end],
+            strict=True,
+        ):
+            if r.phones:
+                phone_rows += _new_phones(cid, r, ex)
+            if r.emails:
+                email_rows += _new_emails(cid, r, ex)
             cert_rows.append(
-                {
-                    "holder_id": hid,
-                    "catalog_item_id": r.item.id,
-                    "section_id": sections[r.section],
-                    "contact_id": cid,
-                    "number": r.number,
-                    "issued_on": r.issued_on,
-                    "expires_on": r.expires_on,
-                    "validity_years": r.validity_years,
-                    "expiry_computed": r.expiry_computed,
-                    # Already expired when imported: lapsed, like its reminder (refresh does the same).
-                    "status": (
-                        CertificateStatus.LAPSED
-                        if r.expires_on < today
-                        else CertificateStatus.ACTIVE
-                    ).value,
-                    "previous_id": None,
-                    "import_batch_id": batch_id,
-                    "source_sheet": r.sheet,
-                    "source_row": r.row,
-                    "created_at": now,
-                }
+                (
+                    hid,
+                    r.item.id,
+                    sid,
+                    cid,
+                    r.number,
+                    r.issued_on,
+                    r.expires_on,
+                    r.validity_years,
+                    r.expiry_computed,
+                    # Already expired when imported: lapsed, like its reminder (refresh too).
+                    _LAPSED if r.expires_on < today else _ACTIVE,
+                    r.sheet,
+                    r.row,
+                )
             )
-        _insert(session, ContactPhone, phone_rows)
-        _insert(session, ContactEmail, email_rows)
-        cert_ids += _insert(session, Certificate, cert_rows)
+        _insert(session, ContactPhone, _PHONE_COLUMNS, phone_rows, _PHONE_FIXED)
+        _insert(session, ContactEmail, _EMAIL_COLUMNS, email_rows, _EMAIL_FIXED)
+        cert_ids += _insert(
+            session,
+            Certificate,
+            _CERT_COLUMNS,
+            cert_rows,
+            {"previous_id": None, "import_batch_id": batch_id, "created_at": now},
+        )
 
     # Oldest first per holder and permit, so each certificate closes the one before it, whatever
     # the order of the rows; one superseded within this file gets a closed reminder below.
@@ -336,11 +295,12 @@ def write_rows(
     superseded: set[int] = set()
     in_file: set[int] = set()
     chain = sorted(
-        zip(creating, cert_ids, strict=True),
-        key=lambda pair: (ex.holders[pair[0].holder_key], pair[0].item.id, pair[0].expires_on),
+        range(len(creating)),
+        key=lambda i: (holder_ids[i], creating[i].item.id, creating[i].expires_on),
     )
-    for r, cert_id in chain:
-        pair = (ex.holders[r.holder_key], r.item.id)
+    for i in chain:
+        r, cert_id = creating[i], cert_ids[i]
+        pair = (holder_ids[i], r.item.id)
         newest = ex.latest.get(pair)
         if newest is not None and newest["expires_on"] < r.expires_on:
             renewals.append((newest, cert_id))
@@ -354,109 +314,151 @@ def write_rows(
     # Before this file's reminders exist: closing touches only reminders already stored.
     _close_renewed(session, renewals, now, actor, staff_id)
 
-    plans: dict[tuple[date, int, int | None, str], Plan] = {}
+    # What a reminder takes from its plan, worked out once per expiry date and kind of item.
+    plans: dict[tuple[date, int, int | None, str], tuple[Any, ...]] = {}
+    closed = (_RENEWED, now, "导入新证")
     done = 0
-    for pairs_part in chunks(list(zip(creating, cert_ids, strict=True)), _BATCH):
-        reminder_rows: list[dict[str, Any]] = []
-        for r, cert_id in pairs_part:
+    for start in range(0, len(creating), BATCH):
+        end = start + BATCH
+        reminder_rows: list[tuple[Any, ...]] = []
+        for r, cert_id, hid, sid in zip(
+            creating[start:end],
+            cert_ids[start:end],
+            holder_ids[start:end],
+            section_ids[start:end],
+            strict=True,
+        ):
             item = r.item
             when = (r.expires_on, item.lead_months, item.filing_deadline_days, item.deadline_kind)
-            p = plans.get(when)
-            if p is None:
-                p = plans[when] = plan(
-                    expires_on=r.expires_on,
-                    lead_months=item.lead_months,
-                    filing_days=item.filing_deadline_days,
-                    deadline_kind=item.deadline_kind,
-                    calendar=calendar,
-                    today=today,
-                    margin_workdays=margin_workdays,
-                )
-            closed = cert_id in superseded
+            planned = plans.get(when)
+            if planned is None:
+                planned = plans[when] = _planned(when, calendar, today, margin_workdays)
+            reminded = r.reminded_on if r.reminded_on and r.reminded_on <= today else None
             reminder_rows.append(
-                {
-                    "certificate_id": cert_id,
-                    "holder_id": ex.holders[r.holder_key],
-                    "section_id": sections[r.section],
-                    "state": ReminderState.RENEWED.value if closed else p.state.value,
-                    "closed_at": now if closed else None,
-                    "channel": item.method,
-                    "expires_on": r.expires_on,
-                    "remind_on": p.dates.remind_on,
-                    "planned_remind_on": p.dates.planned_remind_on,
-                    "apply_by": p.dates.apply_by,
-                    "window_opens_on": p.dates.window_opens_on,
-                    "pulled_earlier": p.dates.pulled_earlier,
-                    "late": p.late,
-                    "follow_up": False,
-                    "attempts": 0,
-                    "assisted": False,
-                    "assisted_notes": "",
-                    "needs_repair": r.needs_repair,
-                    "close_reason": "导入新证" if closed else "",
-                    "last_reminded_on": r.reminded_on
-                    if r.reminded_on and r.reminded_on <= today
-                    else None,
-                    "last_channel": r.reminded_channel,
-                    "last_staff_id": staff.get(r.reminded_by),
-                    "version": 1,
-                    "updated_at": now,
-                }
+                (cert_id, hid, sid, item.method, r.expires_on, r.needs_repair)
+                + planned[1:]
+                + (closed if cert_id in superseded else (planned[0], None, ""))
+                + (reminded, r.reminded_channel, staff.get(r.reminded_by))
             )
             done += 1
             if progress is not None and done % 2000 == 0:
                 progress(done)
-        _insert(session, Reminder, reminder_rows)
+        _insert(session, Reminder, _REMINDER_COLUMNS, reminder_rows, _reminder_fixed(now))
     result.imported = len(creating)
     return result
+
+
+_ACTIVE, _LAPSED = CertificateStatus.ACTIVE.value, CertificateStatus.LAPSED.value
+_RENEWED = ReminderState.RENEWED.value
+_CERT_COLUMNS = (
+    "holder_id",
+    "catalog_item_id",
+    "section_id",
+    "contact_id",
+    "number",
+    "issued_on",
+    "expires_on",
+    "validity_years",
+    "expiry_computed",
+    "status",
+    "source_sheet",
+    "source_row",
+)
+_REMINDER_COLUMNS = (
+    "certificate_id",
+    "holder_id",
+    "section_id",
+    "channel",
+    "expires_on",
+    "needs_repair",
+    # from the plan, see _planned
+    "remind_on",
+    "planned_remind_on",
+    "apply_by",
+    "window_opens_on",
+    "pulled_earlier",
+    "late",
+    # the state, or closed at once when a later row of the file renews the certificate
+    "state",
+    "closed_at",
+    "close_reason",
+    # from the ledger's 提醒日期 / 提醒方式 / 提醒人
+    "last_reminded_on",
+    "last_channel",
+    "last_staff_id",
+)
+_PHONE_COLUMNS = ("contact_id", "e164", "extension", "raw", "kind", "position")
+_PHONE_FIXED = {"invalid": False, "invalid_reason": ""}
+_EMAIL_COLUMNS = ("contact_id", "address", "position")
+_EMAIL_FIXED = {"invalid": False, "invalid_reason": ""}
+
+
+def _reminder_fixed(now: Any) -> dict[str, Any]:
+    """The columns every imported reminder starts with alike."""
+    return {
+        "follow_up": False,
+        "attempts": 0,
+        "assisted": False,
+        "assisted_notes": "",
+        "version": 1,
+        "updated_at": now,
+    }
+
+
+def _planned(
+    when: tuple[date, int, int | None, str],
+    calendar: WorkCalendar,
+    today: date,
+    margin_workdays: int,
+) -> tuple[Any, ...]:
+    """(state, remind_on, planned_remind_on, apply_by, window_opens_on, pulled_earlier, late)."""
+    expires_on, lead_months, filing_days, deadline_kind = when
+    p = plan(
+        expires_on=expires_on,
+        lead_months=lead_months,
+        filing_days=filing_days,
+        deadline_kind=deadline_kind,
+        calendar=calendar,
+        today=today,
+        margin_workdays=margin_workdays,
+    )
+    d = p.dates
+    return (
+        p.state.value,
+        d.remind_on,
+        d.planned_remind_on,
+        d.apply_by,
+        d.window_opens_on,
+        d.pulled_earlier,
+        p.late,
+    )
 
 
 def _warn(r: ValidRow, message: str, column: str | None = None) -> Problem:
     return Problem(r.sheet, r.row, column, None, "warning", message)
 
 
-def _new_phones(cid: int, r: ValidRow, ex: _Existing) -> list[dict[str, Any]]:
-    if not r.phones:
-        return []
+def _new_phones(cid: int, r: ValidRow, ex: _Existing) -> list[tuple[Any, ...]]:
+    """The rows of `r`'s phones that contact `cid` does not have yet, in _PHONE_COLUMNS order."""
     have = ex.phones.setdefault(cid, set())
     out = []
     for p in r.phones:
         if (p.e164, p.extension) in have:
             continue
         have.add((p.e164, p.extension))
-        out.append(
-            {
-                "contact_id": cid,
-                "e164": p.e164,
-                "extension": p.extension,
-                "raw": p.raw[:100],
-                "kind": p.kind,
-                "position": len(have),
-                "invalid": False,
-                "invalid_reason": "",
-            }
-        )
+        out.append((cid, p.e164, p.extension, p.raw[:100], p.kind, len(have)))
     return out
 
 
-def _new_emails(cid: int, r: ValidRow, ex: _Existing) -> list[dict[str, Any]]:
-    if not r.emails:
-        return []
+def _new_emails(cid: int, r: ValidRow, ex: _Existing) -> list[tuple[Any, ...]]:
+    """The rows of `r`'s emails that contact `cid` does not have yet, in _EMAIL_COLUMNS order."""
     have = ex.emails.setdefault(cid, set())
     out = []
     for address in r.emails:
         if address in have:
             continue
         have.add(address)
-        out.append(
-            {
-                "contact_id": cid,
-                "address": address,
-                "position": len(have),
-                "invalid": False,
-                "invalid_reason": "",
-            }
-        )
+        out.append((cid, address, len(have)))
     return out
 
 
@@ -479,15 +481,9 @@ def _update_existing(
             cid = _insert(
                 session,
                 Contact,
-                [
-                    {
-                        "holder_id": hid,
-                        "name": r.contact_name,
-                        "invalid": False,
-                        "note": "",
-                        "created_at": now,
-                    }
-                ],
+                ("holder_id", "name"),
+                [(hid, r.contact_name)],
+                {"invalid": False, "note": "", "created_at": now},
             )[0]
             ex.contacts[(hid, r.contact_name)] = cid
             ex.contact_names[cid] = r.contact_name
@@ -502,8 +498,8 @@ def _update_existing(
         changes["issued_on"] = r.issued_on
     if not (phones or emails or changes):
         return False
-    _insert(session, ContactPhone, phones)
-    _insert(session, ContactEmail, emails)
+    _insert(session, ContactPhone, _PHONE_COLUMNS, phones, _PHONE_FIXED)
+    _insert(session, ContactEmail, _EMAIL_COLUMNS, emails, _EMAIL_FIXED)
     if changes:
         session.execute(
             update(Certificate).where(table(Certificate).c.id == cert["id"]).values(**changes)
@@ -532,7 +528,7 @@ def _update_existing(
         entity="certificate",
         entity_id=cert["id"],
         after={
-            "phones": [mask_phone(p["e164"]) for p in phones],
+            "phones": [mask_phone(e164) for _, e164, *_ in phones],
             "emails": len(emails),
             **{k: v for k, v in changes.items()},
         },
