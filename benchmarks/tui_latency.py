@@ -63,7 +63,12 @@ def main() -> int:
     parser.add_argument(
         "--db", type=Path, required=True, help="a demo SQLite database (copied, not changed)"
     )
-    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=40,
+        help="presses per key (the cursor stays within one 50-row page)",
+    )
     parser.add_argument("--staff", default="张敏")
     parser.add_argument("--today", default="2026-11-24")
     args = parser.parse_args()

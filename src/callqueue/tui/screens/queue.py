@@ -6,6 +6,7 @@ the claim, the detail pane and the card, and the workers that read them.
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from rich.text import Text
@@ -50,6 +51,16 @@ from callqueue.tui.widgets.queue_table import BADGES, QueueTable
 PREFETCH = 15  # about the rows a 40-line terminal shows
 log = logging.getLogger("callqueue.tui")
 EMAIL_REASON = "邮件告知尚未开通：发送功能上线后，此键向有邮箱的单位发送告知邮件"
+
+
+def calm_collector() -> None:
+    """Once the desk is up: collect, then freeze what start-up built (imports, widgets, caches).
+
+    A full collection over those ~170k objects took 80-120 ms, and landed in the middle of key
+    presses every few seconds; frozen objects are no longer scanned (10-15 ms collections).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class QueueScreen(Screen[None]):
@@ -267,7 +278,10 @@ class QueueScreen(Screen[None]):
     @on(QueuePageLoaded)
     def show_page(self, message: QueuePageLoaded) -> None:
         """Fill the table; say what a refresh changed."""
+        first = not self.entries
         self._fill(message)
+        if first:
+            self.call_after_refresh(calm_collector)
         note = ""
         if message.refreshed is not None and message.refreshed.changed:
             r = message.refreshed

@@ -24,11 +24,17 @@ class InformCard(Vertical):
         self.materials: list[str] = []
 
     def show(self, b: Briefing | None, script: Script | None, *, claimed: bool) -> None:
-        """Fill the card; the ticks start empty for every newly shown entry."""
+        """Fill the card; the ticks start empty for every newly claimed entry.
+
+        While browsing (nothing claimed) the materials are plain lines of the text; the live
+        checklist is only built for a claimed entry, which keeps cursor moves cheap.
+        """
         words = self.query_one("#inform-words", Static)
         checklist = self.query_one("#materials", SelectionList)
-        checklist.clear_options()
+        if self.materials or checklist.option_count:
+            checklist.clear_options()
         self.materials = []
+        checklist.display = False
         if b is None or script is None:
             words.update(Text("一次性告知：正在读取…", style="dim"))
             return
@@ -40,15 +46,18 @@ class InformCard(Vertical):
         for paragraph in script.paragraphs:
             t.append("\n" + paragraph)
         t.append("\n" + script.closing)
-        if b.materials:
-            hint = "Tab 进入，空格勾选，讲一项勾一项" if claimed else "认领后可勾选"
-            t.append(f"\n材料清单（{hint}）", style="bold")
+        if b.materials and not claimed:
+            t.append("\n材料清单（认领后逐项勾选）", style="bold")
+            for material in b.materials:
+                t.append(f"\n  □ {material}")
+        elif b.materials:
+            t.append("\n材料清单（Tab 进入，空格勾选，讲一项勾一项）", style="bold")
         words.update(t)
-        self.materials = b.materials
-        checklist.add_options([(Text(m), m) for m in b.materials])
-        if b.materials:
+        if claimed and b.materials:
+            self.materials = b.materials
+            checklist.add_options([(Text(m), m) for m in b.materials])
             checklist.highlighted = 0
-        checklist.disabled = not claimed
+            checklist.display = True
 
     @property
     def ticked(self) -> list[str]:
