@@ -62,9 +62,9 @@ def test_briefing_lists_contacts_certificates_and_attempts(engine: Engine, tmp_p
     [contact] = b.contacts
     phones = {p.display: p.invalid for p in contact.phones}
     assert phones == {
-        "138 0000 0001": True,
-        "022 2345 6789 转 123": False,
-        "138 0000 0002": False,  # the second row's number, same contact person
+        "13800000001": True,
+        "022-23456789转123": False,
+        "13800000002": False,  # the second row's number, same contact person
     }
     assert [e.address for e in contact.emails] == ["wang@example.cn"] and b.has_email
     [attempt] = b.attempts

@@ -71,7 +71,7 @@ async def test_detail_pane_and_card_show_the_record(engine: Engine, tmp_path: Pa
     async with app.run_test(size=(120, 40)) as pilot:
         await claim_first(app, pilot)
         detail = text_of(app, "#queue-detail")
-        assert "138 0000 0002" in detail and "联系人" in detail  # FIRST is row 2's holder
+        assert "13800000002" in detail and "联系人" in detail  # FIRST is row 2's holder
         assert "期满 2027-02-10" in detail and "提醒记录" in detail and "（尚无）" in detail
         card = text_of(app, "#inform-words")
         assert "2027年2月10日（星期三）期满" in card

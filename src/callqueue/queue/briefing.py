@@ -6,68 +6,18 @@ service phone and the catalog item's materials.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
-import phonenumbers
 from sqlalchemy import select
 from sqlmodel import Session
 
 from callqueue.catalog import office
 from callqueue.db import table
-from callqueue.models import (
-    Attempt,
-    CatalogItem,
-    Certificate,
-    Contact,
-    ContactEmail,
-    ContactPhone,
-    Holder,
-    Reminder,
-    Staff,
-)
+from callqueue.models import Attempt, CatalogItem, Certificate, Holder, Reminder, Staff
+from callqueue.records.view import ContactView, contacts_of
 
 HISTORY = 10  # past attempts shown; older ones are in the ledger and the audit
-
-
-@dataclass(frozen=True)
-class PhoneLine:
-    """One number of a contact, as staff dial it."""
-
-    id: int
-    e164: str
-    extension: str
-    kind: str
-    invalid: bool
-
-    @property
-    def display(self) -> str:
-        """The number in the national form staff dial, with its extension."""
-        try:
-            number = phonenumbers.parse(self.e164, None)
-            shown = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-        except phonenumbers.NumberParseException:
-            shown = self.e164
-        return f"{shown} 转 {self.extension}" if self.extension else shown
-
-
-@dataclass(frozen=True)
-class EmailLine:
-    """One email address of a contact."""
-
-    id: int
-    address: str
-    invalid: bool
-
-
-@dataclass(frozen=True)
-class ContactCard:
-    """A contact person with every number and address, invalid ones included."""
-
-    id: int
-    name: str
-    phones: list[PhoneLine] = field(default_factory=list)
-    emails: list[EmailLine] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -109,7 +59,7 @@ class Briefing:
     holder_id: int
     holder: str
     office_name: str
-    contacts: list[ContactCard]
+    contacts: list[ContactView]
     certificates: list[DueCertificate]
     attempts: list[PastAttempt]
 
@@ -196,9 +146,8 @@ def _certificates(
     ]
 
 
-def _contacts(session: Session, holder_id: int, reminder_ids: list[int]) -> list[ContactCard]:
-    """The holder's contacts; those named on these certificates first."""
-    k, p, e = table(Contact), table(ContactPhone), table(ContactEmail)
+def _contacts(session: Session, holder_id: int, reminder_ids: list[int]) -> list[ContactView]:
+    """The holder's contacts (as the record screen reads them); those on these certificates first."""
     r, c = table(Reminder), table(Certificate)
     named = set(
         session.execute(
@@ -207,28 +156,7 @@ def _contacts(session: Session, holder_id: int, reminder_ids: list[int]) -> list
             .where(r.c.id.in_(reminder_ids), c.c.contact_id.is_not(None))
         ).scalars()
     )
-    people = session.execute(
-        select(k.c.id, k.c.name).where(k.c.holder_id == holder_id).order_by(k.c.id)
-    ).all()
-    ids = [person.id for person in people]
-    phones: dict[int, list[PhoneLine]] = {i: [] for i in ids}
-    for row in session.execute(
-        select(p.c.id, p.c.contact_id, p.c.e164, p.c.extension, p.c.kind, p.c.invalid)
-        .where(p.c.contact_id.in_(ids))
-        .order_by(p.c.position, p.c.id)
-    ):
-        phones[row.contact_id].append(
-            PhoneLine(row.id, row.e164, row.extension or "", row.kind or "", bool(row.invalid))
-        )
-    emails: dict[int, list[EmailLine]] = {i: [] for i in ids}
-    for row in session.execute(
-        select(e.c.id, e.c.contact_id, e.c.address, e.c.invalid)
-        .where(e.c.contact_id.in_(ids))
-        .order_by(e.c.position, e.c.id)
-    ):
-        emails[row.contact_id].append(EmailLine(row.id, row.address, bool(row.invalid)))
-    cards = [ContactCard(p.id, p.name or "", phones[p.id], emails[p.id]) for p in people]
-    return sorted(cards, key=lambda card: card.id not in named)
+    return sorted(contacts_of(session, holder_id), key=lambda card: card.id not in named)
 
 
 def _attempts(session: Session, reminder_ids: list[int]) -> list[PastAttempt]:

@@ -163,12 +163,13 @@ def holder_record(session: Session, *, holder_id: int, viewer: Viewer) -> Holder
         id=holder_id,
         name=name,
         do_not_call=holder.do_not_call,
-        contacts=_contacts(session, holder_id),
+        contacts=contacts_of(session, holder_id),
         certificates=_certificates(session, holder_id, viewer),
     )
 
 
-def _contacts(session: Session, holder_id: int) -> tuple[ContactView, ...]:
+def contacts_of(session: Session, holder_id: int) -> tuple[ContactView, ...]:
+    """A holder's contacts with every number (as the ledger writes it) and address."""
     ct, p, e = table(Contact), table(ContactPhone), table(ContactEmail)
     contacts = session.execute(
         select(ct.c.id, ct.c.name, ct.c.invalid)
