@@ -42,6 +42,16 @@ OUTCOME_LABELS = {
     Outcome.RENEWED: "已换证",
     Outcome.NOT_RENEWING: "不再延续",
 }
+CHANNEL_LABELS = {Channel.PHONE.value: "电话", Channel.EMAIL.value: "电子邮件"}
+"""How an attempt reached the holder, in words."""
+
+
+def outcome_label(value: str) -> str:
+    """A stored outcome's Chinese label (the stored value if it is not one of the eight)."""
+    try:
+        return OUTCOME_LABELS[Outcome(value)]
+    except ValueError:
+        return value
 
 
 class OutcomeRefused(ValueError):

@@ -23,7 +23,7 @@ from callqueue.models import (
     Section,
     Staff,
 )
-from callqueue.queue.outcomes import OUTCOME_LABELS
+from callqueue.queue.outcomes import CHANNEL_LABELS, outcome_label
 from callqueue.queue.reminders import STATE_LABELS
 from callqueue.records import RecordRefused, Viewer
 
@@ -34,7 +34,6 @@ STATUS_LABELS = {
     "not_renewing": "不再延续",
     "lapsed": "已过期",
 }
-CHANNEL_LABELS = {"phone": "电话", "email": "电子邮件"}
 
 
 @dataclass(frozen=True)
@@ -283,9 +282,7 @@ def _history(session: Session, reminder_ids: list[int]) -> dict[int, list[Attemp
     ):
         shown = out.setdefault(row.reminder_id, [])
         if len(shown) < ATTEMPTS_SHOWN:
-            label = next(
-                (v for k, v in OUTCOME_LABELS.items() if k.value == row.outcome), row.outcome
-            )
+            label = outcome_label(row.outcome)
             shown.append(
                 AttemptView(local(row.at), row.name or "系统", row.outcome, label, row.note)
             )

@@ -468,7 +468,7 @@ class QueueScreen(Screen[None]):
 
     def _marks(self, e: QueueEntry) -> Text:
         marks = Text(" ".join(BADGES.get(b, b) for b in e.badges))
-        if self.claimed is not None and self.claimed.holder_id == e.holder_id:
+        if self._is_claimed(e):
             marks.append(" 认领中", style="bold green")
         elif e.claimed_by_id is not None:
             own = e.claimed_by_id == self.desk.staff.id

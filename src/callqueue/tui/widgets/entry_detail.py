@@ -6,22 +6,11 @@ from rich.text import Text
 from textual.widgets import Static
 
 from callqueue.clock import local
-from callqueue.models import Outcome
 from callqueue.queue.briefing import Briefing
 from callqueue.queue.claims import QueueEntry
-from callqueue.queue.outcomes import OUTCOME_LABELS
+from callqueue.queue.outcomes import CHANNEL_LABELS, outcome_label
 from callqueue.queue.reminders import STATE_LABELS
 from callqueue.tui.widgets.queue_table import BADGES
-
-CHANNELS = {"phone": "电话", "email": "邮件"}
-
-
-def outcome_label(value: str) -> str:
-    """An outcome's Chinese label (the stored value if unknown)."""
-    try:
-        return OUTCOME_LABELS[Outcome(value)]
-    except ValueError:
-        return value
 
 
 class EntryDetail(Static):
@@ -79,6 +68,6 @@ class EntryDetail(Static):
             t.append("  （尚无）\n", style="dim")
         for a in b.attempts:
             when = local(a.at)
-            channel = CHANNELS.get(a.channel, a.channel)
+            channel = CHANNEL_LABELS.get(a.channel, a.channel)
             t.append(f"  {when:%m-%d %H:%M} {a.staff or '—'} {channel} {outcome_label(a.outcome)}")
             t.append(f"  {a.note}\n" if a.note else "\n", style="dim")
