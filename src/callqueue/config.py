@@ -65,6 +65,27 @@ class Settings:
     """An informed holder not yet renewed this many working days before apply_by is called again."""
     callback_grace_minutes: int = 15
     """After this, anyone may take an overdue callback."""
+    smtp_host: str = ""
+    """The mail server; email is off while this is empty."""
+    smtp_port: int = 0
+    """0 means the usual port of `smtp_security`: 465 for ssl, 587 for starttls, 25 for none."""
+    smtp_security: str = "ssl"
+    """`ssl` (implicit TLS), `starttls` or `none`."""
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    """The mailbox's app password (授权码); never printed or logged."""
+    mail_from: str = ""
+    """Sender as `名称 <address>`, or a bare address (then `smtp_user` is the default)."""
+    smtp_cafile: str = ""
+    """Extra CA certificates (PEM) to trust, for an office relay with its own certificate."""
+    smtp_timeout: int = 30
+    """Seconds to wait for the mail server."""
+    email_max_tries: int = 5
+    """Sends that fail for a passing reason (server busy, connection lost) before giving up."""
+    email_retry_minutes: int = 5
+    """Wait after the first failed send; each further wait is three times longer."""
+    templates_dir: str = ""
+    """The office's email templates; empty means `templates/` beside the settings file."""
 
 
 class SettingsError(ValueError):

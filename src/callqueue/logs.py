@@ -1,4 +1,4 @@
-"""Logging that never writes a whole phone number: a masking filter on every handler."""
+"""Logging that never writes a whole phone number or email address: a masking filter on every handler."""
 
 from __future__ import annotations
 
@@ -7,20 +7,21 @@ import traceback
 from pathlib import Path
 
 from callqueue.ledger.phones import mask_phone
+from callqueue.notify.masking import mask_email
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class MaskingFilter(logging.Filter):
-    """Masks phone numbers in the message and in any traceback before a handler sees them."""
+    """Masks phone numbers and email addresses in the message and any traceback before a handler sees them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record in place; never drops it."""
-        record.msg = mask_phone(record.getMessage())
+        record.msg = mask_email(mask_phone(record.getMessage()))
         record.args = ()
         if record.exc_info:
             text = "".join(traceback.format_exception(*record.exc_info))
-            record.exc_text = mask_phone(text)
+            record.exc_text = mask_email(mask_phone(text))
             record.exc_info = None
         return True
 

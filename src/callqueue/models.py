@@ -26,7 +26,9 @@ SQLModel.metadata.naming_convention = {
 
 def _json(default: Any = None) -> Any:
     """A JSON column (lists and dicts) with a Python-side default."""
-    factory = (lambda: list(default)) if isinstance(default, list) else (lambda: default)
+    factory = (
+        (lambda: type(default)(default)) if isinstance(default, list | dict) else (lambda: default)
+    )
     return Field(default_factory=factory, sa_column=Column(JSON, nullable=default is None))
 
 
@@ -380,6 +382,67 @@ class Appointment(SQLModel, table=True):
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
     note: str = ""
     created_at: datetime
+
+
+# --- email (电子邮件告知) ----------------------------------------------------------------------
+
+
+class MailKind(StrEnum):
+    """What an outbox email is for."""
+
+    REMINDER = "reminder"
+    APPOINTMENT = "appointment"
+    CANCELLATION = "cancellation"
+
+
+class MailStatus(StrEnum):
+    """Where an outbox email is on its way out."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    """A sender stopped mid-send: it may have gone out, so it is never sent again by itself."""
+    CANCELLED = "cancelled"
+
+
+class OutboxEmail(SQLModel, table=True):
+    """One email to a holder, rendered when queued and kept with every try and its result."""
+
+    __table_args__ = (Index("ix_outboxemail_status_next", "status", "next_try_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default=MailKind.REMINDER, max_length=16)
+    holder_id: int = Field(foreign_key="holder.id", index=True)
+    reminder_id: int | None = Field(default=None, foreign_key="reminder.id", index=True)
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id", index=True)
+    email_id: int | None = Field(default=None, foreign_key="contactemail.id")
+    to_address: str = Field(max_length=254)
+    to_name: str = Field(default="", max_length=200)
+    stage: str = Field(default="", max_length=32, description="reminder stage or appointment event")
+    dedupe_key: str | None = Field(
+        default=None,
+        unique=True,
+        max_length=96,
+        description="held while the email is queued, sending, sent or uncertain",
+    )
+    context: dict[str, Any] = _json(default={})
+    """The facts the email tells, as they were when it was queued."""
+    subject: str = Field(default="", max_length=255, description="as sent")
+    body_text: str = Field(default="", description="as sent")
+    body_html: str = Field(default="", description="as sent")
+    ics: str | None = Field(default=None, description="the calendar attachment as sent")
+    message_id: str = Field(max_length=255)
+    status: str = Field(default=MailStatus.QUEUED, max_length=16)
+    tries: int = 0
+    next_try_at: datetime
+    lease_until: datetime | None = None
+    last_error: str = ""
+    queued_at: datetime
+    queued_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    sent_at: datetime | None = None
+    attempt_id: int | None = Field(default=None, foreign_key="attempt.id")
 
 
 # --- calendar and audit ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ from callqueue.clock import SHANGHAI, local
 from callqueue.db import table
 from callqueue.hours import OfficeHours
 from callqueue.models import Appointment, AppointmentStatus, Section
+from callqueue.notify import outbox
 
 
 class AppointmentRefused(ValueError):
@@ -139,7 +140,8 @@ def book(
     hours: OfficeHours,
     note: str = "",
 ) -> Appointment:
-    """Book a slot, or refuse with the next free slots named.
+    """Book a slot (its confirmation queued for email when an address is known), or refuse
+    with the next free slots named.
 
     Raises:
         AppointmentRefused: not a working day, outside office hours, not a slot start, in the
@@ -190,6 +192,10 @@ def book(
         staff_id=staff_id,
         at=now,
     )
+    assert appointment.id is not None
+    outbox.queue_appointment(
+        session, appointment_id=appointment.id, cancelled=False, staff_id=staff_id, now=now
+    )
     return appointment
 
 
@@ -202,7 +208,7 @@ def set_status(
     now: datetime,
     note: str = "",
 ) -> Appointment:
-    """Cancel an appointment or mark it done / no-show, audited."""
+    """Cancel an appointment or mark it done / no-show, audited; a cancellation is emailed."""
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise AppointmentRefused(f"预约 {appointment_id} 不存在")
@@ -224,6 +230,11 @@ def set_status(
         note=note,
         at=now,
     )
+    if status == AppointmentStatus.CANCELLED:
+        session.flush()
+        outbox.queue_appointment(
+            session, appointment_id=appointment_id, cancelled=True, staff_id=staff_id, now=now
+        )
     return appointment
 
 

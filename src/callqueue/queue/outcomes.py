@@ -44,14 +44,20 @@ OUTCOME_LABELS = {
 }
 CHANNEL_LABELS = {Channel.PHONE.value: "电话", Channel.EMAIL.value: "电子邮件"}
 """How an attempt reached the holder, in words."""
+EMAIL_OUTCOME_LABELS = {
+    "email_sent": "邮件已发送",
+    "bounced": "邮件被退回",
+    "email_failed": "邮件发送失败",
+}
+"""Outcomes only an email attempt has (a sent reminder email is recorded as `informed`)."""
 
 
 def outcome_label(value: str) -> str:
-    """A stored outcome's Chinese label (the stored value if it is not one of the eight)."""
+    """A stored outcome's Chinese label (the stored value if it is none of the known ones)."""
     try:
         return OUTCOME_LABELS[Outcome(value)]
     except ValueError:
-        return value
+        return EMAIL_OUTCOME_LABELS.get(value, value)
 
 
 class OutcomeRefused(ValueError):
@@ -130,6 +136,8 @@ def record_outcome(
     policy: Policy,
     data: OutcomeInput = OutcomeInput(),
     at: datetime | None = None,
+    channel: Channel = Channel.PHONE,
+    email_id: int | None = None,
 ) -> OutcomeResult:
     """Record one outcome of DESIGN.md §5 on one reminder, or refuse it and change nothing.
 
@@ -141,6 +149,8 @@ def record_outcome(
         policy: rules and clock.
         data: the outcome's details (callback time, slot, dates, reason, ticks, note).
         at: when the call happened; `policy.now` by default.
+        channel: phone for a call; email when a sent email informed the holder.
+        email_id: the address an email went to.
 
     Returns:
         The new state and a Chinese summary.
@@ -166,7 +176,8 @@ def record_outcome(
             f"提醒 {reminder_id} 已结束（{STATE_LABELS.get(reminder.state, reminder.state)}），不能再记录结果"
         )
     if (
-        reminder.claimed_by_id is not None
+        channel is Channel.PHONE  # an email that went out is a fact, whoever holds the claim
+        and reminder.claimed_by_id is not None
         and reminder.claimed_by_id != staff_id
         and reminder.claim_expires_at is not None
         and reminder.claim_expires_at > when
@@ -192,11 +203,11 @@ def record_outcome(
                 "reminder_id": reminder_id,
                 "staff_id": staff_id,
                 "at": when,
-                "channel": Channel.PHONE.value,
+                "channel": channel.value,
                 "outcome": kind.value,
                 "note": data.note.strip(),
                 "phone_id": data.phone_id,
-                "email_id": None,
+                "email_id": email_id,
                 "conveyed": list(data.conveyed),
                 "materials_ticked": list(data.materials_ticked),
                 "callback_at": data.callback_at,
@@ -208,7 +219,7 @@ def record_outcome(
     attempt_id = int(inserted[0])
     reminder.attempts += 1
     reminder.last_reminded_on = when.date()
-    reminder.last_channel = Channel.PHONE.value
+    reminder.last_channel = channel.value
     reminder.last_staff_id = staff_id
     reminder.claimed_by_id = reminder.claim_expires_at = None
     reminder.version += 1

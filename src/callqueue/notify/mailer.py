@@ -1,0 +1,229 @@
+"""The mail server: settings, one connection per send run, and what a refusal means.
+
+smtplib does the protocol; this module only decides which failures are worth another try
+(server busy, connection lost), which say the address is wrong (5xx on RCPT), and which mean
+the server or the settings cannot be used at all (no connection, login refused).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import parseaddr
+from types import TracebackType
+
+from callqueue.config import Settings
+from callqueue.notify.masking import mask_email
+
+SECURITY_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+
+
+class MailSettingsError(ValueError):
+    """Email settings that cannot be used; the message names the setting."""
+
+
+class ServerUnusable(Exception):
+    """The mail server cannot be reached or refuses us: nothing more can be sent this run."""
+
+
+@dataclass
+class SendFailure(Exception):
+    """One message was refused or lost on the way; `permanent` failures are never retried."""
+
+    message: str
+    permanent: bool
+    bad_address: bool = False
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class MailServer:
+    """How to reach the office's mail server and whom mail comes from."""
+
+    host: str
+    port: int
+    security: str
+    user: str
+    password: str = field(repr=False)
+    sender: Address
+    cafile: str = ""
+    timeout: int = 30
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MailServer | None:
+        """The server in the settings, or None while `smtp_host` is empty (email is off).
+
+        Raises:
+            MailSettingsError: an unknown security mode or an unusable sender address.
+        """
+        if not settings.smtp_host.strip():
+            return None
+        security = settings.smtp_security.strip().lower()
+        if security not in SECURITY_PORTS:
+            raise MailSettingsError(
+                f"CALLQUEUE_SMTP_SECURITY 应为 ssl、starttls 或 none，实际为“{settings.smtp_security}”"
+            )
+        return cls(
+            host=settings.smtp_host.strip(),
+            port=settings.smtp_port or SECURITY_PORTS[security],
+            security=security,
+            user=settings.smtp_user.strip(),
+            password=settings.smtp_password,
+            sender=sender_address(settings),
+            cafile=settings.smtp_cafile.strip(),
+            timeout=settings.smtp_timeout,
+        )
+
+    def label(self) -> str:
+        """`host:port（ssl）` for messages; never the user or password."""
+        return f"{self.host}:{self.port}（{self.security}）"
+
+
+def sender_address(settings: Settings) -> Address:
+    """The From address: `CALLQUEUE_MAIL_FROM` (`名称 <地址>` or an address), else the user.
+
+    Raises:
+        MailSettingsError: no usable address.
+    """
+    name, address = parseaddr(settings.mail_from.strip())
+    address = address or settings.smtp_user.strip()
+    if "@" not in address:
+        raise MailSettingsError(
+            "请设置发件人 CALLQUEUE_MAIL_FROM（如：区政务服务办 <zwfw@example.cn>）"
+        )
+    local, _, domain = address.rpartition("@")
+    return Address(display_name=name, username=local, domain=domain)
+
+
+def _tls_context(server: MailServer) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if server.cafile:
+        try:
+            context.load_verify_locations(cafile=server.cafile)
+        except (OSError, ssl.SSLError) as exc:
+            raise ServerUnusable(
+                f"CALLQUEUE_SMTP_CAFILE 证书文件无法读取：{server.cafile}（{exc}）"
+            ) from exc
+    return context
+
+
+class Connection:
+    """An open, logged-in SMTP session; use as a context manager."""
+
+    def __init__(self, server: MailServer) -> None:
+        self.server = server
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Connection:
+        server = self.server
+        try:
+            if server.security == "ssl":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    server.host,
+                    server.port,
+                    timeout=server.timeout,
+                    context=_tls_context(server),
+                )
+            else:
+                smtp = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+                if server.security == "starttls":
+                    smtp.starttls(context=_tls_context(server))
+            self._smtp = smtp
+            if server.user:
+                smtp.login(server.user, server.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            self._drop()
+            raise ServerUnusable(
+                f"邮件服务器 {server.label()} 拒绝登录（{exc.smtp_code}）：请检查 CALLQUEUE_SMTP_USER "
+                "和 CALLQUEUE_SMTP_PASSWORD（多数邮箱要用“授权码”而不是登录密码）"
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            self._drop()
+            raise ServerUnusable(
+                f"邮件服务器 {server.label()} 不支持所选的加密方式或登录，请检查 CALLQUEUE_SMTP_SECURITY"
+            ) from None
+        except ssl.SSLError as exc:
+            self._drop()
+            raise ServerUnusable(
+                f"与邮件服务器 {server.label()} 建立加密连接失败（{exc.reason or exc}）：请检查端口与加密方式是否匹配"
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            raise ServerUnusable(
+                f"无法连接邮件服务器 {server.label()}：{type(exc).__name__} {exc}".rstrip()
+            ) from None
+        return self
+
+    @property
+    def is_open(self) -> bool:
+        """Whether more messages can go over this connection."""
+        return self._smtp is not None
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            finally:
+                self._smtp = None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass  # the messages are already accepted or already failed
+        finally:
+            self._drop()
+
+    def send(self, message: EmailMessage, to: str) -> None:
+        """Hand one message to the server for one recipient.
+
+        Raises:
+            SendFailure: the server refused it (permanent on 5xx) or a passing failure.
+            ServerUnusable: the connection is gone; nothing more can go this run.
+        """
+        if self._smtp is None:
+            raise ServerUnusable("邮件服务器连接已关闭")
+        masked = mask_email(to)
+        sender = self.server.sender.addr_spec
+        try:
+            self._smtp.send_message(message, from_addr=sender, to_addrs=[to])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()), (0, b""))
+            raise SendFailure(
+                f"收件地址 {masked} 被拒收（{code} {_text(text)}）",
+                permanent=code >= 500,
+                bad_address=code >= 500,
+            ) from None
+        except smtplib.SMTPSenderRefused as exc:
+            raise ServerUnusable(
+                f"邮件服务器拒绝发件人 {sender}（{exc.smtp_code} {_text(exc.smtp_error)}）："
+                "请检查 CALLQUEUE_MAIL_FROM 是否与登录的邮箱一致"
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            raise SendFailure(
+                f"邮件服务器拒收发往 {masked} 的邮件（{exc.smtp_code} {_text(exc.smtp_error)}）",
+                permanent=exc.smtp_code >= 500,
+            ) from None
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self._smtp = None
+            raise SendFailure(
+                f"发往 {masked} 时与邮件服务器的连接中断（{type(exc).__name__}）",
+                permanent=False,
+            ) from None
+
+
+def _text(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return mask_email(" ".join(text.split()))[:200]
