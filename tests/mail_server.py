@@ -127,7 +127,8 @@ def smtp_server(
 
         kwargs["authenticator"] = authenticator
         kwargs["auth_required"] = True
-        kwargs["auth_require_tls"] = security != "none"
+        # aiosmtpd only counts STARTTLS as TLS; under implicit TLS the link is encrypted anyway.
+        kwargs["auth_require_tls"] = security == "starttls"
     controller = Controller(
         inbox, hostname="127.0.0.1", port=port, server_hostname="localhost", **kwargs
     )

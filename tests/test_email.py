@@ -334,3 +334,338 @@ def test_reminder_needs_a_valid_address(engine: Engine, tmp_path: Path) -> None:
 
 
 _ = (Reminder, SHANGHAI)
+
+
+# --- appointments -----------------------------------------------------------------------
+
+SLOT = datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI)  # a Wednesday morning slot
+
+
+def book(engine: Engine, rid: int) -> int:
+    with db.session_scope(engine, write=True) as session:
+        result = outcomes.record_outcome(
+            session,
+            reminder_id=rid,
+            outcome=Outcome.APPOINTMENT,
+            staff_id=w.staff_id(engine, "甲"),
+            policy=w.policy(engine),
+            data=outcomes.OutcomeInput(slot_at=SLOT),
+        )
+    assert result.appointment_id is not None
+    return result.appointment_id
+
+
+def cancel(engine: Engine, appointment_id: int, now: datetime = w.NOW) -> None:
+    from callqueue.models import AppointmentStatus
+    from callqueue.queue import appointments
+
+    with db.session_scope(engine, write=True) as session:
+        appointments.set_status(
+            session,
+            appointment_id=appointment_id,
+            status=AppointmentStatus.CANCELLED,
+            staff_id=w.staff_id(engine, "甲"),
+            now=now,
+        )
+
+
+def calendar_of(arrived: Any) -> Any:
+    from icalendar import Calendar
+
+    (part,) = [
+        p for p in arrived.message.iter_attachments() if p.get_content_type() == "text/calendar"
+    ]
+    return part, Calendar.from_ical(part.get_content())
+
+
+def test_booking_sends_a_confirmation_with_a_calendar_file(engine: Engine, tmp_path: Path) -> None:
+    (rid,) = world(engine, tmp_path, ["13800000001 li@example.cn"])
+    appointment_id = book(engine, rid)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        send(engine, settings(port, tmp_path))
+        cancel(engine, appointment_id, now=w.NOW + timedelta(minutes=5))
+        send(engine, settings(port, tmp_path), now=w.NOW + timedelta(minutes=6))
+    confirmation, cancellation = inbox.arrived
+    assert "预约确认" in confirmation.message["Subject"]
+    assert "2026年11月25日" in confirmation.message["Subject"]
+    text = confirmation.message.get_body(("plain",)).get_content()
+    assert "09:00–09:30" in text and "农药经营许可证" in text
+    part, cal = calendar_of(confirmation)
+    assert part.get_filename() == "预约.ics"
+    assert part.get_param("method") == "REQUEST" and cal["METHOD"] == "REQUEST"
+    (event,) = cal.walk("VEVENT")
+    start = event.decoded("DTSTART")
+    assert start == SLOT and str(start.tzinfo) == "Asia/Shanghai"
+    assert event.decoded("DTEND") == SLOT + timedelta(minutes=30)
+    assert "mailto:li@example.cn" in str(event["ATTENDEE"])
+    assert cal.walk("VTIMEZONE")[0]["TZID"] == "Asia/Shanghai"
+    # The cancellation removes the same event from the holder's calendar.
+    assert "预约取消" in cancellation.message["Subject"]
+    _, cancel_cal = calendar_of(cancellation)
+    (gone,) = cancel_cal.walk("VEVENT")
+    assert cancel_cal["METHOD"] == "CANCEL" and gone["STATUS"] == "CANCELLED"
+    assert gone["UID"] == event["UID"] and int(gone["SEQUENCE"]) > int(event["SEQUENCE"])
+    # Both are on the reminder's record as email attempts.
+    kinds = [(a.channel, a.outcome) for a in attempts(engine, rid)]
+    assert kinds == [("phone", "appointment"), ("email", "email_sent"), ("email", "email_sent")]
+    # The reminder stays an appointment: a confirmation does not move it.
+    assert w.reminder(engine, rid).state == ReminderState.APPOINTMENT
+
+
+def test_cancel_before_the_confirmation_went_withdraws_it(engine: Engine, tmp_path: Path) -> None:
+    (rid,) = world(engine, tmp_path, ["13800000001 li@example.cn"])
+    appointment_id = book(engine, rid)
+    cancel(engine, appointment_id)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        report = send(engine, settings(port, tmp_path))
+    assert inbox.arrived == [] and report.sent == []
+    assert [r.status for r in outbox_rows(engine)] == [MailStatus.CANCELLED]
+
+
+def test_booking_without_an_address_queues_nothing(engine: Engine, tmp_path: Path) -> None:
+    (rid,) = world(engine, tmp_path, ["13800000001"])
+    book(engine, rid)
+    assert outbox_rows(engine) == []
+
+
+# --- overlapping and interrupted runs ---------------------------------------------------------
+
+
+def test_overlapping_runs_send_each_email_once(engine: Engine, tmp_path: Path) -> None:
+    import threading
+
+    rids = world(engine, tmp_path, [f"1380000{n:04d} u{n}@example.cn" for n in range(1, 13)])
+    for rid in rids:
+        w.set_reminder(engine, rid, channel=Channel.EMAIL.value)
+    inbox = Inbox()
+    reports: list[delivery.SendReport] = []
+    with smtp_server(inbox) as port:
+        cfg = settings(port, tmp_path)
+        start = threading.Barrier(3)
+
+        def run() -> None:
+            start.wait()
+            reports.append(send(engine, cfg))
+
+        threads = [threading.Thread(target=run) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert all(r.error is None for r in reports)
+    received = sorted(rcpt for a in inbox.arrived for rcpt in a.rcpt_tos)
+    assert received == sorted(f"u{n}@example.cn" for n in range(1, 13))
+    assert sum(len(r.sent) for r in reports) == 12
+    assert sum(r.queued for r in reports) == 12
+    assert all(len(attempts(engine, rid)) == 1 for rid in rids)
+    assert {r.status for r in outbox_rows(engine)} == {MailStatus.SENT}
+
+
+def test_a_run_that_dies_mid_send_never_sends_twice(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rids = world(engine, tmp_path, [f"1380000{n:04d} d{n}@example.cn" for n in range(1, 5)])
+    for rid in rids:
+        queue_email(engine, rid)
+    inbox = Inbox()
+    real_sent = delivery._sent
+    calls = []
+
+    def dies_on_second(session: Any, row: Any, **kw: Any) -> None:
+        calls.append(row.id)
+        if len(calls) == 2:  # the server has the message; the process dies before recording it
+            raise KeyboardInterrupt
+        real_sent(session, row, **kw)
+
+    with smtp_server(inbox) as port:
+        cfg = settings(port, tmp_path)
+        monkeypatch.setattr(delivery, "_sent", dies_on_second)
+        with pytest.raises(KeyboardInterrupt):
+            send(engine, cfg)
+        monkeypatch.setattr(delivery, "_sent", real_sent)
+        statuses = [r.status for r in outbox_rows(engine)]
+        assert statuses == ["sent", "sending", "queued", "queued"]
+        # A second run soon after sends the rest and leaves the interrupted one alone.
+        later = send(engine, cfg, now=w.NOW + timedelta(minutes=1))
+        assert len(later.sent) == 2 and later.uncertain == []
+        # Once its lease is over it is marked uncertain, never sent again by itself.
+        much_later = send(engine, cfg, now=w.NOW + timedelta(minutes=30))
+        assert much_later.uncertain == [outbox_rows(engine)[1].id] and much_later.sent == []
+        send(engine, cfg, now=w.NOW + timedelta(hours=2))
+    counts = sorted(len(inbox.to(f"d{n}@example.cn")) for n in range(1, 5))
+    assert counts == [1, 1, 1, 1]
+    assert [r.status for r in outbox_rows(engine)] == ["sent", "uncertain", "sent", "sent"]
+    with pytest.raises(outbox.MailRefused, match="核实"):
+        queue_email(engine, rids[1])
+
+
+# --- TLS, login and settings -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, str]:
+    """A test CA, the server's context for 127.0.0.1, and the CA file clients are told to trust."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)
+    cafile = tmp_path_factory.mktemp("ca") / "office-ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+    return server_context, str(cafile)
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_secure_login_sends(
+    engine: Engine, tmp_path: Path, tls: tuple[Any, str], security: str
+) -> None:
+    server_context, cafile = tls
+    (rid,) = world(engine, tmp_path, ["13800000001 a@example.cn"])
+    queue_email(engine, rid)
+    inbox = Inbox()
+    login = ("zwfw@dongli.example.cn", "app-code-123")
+    with smtp_server(inbox, security=security, server_context=server_context, login=login) as port:
+        cfg = settings(
+            port,
+            tmp_path,
+            smtp_security=security,
+            smtp_user=login[0],
+            smtp_password=login[1],
+            smtp_cafile=cafile,
+        )
+        report = send(engine, cfg)
+    assert report.error is None and len(inbox.arrived) == 1
+
+
+def test_wrong_password_is_explained_and_never_shown(
+    engine: Engine, tmp_path: Path, tls: tuple[Any, str], caplog: Any
+) -> None:
+    server_context, cafile = tls
+    (rid,) = world(engine, tmp_path, ["13800000001 a@example.cn"])
+    queue_email(engine, rid)
+    inbox = Inbox()
+    caplog.set_level(logging.INFO, logger="callqueue")
+    with smtp_server(
+        inbox, security="ssl", server_context=server_context, login=("u@example.cn", "right")
+    ) as port:
+        cfg = settings(
+            port,
+            tmp_path,
+            smtp_security="ssl",
+            smtp_user="u@example.cn",
+            smtp_password="Wr0ng-Secret",
+            smtp_cafile=cafile,
+        )
+        report = send(engine, cfg)
+    assert report.error is not None and "授权码" in report.error
+    assert "Wr0ng-Secret" not in report.error and "Wr0ng-Secret" not in caplog.text
+    assert "Wr0ng-Secret" not in repr(cfg)
+    assert outbox_rows(engine)[0].status == MailStatus.QUEUED and inbox.arrived == []
+
+
+def test_untrusted_certificate_is_refused(
+    engine: Engine, tmp_path: Path, tls: tuple[Any, str]
+) -> None:
+    server_context, _ = tls
+    (rid,) = world(engine, tmp_path, ["13800000001 a@example.cn"])
+    queue_email(engine, rid)
+    inbox = Inbox()
+    with smtp_server(inbox, security="ssl", server_context=server_context) as port:
+        report = send(engine, settings(port, tmp_path, smtp_security="ssl"))
+    assert report.error is not None and "加密连接失败" in report.error
+    assert inbox.arrived == []
+
+
+def test_environment_sets_the_server(tmp_path: Path) -> None:
+    from callqueue.config import load_settings
+    from callqueue.notify.mailer import MailServer
+
+    env = {
+        "CALLQUEUE_SMTP_HOST": "smtp.163.com",
+        "CALLQUEUE_SMTP_SECURITY": "starttls",
+        "CALLQUEUE_SMTP_USER": "office@163.com",
+        "CALLQUEUE_SMTP_PASSWORD": "abc",
+        "CALLQUEUE_MAIL_FROM": "东丽区政务服务办 <office@163.com>",
+    }
+    cfg = load_settings(env=env, path=tmp_path / "none.toml")
+    server = MailServer.from_settings(cfg)
+    assert server is not None
+    assert (server.host, server.port, server.security) == ("smtp.163.com", 587, "starttls")
+    assert server.sender.display_name == "东丽区政务服务办"
+    assert "abc" not in repr(server)
+    bad = load_settings(env={**env, "CALLQUEUE_SMTP_SECURITY": "tls"}, path=tmp_path / "n.toml")
+    from callqueue.notify.mailer import MailSettingsError
+
+    with pytest.raises(MailSettingsError, match="ssl、starttls 或 none"):
+        MailServer.from_settings(bad)
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+
+def test_office_templates_override_defaults_per_catalog_item(
+    engine: Engine, tmp_path: Path
+) -> None:
+    (rid,) = world(engine, tmp_path, ["13800000001 a@example.cn"])
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    seq = outbox_seq(engine, rid)
+    (folder / f"reminder-{seq}.subject.txt").write_text(
+        "【农药】{{ holder }} 请于 {{ apply_by | cn_date }} 前办理", encoding="utf-8"
+    )
+    (folder / "reminder.txt").write_text(
+        "办公室自拟：{{ holder }}，材料 {{ materials | length }} 项。<b>不转义</b>",
+        encoding="utf-8",
+    )
+    queue_email(engine, rid)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        report = send(engine, settings(port, tmp_path))
+    assert report.error is None
+    msg = inbox.arrived[0].message
+    assert msg["Subject"].startswith("【农药】东丽区第001号公司 请于")
+    assert (
+        msg.get_body(("plain",))
+        .get_content()
+        .startswith("办公室自拟：东丽区第001号公司，材料 5 项。<b>")
+    )
+    assert (
+        "请在" in msg.get_body(("html",)).get_content()
+        or "时限" in msg.get_body(("html",)).get_content()
+    )
+
+
+def test_html_escapes_holder_names(engine: Engine, tmp_path: Path) -> None:
+    ids = w.build(
+        engine,
+        tmp_path,
+        [w.due_row(1, holder="<script>坏</script>公司", contact="13800000001 a@example.cn")],
+    )
+    queue_email(engine, next(iter(ids.values())))
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        send(engine, settings(port, tmp_path))
+    html = inbox.arrived[0].message.get_body(("html",)).get_content()
+    assert "&lt;script&gt;坏&lt;/script&gt;公司" in html and "<script>" not in html
+
+
+def test_broken_office_template_stops_with_its_line(engine: Engine, tmp_path: Path) -> None:
+    (rid,) = world(engine, tmp_path, ["13800000001 a@example.cn"])
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "reminder.txt").write_text("第一行\n{{ holder ", encoding="utf-8")
+    queue_email(engine, rid)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        report = send(engine, settings(port, tmp_path))
+    assert report.error is not None and "reminder.txt" in report.error and "第 2 行" in report.error
+    assert inbox.arrived == [] and outbox_rows(engine)[0].status == MailStatus.QUEUED
+
+
+def outbox_seq(engine: Engine, rid: int) -> int:
+    with db.session_scope(engine, write=False) as session:
+        return int(outbox.reminder_context(session, reminder_id=rid)["catalog_seq"])

@@ -998,5 +998,8 @@ def export_catalog_cmd(obj: AppContext, output: Path) -> None:
     click.echo(f"已导出 {len(entries)} 项到 {output}")
 
 
+# Subcommand groups kept in their own modules register themselves on `main` when imported.
+from callqueue import cli_email  # noqa: E402, F401
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -528,3 +528,109 @@ def cancel_for_closed(session: Session, *, outbox_id: int, reason: str, now: dat
         note=reason,
         at=now,
     )
+
+
+def retry(session: Session, *, outbox_id: int, staff_id: int | None, now: datetime) -> None:
+    """Send a failed or uncertain email again (staff checked that it did not arrive).
+
+    Raises:
+        MailRefused: no such email, it is not failed or uncertain, or its stage or event has
+            another email on its way or sent since.
+    """
+    o = table(OutboxEmail)
+    row = session.execute(
+        select(o.c.status, o.c.kind, o.c.reminder_id, o.c.appointment_id, o.c.stage).where(
+            o.c.id == outbox_id
+        )
+    ).one_or_none()
+    if row is None:
+        raise MailRefused(f"邮件 {outbox_id} 不存在")
+    if row.status not in (MailStatus.FAILED, MailStatus.UNCERTAIN):
+        raise MailRefused(
+            f"邮件 {outbox_id} 的状态是“{STATUS_LABELS.get(row.status, row.status)}”，不需要重发"
+        )
+    if row.kind == MailKind.REMINDER:
+        key = f"reminder:{row.reminder_id}:{row.stage}"
+    else:
+        key = f"appointment:{row.appointment_id}:{row.stage}"
+    held = _holding(session, key)
+    if row.status == MailStatus.FAILED and held is not None:
+        raise MailRefused(_held_message(held))
+    session.execute(
+        update(o)
+        .where(o.c.id == outbox_id)
+        .values(
+            status=MailStatus.QUEUED.value,
+            dedupe_key=key,
+            tries=0,
+            next_try_at=now,
+            lease_until=None,
+        )
+    )
+    audit.record(
+        session,
+        action="email.retry",
+        entity="outboxemail",
+        entity_id=outbox_id,
+        before={"status": row.status},
+        after={"status": MailStatus.QUEUED.value},
+        staff_id=staff_id,
+        at=now,
+    )
+
+
+STATUS_LABELS = {
+    MailStatus.QUEUED: "待发送",
+    MailStatus.SENDING: "发送中",
+    MailStatus.SENT: "已发送",
+    MailStatus.FAILED: "发送失败",
+    MailStatus.UNCERTAIN: "发送中断（可能已发出）",
+    MailStatus.CANCELLED: "已撤回",
+}
+"""Outbox states in words."""
+
+
+@dataclass(frozen=True)
+class OutboxLine:
+    """One outbox email for listings (the address masked)."""
+
+    id: int
+    kind: str
+    status: str
+    reminder: int | None
+    appointment: int | None
+    holder: str
+    to: str
+    subject: str
+    tries: int
+    queued_at: datetime
+    next_try_at: datetime
+    sent_at: datetime | None
+    last_error: str
+
+
+def listing(session: Session, *, status: str | None = None, limit: int = 200) -> list[OutboxLine]:
+    """The outbox, newest first."""
+    o, h = table(OutboxEmail), table(Holder)
+    query = select(o, h.c.name.label("holder")).join(h, h.c.id == o.c.holder_id)
+    if status is not None:
+        query = query.where(o.c.status == status)
+    rows = session.execute(query.order_by(o.c.id.desc()).limit(limit)).all()
+    return [
+        OutboxLine(
+            id=row.id,
+            kind=row.kind,
+            status=row.status,
+            reminder=row.reminder_id,
+            appointment=row.appointment_id,
+            holder=row.holder,
+            to=mask_email(row.to_address),
+            subject=row.subject,
+            tries=row.tries,
+            queued_at=row.queued_at,
+            next_try_at=row.next_try_at,
+            sent_at=row.sent_at,
+            last_error=row.last_error,
+        )
+        for row in rows
+    ]
