@@ -213,13 +213,13 @@ async def test_pages_of_the_queue(
         assert holders_on_page(app) == [FIRST, SECOND]
 
 
-async def test_help_and_the_disabled_email_key(engine: Engine, tmp_path: Path) -> None:
+async def test_help_and_the_email_key_without_an_address(engine: Engine, tmp_path: Path) -> None:
     world(engine, tmp_path)
     app = app_for(engine)
     async with app.run_test(size=(120, 40)) as pilot:
         await claim_first(app, pilot)
         screen = app.screen
-        assert screen.check_action("email", ()) is None  # shown greyed, does nothing
+        assert screen.check_action("email", ()) is None  # no address: greyed, does nothing
         await pilot.press("e")
         await settle(app, pilot)
         assert app.screen is screen and attempts(engine) == []
@@ -228,7 +228,7 @@ async def test_help_and_the_disabled_email_key(engine: Engine, tmp_path: Path) -
         help_ = app.screen
         assert isinstance(help_, HelpScreen)
         keys = {key: (name, why) for key, name, why in help_.rows}
-        assert keys["1"][0] == "告知" and "尚未开通" in keys["e"][1]
+        assert keys["1"][0] == "告知" and "有效邮箱" in keys["e"][1]
         assert keys["]"][0] == "下页" and keys["?"][0] == "帮助" and keys["b"][0] == "备注"
         notes = " ".join(str(w.render()) for w in help_.query(".help-note"))
         assert "一次性告知" in notes

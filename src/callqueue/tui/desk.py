@@ -17,6 +17,7 @@ from callqueue.catalog import CatalogEntry, list_items
 from callqueue.config import Settings
 from callqueue.hours import HoursError, OfficeHours
 from callqueue.models import Outcome
+from callqueue.notify import delivery, outbox
 from callqueue.queue import appointments, claims, outcomes
 from callqueue.queue.briefing import Briefing, briefing
 from callqueue.queue.refresh import RefreshResult, refresh
@@ -221,6 +222,48 @@ class Desk:
                 hours=OfficeHours.parse(self.settings.office_hours),
                 limit=SLOT_LIMIT,
             )
+
+    @property
+    def mails_directly(self) -> bool:
+        """Whether this desk has a mail server to send with (else the send run sends)."""
+        return bool(self.settings.smtp_host.strip())
+
+    def email(self, entry: claims.QueueEntry) -> str:
+        """Email the holder about every reminder of the entry (`e`): all queued, or none.
+
+        The reminders leave the phone queue and the claim is released. With a mail server the
+        emails go at once; without one, or when the server fails, they wait in the outbox for
+        `callqueue email send`.
+
+        Returns:
+            What happened, in words for the status line.
+
+        Raises:
+            MailRefused: no valid address, or this stage was already emailed (nothing queued).
+        """
+        now = self.now()
+        with db.session_scope(self.engine, write=True) as session:
+            queued = [
+                outbox.queue_reminder(session, reminder_id=rid, staff_id=self.staff.id, now=now)
+                for rid in entry.reminders
+            ]
+        count = f"（{len(queued)} 封）" if len(queued) > 1 else ""
+        if not self.mails_directly:
+            return f"{entry.holder}：邮件已排队{count}，发往 {queued[0].to}，由邮件发送任务发出"
+        report = delivery.send_due(
+            self.engine,
+            settings=self.settings,
+            now=now,
+            today=self.today,
+            only=[q.outbox_id for q in queued],
+        )
+        if report.error:
+            return f"{entry.holder}：邮件已排队{count}，暂未发出（{report.error}）"
+        if report.failed:
+            return f"{entry.holder}：{report.failed[0].error}；已转回电话队列或改用其他邮箱"
+        if report.retrying:
+            return f"{entry.holder}：邮件服务器暂时拒收，稍后自动重试（{report.retrying[0].error}）"
+        return f"{entry.holder}：邮件已发送至 {queued[0].to}{count}"
 
     def release(self, entry: claims.QueueEntry) -> int:
         """Give the entry back to the queue (skip); returns reminders released."""

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from callqueue.models import Outcome
+from callqueue.notify.outbox import MailRefused
 from callqueue.queue.briefing import Briefing
 from callqueue.queue.claims import NO_FILTER, QueueEntry, QueueFilter
 from callqueue.queue.script import Script
@@ -50,7 +51,7 @@ from callqueue.tui.widgets.queue_table import BADGES, QueueTable
 
 PREFETCH = 15  # about the rows a 40-line terminal shows
 log = logging.getLogger("callqueue.tui")
-EMAIL_REASON = "邮件告知尚未开通：发送功能上线后，此键向有邮箱的单位发送告知邮件"
+EMAIL_HELP = "向认领的单位发送一次性告知邮件，然后认领下一户（单位需有有效邮箱）"
 
 
 def calm_collector() -> None:
@@ -69,7 +70,7 @@ class QueueScreen(Screen[None]):
     BINDINGS = [
         Binding("n", "claim_next", "下一户", tooltip="认领队列中的下一户", id="queue.next"),
         *OUTCOME_BINDINGS,
-        Binding("e", "email", "邮件", tooltip=EMAIL_REASON, id="queue.email"),
+        Binding("e", "email", "邮件", tooltip=EMAIL_HELP, id="queue.email"),
         Binding("s", "skip", "跳过", tooltip="放回队列，不记录结果", id="queue.skip"),
         Binding("f", "filter", "筛选", tooltip="按状态、证书、剩余天数筛选列表", id="queue.filter"),
         Binding(
@@ -145,7 +146,7 @@ class QueueScreen(Screen[None]):
         if action == "retry_save":  # only shown while a save is pending
             return False if self.flow.unsaved is None else (None if self.busy else True)
         if action == "email":
-            return None  # shown greyed: the tooltip and the help say why
+            return True if self._can_email() else None
         if action == "page" and parameters == (-1,) and self.page_number == 0:
             return None
         return True
@@ -204,9 +205,21 @@ class QueueScreen(Screen[None]):
         """Show every key and what it does."""
         self.app.push_screen(HelpScreen(self))
 
+    def _can_email(self) -> bool:
+        """A claimed holder with a valid address (as far as its briefing says), and no write."""
+        if self.claimed is None or self.busy:
+            return False
+        known = self.briefings.get(self.claimed.holder_id)
+        return known is None or known[0].has_email
+
     def action_email(self) -> None:
-        """Email the holder now (not available yet: see EMAIL_REASON)."""
-        self.notify(EMAIL_REASON, severity="warning")
+        """Email the claimed holder now, then claim the next one."""
+        if self.claimed is not None:
+            if self.flow.note:
+                self.notify("发送邮件不保存备注", severity="warning")
+            self.busy = True
+            self._status(self.counts + f" · 正在给 {self.claimed.holder} 发送邮件…")
+            self.send_email(self.claimed)
 
     # --- workers: database work only, then a message -------------------------------------
 
@@ -264,6 +277,24 @@ class QueueScreen(Screen[None]):
             self.post_message(DeskFailed(failure_text("跳过失败", exc)))
             return
         self.post_message(ClaimClosed(f"已跳过 {entry.holder}，放回队列", self.fresh_page()))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue-desk")
+    def send_email(self, entry: QueueEntry) -> None:
+        """Queue (and send, with a mail server) the entry's emails, then claim the next holder."""
+        try:
+            message = self.desk.email(entry)
+        except MailRefused as exc:  # nothing queued; the claim stays
+            self.post_message(DeskFailed(str(exc)))
+            return
+        except Exception as exc:
+            self.post_message(DeskFailed(failure_text("发送邮件失败", exc)))
+            return
+        try:
+            following = self.desk.claim_next()
+        except Exception as exc:  # the email is queued all the same; `n` tries again
+            message += f" · {failure_text('认领下一户失败', exc)}"
+            following = None
+        self.post_message(ClaimClosed(message, self.fresh_page(), following))
 
     def fresh_page(self) -> QueuePageLoaded | None:
         """The page after a write (in a worker); None, and the handler reads again, on failure."""
@@ -342,6 +373,8 @@ class QueueScreen(Screen[None]):
         entry = self._in_view()
         if entry is not None and entry.holder_id == message.briefing.holder_id:
             self._draw(entry, message.briefing, message.script)
+        if self.claimed is not None and self.claimed.holder_id == message.briefing.holder_id:
+            self.refresh_bindings()  # `e` depends on whether this holder has an address
 
     @on(CallbackProposed)
     def ask_callback(self, message: CallbackProposed) -> None:
