@@ -244,6 +244,19 @@ def _sweep_uncertain(session: Session, now: datetime) -> list[int]:
         audit.record(
             session, action="email.uncertain", entity="outboxemail", entity_id=outbox_id, at=now
         )
+        row = _load(session, outbox_id)
+        if row.kind == MailKind.REMINDER and row.reminder_id is not None:
+            # Not known to have arrived: a call makes sure, instead of a second email.
+            r = table(Reminder)
+            session.execute(
+                update(r)
+                .where(
+                    r.c.id == row.reminder_id,
+                    r.c.state.in_([s.value for s in outbox.UNWORKED]),
+                    r.c.channel == Channel.EMAIL.value,
+                )
+                .values(channel=Channel.PHONE.value, version=r.c.version + 1, updated_at=now)
+            )
     return ids
 
 
