@@ -696,3 +696,37 @@ def test_message_refused_for_good_does_not_blame_the_address(
         assert not session.execute(select(table(ContactEmail).c.invalid)).scalar_one()
     assert [(a.channel, a.outcome) for a in attempts(engine, rid)] == [("email", "email_failed")]
     assert w.reminder(engine, rid).channel == Channel.PHONE
+
+
+def test_sent_emails_fill_the_exported_ledger(engine: Engine, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from callqueue.ledger.export import export_ledger
+    from callqueue.ledger.listing import ledger_rows
+
+    rids = world(engine, tmp_path, ["13800000001 a@example.cn", "13800000002 b@example.cn"])
+    queue_email(engine, rids[0])  # staff 甲 pressed `e`
+    w.set_reminder(engine, rids[1], channel=Channel.EMAIL.value)  # the catalog says email
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        send(engine, settings(port, tmp_path))
+    assert len(inbox.arrived) == 2
+    with db.session_scope(engine, write=False) as session:
+        rows = ledger_rows(session, today=w.TODAY)
+    path = export_ledger(rows, tmp_path / "台账.xlsx", office_name="东丽区政务服务办公室")
+    ws = load_workbook(path).worksheets[0]
+    header = [c.value for c in ws[4]]
+    col = {
+        name: header.index(name) for name in ("单位（个人）名称", "提醒日期", "提醒方式", "提醒人")
+    }
+    found = {
+        row[col["单位（个人）名称"]].value: (
+            row[col["提醒日期"]].value.date(),
+            row[col["提醒方式"]].value,
+            row[col["提醒人"]].value,
+        )
+        for row in ws.iter_rows(min_row=5)
+        if row[0].value is not None
+    }
+    assert found["东丽区第001号公司"] == (w.TODAY, "电子邮件告知", "甲")
+    assert found["东丽区第002号公司"] == (w.TODAY, "电子邮件告知", "系统邮件")

@@ -75,7 +75,7 @@ def export_ledger(rows: list[LedgerRow], path: Path, *, office_name: str) -> Pat
                 contact_text(r),
                 r.reminded_on,
                 METHOD_LABELS.get(Channel(r.reminded_channel), "") if r.reminded_channel else "",
-                r.reminded_by,
+                r.reminded_by or ("系统邮件" if r.reminded_channel == Channel.EMAIL else None),
                 r.apply_by,
                 r.remind_on,
                 STATE_LABELS.get(r.state or "", ""),
