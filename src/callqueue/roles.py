@@ -30,3 +30,40 @@ def require_catalog_editor(name: str | None, role: str | None) -> None:
         raise NotAllowed("未指定工作人员，不能修改目录（用 --staff 指定主管）")
     if role not in CATALOG_EDITORS:
         raise NotAllowed(f"只有主管或管理员可以修改目录；{name}是{role_label(role)}")
+
+
+SEES_ALL_SECTIONS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+def sees_all_sections(role: str | None) -> bool:
+    """Tell whether a role oversees every section (supervisors and admins do)."""
+    return role in SEES_ALL_SECTIONS
+
+
+def scoped_sections(
+    *, name: str | None, role: str | None, own_section: str | None, requested: str | None
+) -> list[str] | None:
+    """The sections a viewer may see for a request, None meaning every section.
+
+    Callers see only their own section; supervisors and admins see every one. With no staff
+    member named (the operator's own command line), nothing is restricted.
+
+    Args:
+        name: The staff member, or None when nobody is named.
+        role: Their role.
+        own_section: The section they belong to.
+        requested: The section asked for (`--section`), or None for "all I may see".
+
+    Returns:
+        A list of section names, or None for every section.
+
+    Raises:
+        NotAllowed: a caller asked for a section not their own.
+    """
+    if not name or sees_all_sections(role):
+        return [requested] if requested else None
+    if requested and requested != own_section:
+        raise NotAllowed(
+            f"{name}是{own_section}的{role_label(role or '')}，只能查看本科室（{own_section}）"
+        )
+    return [own_section] if own_section else []
