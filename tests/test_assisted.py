@@ -105,7 +105,8 @@ def test_a_case_moves_through_its_stages_with_audit(engine: Engine, tmp_path: Pa
     register(engine, b)
     assert advance(engine, b, "filed").filed_on == TODAY
     assert [c.reminder_id for c in cases(engine)] == [a, b]
-    assert cases(engine, section_id=section_id(engine) + 100) == []
+    assert cases(engine, section_ids=[section_id(engine) + 100]) == []
+    assert [c.reminder_id for c in cases(engine, section_ids=[section_id(engine)])] == [a, b]
 
 
 def test_refused_moves_change_nothing(engine: Engine, tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from callqueue.queue import appointments, assisted, claims, outcomes
 from callqueue.queue import staff as staff_service
 from callqueue.queue.refresh import refresh
 from callqueue.queue.reminders import STATE_LABELS
+from callqueue.roles import NotAllowed
 
 EXIT_UNUSABLE = 2
 log = logging.getLogger("callqueue.cli")
@@ -430,6 +431,23 @@ def _known_section(obj: AppContext, section: str | None) -> None:
         fail(f"科室“{section}”不存在（现有：{'、'.join(names)}）", EXIT_UNUSABLE)
 
 
+def _scope(obj: AppContext, session: Any, section: str | None) -> staff_service.SectionScope:
+    """The sections this command may show: --staff's sections, narrowed by --section.
+
+    Callers see their own section only; supervisors, admins and an unnamed operator see all.
+    """
+    try:
+        who = staff_service.viewer(session, obj.staff)
+    except staff_service.StaffError as exc:
+        fail(str(exc))
+    try:
+        return staff_service.scope(session, viewer=who, requested=section)
+    except staff_service.StaffError as exc:
+        fail(str(exc), EXIT_UNUSABLE)
+    except NotAllowed as exc:
+        fail(str(exc))
+
+
 @main.command(name="import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--section", help="未注明科室的工作表归入此科室。")
@@ -506,10 +524,12 @@ def _print_report(report: ledger_service.ImportReport) -> None:
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 @click.pass_obj
 def ledger(obj: AppContext, section: str | None, include_closed: bool, as_json: bool) -> None:
-    """列出台账：每张证书一条。"""
-    _known_section(obj, section)
+    """列出台账：每张证书一条（提醒人只看本科室）。"""
     with db.session_scope(obj.engine(), write=False) as session:
-        rows = ledger_rows(session, today=obj.today, section=section, include_closed=include_closed)
+        scope = _scope(obj, session, section)
+        rows = ledger_rows(
+            session, today=obj.today, sections=scope.names, include_closed=include_closed
+        )
     if as_json:
         emit_json([r.to_json() for r in rows])
         return
@@ -567,33 +587,34 @@ def refresh_cmd(obj: AppContext, as_json: bool) -> None:
 
 
 @main.command(name="queue")
-@click.option("--section", help="科室（默认为 --staff 所在科室）。")
+@click.option("--section", help="科室（默认为可查看的全部科室；提醒人只能看本科室）。")
 @click.option("--limit", default=200, show_default=True, help="最多列出多少户。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 @click.pass_obj
 def queue_cmd(obj: AppContext, section: str | None, limit: int, as_json: bool) -> None:
-    """按呼叫顺序列出今天的队列（不认领）。"""
+    """按呼叫顺序列出今天的队列（不认领），每个科室一段。"""
     now = _now(obj)
     with db.session_scope(obj.engine(), write=True) as session:
         refresh(session, today=obj.today, now=now)
     with db.session_scope(obj.engine(), write=False) as session:
+        scope = _scope(obj, session, section)
         me = staff_service.staff_id(session, obj.staff) or 0
-        if section is None:
-            if not obj.staff:
-                fail("请用 --section 指定科室，或用 --staff 指定工作人员")
-            section_id = _staff(obj, session, None).section_id
-        else:
-            try:
-                section_id = staff_service.section_id(session, section)
-            except staff_service.StaffError as exc:
-                fail(str(exc), EXIT_UNUSABLE)
-        entries = claims.queue_entries(
-            session, section_id=section_id, staff_id=me, now=now, limit=limit
+        entries = claims.section_queues(
+            session,
+            section_ids=list(scope.sections),
+            staff_id=me,
+            now=now,
+            grace=timedelta(minutes=obj.settings.callback_grace_minutes),
+            limit=limit,
         )
     if as_json:
         emit_json([e.to_json() for e in entries])
         return
+    shown: int | None = None
     for n, e in enumerate(entries, 1):
+        if len(scope.sections) > 1 and e.section_id != shown:
+            shown = e.section_id
+            click.echo(f"【{scope.sections[shown]}】")
         badges = f" [{','.join(e.badges)}]" if e.badges else ""
         click.echo(
             f"{n:>4}. {e.holder} — {'、'.join(e.certificates)}；申请截止 {e.apply_by}，"
@@ -743,7 +764,7 @@ def call_log(
 
 
 @main.group(name="assisted", invoke_without_command=True)
-@click.option("--section", help="科室（默认全部）。")
+@click.option("--section", help="科室（默认为可查看的全部科室）。")
 @click.option("--all", "include_closed", is_flag=True, help="包括已结束的帮办案件。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 @click.pass_context
@@ -755,13 +776,8 @@ def assisted_group(
         return
     obj: AppContext = ctx.obj
     with db.session_scope(obj.engine(), write=False) as session:
-        sid = None
-        if section is not None:
-            try:
-                sid = staff_service.section_id(session, section)
-            except staff_service.StaffError as exc:
-                fail(str(exc), EXIT_UNUSABLE)
-        cases = assisted.list_cases(session, section_id=sid, include_closed=include_closed)
+        scope = _scope(obj, session, section)
+        cases = assisted.list_cases(session, section_ids=scope.ids, include_closed=include_closed)
     if as_json:
         emit_json([c.to_json() for c in cases])
         return
@@ -822,7 +838,7 @@ def assisted_advance(
 
 @main.group(name="appointments", invoke_without_command=True)
 @click.option("--day", "day_text", metavar="YYYY-MM-DD", help="日期（默认今天）。")
-@click.option("--section", help="科室（默认全部）。")
+@click.option("--section", help="科室（默认为可查看的全部科室）。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 @click.pass_context
 def appointments_group(
@@ -834,14 +850,10 @@ def appointments_group(
     obj: AppContext = ctx.obj
     day = _parse_day(day_text, "日期") or obj.today
     with db.session_scope(obj.engine(), write=False) as session:
-        sid = None
-        if section is not None:
-            try:
-                sid = staff_service.section_id(session, section)
-            except staff_service.StaffError as exc:
-                fail(str(exc), EXIT_UNUSABLE)
         booked = appointments.day_list(
-            session, section_id=sid, day=datetime.combine(day, time(0), clock.SHANGHAI)
+            session,
+            section_ids=_scope(obj, session, section).ids,
+            day=datetime.combine(day, time(0), clock.SHANGHAI),
         )
     rows = [
         {
@@ -965,10 +977,9 @@ def export_group() -> None:
 )
 @click.pass_obj
 def export_ledger_cmd(obj: AppContext, section: str | None, output: Path) -> None:
-    """按附件2格式导出台账，每个科室一张工作表。"""
-    _known_section(obj, section)
+    """按附件2格式导出台账，每个科室一张工作表（提醒人只导出本科室）。"""
     with db.session_scope(obj.engine(), write=False) as session:
-        rows = ledger_rows(session, today=obj.today, section=section)
+        rows = ledger_rows(session, today=obj.today, sections=_scope(obj, session, section).names)
         office = catalog.office(session)
     try:
         export_ledger(rows, output, office_name=office["name"])

@@ -10,7 +10,7 @@ from email.utils import format_datetime, make_msgid
 import click
 
 from callqueue import clock, db
-from callqueue.cli import EXIT_UNUSABLE, AppContext, _now, _staff, emit_json, fail, main
+from callqueue.cli import EXIT_UNUSABLE, AppContext, _now, _scope, _staff, emit_json, fail, main
 from callqueue.models import MailStatus
 from callqueue.notify import delivery, outbox
 from callqueue.notify.mailer import (
@@ -114,13 +114,17 @@ def email_queue(
     type=click.Choice([s.value for s in MailStatus]),
     help="只列出这种状态的邮件。",
 )
+@click.option("--section", help="科室（默认为可查看的全部科室；提醒人只能看本科室）。")
 @click.option("--limit", default=50, show_default=True, help="最多列出多少封（新的在前）。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 @click.pass_obj
-def email_list(obj: AppContext, status: str | None, limit: int, as_json: bool) -> None:
+def email_list(
+    obj: AppContext, status: str | None, section: str | None, limit: int, as_json: bool
+) -> None:
     """发件记录：每封邮件的状态、尝试次数和最后的错误（地址已部分隐去）。"""
     with db.session_scope(obj.engine(), write=False) as session:
-        lines = outbox.listing(session, status=status, limit=limit)
+        scope = _scope(obj, session, section)
+        lines = outbox.listing(session, status=status, limit=limit, section_ids=scope.ids)
     if as_json:
         emit_json([asdict(line) for line in lines])
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -65,14 +66,18 @@ def certificate_count(session: Session) -> int:
 
 
 def ledger_rows(
-    session: Session, *, today: date, section: str | None = None, include_closed: bool = False
+    session: Session,
+    *,
+    today: date,
+    sections: Sequence[str] | None = None,
+    include_closed: bool = False,
 ) -> list[LedgerRow]:
     """The ledger in section, expiry and holder order.
 
     Args:
         session: a read session.
         today: the date in force (the `expired` flag).
-        section: only this section's certificates.
+        sections: only these sections' certificates (None: every section).
         include_closed: also certificates already renewed or given up (lapsed ones are always listed).
 
     Returns:
@@ -122,8 +127,8 @@ def ledger_rows(
             table(Certificate).c.id,
         )
     )
-    if section is not None:
-        query = query.where(table(Section).c.name == section)
+    if sections is not None:
+        query = query.where(table(Section).c.name.in_(list(sections)))
     if not include_closed:
         query = query.where(
             table(Certificate).c.status.in_(

@@ -9,11 +9,12 @@ twice however many desks or send runs try; a failed email gives its key back so 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -609,10 +610,25 @@ class OutboxLine:
     last_error: str
 
 
-def listing(session: Session, *, status: str | None = None, limit: int = 200) -> list[OutboxLine]:
-    """The outbox, newest first."""
+def listing(
+    session: Session,
+    *,
+    status: str | None = None,
+    limit: int = 200,
+    section_ids: Sequence[int] | None = None,
+) -> list[OutboxLine]:
+    """The outbox, newest first; only these sections' emails (by reminder or appointment)."""
     o, h = table(OutboxEmail), table(Holder)
     query = select(o, h.c.name.label("holder")).join(h, h.c.id == o.c.holder_id)
+    if section_ids is not None:
+        r, a = table(Reminder), table(Appointment)
+        wanted = list(section_ids)
+        query = query.where(
+            or_(
+                o.c.reminder_id.in_(select(r.c.id).where(r.c.section_id.in_(wanted))),
+                o.c.appointment_id.in_(select(a.c.id).where(a.c.section_id.in_(wanted))),
+            )
+        )
     if status is not None:
         query = query.where(o.c.status == status)
     rows = session.execute(query.order_by(o.c.id.desc()).limit(limit)).all()

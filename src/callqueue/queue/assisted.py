@@ -9,6 +9,7 @@ expires is decided in `callqueue.queue.refresh` (a case filed on time stays open
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -80,13 +81,13 @@ def stage_of(text: str) -> AssistStage:
 
 
 def list_cases(
-    session: Session, *, section_id: int | None = None, include_closed: bool = False
+    session: Session, *, section_ids: Sequence[int] | None = None, include_closed: bool = False
 ) -> list[AssistedCase]:
     """The assisted cases, open ones by default, in stage order then by expiry.
 
     Args:
         session: a read session.
-        section_id: only this section's cases; all sections when None.
+        section_ids: only these sections' cases; all sections when None.
         include_closed: also cases that ended (renewed, lapsed, not renewing).
 
     Returns:
@@ -94,8 +95,8 @@ def list_cases(
     """
     r = table(Reminder)
     query = _cases().where(r.c.assist_stage.is_not(None))
-    if section_id is not None:
-        query = query.where(r.c.section_id == section_id)
+    if section_ids is not None:
+        query = query.where(r.c.section_id.in_(list(section_ids)))
     if not include_closed:
         query = query.where(r.c.state == ReminderState.ASSISTED.value)
     cases = [_case(row) for row in session.execute(query)]

@@ -33,6 +33,7 @@ from callqueue.queue.order import (
     queue_entries,
     queue_order,
     queue_statements,
+    section_queues,
 )
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "next_for",
     "queue_entries",
     "release",
+    "section_queues",
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import chain
@@ -176,6 +176,36 @@ def queue_entries(
             entry = entries[row[HOLDER]] = new_entry(row, section_id)
         add_row(entry, row, now)
     return list(entries.values())[offset:]
+
+
+def section_queues(
+    session: Session,
+    *,
+    section_ids: Sequence[int],
+    staff_id: int,
+    now: datetime,
+    grace: timedelta = timedelta(minutes=15),
+    limit: int = 200,
+) -> list[QueueEntry]:
+    """Several sections' queues one after another, each in its own order, `limit` entries in all.
+
+    Each section keeps its own queue (DESIGN.md §5), so they are listed in turn, never mixed.
+    """
+    found: list[QueueEntry] = []
+    for section_id in section_ids:
+        if len(found) >= limit:
+            break
+        found.extend(
+            queue_entries(
+                session,
+                section_id=section_id,
+                staff_id=staff_id,
+                now=now,
+                grace=grace,
+                limit=limit - len(found),
+            )
+        )
+    return found
 
 
 # Column positions in entry_rows(): rows are read as plain tuples on the hot path.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session
 
-from callqueue import audit, clock
+from callqueue import audit, clock, roles
 from callqueue.db import table
 from callqueue.models import Role, Section, Staff
 
@@ -26,6 +26,76 @@ class StaffRow:
     section: str
     role: str
     active: bool
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks at lists and records: callers see their own section, supervisors and admins all."""
+
+    staff_id: int
+    name: str
+    section_id: int
+    sees_all: bool
+    section: str = ""
+    role: str = Role.CALLER.value
+
+    @classmethod
+    def of(cls, staff: StaffRow) -> Viewer:
+        """The viewer for a staff member, by role (roles.sees_all_sections)."""
+        sees_all = roles.sees_all_sections(staff.role)
+        return cls(staff.id, staff.name, staff.section_id, sees_all, staff.section, staff.role)
+
+
+@dataclass(frozen=True)
+class SectionScope:
+    """The sections a request may see, by id in name order; `every` means no restriction."""
+
+    sections: dict[int, str]
+    every: bool
+
+    @property
+    def ids(self) -> list[int] | None:
+        """The section ids to filter on, or None for every section."""
+        return None if self.every else list(self.sections)
+
+    @property
+    def names(self) -> list[str] | None:
+        """The section names to filter on, or None for every section."""
+        return None if self.every else list(self.sections.values())
+
+
+def viewer(session: Session, name: str | None) -> Viewer | None:
+    """The active staff member called `name` as a viewer; None when nobody is named.
+
+    Raises:
+        StaffError: no such staff member, or one who was deactivated.
+    """
+    return Viewer.of(get_staff(session, name)) if name else None
+
+
+def scope(session: Session, *, viewer: Viewer | None, requested: str | None) -> SectionScope:
+    """The sections `viewer` may see when asking for `requested` (None: all they may see).
+
+    The rule is roles.scoped_sections; with no viewer (nobody named) nothing is restricted.
+
+    Raises:
+        StaffError: `requested` names no section.
+        roles.NotAllowed: a caller asked for a section not their own.
+    """
+    if requested is not None:
+        section_id(session, requested)
+    allowed = roles.scoped_sections(
+        name=viewer.name if viewer else None,
+        role=viewer.role if viewer else None,
+        own_section=viewer.section if viewer else None,
+        requested=requested,
+    )
+    sec = table(Section)
+    query = select(sec.c.id, sec.c.name).order_by(sec.c.name)
+    if allowed is not None:
+        query = query.where(sec.c.name.in_(allowed))
+    found = {int(i): n for i, n in session.execute(query)}
+    return SectionScope(found, every=allowed is None)
 
 
 def section_names(session: Session) -> list[str]:

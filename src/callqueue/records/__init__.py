@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from callqueue.queue.staff import Viewer
 
-from callqueue.models import Role
-from callqueue.queue.staff import StaffRow
+__all__ = ["RecordRefused", "Viewer"]
 
 
 class RecordRefused(ValueError):
     """A record change or view that cannot be made; nothing changed. The message is for staff."""
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who looks at records: callers see their own section, supervisors and admins all."""
-
-    staff_id: int
-    name: str
-    section_id: int
-    sees_all: bool
-
-    @classmethod
-    def of(cls, staff: StaffRow) -> Viewer:
-        """The viewer for a staff member, by role."""
-        sees_all = staff.role in (Role.SUPERVISOR.value, Role.ADMIN.value)
-        return cls(staff.id, staff.name, staff.section_id, sees_all)
