@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -32,14 +33,14 @@ class AgendaRow:
 
 
 def day_agenda(
-    session: Session, *, day: date, section_id: int | None, limit: int = LIMIT
+    session: Session, *, day: date, section_ids: Sequence[int] | None, limit: int = LIMIT
 ) -> list[AgendaRow]:
-    """The appointments of `day` in time order, all sections when `section_id` is None.
+    """The appointments of `day` in time order, all sections when `section_ids` is None.
 
     Args:
         session: a read session.
         day: the day, in office (Shanghai) time.
-        section_id: whose hall desk, or None for every section.
+        section_ids: whose hall desks, or None for every section.
         limit: at most this many rows.
 
     Returns:
@@ -71,8 +72,8 @@ def day_agenda(
         .order_by(a.c.starts_at, a.c.id)
         .limit(limit)
     )
-    if section_id is not None:
-        query = query.where(a.c.section_id == section_id)
+    if section_ids is not None:
+        query = query.where(a.c.section_id.in_(list(section_ids)))
     return [
         AgendaRow(
             id=row[0],

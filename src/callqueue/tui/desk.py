@@ -19,10 +19,11 @@ from callqueue.hours import HoursError, OfficeHours
 from callqueue.models import Outcome
 from callqueue.notify import delivery, outbox
 from callqueue.queue import appointments, claims, outcomes
+from callqueue.queue import staff as staff_service
 from callqueue.queue.briefing import Briefing, briefing
 from callqueue.queue.refresh import RefreshResult, refresh
 from callqueue.queue.script import Script, inform_script
-from callqueue.queue.staff import StaffError, StaffRow, list_staff
+from callqueue.queue.staff import StaffError, StaffRow, Viewer, list_staff
 from callqueue.queue.tally import Tally, tally
 
 if TYPE_CHECKING:
@@ -84,6 +85,35 @@ class Desk:
     staff: StaffRow
     today: date
     now: Callable[[], datetime]
+    viewing: tuple[int, str] | None = None
+    """The section whose queue this desk works when not the staff member's own (supervisors)."""
+
+    @property
+    def section_id(self) -> int:
+        """The section whose queue this desk works."""
+        return self.viewing[0] if self.viewing else self.staff.section_id
+
+    @property
+    def section(self) -> str:
+        """That section's name."""
+        return self.viewing[1] if self.viewing else self.staff.section
+
+    @property
+    def viewer(self) -> Viewer:
+        """This staff member as a viewer: callers see their own section, supervisors all."""
+        return Viewer.of(self.staff)
+
+    def next_section(self) -> Desk:
+        """The same desk on the next section this staff member may see (callers: their own)."""
+        with db.session_scope(self.engine, write=False) as session:
+            sections = staff_service.scope(session, viewer=self.viewer, requested=None).sections
+        ids = list(sections)
+        following = (
+            ids[(ids.index(self.section_id) + 1) % len(ids)] if self.section_id in ids else ids[0]
+        )
+        if following == self.staff.section_id:
+            return dataclasses.replace(self, viewing=None)
+        return dataclasses.replace(self, viewing=(following, sections[following]))
 
     def page(
         self,
@@ -101,7 +131,7 @@ class Desk:
         with db.session_scope(self.engine, write=False) as session:
             entries = claims.queue_entries(
                 session,
-                section_id=self.staff.section_id,
+                section_id=self.section_id,
                 staff_id=self.staff.id,
                 now=now,
                 grace=timedelta(minutes=self.settings.callback_grace_minutes),
@@ -111,7 +141,7 @@ class Desk:
             )
             counts = tally(
                 session,
-                section_id=self.staff.section_id,
+                section_id=self.section_id,
                 staff_id=self.staff.id,
                 today=self.today,
                 now=now,
@@ -125,17 +155,21 @@ class Desk:
         return found, inform_script(found, today=self.today)
 
     def helpers(self) -> list[StaffRow]:
-        """Active staff of this desk's section, this desk's staff member first."""
+        """Active staff of the section worked, this desk's staff member first."""
         with db.session_scope(self.engine, write=False) as session:
             everyone = list_staff(session)
-        same = [s for s in everyone if s.active and s.section_id == self.staff.section_id]
+        same = [
+            s
+            for s in everyone
+            if s.active and (s.section_id == self.section_id or s.id == self.staff.id)
+        ]
         return sorted(same, key=lambda s: s.id != self.staff.id)
 
     def catalog(self) -> list[CatalogEntry]:
-        """The catalog items of this desk's section (for the filter)."""
+        """The catalog items of the section worked (for the filter)."""
         with db.session_scope(self.engine, write=False) as session:
             items = list_items(session)
-        return [i for i in items if i.section == self.staff.section] or items
+        return [i for i in items if i.section == self.section] or items
 
     def claim_next(self) -> claims.QueueEntry | None:
         """Claim the next entry of the queue (or the one this desk already holds)."""
@@ -143,7 +177,7 @@ class Desk:
             return claims.next_for(
                 session,
                 staff_id=self.staff.id,
-                section_id=self.staff.section_id,
+                section_id=self.section_id,
                 now=self.now(),
                 lease=timedelta(minutes=self.settings.claim_lease_minutes),
                 grace=timedelta(minutes=self.settings.callback_grace_minutes),
@@ -215,7 +249,7 @@ class Desk:
         with db.session_scope(self.engine, write=False) as session:
             return appointments.free_slots(
                 session,
-                section_id=self.staff.section_id,
+                section_id=self.section_id,
                 after=self.now(),
                 days=SLOT_DAYS,
                 calendar=workdays.load_calendar(session),

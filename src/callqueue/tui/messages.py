@@ -15,6 +15,7 @@ from callqueue.queue.refresh import RefreshResult
 from callqueue.queue.script import Script
 from callqueue.queue.staff import StaffRow
 from callqueue.queue.tally import Tally
+from callqueue.tui.desk import Desk
 
 
 @dataclass
@@ -91,6 +92,13 @@ class StaffListed(Message):
     staff: list[StaffRow]
     remembered: str | None
     note: str = ""
+
+
+@dataclass
+class SectionSwitched(Message):
+    """A supervisor's desk moved to another section's queue."""
+
+    desk: Desk
 
 
 @dataclass

@@ -19,7 +19,8 @@ from callqueue.ledger import service as ledger_service
 from callqueue.ledger.check import Problem
 from callqueue.models import AppointmentStatus
 from callqueue.queue import agenda, appointments
-from callqueue.queue.staff import StaffRow, section_names
+from callqueue.queue import staff as staff_service
+from callqueue.queue.staff import StaffRow, Viewer, section_names
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -57,11 +58,34 @@ class OfficeDesk:
 
     # --- appointments ------------------------------------------------------------------------
 
-    def agenda(self, day: date, *, all_sections: bool = False) -> list[agenda.AgendaRow]:
-        """The day's appointments of this desk's section (or every section), by time."""
-        section_id = None if all_sections or self.staff is None else self.staff.section_id
+    @property
+    def viewer(self) -> Viewer | None:
+        """Who looks: callers see their own section, supervisors (and nobody named) all."""
+        return Viewer.of(self.staff) if self.staff else None
+
+    @property
+    def sees_all(self) -> bool:
+        """Whether this desk may look at every section."""
+        return self.viewer is None or self.viewer.sees_all
+
+    def agenda(self, day: date, *, section: str | None = None) -> list[agenda.AgendaRow]:
+        """The day's appointments in `section`, or in every section this desk may see, by time.
+
+        Raises:
+            NotAllowed: a caller asked for another section.
+        """
         with db.session_scope(self.engine, write=False) as session:
-            return agenda.day_agenda(session, day=day, section_id=section_id)
+            scope = staff_service.scope(session, viewer=self.viewer, requested=section)
+            return agenda.day_agenda(session, day=day, section_ids=scope.ids)
+
+    def next_section(self, current: str | None) -> str | None:
+        """The section to show after `current`: every section (None), then each in turn."""
+        with db.session_scope(self.engine, write=False) as session:
+            found = staff_service.scope(session, viewer=self.viewer, requested=None)
+        if not found.every:  # a caller: their own section, always
+            return None
+        cycle: list[str | None] = [None, *found.sections.values()]
+        return cycle[(cycle.index(current) + 1) % len(cycle)] if current in cycle else None
 
     def workday(self, day: date, step: int) -> date:
         """The working day `step` working days from `day` (0: `day` or the next working day)."""

@@ -49,6 +49,7 @@ class AgendaLoaded(Message):
     """A day's appointments were read."""
 
     day: date
+    section: str | None
     rows: list[AgendaRow]
     token: int
 
@@ -80,7 +81,13 @@ class AppointmentsScreen(SideScreen):
         Binding("p", "step(-1)", "前一工作日", tooltip="前一个工作日的预约", id="appts.prev"),
         Binding("n", "step(1)", "后一工作日", tooltip="后一个工作日的预约", id="appts.next"),
         Binding("t", "today", "今天", tooltip="回到今天", id="appts.today"),
-        Binding("s", "toggle_sections", "科室", tooltip="本科室 / 全部科室", id="appts.sections"),
+        Binding(
+            "s",
+            "next_section",
+            "科室",
+            tooltip="主管：全部科室 / 逐个科室",
+            id="appts.sections",
+        ),
         Binding("x", "change('cancel')", "取消预约", tooltip="取消所选预约", id="appts.cancel"),
         Binding("m", "change('no_show')", "未到", tooltip="所选预约记为未到", id="appts.no_show"),
         Binding("r", "reload", "刷新", tooltip="重新读取", id="appts.reload"),
@@ -88,8 +95,8 @@ class AppointmentsScreen(SideScreen):
 
     day: reactive[date] = reactive(date.min)
     """The day shown."""
-    all_sections: reactive[bool] = reactive(False)
-    """Every section's appointments, or only this desk's section."""
+    section: reactive[str | None] = reactive(None)
+    """The one section shown; None for every section this desk may see (callers: their own)."""
     current: reactive[AgendaRow | None] = reactive(None, bindings=True)
     """The highlighted appointment."""
     busy: reactive[bool] = reactive(False, bindings=True)
@@ -125,7 +132,9 @@ class AppointmentsScreen(SideScreen):
         if action == "change":
             booked = self.current is not None and self.current.status == AppointmentStatus.BOOKED
             return None if self.busy or not booked else True
-        if action in ("step", "today", "toggle_sections", "reload") and self.busy:
+        if action == "next_section" and not self.office.sees_all:
+            return False  # callers see their own section only
+        if action in ("step", "today", "next_section", "reload") and self.busy:
             return None
         return super().check_action(action, parameters)
 
@@ -139,10 +148,9 @@ class AppointmentsScreen(SideScreen):
         """Back to today."""
         self.load(self.office.today, None)
 
-    def action_toggle_sections(self) -> None:
-        """Switch between this section and every section."""
-        self.all_sections = not self.all_sections
-        self.load(self.day, None)
+    def action_next_section(self) -> None:
+        """Supervisors: every section, then one section after another."""
+        self.load(self.day, None, next_section=True)
 
     def action_reload(self) -> None:
         """Read the day again."""
@@ -170,22 +178,26 @@ class AppointmentsScreen(SideScreen):
 
     # --- workers (no widgets here) ---------------------------------------------------------
 
-    def load(self, day: date, step: int | None) -> None:
+    def load(self, day: date, step: int | None, *, next_section: bool = False) -> None:
         """Read the day `step` working days from `day` (None: `day` itself)."""
         self.token += 1
-        self.read_day(day, step, self.all_sections, self.token)
+        self.read_day(day, step, self.section, next_section, self.token)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="appts-read")
-    def read_day(self, day: date, step: int | None, all_sections: bool, token: int) -> None:
-        """Work out the day and read its appointments."""
+    def read_day(
+        self, day: date, step: int | None, section: str | None, next_section: bool, token: int
+    ) -> None:
+        """Work out the day (and the section) and read its appointments."""
         try:
             if step is not None:
                 day = self.office.workday(day, step)
-            rows = self.office.agenda(day, all_sections=all_sections)
+            if next_section:
+                section = self.office.next_section(section)
+            rows = self.office.agenda(day, section=section)
         except Exception as exc:  # shown; the screen stays usable
             self.post_message(AgendaFailed(read_failure("读取预约失败", exc)))
             return
-        self.post_message(AgendaLoaded(day, rows, token))
+        self.post_message(AgendaLoaded(day, section, rows, token))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="appts-write")
     def change(self, row: AgendaRow, change: str, note: str) -> None:
@@ -209,7 +221,7 @@ class AppointmentsScreen(SideScreen):
         if message.token != self.token:
             return
         keep = self.current.id if self.current else None
-        self.day = message.day
+        self.day, self.section = message.day, message.section
         self.busy = False
         table = self.query_one(DataTable)
         table.clear()
@@ -230,7 +242,7 @@ class AppointmentsScreen(SideScreen):
             table.move_cursor(row=table.get_row_index(str(keep)))
         self.current = self._row_at_cursor()
         counts = {s: sum(1 for r in message.rows if r.status == s) for s in AppointmentStatus}
-        scope = "全部科室" if self.all_sections else "本科室"
+        scope = self.section or ("全部科室" if self.office.sees_all else "本科室")
         line = Text(f"{day_label(message.day)} · {scope} · 共 {len(message.rows)} 个预约")
         line.append(
             f"（待到 {counts[AppointmentStatus.BOOKED]}，已取消 "

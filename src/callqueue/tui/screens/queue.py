@@ -33,6 +33,7 @@ from callqueue.tui.messages import (
     EntryClaimed,
     HelpersRead,
     QueuePageLoaded,
+    SectionSwitched,
     SlotsRead,
 )
 from callqueue.tui.screens.dialogs import AssistedDialog, CallbackDialog, SlotDialog
@@ -90,6 +91,14 @@ class QueueScreen(Screen[None]):
             id="queue.reload",
             show=False,
         ),
+        Binding(
+            "k",
+            "switch_section",
+            "科室",
+            tooltip="主管：改看下一个科室的队列",
+            id="queue.section",
+            show=False,
+        ),
         Binding("question_mark", "help", "帮助", tooltip="所有按键及说明", id="queue.help"),
     ]
 
@@ -130,10 +139,7 @@ class QueueScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Say who works, refresh the reminders, read the first page."""
-        me = self.desk.staff
-        self.query_one("#who", Static).update(
-            Text(f"{me.name} · {me.section} · 日期 {self.desk.today:%Y-%m-%d}")
-        )
+        self._show_who()
         self._status("正在更新提醒状态并读取队列…")
         self.load_page(refresh_first=True)
 
@@ -149,6 +155,10 @@ class QueueScreen(Screen[None]):
             return True if self._can_email() else None
         if action == "page" and parameters == (-1,) and self.page_number == 0:
             return None
+        if action == "switch_section":  # supervisors only; not while holding a call
+            if not self.desk.viewer.sees_all:
+                return False
+            return None if self.claimed is not None or self.busy else True
         return True
 
     # --- actions -------------------------------------------------------------------------
@@ -200,6 +210,12 @@ class QueueScreen(Screen[None]):
         if chosen is not None and chosen != self.only:
             self.only, self.page_number = chosen, 0
             self.load_page()
+
+    def action_switch_section(self) -> None:
+        """Supervisors: show the next section's queue."""
+        self.busy = True
+        self._status("正在切换科室…")
+        self.switch_section()
 
     def action_help(self) -> None:
         """Show every key and what it does."""
@@ -269,6 +285,16 @@ class QueueScreen(Screen[None]):
         self.post_message(EntryClaimed(entry))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue-desk")
+    def switch_section(self) -> None:
+        """Work out the next section this staff member may see, and post the desk for it."""
+        try:
+            desk = self.desk.next_section()
+        except Exception as exc:
+            self.post_message(DeskFailed(failure_text("切换科室失败", exc)))
+            return
+        self.post_message(SectionSwitched(desk))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue-desk")
     def release(self, entry: QueueEntry) -> None:
         """Release the claim, then read the page again."""
         try:
@@ -328,6 +354,15 @@ class QueueScreen(Screen[None]):
             ]
             note = " · 已更新：" + "，".join(parts)
         self._status(self.counts + note)
+
+    @on(SectionSwitched)
+    def section_switched(self, message: SectionSwitched) -> None:
+        """Read the first page of the section now worked; a filter of the last one no longer fits."""
+        self.busy = False
+        self.desk, self.only, self.page_number = message.desk, NO_FILTER, 0
+        self._show_who()
+        self._status(f"正在读取{self.desk.section}的队列…")
+        self.load_page()
 
     @on(EntryClaimed)
     def show_claim(self, message: EntryClaimed) -> None:
@@ -510,3 +545,10 @@ class QueueScreen(Screen[None]):
 
     def _status(self, text: str) -> None:
         self.query_one("#queue-status", Static).update(Text(text))
+
+    def _show_who(self) -> None:
+        me, desk = self.desk.staff, self.desk
+        where = desk.section + ("（k 切换科室）" if desk.viewer.sees_all else "")
+        self.query_one("#who", Static).update(
+            Text(f"{me.name} · {where} · 日期 {desk.today:%Y-%m-%d}")
+        )
