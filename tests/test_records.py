@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select, update
 
 from callqueue import db
 from callqueue.db import table
+from callqueue.ledger import service
 from callqueue.models import (
     Certificate,
     ContactEmail,
@@ -18,7 +19,7 @@ from callqueue.models import (
     Outcome,
     Reminder,
 )
-from callqueue.queue import claims, outcomes
+from callqueue.queue import claims, outcomes, staff
 from callqueue.records import RecordRefused, Viewer
 from callqueue.records.contacts import add_email, add_phone, mark_phone_invalid
 from callqueue.records.manual import (
@@ -30,11 +31,13 @@ from callqueue.records.manual import (
 from callqueue.records.search import SearchKind, search
 from callqueue.records.view import holder_record
 
+from .ledger_files import licence_row, write_annex2
 from .queue_world import NOW, TODAY, policy, section_id, staff_id
 from .records_world import (
     LANDLINE_HOLDER,
     MOBILE_HOLDER,
     NO_CONTACT,
+    OTHER,
     OTHER_HOLDER,
     TWO_PHONES,
     audit_actions,
@@ -127,6 +130,44 @@ def test_callers_see_their_section_supervisors_all(engine: Engine, tmp_path: Pat
             session, holder_id=holder_id(engine, OTHER_HOLDER), viewer=viewer(engine, "主任")
         )
     assert [c.item for c in record.certificates] == ["卫生许可证"]
+
+
+def test_another_sections_certificate_does_not_reveal_its_holder(
+    engine: Engine, tmp_path: Path
+) -> None:
+    world(engine, tmp_path)
+    both = licence_row(
+        20,
+        holder=MOBILE_HOLDER,  # also holds 农药经营许可证 in 甲's section
+        certificate="卫生许可证",
+        issued_on=date(2023, 1, 10),
+        expires_on=date(2027, 1, 9),
+        contact="138 0013 8000",
+    )
+    path = write_annex2(tmp_path / "both.xlsx", [both], section=OTHER)
+    holder = holder_id(engine, MOBILE_HOLDER)
+    with db.session_scope(engine, write=True) as session:
+        assert service.import_ledger(session, path=path, today=TODAY, margin_workdays=10).imported
+        c = table(Certificate)
+        other_cert = session.execute(
+            select(c.c.id).where(
+                c.c.holder_id == holder, c.c.section_id == staff.section_id(session, OTHER)
+            )
+        ).scalar_one()
+        session.execute(update(c).where(c.c.id == other_cert).values(number="WS-2023-77"))
+    for query in ("卫生许可证", "WS-2023-77", f"#{other_cert}"):
+        assert found(engine, query) == [], query
+        assert MOBILE_HOLDER in found(engine, query, who="主任"), query
+    assert found(engine, MOBILE_HOLDER) == [MOBILE_HOLDER]  # by name: their own holder still
+    with db.session_scope(engine, write=False) as session:
+        mine = holder_record(
+            session, holder_id=holder_id(engine, MOBILE_HOLDER), viewer=viewer(engine)
+        )
+        everything = holder_record(
+            session, holder_id=holder_id(engine, MOBILE_HOLDER), viewer=viewer(engine, "主任")
+        )
+    assert [c.item for c in mine.certificates] == ["农药经营许可证"]
+    assert sorted(c.item for c in everything.certificates) == ["农药经营许可证", "卫生许可证"]
 
 
 def test_search_pages(engine: Engine, tmp_path: Path) -> None:

@@ -92,7 +92,8 @@ def search(
     offset = max(0, offset)
     if not text:
         return SearchPage(query, None, "请输入单位名称、电话号码、证书名称或 #证书ID")
-    kind, condition, described = _read_query(session, text)
+    own = None if viewer.sees_all else viewer.section_id
+    kind, condition, described = _read_query(session, text, own)
     h = table(Holder)
     stmt = select(h.c.id).where(condition).order_by(h.c.id).limit(limit + 1).offset(offset)
     if not viewer.sees_all:
@@ -107,22 +108,29 @@ def search(
     )
 
 
-def _read_query(session: Session, text: str) -> tuple[SearchKind, ColumnElement[bool], str]:
-    """The kind of `text`, the condition on holder it becomes, and a description."""
+def _read_query(
+    session: Session, text: str, own: int | None
+) -> tuple[SearchKind, ColumnElement[bool], str]:
+    """The kind of `text`, the condition on holder it becomes, and a description.
+
+    With `own` (a caller's section), certificate matches count only in that section: another
+    section's certificate must not reveal who holds it.
+    """
     h, c = table(Holder), table(Certificate)
+    mine = [c.c.section_id == own] if own is not None else []
     found = _CERT_ID.fullmatch(text)
     if found:
         cert_id = int(found.group(1))
         return (
             SearchKind.CERTIFICATE_ID,
-            h.c.id.in_(select(c.c.holder_id).where(c.c.id == cert_id)),
+            h.c.id.in_(select(c.c.holder_id).where(c.c.id == cert_id, *mine)),
             f"按证书ID {cert_id}",
         )
     items = _catalog_items(session, text)
     if items:
         return (
             SearchKind.CERTIFICATE,
-            _has_certificate(h.c.id, c.c.catalog_item_id.in_(items)),
+            _has_certificate(h.c.id, c.c.catalog_item_id.in_(items), *mine),
             f"按证书名称“{text}”",
         )
     if _PHONE_CHARS.fullmatch(text):
@@ -147,7 +155,7 @@ def _read_query(session: Session, text: str) -> tuple[SearchKind, ColumnElement[
         clauses.append(like(pattern, escape="\\"))
     if any(ch.isdigit() for ch in text):
         # A 证书编号 is typed whole; certificate.number has no index, so only exact matches.
-        clauses.append(h.c.id.in_(select(c.c.holder_id).where(c.c.number == text)))
+        clauses.append(h.c.id.in_(select(c.c.holder_id).where(c.c.number == text, *mine)))
     return SearchKind.NAME, or_(*clauses), f"按名称“{text}”"
 
 
