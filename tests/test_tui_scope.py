@@ -130,15 +130,15 @@ async def test_a_supervisor_switches_the_queue_between_sections(
         assert isinstance(boss.screen, QueueScreen)
         seen: dict[str, list[str]] = {}
         for _ in range(4):  # three approval sections and 政务服务科 itself
-            await pilot.press("k")
+            await pilot.press("v")
             await settle(boss, pilot)
             who = text_of(boss, "#who")
             seen[who.split(" · ")[1]] = column(boss, "#queue-table", 0)
-        assert seen[f"{SECTION}（k 切换科室）"] == [MINE_NAME]
-        assert seen[f"{OTHER}（k 切换科室）"] == [OTHER_NAME]
-        assert seen["政务服务科（k 切换科室）"] == []  # round again to their own section
+        assert seen[f"{SECTION}（v 切换科室）"] == [MINE_NAME]
+        assert seen[f"{OTHER}（v 切换科室）"] == [OTHER_NAME]
+        assert seen["政务服务科（v 切换科室）"] == []  # round again to their own section
         while OTHER not in text_of(boss, "#who"):
-            await pilot.press("k")
+            await pilot.press("v")
             await settle(boss, pilot)
         await pilot.press("n")  # a supervisor may work the section in view
         await settle(boss, pilot)

@@ -92,7 +92,7 @@ class QueueScreen(Screen[None]):
             show=False,
         ),
         Binding(
-            "k",
+            "v",
             "switch_section",
             "科室",
             tooltip="主管：改看下一个科室的队列",
@@ -548,7 +548,7 @@ class QueueScreen(Screen[None]):
 
     def _show_who(self) -> None:
         me, desk = self.desk.staff, self.desk
-        where = desk.section + ("（k 切换科室）" if desk.viewer.sees_all else "")
+        where = desk.section + ("（v 切换科室）" if desk.viewer.sees_all else "")
         self.query_one("#who", Static).update(
             Text(f"{me.name} · {where} · 日期 {desk.today:%Y-%m-%d}")
         )
