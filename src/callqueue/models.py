@@ -466,6 +466,15 @@ class CalendarYear(SQLModel, table=True):
     loaded_at: datetime
 
 
+class OfficialDay(SQLModel, table=True):
+    """A holiday or make-up workday from a State Council schedule the office loaded itself."""
+
+    day: date = Field(primary_key=True)
+    year: int = Field(index=True, description="the schedule (CalendarYear) it was loaded with")
+    is_workday: bool
+    name: str = Field(default="", max_length=32, description="e.g. 春节")
+
+
 class AuditEvent(SQLModel, table=True):
     """An append-only record of who changed what, with before and after."""
 
