@@ -8,7 +8,7 @@ import click
 
 from callqueue import clock, db, roles, workdays
 from callqueue.cli import AppContext, _now, _staff, emit_json, fail, main
-from callqueue.holiday_file import HolidayFileError, read_schedule, write_schedule
+from callqueue.holiday_file import HolidayFileError, write_schedule
 
 
 @main.group(name="calendar", invoke_without_command=True)
@@ -107,13 +107,7 @@ def calendar_set(obj: AppContext, day: str, kind: str, reason: str) -> None:
 def calendar_load(obj: AppContext, file: Path, source: str, dry_run: bool, as_json: bool) -> None:
     """载入某一年的法定节假日和调休安排（格式见 README“节假日安排文件”）。需主管。"""
     try:
-        text = file.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        fail(f"无法读取 {file}：{exc.strerror}")
-    except UnicodeDecodeError:
-        fail(f"{file} 不是 UTF-8 文本文件（请用记事本或 WPS 另存为 UTF-8）")
-    try:
-        schedule = read_schedule(text)
+        schedule = workdays.read_schedule_file(file)
     except HolidayFileError as exc:
         fail("节假日安排文件有误，未载入：\n" + "\n".join(exc.problems))
     engine = obj.engine()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, insert
 from sqlmodel import Session, select
@@ -11,8 +12,8 @@ from sqlmodel import Session, select
 from callqueue import audit, clock
 from callqueue.calendar import WorkCalendar, library_schedule
 from callqueue.db import table
+from callqueue.holiday_file import HolidayFileError, Schedule, read_schedule
 from callqueue.holiday_file import OfficialDay as ScheduleDay
-from callqueue.holiday_file import Schedule
 from callqueue.models import CalendarOverride, CalendarYear, OfficialDay
 
 
@@ -56,6 +57,23 @@ class ScheduleLoad:
     changed_days: list[tuple[date, bool]]
     """Days whose working status differs from the calendar before the load, with the new status."""
     warnings: list[str]
+
+
+def read_schedule_file(path: Path) -> Schedule:
+    """Read the office's holiday schedule file (UTF-8 text, see holiday_file).
+
+    Raises:
+        HolidayFileError: the file cannot be read or is not a valid schedule; in Chinese.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise HolidayFileError([f"无法读取 {path}：{exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise HolidayFileError(
+            [f"{path} 不是 UTF-8 文本文件（请用记事本或 WPS 另存为 UTF-8）"]
+        ) from None
+    return read_schedule(text)
 
 
 def loaded_years(session: Session) -> list[LoadedYear]:

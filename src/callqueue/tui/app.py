@@ -11,15 +11,17 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
-from callqueue import db
+from callqueue import db, roles
 from callqueue.config import Settings
 from callqueue.queue import staff
 from callqueue.tui import remembered
+from callqueue.tui.calendar_desk import CalendarDesk
 from callqueue.tui.desk import Desk, default_clock, failure_text
-from callqueue.tui.messages import StaffFound, StaffListed, StaffMissing
+from callqueue.tui.messages import CalendarUncovered, StaffFound, StaffListed, StaffMissing
 from callqueue.tui.office_desk import OfficeDesk
 from callqueue.tui.records_desk import RecordsDesk
 from callqueue.tui.screens.appointments import AppointmentsScreen
+from callqueue.tui.screens.calendar import CalendarScreen
 from callqueue.tui.screens.catalog import CatalogScreen
 from callqueue.tui.screens.import_screen import ImportScreen
 from callqueue.tui.screens.queue import QueueScreen
@@ -36,6 +38,7 @@ SIDE_SCREENS: dict[str, type[SideScreen]] = {
     "appointments": AppointmentsScreen,
     "import_ledger": ImportScreen,
     "catalog": CatalogScreen,
+    "calendar": CalendarScreen,
 }
 NEEDS_DESK = frozenset({"appointments", "import_ledger"})
 
@@ -61,6 +64,13 @@ class CallqueueApp(App[None]):
             "i", "import_ledger", "导入", tooltip="导入台账工作簿（先试运行）", id="app.import"
         ),
         Binding("c", "catalog", "目录", tooltip="提醒目录（主管可修改）", id="app.catalog"),
+        Binding(
+            "h",
+            "calendar",
+            "节假日",
+            tooltip="节假日和工作日：载入新一年的安排、临时闭馆（主管）",
+            id="app.calendar",
+        ),
     ]
 
     def __init__(
@@ -179,6 +189,27 @@ class CallqueueApp(App[None]):
         )
         self.refresh_bindings()
         self.push_screen(QueueScreen(self.desk))
+        self.check_calendar()
+
+    @work(thread=True, exit_on_error=False, group="calendar-check")
+    def check_calendar(self) -> None:
+        """Warn once when this year's or next year's holiday schedule is not loaded."""
+        desk = CalendarDesk(engine=self.engine, staff=None, today=self.today, now=self.now)
+        try:
+            warning = desk.coverage_warning()
+        except Exception:  # the queue screen reports database trouble itself
+            return
+        if warning:
+            self.post_message(CalendarUncovered(warning))
+
+    @on(CalendarUncovered)
+    def warn_calendar(self, message: CalendarUncovered) -> None:
+        """Say the dates may be off, and who can fix it."""
+        supervisor = self.desk is not None and roles.sees_all_sections(self.desk.staff.role)
+        action = "请按 h 载入国务院办公厅的通知" if supervisor else "请告知主管载入（按 h 查看）"
+        self.notify(
+            f"{message.message}{action}", title="节假日安排", severity="warning", timeout=12
+        )
 
     @on(StaffMissing)
     def open_catalog(self, message: StaffMissing) -> None:
@@ -207,6 +238,16 @@ class CallqueueApp(App[None]):
     def action_catalog(self) -> None:
         """Open the catalog."""
         self._open_side(CatalogScreen(self.office()))
+
+    def action_calendar(self) -> None:
+        """Open the working-day calendar."""
+        desk = CalendarDesk(
+            engine=self.engine,
+            staff=self.desk.staff if self.desk else None,
+            today=self.today,
+            now=self.now,
+        )
+        self._open_side(CalendarScreen(desk))
 
     def _open_side(self, screen: SideScreen) -> None:
         # One side screen at a time over the queue: escape always leads back to it.
