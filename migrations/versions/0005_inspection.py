@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = "1920268c1326"
 down_revision: str | None = "6d2f0c9e4b1a"
 branch_labels: str | Sequence[str] | None = None
