@@ -15,7 +15,7 @@ from callqueue.models import Holder, Reminder
 from callqueue.queue import outcomes, staff
 
 from .ledger_files import licence_row, write_annex2
-from .queue_world import NOW, SECTION, TODAY, build, due_row, policy, staff_id
+from .queue_world import NOW, TODAY, build, due_row, policy, staff_id
 
 OTHER = "社会事务科"
 SUPERVISOR = "主任"

@@ -195,11 +195,13 @@ def test_review_finish_and_audit(engine: Engine, known: World) -> None:
         "未告知材料清单",
         ADMIN,
     )
-    with db.session_scope(engine, write=True) as session:
-        with pytest.raises(inspection.InspectionRefused, match="还有 1 条未检查"):
-            inspection.finish(
-                session=session, inspection_id=detail.header.id, staff=SUPERVISOR, now=NOW
-            )
+    with (
+        db.session_scope(engine, write=True) as session,
+        pytest.raises(inspection.InspectionRefused, match="还有 1 条未检查"),
+    ):
+        inspection.finish(
+            session=session, inspection_id=detail.header.id, staff=SUPERVISOR, now=NOW
+        )
     mark(engine, third, "pass", "讲得完整")
     with db.session_scope(engine, write=True) as session:
         header = inspection.finish(
