@@ -30,6 +30,7 @@ from callqueue.models import (
     InspectionStatus,
     Reminder,
     Section,
+    SectionKind,
     Staff,
     Verdict,
 )
@@ -172,7 +173,16 @@ def _check_viewer(session: Session, viewer: str | None) -> None:
         _inspector(session, viewer)
 
 
-# --- drawing a sample --------------------------------------------------------------------
+# --- drawing a sample ---------------------------------------------------------------------
+
+
+def inspectable_sections(*, session: Session) -> list[str]:
+    """The approval sections' names, sorted (the supervising section has no ledger to inspect)."""
+    sec = table(Section)
+    rows = session.execute(
+        select(sec.c.name).where(sec.c.kind == SectionKind.APPROVAL).order_by(sec.c.name)
+    ).scalars()
+    return list(rows)
 
 
 def worked_reminder_ids(*, session: Session, section_id: int) -> list[int]:

@@ -11,17 +11,20 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
-from callqueue import db
+from callqueue import db, roles
 from callqueue.config import Settings
 from callqueue.queue import staff
 from callqueue.tui import remembered
 from callqueue.tui.desk import Desk, default_clock, failure_text
+from callqueue.tui.inspection_desk import InspectionDesk
 from callqueue.tui.messages import StaffFound, StaffListed, StaffMissing
 from callqueue.tui.office_desk import OfficeDesk
 from callqueue.tui.records_desk import RecordsDesk
 from callqueue.tui.screens.appointments import AppointmentsScreen
 from callqueue.tui.screens.catalog import CatalogScreen
 from callqueue.tui.screens.import_screen import ImportScreen
+from callqueue.tui.screens.inspection_review import InspectionReviewScreen
+from callqueue.tui.screens.inspections import InspectionsScreen
 from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.screens.search import SearchScreen
 from callqueue.tui.screens.side import SideScreen
@@ -36,8 +39,10 @@ SIDE_SCREENS: dict[str, type[SideScreen]] = {
     "appointments": AppointmentsScreen,
     "import_ledger": ImportScreen,
     "catalog": CatalogScreen,
+    "inspection": InspectionsScreen,
 }
-NEEDS_DESK = frozenset({"appointments", "import_ledger"})
+NEEDS_DESK = frozenset({"appointments", "import_ledger", "inspection"})
+INSPECTION_HELP = "督促检查：随机抽取各科室已处理的提醒逐条检查（仅限主管、管理员；提醒人不可用）"
 
 
 class CallqueueApp(App[None]):
@@ -61,6 +66,7 @@ class CallqueueApp(App[None]):
             "i", "import_ledger", "导入", tooltip="导入台账工作簿（先试运行）", id="app.import"
         ),
         Binding("c", "catalog", "目录", tooltip="提醒目录（主管可修改）", id="app.catalog"),
+        Binding("k", "inspection", "检查", tooltip=INSPECTION_HELP, id="app.inspection"),
     ]
 
     def __init__(
@@ -115,6 +121,11 @@ class CallqueueApp(App[None]):
             return False
         if action in NEEDS_DESK and self.desk is None:
             return None
+        if action == "inspection":
+            if isinstance(self.screen, InspectionReviewScreen):
+                return False
+            assert self.desk is not None
+            return True if roles.may_inspect(self.desk.staff.role) else None
         return True
 
     def action_search(self) -> None:
@@ -207,6 +218,12 @@ class CallqueueApp(App[None]):
     def action_catalog(self) -> None:
         """Open the catalog."""
         self._open_side(CatalogScreen(self.office()))
+
+    def action_inspection(self) -> None:
+        """Open the inspections (supervisors and admins)."""
+        if self.desk is None or not roles.may_inspect(self.desk.staff.role):
+            return
+        self._open_side(InspectionsScreen(InspectionDesk(self.engine, self.desk.staff, self.now)))
 
     def _open_side(self, screen: SideScreen) -> None:
         # One side screen at a time over the queue: escape always leads back to it.
