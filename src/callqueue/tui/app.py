@@ -42,7 +42,7 @@ SIDE_SCREENS: dict[str, type[SideScreen]] = {
     "inspection": InspectionsScreen,
 }
 NEEDS_DESK = frozenset({"appointments", "import_ledger", "inspection"})
-INSPECTION_HELP = "督促检查：随机抽取各科室已处理的提醒逐条检查（仅限主管、管理员；提醒人不可用）"
+INSPECTION_HELP = "督促检查：抽样检查各科室台账（仅限主管、管理员）"
 
 
 class CallqueueApp(App[None]):
