@@ -271,7 +271,9 @@ def draw_sample(
 
 
 def _open_inspection(session: Session, inspection_id: int) -> Inspection:
-    found = session.get(Inspection, inspection_id)
+    # Locked on PostgreSQL so a verdict cannot land after a concurrent finish (SQLite write
+    # transactions are already serial).
+    found = session.get(Inspection, inspection_id, with_for_update=True)
     if found is None:
         raise InspectionRefused(f"检查记录 {inspection_id} 不存在")
     if found.status != InspectionStatus.OPEN:
