@@ -1,7 +1,7 @@
 """official holiday schedules the office loads itself
 
 Revision ID: 3a9c5e7d1f20
-Revises: 6d2f0c9e4b1a
+Revises: 1920268c1326
 Create Date: 2026-11-24
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "3a9c5e7d1f20"
-down_revision: str | None = "6d2f0c9e4b1a"
+down_revision: str | None = "1920268c1326"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

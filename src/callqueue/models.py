@@ -445,6 +445,57 @@ class OutboxEmail(SQLModel, table=True):
     attempt_id: int | None = Field(default=None, foreign_key="attempt.id")
 
 
+# --- inspection (督促检查) --------------------------------------------------------------------
+
+
+class InspectionStatus(StrEnum):
+    """Whether an inspection is still being reviewed."""
+
+    OPEN = "open"
+    FINISHED = "finished"
+
+
+class Verdict(StrEnum):
+    """A supervisor's finding on one sampled reminder."""
+
+    PASS = "pass"
+    PROBLEM = "problem"
+
+
+class Inspection(SQLModel, table=True):
+    """检查记录: a supervisor's random sample of one section's worked reminders."""
+
+    __table_args__ = (Index("ix_inspection_section_created", "section_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    section_id: int = Field(foreign_key="section.id", description="the section inspected")
+    supervisor_id: int = Field(foreign_key="staff.id", index=True, description="who drew it")
+    created_at: datetime
+    sample_size: int = Field(description="reminders asked for")
+    seed: int = Field(description="random seed: the same seed draws the same sample")
+    status: str = Field(default=InspectionStatus.OPEN, max_length=16)
+    finished_at: datetime | None = None
+    note: str = Field(default="", description="the supervisor's summary when finishing")
+
+
+class InspectionItem(SQLModel, table=True):
+    """One sampled reminder of an inspection and the supervisor's verdict on it."""
+
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "position"),
+        UniqueConstraint("reminder_id", "inspection_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id")
+    reminder_id: int = Field(foreign_key="reminder.id")
+    position: int = Field(description="1-based order in the sample")
+    verdict: str | None = Field(default=None, max_length=16)
+    comment: str = ""
+    reviewed_at: datetime | None = None
+    reviewer_id: int | None = Field(default=None, foreign_key="staff.id")
+
+
 # --- calendar and audit ---------------------------------------------------------------------
 
 

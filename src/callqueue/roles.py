@@ -82,3 +82,23 @@ def scoped_sections(
             f"{name}是{own_section}的{role_label(role or '')}，只能查看本科室（{own_section}）"
         )
     return [own_section] if own_section else []
+
+
+INSPECTORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+def may_inspect(role: str | None) -> bool:
+    """Tell whether a role may inspect the sections' ledgers (督促检查)."""
+    return role in INSPECTORS
+
+
+def require_inspector(name: str | None, role: str | None) -> None:
+    """Refuse unless a supervisor or admin is named: inspecting the ledgers is 政务服务科's duty.
+
+    Raises:
+        NotAllowed: no staff member, or one whose role may not inspect.
+    """
+    if not name or role is None:
+        raise NotAllowed("未指定工作人员，不能进行督促检查（用 --staff 指定主管或管理员）")
+    if not may_inspect(role):
+        raise NotAllowed(f"只有主管或管理员可以进行督促检查；{name}是{role_label(role)}")

@@ -17,6 +17,7 @@ from callqueue.queue import staff
 from callqueue.tui import remembered
 from callqueue.tui.calendar_desk import CalendarDesk
 from callqueue.tui.desk import Desk, default_clock, failure_text
+from callqueue.tui.inspection_desk import InspectionDesk
 from callqueue.tui.messages import CalendarUncovered, StaffFound, StaffListed, StaffMissing
 from callqueue.tui.office_desk import OfficeDesk
 from callqueue.tui.records_desk import RecordsDesk
@@ -24,6 +25,8 @@ from callqueue.tui.screens.appointments import AppointmentsScreen
 from callqueue.tui.screens.calendar import CalendarScreen
 from callqueue.tui.screens.catalog import CatalogScreen
 from callqueue.tui.screens.import_screen import ImportScreen
+from callqueue.tui.screens.inspection_review import InspectionReviewScreen
+from callqueue.tui.screens.inspections import InspectionsScreen
 from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.screens.search import SearchScreen
 from callqueue.tui.screens.side import SideScreen
@@ -39,8 +42,10 @@ SIDE_SCREENS: dict[str, type[SideScreen]] = {
     "import_ledger": ImportScreen,
     "catalog": CatalogScreen,
     "calendar": CalendarScreen,
+    "inspection": InspectionsScreen,
 }
-NEEDS_DESK = frozenset({"appointments", "import_ledger"})
+NEEDS_DESK = frozenset({"appointments", "import_ledger", "inspection"})
+INSPECTION_HELP = "督促检查：抽样检查各科室台账（仅限主管、管理员）"
 
 
 class CallqueueApp(App[None]):
@@ -71,6 +76,7 @@ class CallqueueApp(App[None]):
             tooltip="节假日和工作日：载入新一年的安排、临时闭馆（主管）",
             id="app.calendar",
         ),
+        Binding("k", "inspection", "检查", tooltip=INSPECTION_HELP, id="app.inspection"),
     ]
 
     def __init__(
@@ -125,6 +131,11 @@ class CallqueueApp(App[None]):
             return False
         if action in NEEDS_DESK and self.desk is None:
             return None
+        if action == "inspection":
+            if isinstance(self.screen, InspectionReviewScreen):
+                return False
+            assert self.desk is not None
+            return True if roles.may_inspect(self.desk.staff.role) else None
         return True
 
     def action_search(self) -> None:
@@ -248,6 +259,12 @@ class CallqueueApp(App[None]):
             now=self.now,
         )
         self._open_side(CalendarScreen(desk))
+
+    def action_inspection(self) -> None:
+        """Open the inspections (supervisors and admins)."""
+        if self.desk is None or not roles.may_inspect(self.desk.staff.role):
+            return
+        self._open_side(InspectionsScreen(InspectionDesk(self.engine, self.desk.staff, self.now)))
 
     def _open_side(self, screen: SideScreen) -> None:
         # One side screen at a time over the queue: escape always leads back to it.
