@@ -74,6 +74,16 @@ DATE_FIELDS = frozenset({"lead_months", "filing_deadline_days", "deadline_kind",
 WITHDRAWN_REASON = "目录事项已取消"
 EXAMPLES = 5
 BATCH = 2_000
+ACTION_LABELS = {
+    "catalog.create": "载入",
+    "catalog.update": "修改",
+    "catalog.edit": "修改",
+    "catalog.retire": "停用",
+    "catalog.activate": "启用",
+    "catalog.add": "新增",
+    "catalog.schedule": "登记待生效修改",
+    "catalog.cancel": "撤销待生效修改",
+}
 KIND_LABELS = {"edit": "修改", "retire": "停用", "activate": "启用", "add": "新增"}
 _LIST_SEPARATORS = ("；", ";", "，", ",", "、")
 
@@ -184,6 +194,30 @@ class HistoryEntry:
     reason: str
     pending_id: int | None = None
     effective_on: date | None = None
+
+    def line(self) -> str:
+        """One line in Chinese: when, which item, what, who, why."""
+        what = ACTION_LABELS.get(self.action, self.action)
+        if self.pending_id is not None:
+            what = f"待生效#{self.pending_id}（{KIND_LABELS.get(self.action[8:], '')}）"
+        at = f"{self.at:%Y-%m-%d %H:%M}" if self.at else ""
+        on = f" 生效 {self.effective_on:%Y-%m-%d}" if self.effective_on else ""
+        after = self.after or {}
+        fields = [k for k in after if k in FIELD_LABELS or k == "active"]
+        shown = "；".join(
+            f"{FIELD_LABELS.get(k, '在用')} {_shown((self.before or {}).get(k))}→{_shown(after[k])}"
+            if self.before is not None
+            else f"{FIELD_LABELS.get(k, '在用')} {_shown(after[k])}"
+            for k in fields[:6]
+        )
+        count = after.get("reminders_changed")
+        tail = f"；改动提醒 {count} 条" if count is not None else ""
+        why = f"；原因：{self.reason}" if self.reason else ""
+        return f"{at} 第{self.seq}项 {what}{on} · {self.actor}：{shown}{tail}{why}"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return audit.jsonable(asdict(self))  # type: ignore[no-any-return]
 
 
 # --- reading input ----------------------------------------------------------------------
