@@ -126,7 +126,7 @@ class PlannedChangeDialog(ModalScreen[str | None]):
         """Show the plan with its count of reminders and ask before saving."""
         self.show_error("")
         self.app.push_screen(
-            ConfirmDialog("确认目录修改", "\n".join(message.plan.lines())), self._answered
+            ConfirmDialog("确认目录修改", "\n".join(message.plan.lines(examples=3))), self._answered
         )
 
     def _answered(self, yes: bool | None) -> None:
