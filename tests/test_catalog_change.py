@@ -26,6 +26,7 @@ from callqueue.queue.refresh import refresh
 from callqueue.roles import NotAllowed
 
 from .catalog_world import NOW, SEQ, TODAY, audits, build_world, item, reminders, supervisor
+from .queue_world import set_reminder, staff_id
 
 UNWORKED = ("甲公司", "乙公司", "丙公司", "丁公司", "戊公司")
 UNTOUCHED = ("己公司", "庚公司", "辛公司", "壬公司")
@@ -339,3 +340,16 @@ def test_history_lists_pending_and_audited_changes(engine: Engine, tmp_path: Pat
     ]
     assert rows[0].effective_on == date(2027, 1, 1) and rows[0].pending_id is not None
     assert [r.action for r in others] == ["catalog.create"]
+
+
+def test_a_reminder_claimed_by_a_caller_is_left_alone(engine: Engine, tmp_path: Path) -> None:
+    world = build_world(engine, tmp_path)
+    caller = staff_id(engine, "甲")
+    set_reminder(
+        engine, world["甲公司"], claimed_by_id=caller, claim_expires_at=NOW + timedelta(minutes=5)
+    )
+    before = reminders(engine)[world["甲公司"]]
+    plan = preview(engine, lead_months=6)
+    assert (plan.reminders_changed, plan.kept_in_progress) == (4, 3)
+    assert apply(engine, lead_months=6).reminders_changed == 4
+    assert reminders(engine)[world["甲公司"]] == before

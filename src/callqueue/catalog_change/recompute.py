@@ -172,7 +172,8 @@ def write_dates(session: Session, work: Recomputed, now: datetime) -> int:
     r = table(Reminder)
     stmt = (
         update(r)
-        .where(r.c.id == bindparam("rid"), r.c.version == bindparam("v"))
+        # Still unworked and unchanged since it was read: a claim taken meanwhile wins.
+        .where(r.c.id == bindparam("rid"), r.c.version == bindparam("v"), unworked(now))
         .values(
             **{k: bindparam(f"n_{k}") for k in _COLS},
             version=r.c.version + 1,
