@@ -1,7 +1,7 @@
 """official holiday schedules the office loads itself
 
 Revision ID: 3a9c5e7d1f20
-Revises: 1920268c1326
+Revises: 9a4c1e7b2f60
 Create Date: 2026-11-24
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "3a9c5e7d1f20"
-down_revision: str | None = "1920268c1326"
+down_revision: str | None = "9a4c1e7b2f60"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

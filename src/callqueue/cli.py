@@ -505,6 +505,7 @@ def refresh_cmd(obj: AppContext, as_json: bool) -> None:
     click.echo(
         f"转为待联系 {result.due}，需跟进 {result.follow_ups}，已过期 {result.lapsed}，"
         f"释放超时认领 {result.claims_released}"
+        + (f"，目录修改生效 {result.catalog_changes} 项" if result.catalog_changes else "")
     )
 
 
@@ -941,7 +942,7 @@ def export_catalog_cmd(obj: AppContext, output: Path) -> None:
 
 
 # Subcommand groups kept in their own modules register themselves on `main` when imported.
-from callqueue import cli_calendar, cli_email, cli_inspect  # noqa: E402, F401
+from callqueue import cli_calendar, cli_catalog_admin, cli_email, cli_inspect  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

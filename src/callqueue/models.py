@@ -71,6 +71,8 @@ class ReminderState(StrEnum):
     NOT_RENEWING = "not_renewing"
     UNREACHABLE = "unreachable"
     LAPSED = "lapsed"
+    WITHDRAWN = "withdrawn"
+    """Closed without a call: its catalog item was retired (目录事项已取消)."""
 
 
 OPEN_STATES = frozenset(
@@ -186,6 +188,34 @@ class CatalogItem(SQLModel, table=True):
     effective_from: date | None = None
     retired_on: date | None = None
     updated_at: datetime
+
+
+class CatalogChangeStatus(StrEnum):
+    """Where a dated catalog change is: waiting for its day, applied, or withdrawn."""
+
+    PENDING = "pending"
+    APPLIED = "applied"
+    CANCELLED = "cancelled"
+
+
+class CatalogChange(SQLModel, table=True):
+    """A catalog change dated in the future; `callqueue refresh` applies it on its day."""
+
+    __table_args__ = (Index("ix_catalogchange_status_effective", "status", "effective_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    catalog_item_id: int = Field(foreign_key="catalogitem.id", index=True)
+    kind: str = Field(max_length=16, description="edit / retire / activate")
+    changes: dict[str, Any] = _json(default={})
+    effective_on: date
+    reason: str
+    status: str = Field(default=CatalogChangeStatus.PENDING, max_length=16)
+    margin_workdays: int = Field(default=10, description="the office margin when it was planned")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    actor: str = Field(max_length=64)
+    created_at: datetime
+    applied_at: datetime | None = None
+    reminders_changed: int | None = None
 
 
 # --- holders and their contacts --------------------------------------------------------------
