@@ -1,0 +1,3 @@
+"""`callqueue report` and `callqueue export report`: the supervision figures for 政务服务科."""
+
+from __future__ import annotations
