@@ -14,10 +14,23 @@ import pytest
 from sqlalchemy import Engine
 from textual.pilot import Pilot
 
-from .test_tui_queue import app_for, settle, world
+from callqueue import db, workdays
+from callqueue.holiday_file import read_schedule
+
+from .test_tui_queue import app_for, settle
+from .test_tui_queue import world as queue_world
 
 SIZE = (120, 40)
 Compare = Callable[..., bool]
+
+
+def world(engine: Engine, tmp_path: Path) -> None:
+    """The queue world with next year's schedule loaded, so no coverage warning covers the screen."""
+    queue_world(engine, tmp_path)
+    with db.session_scope(engine, write=True) as session:
+        workdays.load_schedule(
+            session, schedule=read_schedule("年份,2027\n元旦,2027-01-01,休"), source="t", actor="t"
+        )
 
 
 @pytest.fixture

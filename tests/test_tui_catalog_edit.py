@@ -21,6 +21,7 @@ from callqueue.tui.desk import default_clock
 from callqueue.tui.office_desk import OfficeDesk
 from callqueue.tui.screens.catalog import CatalogScreen
 from callqueue.tui.screens.catalog_edit import CatalogEditDialog
+from callqueue.tui.screens.confirm import ConfirmDialog
 from callqueue.tui.screens.queue import QueueScreen
 
 TODAY = date(2026, 11, 24)
@@ -43,7 +44,7 @@ def catalog_audits(engine: Engine) -> list[dict[str, Any]]:
     with db.session_scope(engine, write=False) as session:
         rows = session.execute(
             select(a.c.entity_id, a.c.staff_id, a.c.actor, a.c.before, a.c.after, a.c.note)
-            .where(a.c.action == "catalog.update")
+            .where(a.c.action.in_(("catalog.update", "catalog.edit")))
             .order_by(a.c.id)
         ).all()
     return [dict(row._mapping) for row in rows]
@@ -139,6 +140,12 @@ async def test_a_supervisor_edit_is_checked_saved_and_audited(engine: Engine) ->
         assert app.screen.query_one("#edit-lead_months", Input).value == "7"  # kept
         assert catalog_audits(engine) == []
         await edit(lead_months="7", materials="申请书；营业执照", reason="按新规定调整")
+        assert isinstance(app.screen, ConfirmDialog)  # the plan first: no reminders here
+        shown = "\n".join(str(w.render()) for w in app.screen.query(Static))
+        assert "将改动尚未处理的提醒 0 条" in shown
+        assert catalog_audits(engine) == []
+        await pilot.press("y")
+        await settle(app, pilot)
         assert app.screen is screen
         assert "第1项" in text_of(app, "#catalog-status") and "已记入审计" in text_of(
             app, "#catalog-status"
@@ -153,7 +160,12 @@ async def test_a_supervisor_edit_is_checked_saved_and_audited(engine: Engine) ->
             "staff_id": me,
             "actor": "张敏",
             "before": {"lead_months": old.lead_months, "materials": old.materials},
-            "after": {"lead_months": 7, "materials": ["申请书", "营业执照"]},
+            "after": {
+                "lead_months": 7,
+                "materials": ["申请书", "营业执照"],
+                "effective_on": "2026-11-24",
+                "reminders_changed": 0,
+            },
             "note": "按新规定调整",
         }
     ]

@@ -12,21 +12,51 @@ _LIB_HOLIDAYS: frozenset[int] = frozenset(d.toordinal() for d in _cc.holidays)
 _LIB_WORKDAYS: frozenset[int] = frozenset(d.toordinal() for d in _cc.workdays)
 _LIB_FIRST_YEAR: int = min(d.year for d in _cc.holidays)
 _LIB_LAST_YEAR: int = max(d.year for d in _cc.holidays)
+_CHINESE_NAMES = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
+}
+
+
+def library_schedule(year: int) -> list[tuple[date, bool, str]]:
+    """The official holidays and make-up workdays chinesecalendar knows for a year.
+
+    Args:
+        year: The calendar year.
+
+    Returns:
+        (day, is_workday, Chinese holiday name) in date order; empty beyond the library's years.
+    """
+    days = [(d, False, name) for d, name in _cc.holidays.items() if d.year == year]
+    days += [(d, True, name) for d, name in _cc.workdays.items() if d.year == year]
+    return sorted((d, w, _CHINESE_NAMES.get(str(n), str(n))) for d, w, n in days)
 
 
 class WorkCalendar:
-    """Working days: chinesecalendar where it covers, office overrides on top, weekends beyond."""
+    """Working days: office overrides, loaded schedules, chinesecalendar, then weekends."""
 
     def __init__(
-        self, overrides: Mapping[date, bool] | None = None, extra_years: Iterable[int] = ()
+        self,
+        overrides: Mapping[date, bool] | None = None,
+        extra_years: Iterable[int] = (),
+        official: Mapping[date, bool] | None = None,
     ) -> None:
         """Build a calendar from the office's overrides and the years it loaded itself.
 
         Args:
             overrides: Day to True (working day) or False (closed); these win over everything.
-            extra_years: Years whose official schedule the office loaded as overrides.
+            extra_years: Years whose official schedule the office loaded itself; for these,
+                `official` replaces chinesecalendar (a loaded schedule is the newer word).
+            official: The loaded schedules' holidays (False) and make-up workdays (True).
         """
         self._overrides = {d.toordinal(): bool(v) for d, v in (overrides or {}).items()}
+        self._official = {d.toordinal(): bool(v) for d, v in (official or {}).items()}
         self._extra_years = frozenset(extra_years)
         self.uncovered_years_seen: set[int] = set()
         # A refresh asks about the same few thousand days for ~1M certificates, so memoize
@@ -40,13 +70,16 @@ class WorkCalendar:
         """Compute, cache and return whether the day with this ordinal is a working day."""
         result = self._overrides.get(ordinal)
         if result is None:
+            result = self._official.get(ordinal)
+        if result is None:
             day = date.fromordinal(ordinal)
             weekday_open = day.weekday() < 5
-            if _LIB_FIRST_YEAR <= day.year <= _LIB_LAST_YEAR:
+            if day.year in self._extra_years:
+                result = weekday_open
+            elif _LIB_FIRST_YEAR <= day.year <= _LIB_LAST_YEAR:
                 result = ordinal in _LIB_WORKDAYS or (weekday_open and ordinal not in _LIB_HOLIDAYS)
             else:
-                if day.year not in self._extra_years:
-                    self.uncovered_years_seen.add(day.year)
+                self.uncovered_years_seen.add(day.year)
                 result = weekday_open
         self._days[ordinal] = result
         return result

@@ -97,6 +97,15 @@ def _item_from_toml(entry: Mapping[str, Any], path: Path) -> dict[str, Any]:
     return item
 
 
+def check_values(values: Mapping[str, Any], *, where: str) -> None:
+    """Refuse values a catalog file could not hold (types, ranges, vocabularies).
+
+    Raises:
+        CatalogError: the first value that is wrong, said for staff with `where` in front.
+    """
+    _validate(values, where=where)
+
+
 def _validate(values: Mapping[str, Any], *, where: str) -> None:
     for key, value in values.items():
         allowed = EDITABLE.get(key)

@@ -14,7 +14,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from callqueue import __version__, bootstrap, catalog, catalog_edit, clock, db, logs, workdays
+from callqueue import __version__, bootstrap, catalog, catalog_edit, clock, db, logs
 from callqueue.catalog_export import export_catalog
 from callqueue.config import Settings, SettingsError, data_dir, load_settings, log_path
 from callqueue.demo import build_demo
@@ -335,64 +335,6 @@ def office_cmd(
 # --- calendar ---------------------------------------------------------------------------
 
 
-@main.group(name="calendar", invoke_without_command=True)
-@click.option(
-    "--year", "years", type=int, multiple=True, help="年份（可多次给出），默认今年和明年。"
-)
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
-@click.pass_context
-def calendar_group(ctx: click.Context, years: tuple[int, ...], as_json: bool) -> None:
-    """工作日日历：节假日数据覆盖情况和办公室调整。"""
-    if ctx.invoked_subcommand is not None:
-        return
-    obj: AppContext = ctx.obj
-    years = years or (obj.today.year, obj.today.year + 1)
-    with db.session_scope(obj.engine(), write=False) as session:
-        cal = workdays.load_calendar(session)
-        overrides = [o for y in years for o in workdays.list_overrides(session, year=y)]
-    warning = cal.coverage_warning(years)
-    if as_json:
-        emit_json(
-            {
-                "years": [{"year": y, "covered": cal.is_covered(y)} for y in years],
-                "warning": warning,
-                "overrides": [
-                    {"day": o.day.isoformat(), "is_workday": o.is_workday, "reason": o.reason}
-                    for o in overrides
-                ],
-            }
-        )
-        return
-    for y in years:
-        click.echo(
-            f"{y}年：{'已载入法定节假日和调休' if cal.is_covered(y) else '未载入，按周末推算'}"
-        )
-    if warning:
-        click.echo(f"⚠ {warning}")
-    for o in overrides:
-        click.echo(f"{o.day:%Y-%m-%d} {'上班' if o.is_workday else '休息'} {o.reason}")
-
-
-@calendar_group.command(name="set")
-@click.argument("day")
-@click.argument("kind", type=click.Choice(["open", "closed", "official"]))
-@click.option("--reason", default="", help="原因，记入审计。")
-@click.pass_obj
-def calendar_set(obj: AppContext, day: str, kind: str, reason: str) -> None:
-    """把某天设为上班（open）、休息（closed）或恢复法定安排（official）。"""
-    try:
-        when = clock.parse_day(day)
-    except ValueError as exc:
-        fail(str(exc))
-    is_workday = {"open": True, "closed": False, "official": None}[kind]
-    with db.session_scope(obj.engine(), write=True) as session:
-        workdays.set_override(
-            session, day=when, is_workday=is_workday, reason=reason, actor=obj.staff or "cli"
-        )
-        now_open = workdays.load_calendar(session).is_workday(when)
-    click.echo(f"{when:%Y-%m-%d} 现在是{'工作日' if now_open else '休息日'}。")
-
-
 # --- ledger ---------------------------------------------------------------------------
 
 
@@ -583,6 +525,7 @@ def refresh_cmd(obj: AppContext, as_json: bool) -> None:
     click.echo(
         f"转为待联系 {result.due}，需跟进 {result.follow_ups}，已过期 {result.lapsed}，"
         f"释放超时认领 {result.claims_released}"
+        + (f"，目录修改生效 {result.catalog_changes} 项" if result.catalog_changes else "")
     )
 
 
@@ -1010,7 +953,7 @@ def export_catalog_cmd(obj: AppContext, output: Path) -> None:
 
 
 # Subcommand groups kept in their own modules register themselves on `main` when imported.
-from callqueue import cli_email  # noqa: E402, F401
+from callqueue import cli_calendar, cli_catalog_admin, cli_email, cli_inspect, cli_report  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -71,6 +71,8 @@ class ReminderState(StrEnum):
     NOT_RENEWING = "not_renewing"
     UNREACHABLE = "unreachable"
     LAPSED = "lapsed"
+    WITHDRAWN = "withdrawn"
+    """Closed without a call: its catalog item was retired (目录事项已取消)."""
 
 
 OPEN_STATES = frozenset(
@@ -186,6 +188,34 @@ class CatalogItem(SQLModel, table=True):
     effective_from: date | None = None
     retired_on: date | None = None
     updated_at: datetime
+
+
+class CatalogChangeStatus(StrEnum):
+    """Where a dated catalog change is: waiting for its day, applied, or withdrawn."""
+
+    PENDING = "pending"
+    APPLIED = "applied"
+    CANCELLED = "cancelled"
+
+
+class CatalogChange(SQLModel, table=True):
+    """A catalog change dated in the future; `callqueue refresh` applies it on its day."""
+
+    __table_args__ = (Index("ix_catalogchange_status_effective", "status", "effective_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    catalog_item_id: int = Field(foreign_key="catalogitem.id", index=True)
+    kind: str = Field(max_length=16, description="edit / retire / activate")
+    changes: dict[str, Any] = _json(default={})
+    effective_on: date
+    reason: str
+    status: str = Field(default=CatalogChangeStatus.PENDING, max_length=16)
+    margin_workdays: int = Field(default=10, description="the office margin when it was planned")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    actor: str = Field(max_length=64)
+    created_at: datetime
+    applied_at: datetime | None = None
+    reminders_changed: int | None = None
 
 
 # --- holders and their contacts --------------------------------------------------------------
@@ -445,6 +475,57 @@ class OutboxEmail(SQLModel, table=True):
     attempt_id: int | None = Field(default=None, foreign_key="attempt.id")
 
 
+# --- inspection (督促检查) --------------------------------------------------------------------
+
+
+class InspectionStatus(StrEnum):
+    """Whether an inspection is still being reviewed."""
+
+    OPEN = "open"
+    FINISHED = "finished"
+
+
+class Verdict(StrEnum):
+    """A supervisor's finding on one sampled reminder."""
+
+    PASS = "pass"
+    PROBLEM = "problem"
+
+
+class Inspection(SQLModel, table=True):
+    """检查记录: a supervisor's random sample of one section's worked reminders."""
+
+    __table_args__ = (Index("ix_inspection_section_created", "section_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    section_id: int = Field(foreign_key="section.id", description="the section inspected")
+    supervisor_id: int = Field(foreign_key="staff.id", index=True, description="who drew it")
+    created_at: datetime
+    sample_size: int = Field(description="reminders asked for")
+    seed: int = Field(description="random seed: the same seed draws the same sample")
+    status: str = Field(default=InspectionStatus.OPEN, max_length=16)
+    finished_at: datetime | None = None
+    note: str = Field(default="", description="the supervisor's summary when finishing")
+
+
+class InspectionItem(SQLModel, table=True):
+    """One sampled reminder of an inspection and the supervisor's verdict on it."""
+
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "position"),
+        UniqueConstraint("reminder_id", "inspection_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id")
+    reminder_id: int = Field(foreign_key="reminder.id")
+    position: int = Field(description="1-based order in the sample")
+    verdict: str | None = Field(default=None, max_length=16)
+    comment: str = ""
+    reviewed_at: datetime | None = None
+    reviewer_id: int | None = Field(default=None, foreign_key="staff.id")
+
+
 # --- calendar and audit ---------------------------------------------------------------------
 
 
@@ -464,6 +545,15 @@ class CalendarYear(SQLModel, table=True):
     year: int = Field(primary_key=True)
     source: str = ""
     loaded_at: datetime
+
+
+class OfficialDay(SQLModel, table=True):
+    """A holiday or make-up workday from a State Council schedule the office loaded itself."""
+
+    day: date = Field(primary_key=True)
+    year: int = Field(index=True, description="the schedule (CalendarYear) it was loaded with")
+    is_workday: bool
+    name: str = Field(default="", max_length=32, description="e.g. 春节")
 
 
 class AuditEvent(SQLModel, table=True):

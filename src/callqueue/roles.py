@@ -6,6 +6,7 @@ from callqueue.models import Role
 
 ROLE_LABELS = {Role.CALLER: "提醒人", Role.SUPERVISOR: "主管", Role.ADMIN: "管理员"}
 CATALOG_EDITORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+SEES_ALL_SECTIONS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
 class NotAllowed(PermissionError):
@@ -20,6 +21,23 @@ def role_label(role: str) -> str:
         return role
 
 
+def require_supervisor(name: str | None, role: str | None, *, task: str) -> None:
+    """Refuse unless a supervisor or admin is named for a task that is theirs.
+
+    Args:
+        name: The staff member, or None when nobody is named.
+        role: Their role.
+        task: What they want to do, in Chinese (e.g. 载入节假日安排).
+
+    Raises:
+        NotAllowed: no staff member, or one who is neither supervisor nor admin.
+    """
+    if not name or role is None:
+        raise NotAllowed(f"未指定工作人员，不能{task}（用 --staff 指定主管）")
+    if role not in SEES_ALL_SECTIONS:
+        raise NotAllowed(f"只有主管或管理员可以{task}；{name}是{role_label(role)}")
+
+
 def require_catalog_editor(name: str | None, role: str | None) -> None:
     """Refuse unless a supervisor or admin is named: the catalog is theirs to keep current.
 
@@ -30,9 +48,6 @@ def require_catalog_editor(name: str | None, role: str | None) -> None:
         raise NotAllowed("未指定工作人员，不能修改目录（用 --staff 指定主管）")
     if role not in CATALOG_EDITORS:
         raise NotAllowed(f"只有主管或管理员可以修改目录；{name}是{role_label(role)}")
-
-
-SEES_ALL_SECTIONS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
 def sees_all_sections(role: str | None) -> bool:
@@ -67,3 +82,23 @@ def scoped_sections(
             f"{name}是{own_section}的{role_label(role or '')}，只能查看本科室（{own_section}）"
         )
     return [own_section] if own_section else []
+
+
+INSPECTORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+def may_inspect(role: str | None) -> bool:
+    """Tell whether a role may inspect the sections' ledgers (督促检查)."""
+    return role in INSPECTORS
+
+
+def require_inspector(name: str | None, role: str | None) -> None:
+    """Refuse unless a supervisor or admin is named: inspecting the ledgers is 政务服务科's duty.
+
+    Raises:
+        NotAllowed: no staff member, or one whose role may not inspect.
+    """
+    if not name or role is None:
+        raise NotAllowed("未指定工作人员，不能进行督促检查（用 --staff 指定主管或管理员）")
+    if not may_inspect(role):
+        raise NotAllowed(f"只有主管或管理员可以进行督促检查；{name}是{role_label(role)}")

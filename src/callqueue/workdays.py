@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
+from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
 from callqueue import audit, clock
-from callqueue.calendar import WorkCalendar
-from callqueue.models import CalendarOverride, CalendarYear
+from callqueue.calendar import WorkCalendar, library_schedule
+from callqueue.db import table
+from callqueue.holiday_file import HolidayFileError, Schedule, read_schedule
+from callqueue.holiday_file import OfficialDay as ScheduleDay
+from callqueue.models import CalendarOverride, CalendarYear, OfficialDay
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,160 @@ def load_calendar(session: Session) -> WorkCalendar:
     """The working-day calendar with the office's overrides and loaded years."""
     overrides = {o.day: o.is_workday for o in session.exec(select(CalendarOverride)).all()}
     years = [y.year for y in session.exec(select(CalendarYear)).all()]
-    return WorkCalendar(overrides, extra_years=years)
+    official = {d.day: d.is_workday for d in session.exec(select(OfficialDay)).all()}
+    return WorkCalendar(overrides, extra_years=years, official=official)
+
+
+@dataclass(frozen=True)
+class LoadedYear:
+    """A year whose official schedule the office loaded, and from what."""
+
+    year: int
+    source: str
+    loaded_at: datetime
+    holidays: int
+    workdays: int
+
+
+@dataclass(frozen=True)
+class ScheduleLoad:
+    """What loading a year's schedule did (or would do, in a dry run)."""
+
+    year: int
+    holidays: int
+    workdays: int
+    replaced: bool
+    """The year had been loaded before; its old days were replaced."""
+    changed_days: list[tuple[date, bool]]
+    """Days whose working status differs from the calendar before the load, with the new status."""
+    warnings: list[str]
+
+
+def read_schedule_file(path: Path) -> Schedule:
+    """Read the office's holiday schedule file (UTF-8 text, see holiday_file).
+
+    Raises:
+        HolidayFileError: the file cannot be read or is not a valid schedule; in Chinese.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise HolidayFileError([f"无法读取 {path}：{exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise HolidayFileError(
+            [f"{path} 不是 UTF-8 文本文件（请用记事本或 WPS 另存为 UTF-8）"]
+        ) from None
+    return read_schedule(text)
+
+
+def loaded_years(session: Session) -> list[LoadedYear]:
+    """The years the office loaded itself, newest first, with their day counts."""
+    result = []
+    for y in session.exec(select(CalendarYear).order_by(CalendarYear.year.desc())).all():  # type: ignore[attr-defined]
+        days = session.exec(select(OfficialDay).where(OfficialDay.year == y.year)).all()
+        holidays = sum(not d.is_workday for d in days)
+        result.append(LoadedYear(y.year, y.source, y.loaded_at, holidays, len(days) - holidays))
+    return result
+
+
+def official_schedule(session: Session, *, year: int) -> Schedule | None:
+    """A year's official schedule as the app knows it: loaded, else chinesecalendar's.
+
+    Args:
+        session: A session.
+        year: The year.
+
+    Returns:
+        The schedule, or None when neither the office nor the library has that year.
+    """
+    if session.get(CalendarYear, year) is not None:
+        rows = session.exec(
+            select(OfficialDay).where(OfficialDay.year == year).order_by(OfficialDay.day)  # type: ignore[arg-type]
+        ).all()
+        return Schedule(year, [ScheduleDay(d.day, d.is_workday, d.name) for d in rows])
+    days = library_schedule(year)
+    return Schedule(year, [ScheduleDay(*d) for d in days]) if days else None
+
+
+def load_schedule(
+    session: Session,
+    *,
+    schedule: Schedule,
+    source: str,
+    actor: str,
+    staff_id: int | None = None,
+    now: datetime | None = None,
+) -> ScheduleLoad:
+    """Load (or replace) a year's official holiday schedule, audited.
+
+    The loaded days replace chinesecalendar's for that year; office overrides still win.
+
+    Args:
+        session: A write session.
+        schedule: The schedule read from the office's file.
+        source: Where it came from (the file name, or the notice's number).
+        actor: Who loads it.
+        staff_id: Their staff id.
+        now: The time in force.
+
+    Returns:
+        What changed, including each day whose working status is now different.
+    """
+    now = now or clock.now()
+    before = load_calendar(session)
+    previous = session.get(CalendarYear, schedule.year)
+    previous_source = None if previous is None else previous.source
+    official = table(OfficialDay)
+    session.execute(delete(official).where(official.c.year == schedule.year))
+    # A day another year's schedule already declared (breaks cross New Year) moves to this one.
+    session.execute(delete(official).where(official.c.day.in_([d.day for d in schedule.days])))
+    session.execute(
+        insert(official),
+        [
+            {"day": d.day, "year": schedule.year, "is_workday": d.is_workday, "name": d.name}
+            for d in schedule.days
+        ],
+    )
+    if previous is None:
+        session.add(CalendarYear(year=schedule.year, source=source, loaded_at=now))
+    else:
+        previous.source, previous.loaded_at = source, now
+        session.add(previous)
+    session.flush()
+    after = load_calendar(session)
+    first = min(date(schedule.year, 1, 1), schedule.days[0].day)
+    last = max(date(schedule.year, 12, 31), schedule.days[-1].day)
+    changed = [
+        (day, now_open)
+        for day in (first + timedelta(days=i) for i in range((last - first).days + 1))
+        if (now_open := after.is_workday(day)) != before.is_workday(day)
+    ]
+    result = ScheduleLoad(
+        year=schedule.year,
+        holidays=schedule.holidays,
+        workdays=schedule.workdays,
+        replaced=previous is not None,
+        changed_days=changed,
+        warnings=list(schedule.warnings),
+    )
+    audit.record(
+        session,
+        action="calendar.load",
+        entity="calendaryear",
+        entity_id=schedule.year,
+        before=None if previous_source is None else {"source": previous_source},
+        after={
+            "source": source,
+            "holidays": result.holidays,
+            "workdays": result.workdays,
+            "changed_days": [d.isoformat() for d, _ in changed],
+        },
+        actor=actor,
+        staff_id=staff_id,
+        at=now,
+        note=source,
+    )
+    return result
 
 
 def list_overrides(session: Session, *, year: int | None = None) -> list[Override]:

@@ -9,6 +9,7 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session
 
 from callqueue import audit
+from callqueue.catalog_change import apply_due_changes
 from callqueue.db import chunks, rowcount, table
 from callqueue.models import (
     OPEN_STATES,
@@ -28,11 +29,15 @@ class RefreshResult:
     follow_ups: int
     lapsed: int
     claims_released: int
+    catalog_changes: int = 0
+    """Catalog changes whose effective day came (each audited on its own)."""
 
     @property
     def changed(self) -> int:
         """Reminders touched in all."""
-        return self.due + self.follow_ups + self.lapsed + self.claims_released
+        return (
+            self.due + self.follow_ups + self.lapsed + self.claims_released + self.catalog_changes
+        )
 
 
 def refresh(session: Session, *, today: date, now: datetime) -> RefreshResult:
@@ -50,9 +55,14 @@ def refresh(session: Session, *, today: date, now: datetime) -> RefreshResult:
     a reminder nobody worked; it keeps its stage, so the ledger shows it was assisted but never
     filed. Assisted cases never become follow-up calls: that rule takes `informed` only.
 
+    Catalog changes dated today or earlier (`callqueue catalog edit --effective`) are applied
+    first, so the reminders they move are then brought up to date like any other.
+
     Returns:
         Counts per rule; one system AuditEvent records them when anything changed.
     """
+    # First the catalog as in force today: a change may move reminders the rules below then see.
+    catalog_changes = apply_due_changes(session=session, today=today, now=now)
     r = table(Reminder)
     open_states = [s.value for s in OPEN_STATES]
     # Spelled out with IS NULL so a missing stage or date can never hide a lapse (SQL NULLs).
@@ -115,7 +125,13 @@ def refresh(session: Session, *, today: date, now: datetime) -> RefreshResult:
             .values(claimed_by_id=None, claim_expires_at=None)
         )
     )
-    result = RefreshResult(due=due, follow_ups=follow_ups, lapsed=lapsed, claims_released=released)
+    result = RefreshResult(
+        due=due,
+        follow_ups=follow_ups,
+        lapsed=lapsed,
+        claims_released=released,
+        catalog_changes=catalog_changes,
+    )
     if result.changed:
         audit.record(
             session,

@@ -21,6 +21,7 @@ STATE_LABELS = {
     "not_renewing": "不再延续",
     "unreachable": "无法联系",
     "lapsed": "已过期",
+    "withdrawn": "目录事项已取消",
 }
 """Reminder states as staff read them."""
 

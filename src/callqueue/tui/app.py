@@ -11,17 +11,22 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
-from callqueue import db
+from callqueue import db, roles
 from callqueue.config import Settings
 from callqueue.queue import staff
 from callqueue.tui import remembered
+from callqueue.tui.calendar_desk import CalendarDesk
 from callqueue.tui.desk import Desk, default_clock, failure_text
-from callqueue.tui.messages import StaffFound, StaffListed, StaffMissing
+from callqueue.tui.inspection_desk import InspectionDesk
+from callqueue.tui.messages import CalendarUncovered, StaffFound, StaffListed, StaffMissing
 from callqueue.tui.office_desk import OfficeDesk
 from callqueue.tui.records_desk import RecordsDesk
 from callqueue.tui.screens.appointments import AppointmentsScreen
+from callqueue.tui.screens.calendar import CalendarScreen
 from callqueue.tui.screens.catalog import CatalogScreen
 from callqueue.tui.screens.import_screen import ImportScreen
+from callqueue.tui.screens.inspection_review import InspectionReviewScreen
+from callqueue.tui.screens.inspections import InspectionsScreen
 from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.screens.search import SearchScreen
 from callqueue.tui.screens.side import SideScreen
@@ -36,8 +41,11 @@ SIDE_SCREENS: dict[str, type[SideScreen]] = {
     "appointments": AppointmentsScreen,
     "import_ledger": ImportScreen,
     "catalog": CatalogScreen,
+    "calendar": CalendarScreen,
+    "inspection": InspectionsScreen,
 }
-NEEDS_DESK = frozenset({"appointments", "import_ledger"})
+NEEDS_DESK = frozenset({"appointments", "import_ledger", "inspection"})
+INSPECTION_HELP = "督促检查：抽样检查各科室台账（仅限主管、管理员）"
 
 
 class CallqueueApp(App[None]):
@@ -61,6 +69,14 @@ class CallqueueApp(App[None]):
             "i", "import_ledger", "导入", tooltip="导入台账工作簿（先试运行）", id="app.import"
         ),
         Binding("c", "catalog", "目录", tooltip="提醒目录（主管可修改）", id="app.catalog"),
+        Binding(
+            "h",
+            "calendar",
+            "节假日",
+            tooltip="节假日和工作日：载入新一年的安排、临时闭馆（主管）",
+            id="app.calendar",
+        ),
+        Binding("k", "inspection", "检查", tooltip=INSPECTION_HELP, id="app.inspection"),
     ]
 
     def __init__(
@@ -115,6 +131,11 @@ class CallqueueApp(App[None]):
             return False
         if action in NEEDS_DESK and self.desk is None:
             return None
+        if action == "inspection":
+            if isinstance(self.screen, InspectionReviewScreen):
+                return False
+            assert self.desk is not None
+            return True if roles.may_inspect(self.desk.staff.role) else None
         return True
 
     def action_search(self) -> None:
@@ -179,6 +200,27 @@ class CallqueueApp(App[None]):
         )
         self.refresh_bindings()
         self.push_screen(QueueScreen(self.desk))
+        self.check_calendar()
+
+    @work(thread=True, exit_on_error=False, group="calendar-check")
+    def check_calendar(self) -> None:
+        """Warn once when this year's or next year's holiday schedule is not loaded."""
+        desk = CalendarDesk(engine=self.engine, staff=None, today=self.today, now=self.now)
+        try:
+            warning = desk.coverage_warning()
+        except Exception:  # the queue screen reports database trouble itself
+            return
+        if warning:
+            self.post_message(CalendarUncovered(warning))
+
+    @on(CalendarUncovered)
+    def warn_calendar(self, message: CalendarUncovered) -> None:
+        """Say the dates may be off, and who can fix it."""
+        supervisor = self.desk is not None and roles.sees_all_sections(self.desk.staff.role)
+        action = "请按 h 载入国务院办公厅的通知" if supervisor else "请告知主管载入（按 h 查看）"
+        self.notify(
+            f"{message.message}{action}", title="节假日安排", severity="warning", timeout=12
+        )
 
     @on(StaffMissing)
     def open_catalog(self, message: StaffMissing) -> None:
@@ -207,6 +249,22 @@ class CallqueueApp(App[None]):
     def action_catalog(self) -> None:
         """Open the catalog."""
         self._open_side(CatalogScreen(self.office()))
+
+    def action_calendar(self) -> None:
+        """Open the working-day calendar."""
+        desk = CalendarDesk(
+            engine=self.engine,
+            staff=self.desk.staff if self.desk else None,
+            today=self.today,
+            now=self.now,
+        )
+        self._open_side(CalendarScreen(desk))
+
+    def action_inspection(self) -> None:
+        """Open the inspections (supervisors and admins)."""
+        if self.desk is None or not roles.may_inspect(self.desk.staff.role):
+            return
+        self._open_side(InspectionsScreen(InspectionDesk(self.engine, self.desk.staff, self.now)))
 
     def _open_side(self, screen: SideScreen) -> None:
         # One side screen at a time over the queue: escape always leads back to it.

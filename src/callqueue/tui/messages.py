@@ -127,3 +127,10 @@ class HelpersRead(Message):
     """The section's active staff were read, to choose who helps (帮办人)."""
 
     helpers: list[StaffRow]
+
+
+@dataclass
+class CalendarUncovered(Message):
+    """This year's or next year's holiday schedule is not loaded; `message` is for staff."""
+
+    message: str

@@ -12,8 +12,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from callqueue import catalog, catalog_edit, db, roles, workdays
+from callqueue import catalog, catalog_change, catalog_edit, db, roles, workdays
 from callqueue.catalog import CatalogEntry, LateItem
+from callqueue.catalog_change import ChangePlan, ChangeResult
 from callqueue.config import Settings
 from callqueue.ledger import service as ledger_service
 from callqueue.ledger.check import Problem
@@ -180,6 +181,76 @@ class OfficeDesk:
                 reason=reason,
                 actor=staff.name,
                 staff_id=staff.id,
+            )
+
+    def preview_catalog_change(
+        self, seq: int, changes: Mapping[str, Any], effective_on: date
+    ) -> ChangePlan:
+        """What an edit would do (the count of reminders it moves); CatalogError says why not."""
+        self._require_editor()
+        with db.session_scope(self.engine, write=False) as session:
+            return catalog_change.preview_change(
+                session=session,
+                seq=seq,
+                changes=changes,
+                effective_on=effective_on,
+                today=self.today,
+                now=self.now(),
+                margin_workdays=self.settings.margin_workdays,
+            )
+
+    def apply_catalog_change(
+        self, seq: int, changes: Mapping[str, Any], effective_on: date, reason: str
+    ) -> ChangeResult:
+        """Make (or store for its day) an edit with its reminders recomputed, audited."""
+        with db.session_scope(self.engine, write=True) as session:
+            return catalog_change.apply_change(
+                session=session,
+                seq=seq,
+                changes=changes,
+                effective_on=effective_on,
+                reason=reason,
+                staff=self.staff,
+                today=self.today,
+                now=self.now(),
+                margin_workdays=self.settings.margin_workdays,
+            )
+
+    def preview_retire(self, seq: int, retire_on: date) -> ChangePlan:
+        """What retiring an item would close; CatalogError says why not."""
+        self._require_editor()
+        with db.session_scope(self.engine, write=False) as session:
+            return catalog_change.preview_retire(
+                session=session, seq=seq, retire_on=retire_on, today=self.today, now=self.now()
+            )
+
+    def retire_catalog_item(self, seq: int, retire_on: date, reason: str) -> ChangeResult:
+        """Retire an item (or store it for its day), closing its unworked reminders, audited."""
+        with db.session_scope(self.engine, write=True) as session:
+            return catalog_change.retire_item(
+                session=session,
+                seq=seq,
+                retire_on=retire_on,
+                reason=reason,
+                staff=self.staff,
+                today=self.today,
+                now=self.now(),
+            )
+
+    def add_catalog_item(
+        self, section: str, values: Mapping[str, Any], effective_on: date, reason: str
+    ) -> CatalogEntry:
+        """Add an item under the next free 序号, audited; CatalogError says why not."""
+        with db.session_scope(self.engine, write=True) as session:
+            return catalog_change.add_item(
+                session=session,
+                section=section,
+                values=values,
+                effective_on=effective_on,
+                reason=reason,
+                staff=self.staff,
+                today=self.today,
+                now=self.now(),
             )
 
     def _require_editor(self) -> StaffRow:

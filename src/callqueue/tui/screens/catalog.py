@@ -12,6 +12,7 @@ from callqueue import catalog
 from callqueue.roles import role_label
 from callqueue.tui.messages import CatalogLoaded, LoadFailed
 from callqueue.tui.office_desk import OfficeDesk, read_failure
+from callqueue.tui.screens.catalog_dialogs import AddItemDialog, RetireDialog
 from callqueue.tui.screens.catalog_edit import CatalogEditDialog
 from callqueue.tui.screens.side import SideScreen
 
@@ -24,6 +25,8 @@ class CatalogScreen(SideScreen):
     BINDINGS = [
         Binding("r", "reload", "刷新", tooltip="重新读取目录", id="catalog.reload"),
         Binding("e", "edit", "修改", tooltip="修改所选事项（仅限主管）", id="catalog.edit"),
+        Binding("x", "retire", "停用", tooltip="停用所选事项（仅限主管）", id="catalog.retire"),
+        Binding("n", "add", "新增", tooltip="新增目录事项（仅限主管）", id="catalog.add"),
     ]
 
     def __init__(self, office: OfficeDesk) -> None:
@@ -52,7 +55,7 @@ class CatalogScreen(SideScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Editing needs an item under the cursor (who may edit is checked on the key)."""
-        if action == "edit" and self._current() is None:
+        if action in ("edit", "retire") and self._current() is None:
             return None
         return super().check_action(action, parameters)
 
@@ -63,20 +66,34 @@ class CatalogScreen(SideScreen):
     def action_edit(self) -> None:
         """Open the edit dialog for a supervisor; tell anyone else why not."""
         entry = self._current()
-        if entry is None:
-            return
+        if entry is not None and self._may_edit():
+            self.app.push_screen(CatalogEditDialog(entry, self.office), self._edited)
+
+    def action_retire(self) -> None:
+        """Open the retire dialog for a supervisor; tell anyone else why not."""
+        entry = self._current()
+        if entry is not None and self._may_edit():
+            self.app.push_screen(RetireDialog(entry, self.office), self._edited)
+
+    def action_add(self) -> None:
+        """Open the add-item dialog for a supervisor; tell anyone else why not."""
+        if self._may_edit():
+            current = self._current()
+            section = current.section if current is not None else ""
+            self.app.push_screen(AddItemDialog(self.office, section), self._edited)
+
+    def _may_edit(self) -> bool:
         refusal = self.office.may_edit_catalog()
         if refusal is not None:
             self.query_one("#catalog-status", Static).update(Text(refusal))
             self.notify(refusal, title="目录", severity="warning")
-            return
-        self.app.push_screen(CatalogEditDialog(entry, self.office), self._edited)
+        return refusal is None
 
-    def _edited(self, saved: catalog.CatalogEntry | None) -> None:
-        if saved is None:  # escape: nothing saved
+    def _edited(self, notice: str | None) -> None:
+        if notice is None:  # escape: nothing saved
             return
-        self.notice = f"第{saved.seq}项“{saved.certificate_name}”已保存，已记入审计"
-        self.notify(self.notice, title="目录")
+        self.notice = notice
+        self.notify(notice, title="目录")
         self.load_catalog()
 
     @work(thread=True, exclusive=True, exit_on_error=False)

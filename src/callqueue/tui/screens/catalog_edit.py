@@ -1,23 +1,25 @@
-"""The catalog item edit dialog (supervisors): dismisses with the saved item, or None."""
+"""The catalog item edit dialog (supervisors): plan, confirm, save; dismisses with a notice."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from callqueue.catalog import CatalogEntry, CatalogError
-from callqueue.roles import NotAllowed
-from callqueue.tui.desk import failure_text
+from callqueue.catalog import METHOD_LABELS, CatalogEntry
+from callqueue.models import Channel
 from callqueue.tui.office_desk import OfficeDesk
+from callqueue.tui.screens.catalog_flow import (
+    FieldInvalid,
+    PlannedChangeDialog,
+    read_day,
+    read_reason,
+)
 
 FIELDS = (  # field, label, placeholder
     ("lead_months", "提醒时限（月）", "到期前几个月提醒，1–24"),
@@ -26,27 +28,15 @@ FIELDS = (  # field, label, placeholder
     ("materials", "提交材料", "用“；”分隔"),
     ("place", "办理地点", "空为使用办公室设置"),
     ("phone", "服务电话", "空为使用办公室设置"),
+    ("method", "提醒方式", "人工电话通知 或 电子邮件告知"),
+    ("effective", "生效日期", "YYYY-MM-DD；今天以后的日期到当天自动生效"),
     ("reason", "修改原因", "必填，记入审计"),
 )
+METHODS = {label: channel.value for channel, label in METHOD_LABELS.items()}
 SEPARATORS = ("；", ";")
 
 
-class EditInvalid(ValueError):
-    """A field that cannot be read; the message is for staff."""
-
-
-@dataclass
-class EditSaved(Message):
-    """The item was saved (and audited)."""
-
-    entry: CatalogEntry
-
-
-@dataclass
-class EditRefused(Message):
-    """The service refused the edit or the write failed; nothing was saved."""
-
-    message: str
+EditInvalid = FieldInvalid
 
 
 def _shown(entry: CatalogEntry, field: str) -> str:
@@ -54,6 +44,8 @@ def _shown(entry: CatalogEntry, field: str) -> str:
     value = getattr(entry, field, "")
     if field == "materials":
         return "；".join(value)
+    if field == "method":
+        return METHOD_LABELS.get(Channel(value), str(value))
     return "" if value is None else str(value)
 
 
@@ -85,6 +77,10 @@ def read_changes(entry: CatalogEntry, typed: dict[str, str]) -> dict[str, Any]:
     for sep in SEPARATORS[1:]:
         materials = materials.replace(sep, SEPARATORS[0])
     values["materials"] = [m.strip() for m in materials.split(SEPARATORS[0]) if m.strip()]
+    method = typed["method"].strip()
+    if method not in METHODS:
+        raise EditInvalid(f"提醒方式应为“人工电话通知”或“电子邮件告知”，现在是“{method}”")
+    values["method"] = METHODS[method]
     for field in ("place", "phone"):
         text = typed[field].strip()
         if text != _shown(entry, field):
@@ -92,20 +88,19 @@ def read_changes(entry: CatalogEntry, typed: dict[str, str]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if getattr(entry, k) != v}
 
 
-class CatalogEditDialog(ModalScreen[CatalogEntry | None]):
-    """修改目录事项：enter saves when a reason is given; escape saves nothing."""
+class CatalogEditDialog(PlannedChangeDialog):
+    """修改目录事项：ctrl+s or enter shows the plan and asks; escape saves nothing."""
 
     CSS_PATH = "catalog_edit.tcss"
     BINDINGS = [
         Binding("escape", "cancel", "取消", tooltip="不保存，返回目录", id="catalog_edit.cancel"),
-        Binding("ctrl+s", "save", "保存", tooltip="保存修改并记入审计", id="catalog_edit.save"),
+        Binding("ctrl+s", "save", "保存", tooltip="显示影响并确认后保存", id="catalog_edit.save"),
     ]
 
     def __init__(self, entry: CatalogEntry, office: OfficeDesk) -> None:
         super().__init__()
         self.entry = entry
         self.office = office
-        self.saving = False
 
     def compose(self) -> ComposeResult:
         """Title, one labelled field per editable value, an error line, a hint."""
@@ -116,10 +111,20 @@ class CatalogEditDialog(ModalScreen[CatalogEntry | None]):
             with Grid(id="catalog-edit-grid"):
                 for field, label, placeholder in FIELDS:
                     yield Label(Text(label))
-                    value = "" if field == "reason" else _shown(self.entry, field)
+                    value = self._initial(field)
                     yield Input(value, placeholder=placeholder, id=f"edit-{field}", compact=True)
-            yield Static(id="catalog-edit-error")
-            yield Static(Text("回车或 Ctrl+S 保存 · Esc 取消（不保存）"), id="catalog-edit-hint")
+            yield Static(id="catalog-edit-error", classes="catalog-error")
+            yield Static(
+                Text("回车或 Ctrl+S：显示受影响的提醒并确认后保存 · Esc 取消（不保存）"),
+                id="catalog-edit-hint",
+            )
+
+    def _initial(self, field: str) -> str:
+        if field == "reason":
+            return ""
+        if field == "effective":
+            return f"{self.office.today:%Y-%m-%d}"
+        return _shown(self.entry, field)
 
     def typed(self) -> dict[str, str]:
         """What each field holds now."""
@@ -131,55 +136,23 @@ class CatalogEditDialog(ModalScreen[CatalogEntry | None]):
         self.action_save()
 
     def action_save(self) -> None:
-        """Check the fields here, then let the service save (and judge) the change."""
-        if self.saving:
+        """Check the fields here, then preview, confirm and save through the service."""
+        if self.busy:
             return
         typed = self.typed()
         try:
             changes = read_changes(self.entry, typed)
+            if not changes:
+                raise EditInvalid("没有修改任何内容")
+            effective = read_day(typed["effective"])
+            reason = read_reason(typed["reason"])
         except EditInvalid as exc:
             self.show_error(str(exc))
+            if "原因" in str(exc):
+                self.query_one("#edit-reason", Input).focus()
             return
-        if not changes:
-            self.show_error("没有修改任何内容")
-            return
-        reason = typed["reason"].strip()
-        if not reason:
-            self.show_error("请填写修改原因（记入审计）")
-            self.query_one("#edit-reason", Input).focus()
-            return
-        self.saving = True
-        self.show_error("正在保存…")
-        self.save(changes, reason)
-
-    @work(thread=True, exclusive=True, exit_on_error=False)
-    def save(self, changes: dict[str, Any], reason: str) -> None:
-        """Save in one transaction; a refusal leaves everything as it was."""
-        try:
-            entry = self.office.edit_catalog(self.entry.seq, changes, reason)
-        except (CatalogError, NotAllowed) as exc:
-            self.post_message(EditRefused(str(exc)))
-            return
-        except Exception as exc:
-            self.post_message(EditRefused(failure_text("保存目录失败", exc)))
-            return
-        self.post_message(EditSaved(entry))
-
-    @on(EditSaved)
-    def saved(self, message: EditSaved) -> None:
-        """Close with the saved item."""
-        self.dismiss(message.entry)
-
-    @on(EditRefused)
-    def refused(self, message: EditRefused) -> None:
-        """Say why inline; what was typed stays."""
-        self.saving = False
-        self.show_error(message.message)
-
-    def show_error(self, message: str) -> None:
-        """One line under the fields."""
-        self.query_one("#catalog-edit-error", Static).update(Text(message))
-
-    def action_cancel(self) -> None:
-        """Close: nothing is saved."""
-        self.dismiss(None)
+        seq, office = self.entry.seq, self.office
+        self.plan_and_confirm(
+            lambda: office.preview_catalog_change(seq, changes, effective),
+            lambda: office.apply_catalog_change(seq, changes, effective, reason),
+        )

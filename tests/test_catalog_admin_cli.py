@@ -1,0 +1,184 @@
+"""`callqueue catalog edit|retire|add|history|cancel`: plans, confirmation, refusals, JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import Engine
+
+from callqueue import cli, cli_catalog_admin
+
+from .catalog_world import SEQ, audits, build_world, item, reminders
+
+
+def call(db_url: str, *args: str, staff: str | None = "张敏", stdin: str | None = None) -> Result:
+    who = ["--staff", staff] if staff else []
+    return CliRunner().invoke(
+        cli.main, ["--db", db_url, "--today", "2026-11-24", *who, *args], input=stdin
+    )
+
+
+@pytest.fixture
+def world(engine: Engine, db_url: str, tmp_path: Path) -> dict[str, int]:
+    return build_world(engine, tmp_path)
+
+
+def test_without_yes_and_no_terminal_only_the_plan_is_printed(
+    world: dict[str, int], engine: Engine, db_url: str
+) -> None:
+    before = reminders(engine)
+    result = call(db_url, "catalog", "edit", str(SEQ), "--set", "lead_months=6", "--reason", "新规")
+    assert result.exit_code == 0, result.output
+    assert "提醒时限（月）：3 → 6" in result.stdout
+    assert "将改动尚未处理的提醒 5 条" in result.stdout
+    assert "已在处理中的提醒 2 条保持不变" in result.stdout
+    assert "未确认，未作任何修改" in result.stderr
+    assert reminders(engine) == before and item(engine).lead_months == 3
+    assert audits(engine) == []
+
+
+def test_json_plan_without_yes_changes_nothing(
+    world: dict[str, int], engine: Engine, db_url: str
+) -> None:
+    result = call(
+        db_url, "catalog", "edit", str(SEQ), "--set", "lead_months=6", "--reason", "x", "--json"
+    )
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["applied"] is False and doc["plan"]["reminders_changed"] == 5
+    assert doc["plan"]["fields"] == [
+        {"field": "lead_months", "label": "提醒时限（月）", "before": 3, "after": 6}
+    ]
+    assert item(engine).lead_months == 3
+
+
+def test_a_terminal_answer_decides(
+    world: dict[str, int], engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_catalog_admin, "can_ask", lambda: True)
+    args = ("catalog", "edit", str(SEQ), "--set", "lead_months=6", "--reason", "新规")
+    result = call(db_url, *args, stdin="n\n")
+    assert result.exit_code == 0 and "已取消，未作任何修改" in result.stderr
+    assert item(engine).lead_months == 3
+    result = call(db_url, *args, stdin="y\n")
+    assert result.exit_code == 0, result.output
+    assert "已保存并记入审计；改动提醒 5 条" in result.stdout
+    assert item(engine).lead_months == 6
+    assert [a["action"] for a in audits(engine)] == ["catalog.edit"]
+
+
+def test_yes_applies_with_json(world: dict[str, int], engine: Engine, db_url: str) -> None:
+    result = call(
+        db_url,
+        "catalog",
+        "edit",
+        str(SEQ),
+        "--set",
+        "method=电子邮件告知",
+        "--set",
+        "materials=申请书；营业执照",
+        "--reason",
+        "改为邮件",
+        "--yes",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["applied"], doc["reminders_changed"]) == (True, 5)
+    saved = item(engine)
+    assert (saved.method, saved.materials) == ("email", ["申请书", "营业执照"])
+
+
+def test_refusals(world: dict[str, int], engine: Engine, db_url: str) -> None:
+    edit = ("catalog", "edit", str(SEQ), "--set", "lead_months=6", "--yes")
+    caller = call(db_url, *edit, "--reason", "x", staff="甲")
+    assert caller.exit_code == 1 and "只有主管或管理员可以修改目录；甲是提醒人" in caller.stderr
+    nobody = call(db_url, *edit, "--reason", "x", staff=None)
+    assert nobody.exit_code == 1 and "未指定工作人员" in nobody.stderr
+    no_reason = call(db_url, *edit)
+    assert no_reason.exit_code == 1 and "请填写修改原因" in no_reason.stderr
+    bad = call(db_url, "catalog", "edit", str(SEQ), "--set", "lead_months=六", "--reason", "x")
+    assert bad.exit_code == 1 and "提醒时限（月）应为整数" in bad.stderr
+    unknown = call(db_url, "catalog", "edit", "99", "--set", "lead_months=6", "--reason", "x")
+    assert unknown.exit_code == 1 and "没有序号为 99 的事项" in unknown.stderr
+    bad_day = call(db_url, *edit, "--reason", "x", "--effective", "2026-13-01")
+    assert bad_day.exit_code == 2 and "日期应为 YYYY-MM-DD" in bad_day.stderr
+    assert item(engine).lead_months == 3 and audits(engine) == []
+
+
+def test_a_future_change_then_refresh_and_history(
+    world: dict[str, int], engine: Engine, db_url: str
+) -> None:
+    args = ("catalog", "edit", str(SEQ), "--set", "lead_months=6", "--reason", "新规")
+    result = call(db_url, *args, "--effective", "2026-12-01", "--yes")
+    assert result.exit_code == 0 and "已登记为待生效修改 #1" in result.stdout
+    shown = call(db_url, "catalog", "history", str(SEQ))
+    assert "待生效#1" in shown.stdout and "原因：新规" in shown.stdout
+    assert item(engine).lead_months == 3
+    done = CliRunner().invoke(cli.main, ["--db", db_url, "--today", "2026-12-01", "refresh"])
+    assert done.exit_code == 0 and "目录修改生效 1 项" in done.stdout
+    assert item(engine).lead_months == 6
+    doc = json.loads(call(db_url, "catalog", "history", str(SEQ), "--json").stdout)
+    assert doc[0]["action"] == "catalog.edit" and doc[0]["after"]["reminders_changed"] == 5
+
+
+def test_cancel_a_pending_change(world: dict[str, int], engine: Engine, db_url: str) -> None:
+    call(db_url, "catalog", "retire", str(SEQ), "--on", "2026-12-31", "--reason", "停", "--yes")
+    result = call(db_url, "catalog", "cancel", "1", "--reason", "不停了")
+    assert result.exit_code == 0 and "已撤销待生效修改 #1" in result.stdout
+    again = call(db_url, "catalog", "cancel", "1", "--reason", "不停了")
+    assert again.exit_code == 1 and "没有待生效的目录修改 #1" in again.stderr
+    CliRunner().invoke(cli.main, ["--db", db_url, "--today", "2027-01-04", "refresh"])
+    assert item(engine).active
+
+
+def test_retire_shows_the_count_and_closes(
+    world: dict[str, int], engine: Engine, db_url: str
+) -> None:
+    plan = call(db_url, "catalog", "retire", str(SEQ), "--reason", "取消许可")
+    assert plan.exit_code == 0 and "将关闭尚未处理的提醒 5 条" in plan.stdout
+    assert item(engine).active
+    done = call(db_url, "catalog", "retire", str(SEQ), "--reason", "取消许可", "--yes")
+    assert done.exit_code == 0 and "改动提醒 5 条" in done.stdout
+    assert not item(engine).active
+    states = [r["state"] for r in reminders(engine).values()]
+    assert states.count("withdrawn") == 5
+    listed = json.loads(call(db_url, "catalog", "--json").stdout)
+    assert SEQ not in {e["seq"] for e in listed}
+
+
+def test_add(world: dict[str, int], engine: Engine, db_url: str) -> None:
+    args = (
+        "catalog",
+        "add",
+        "--section",
+        "社会事务科",
+        "--permit-item",
+        "养犬登记",
+        "--certificate",
+        "养犬登记证",
+        "--lead-months",
+        "2",
+        "--filing-days",
+        "30",
+        "--validity",
+        "1",
+        "--materials",
+        "申请表；免疫证明",
+        "--reason",
+        "新增事项",
+    )
+    result = call(db_url, *args, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["certificate_name"], doc["materials"], doc["validity_years"]) == (
+        "养犬登记证",
+        ["申请表", "免疫证明"],
+        [1],
+    )
+    assert item(engine, doc["seq"]).lead_months == 2
+    again = call(db_url, *args)
+    assert again.exit_code == 1 and "已在目录第" in again.stderr

@@ -1,0 +1,85 @@
+"""Reading and writing the office's holiday schedule file."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from callqueue.calendar import library_schedule
+from callqueue.holiday_file import HolidayFileError, Schedule, read_schedule, write_schedule
+from callqueue.holiday_file import OfficialDay as Day
+
+SAMPLE = """\ufeff# 国务院办公厅关于2027年部分节假日安排的通知（测试用的虚构安排）
+年份，2027
+元旦, 2027-01-01 ~ 2027-01-03, 休
+春节\t2027年2月6日至2027年2月13日\t放假
+春节,2027/2/14,班
+
+劳动节,2027.5.1～2027.5.5,休
+"""
+
+
+def test_reads_ranges_forms_and_kinds() -> None:
+    schedule = read_schedule(SAMPLE)
+    assert schedule.year == 2027
+    assert schedule.holidays == 3 + 8 + 5 and schedule.workdays == 1
+    assert schedule.days[0] == Day(date(2027, 1, 1), False, "元旦")
+    assert Day(date(2027, 2, 14), True, "春节") in schedule.days
+    assert [d.day for d in schedule.days] == sorted(d.day for d in schedule.days)
+    assert schedule.warnings == []
+
+
+def test_every_bad_line_is_reported_with_its_number_and_nothing_is_guessed() -> None:
+    text = "\n".join(
+        [
+            "年份,2027",
+            "元旦,2027-01-01,休",
+            "春节,27-2-6,休",  # two-digit year: never guessed
+            "清明节,2027-04-05",  # kind missing
+            "端午节,2027-06-09,调班",  # unknown kind
+            "国庆节,2027-10-07~2027-10-01,休",  # backwards
+            "国庆节,2027-10-01~2027-11-30,休",  # far too long
+            "元旦,2027-01-01,班",  # contradicts line 2
+            "中秋节,2027-02-30,休",  # no such day
+        ]
+    )
+    with pytest.raises(HolidayFileError) as caught:
+        read_schedule(text)
+    problems = caught.value.problems
+    assert [p.split("：")[0] for p in problems] == [f"第{n}行" for n in (3, 4, 5, 6, 7, 8, 9)]
+    assert "已写为休" in problems[5]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "没有任何"),
+        ("# 只有说明\n\n", "没有任何"),
+        ("年份,27\n元旦,2027-01-01,休", "年份应写成"),
+        ("年份,2027\n元旦,2029-01-01,休", "不在2027年"),
+    ],
+)
+def test_empty_or_inconsistent_files_are_refused(text: str, expected: str) -> None:
+    with pytest.raises(HolidayFileError, match=expected):
+        read_schedule(text)
+
+
+def test_a_make_up_day_on_a_weekday_is_a_warning_not_an_error() -> None:
+    schedule = read_schedule("春节,2027-02-15,班\n春节,2027-02-06,休")
+    assert schedule.year == 2027
+    assert schedule.warnings == ["2027-02-15（春节）本来就是工作日，写为“班”没有改变"]
+
+
+def test_a_break_crossing_new_year_belongs_to_the_declared_year() -> None:
+    schedule = read_schedule("年份,2027\n元旦,2026-12-31~2027-01-02,休")
+    assert schedule.year == 2027 and schedule.days[0].day == date(2026, 12, 31)
+
+
+@pytest.mark.parametrize("year", [2024, 2025, 2026])
+def test_written_files_read_back_to_the_same_days(year: int) -> None:
+    official = Schedule(year, [Day(*d) for d in library_schedule(year)])
+    assert official.days, "chinesecalendar should know this year"
+    text = write_schedule(official, title=f"{year}年")
+    assert text.startswith(f"# {year}年\n年份,{year}\n")
+    assert read_schedule(text).days == official.days
