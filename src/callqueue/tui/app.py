@@ -257,6 +257,7 @@ class CallqueueApp(App[None]):
             staff=self.desk.staff if self.desk else None,
             today=self.today,
             now=self.now,
+            margin_workdays=self.settings.margin_workdays,
         )
         self._open_side(CalendarScreen(desk))
 
