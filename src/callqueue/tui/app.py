@@ -15,6 +15,7 @@ from callqueue import db, roles
 from callqueue.config import Settings
 from callqueue.queue import staff
 from callqueue.tui import remembered
+from callqueue.tui.assisted_desk import AssistedDesk
 from callqueue.tui.calendar_desk import CalendarDesk
 from callqueue.tui.desk import Desk, default_clock, failure_text
 from callqueue.tui.inspection_desk import InspectionDesk
@@ -22,6 +23,7 @@ from callqueue.tui.messages import CalendarUncovered, StaffFound, StaffListed, S
 from callqueue.tui.office_desk import OfficeDesk
 from callqueue.tui.records_desk import RecordsDesk
 from callqueue.tui.screens.appointments import AppointmentsScreen
+from callqueue.tui.screens.assisted import AssistedScreen
 from callqueue.tui.screens.calendar import CalendarScreen
 from callqueue.tui.screens.catalog import CatalogScreen
 from callqueue.tui.screens.import_screen import ImportScreen
@@ -42,9 +44,10 @@ SIDE_SCREENS: dict[str, type[SideScreen]] = {
     "import_ledger": ImportScreen,
     "catalog": CatalogScreen,
     "calendar": CalendarScreen,
+    "assisted": AssistedScreen,
     "inspection": InspectionsScreen,
 }
-NEEDS_DESK = frozenset({"appointments", "import_ledger", "inspection"})
+NEEDS_DESK = frozenset({"appointments", "import_ledger", "inspection", "assisted"})
 INSPECTION_HELP = "督促检查：抽样检查各科室台账（仅限主管、管理员）"
 
 
@@ -77,6 +80,13 @@ class CallqueueApp(App[None]):
             id="app.calendar",
         ),
         Binding("k", "inspection", "检查", tooltip=INSPECTION_HELP, id="app.inspection"),
+        Binding(
+            "w",
+            "assisted",
+            "帮办",
+            tooltip="帮办代办案件：推进到材料准备中、已提交申请",
+            id="app.assisted",
+        ),
     ]
 
     def __init__(
@@ -266,6 +276,15 @@ class CallqueueApp(App[None]):
         if self.desk is None or not roles.may_inspect(self.desk.staff.role):
             return
         self._open_side(InspectionsScreen(InspectionDesk(self.engine, self.desk.staff, self.now)))
+
+    def action_assisted(self) -> None:
+        """Open the 帮办代办 cases."""
+        if self.desk is None:
+            return
+        desk = AssistedDesk(
+            engine=self.engine, staff=self.desk.staff, today=self.today, now=self.now
+        )
+        self._open_side(AssistedScreen(desk))
 
     def _open_side(self, screen: SideScreen) -> None:
         # One side screen at a time over the queue: escape always leads back to it.
