@@ -290,7 +290,12 @@ class CallqueueApp(App[None]):
         # One side screen at a time over the queue: escape always leads back to it.
         if isinstance(self.screen, SideScreen) and len(self.screen_stack) > 2:
             self.pop_screen()
-        self.push_screen(screen)
+        self.push_screen(screen, self._side_closed)
+
+    def _side_closed(self, _result: object) -> None:
+        """Back at the queue: read it again, an import or a calendar change may have moved it."""
+        if isinstance(self.screen, QueueScreen):
+            self.screen.action_reload()
 
 
 def create_app(
