@@ -1,0 +1,1 @@
+"""THROWAWAY stub package until the report branch lands."""
