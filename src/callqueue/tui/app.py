@@ -21,11 +21,13 @@ from callqueue.tui.office_desk import OfficeDesk
 from callqueue.tui.records_desk import RecordsDesk
 from callqueue.tui.screens.appointments import AppointmentsScreen
 from callqueue.tui.screens.catalog import CatalogScreen
+from callqueue.tui.screens.dashboard import DashboardScreen
 from callqueue.tui.screens.import_screen import ImportScreen
 from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.screens.search import SearchScreen
 from callqueue.tui.screens.side import SideScreen
 from callqueue.tui.screens.staff_picker import StaffPicker
+from callqueue.tui.supervision_desk import SupervisionDesk
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -36,8 +38,9 @@ SIDE_SCREENS: dict[str, type[SideScreen]] = {
     "appointments": AppointmentsScreen,
     "import_ledger": ImportScreen,
     "catalog": CatalogScreen,
+    "dashboard": DashboardScreen,
 }
-NEEDS_DESK = frozenset({"appointments", "import_ledger"})
+NEEDS_DESK = frozenset({"appointments", "import_ledger", "dashboard"})
 
 
 class CallqueueApp(App[None]):
@@ -61,6 +64,13 @@ class CallqueueApp(App[None]):
             "i", "import_ledger", "导入", tooltip="导入台账工作簿（先试运行）", id="app.import"
         ),
         Binding("c", "catalog", "目录", tooltip="提醒目录（主管可修改）", id="app.catalog"),
+        Binding(
+            "d",
+            "dashboard",
+            "督查",
+            tooltip="各科室指标、明细清单和未来 26 周工作量（提醒人只看本科室）",
+            id="app.dashboard",
+        ),
     ]
 
     def __init__(
@@ -113,6 +123,8 @@ class CallqueueApp(App[None]):
             return True
         if isinstance(self.screen, ModalScreen | SIDE_SCREENS[action]):
             return False
+        if action == "dashboard" and any(isinstance(s, DashboardScreen) for s in self.screen_stack):
+            return False  # its lists and records open over it: escape leads back there
         if action in NEEDS_DESK and self.desk is None:
             return None
         return True
@@ -207,6 +219,11 @@ class CallqueueApp(App[None]):
     def action_catalog(self) -> None:
         """Open the catalog."""
         self._open_side(CatalogScreen(self.office()))
+
+    def action_dashboard(self) -> None:
+        """Open the supervision dashboard (a caller's shows their own section only)."""
+        if self.desk is not None:
+            self._open_side(DashboardScreen(SupervisionDesk(self.desk)))
 
     def _open_side(self, screen: SideScreen) -> None:
         # One side screen at a time over the queue: escape always leads back to it.
