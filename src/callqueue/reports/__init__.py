@@ -1,1 +1,0 @@
-"""THROWAWAY stub package until the report branch lands."""
