@@ -999,7 +999,7 @@ def export_catalog_cmd(obj: AppContext, output: Path) -> None:
 
 
 # Subcommand groups kept in their own modules register themselves on `main` when imported.
-from callqueue import cli_email  # noqa: E402, F401
+from callqueue import cli_email, cli_report  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,0 +1,187 @@
+"""The supervision workbook: a summary sheet, a sheet of lists per section, the workload chart."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlmodel import Session
+
+from callqueue.calendar import WorkCalendar
+from callqueue.excel import HEADER_FONT, put, save_atomic, title, write_table
+from callqueue.queue.reminders import STATE_LABELS
+from callqueue.reports.figures import (
+    FIGURE_LABELS,
+    FIGURES,
+    RATE_LABEL,
+    FigureRow,
+    Report,
+    SectionFigures,
+    WeekLoad,
+    build_report,
+    figure_rows,
+    weekly_workload,
+)
+
+SUMMARY_SHEET = "汇总"
+WORKLOAD_SHEET = "工作量"
+SUMMARY_HEADERS = ("科室", *(FIGURE_LABELS[f] for f in FIGURES), RATE_LABEL)
+LIST_HEADERS = (
+    "提醒编号",
+    "单位（个人）名称",
+    "许可证书",
+    "期满日期",
+    "申请换证时限",
+    "提醒日期",
+    "状态",
+    "联系次数",
+    "最近提醒日期",
+)
+LIST_WIDTHS = (10, 36, 34, 13, 13, 13, 10, 9, 13)
+NO_RATE = "—"
+
+
+@dataclass(frozen=True)
+class ReportBook:
+    """What the workbook shows: the figures, each section's lists, the weekly workload."""
+
+    report: Report
+    lists: dict[str, dict[str, list[FigureRow]]]
+    """Section name -> figure -> up to `limit` rows behind it."""
+    workload: list[WeekLoad]
+    limit: int
+
+
+def gather(
+    *,
+    session: Session,
+    today: date,
+    calendar: WorkCalendar,
+    sections: Sequence[str] | None = None,
+    limit: int = 1000,
+    weeks: int = 26,
+) -> ReportBook:
+    """Read everything the workbook shows, each list cut at `limit` rows.
+
+    Raises:
+        ValueError: an unknown section name.
+    """
+    report = build_report(session=session, today=today, calendar=calendar, sections=sections)
+    lists = {
+        figures.section: {
+            figure: figure_rows(
+                session=session,
+                today=today,
+                calendar=calendar,
+                figure=figure,
+                sections=[figures.section],
+                limit=limit,
+            )
+            for figure in FIGURES
+        }
+        for figures in report.sections
+    }
+    workload = weekly_workload(
+        session=session, today=today, weeks=weeks, sections=[f.section for f in report.sections]
+    )
+    return ReportBook(report=report, lists=lists, workload=workload, limit=limit)
+
+
+def rate_text(rate: float | None) -> str:
+    """A renewal rate as staff read it, e.g. 83.0%."""
+    return NO_RATE if rate is None else f"{rate:.1%}"
+
+
+def _summary_row(figures: SectionFigures) -> list[object]:
+    rate: object = NO_RATE if figures.renewal_rate is None else figures.renewal_rate
+    return [figures.section, *(getattr(figures, f) for f in FIGURES), rate]
+
+
+def _summary(ws: Worksheet, book: ReportBook) -> None:
+    report = book.report
+    title(ws, row=1, text=f"督查统计（截至 {report.date:%Y-%m-%d}）", columns=len(SUMMARY_HEADERS))
+    rows = [_summary_row(f) for f in (*report.sections, report.total)]
+    widths = (22, *(12 for _ in FIGURES), 12)
+    end = write_table(ws, first_row=3, headers=SUMMARY_HEADERS, rows=rows, widths=widths)
+    for row in range(4, end):
+        cell = ws.cell(row=row, column=len(SUMMARY_HEADERS))
+        if isinstance(cell.value, float):
+            cell.number_format = "0.0%"
+    ws.cell(row=end - 1, column=1).font = HEADER_FONT
+    ws.freeze_panes = "B4"
+
+
+def _section_sheet(
+    ws: Worksheet, figures: SectionFigures, lists: dict[str, list[FigureRow]], limit: int
+) -> None:
+    title(ws, row=1, text=f"{figures.section} 督查明细", columns=len(LIST_HEADERS))
+    row = 3
+    for figure in FIGURES:
+        count = getattr(figures, figure)
+        shown = lists[figure]
+        note = f"（仅列出前 {limit} 条）" if count > len(shown) else ""
+        cell = put(ws.cell(row=row, column=1), f"{FIGURE_LABELS[figure]}：共 {count} 条{note}")
+        cell.font = HEADER_FONT
+        row = write_table(
+            ws,
+            first_row=row + 1,
+            headers=LIST_HEADERS,
+            rows=[
+                [
+                    r.reminder_id,
+                    r.holder,
+                    r.certificate,
+                    r.expires_on,
+                    r.apply_by,
+                    r.remind_on,
+                    STATE_LABELS.get(r.state, r.state),
+                    r.attempts,
+                    r.last_reminded_on,
+                ]
+                for r in shown
+            ],
+            widths=LIST_WIDTHS,
+        )
+        row += 1
+
+
+def _workload(ws: Worksheet, book: ReportBook) -> None:
+    names = [f.section for f in book.report.sections]
+    headers = ("周（自周一起）", *names)
+    title(ws, row=1, text=f"今后 {len(book.workload)} 周每周到提醒日的提醒数", columns=len(headers))
+    rows = [[w.week_start, *(w.counts.get(n, 0) for n in names)] for w in book.workload]
+    end = write_table(
+        ws, first_row=3, headers=headers, rows=rows, widths=(16, *(20 for _ in names))
+    )
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
+    chart.title = "每周到提醒日的提醒数（按科室）"
+    chart.y_axis.title, chart.x_axis.title = "提醒数", "周（自周一起）"
+    chart.x_axis.number_format = "yyyy-mm-dd"
+    chart.height, chart.width = 10, 26
+    data = Reference(ws, min_col=2, max_col=len(headers), min_row=3, max_row=end - 1)
+    weeks = Reference(ws, min_col=1, min_row=4, max_row=end - 1)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(weeks)
+    ws.add_chart(chart, f"{get_column_letter(len(headers) + 2)}3")
+
+
+def write_workbook(book: ReportBook, path: Path) -> Path:
+    """Write the supervision workbook to `path` (atomically); no cell is ever a formula."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = SUMMARY_SHEET
+    _summary(ws, book)
+    for figures in book.report.sections:
+        _section_sheet(
+            wb.create_sheet(figures.section[:31]), figures, book.lists[figures.section], book.limit
+        )
+    _workload(wb.create_sheet(WORKLOAD_SHEET), book)
+    return save_atomic(wb, path)
