@@ -13,7 +13,14 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, Static
 
-from callqueue.reports.figures import FIGURE_LABELS, FIGURES, Report, SectionFigures
+from callqueue.reports.figures import (
+    FIGURE_LABELS,
+    FIGURES,
+    RATE_LABEL,
+    TOTAL,
+    Report,
+    SectionFigures,
+)
 from callqueue.roles import role_label
 from callqueue.tui.desk import failure_text
 from callqueue.tui.screens.figure_list import FigureListScreen
@@ -21,9 +28,7 @@ from callqueue.tui.screens.side import SideScreen
 from callqueue.tui.supervision_desk import Overview, SupervisionDesk
 from callqueue.tui.widgets.workload_chart import WorkloadChart
 
-TOTAL = "合计"
 RATE = "renewal_rate"
-RATE_LABEL = "期满前换证率"
 LABEL_WIDTH = 16
 
 
