@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import Engine
 from textual.pilot import Pilot
 
+from .test_tui_dashboard import app_for as dashboard_app
+from .test_tui_dashboard import busy_world
 from .test_tui_queue import app_for, settle, world
 
 SIZE = (120, 40)
@@ -81,3 +83,15 @@ def test_snapshot_staff_picker(
         await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=wait)
+
+
+def test_snapshot_dashboard(snap_compare: Compare, engine: Engine, tmp_path: Path) -> None:
+    busy_world(engine, tmp_path)
+    app = dashboard_app(engine)
+
+    async def open_dashboard(pilot: Pilot[Any]) -> None:
+        await settle(app, pilot)
+        await pilot.press("d")
+        await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_dashboard)

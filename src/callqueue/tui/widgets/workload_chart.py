@@ -78,8 +78,11 @@ class WorkloadChart(Vertical):
                 plt.stacked_bar(labels, series, color=cast(Any, colours), width=0.6)
             ticks = list(range(0, len(weeks), TICK_EVERY))
             plt.xticks([i + 1 for i in ticks], [labels[i] for i in ticks])
-            if total == 0:
-                plt.ylim(0, 1)
+            # Whole reminders only: plotext would label a low chart 0.17, 0.33, ...
+            top = max(max(self.totals), 1)
+            step = -(-top // 5)
+            plt.ylim(0, top)
+            plt.yticks(list(range(0, top + 1, step)))
         plot.refresh()
 
     @property
