@@ -26,6 +26,7 @@ from callqueue.tui.screens.appointments import AppointmentsScreen
 from callqueue.tui.screens.assisted import AssistedScreen
 from callqueue.tui.screens.calendar import CalendarScreen
 from callqueue.tui.screens.catalog import CatalogScreen
+from callqueue.tui.screens.dashboard import DashboardScreen
 from callqueue.tui.screens.import_screen import ImportScreen
 from callqueue.tui.screens.inspection_review import InspectionReviewScreen
 from callqueue.tui.screens.inspections import InspectionsScreen
@@ -33,6 +34,7 @@ from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.screens.search import SearchScreen
 from callqueue.tui.screens.side import SideScreen
 from callqueue.tui.screens.staff_picker import StaffPicker
+from callqueue.tui.supervision_desk import SupervisionDesk
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -46,8 +48,9 @@ SIDE_SCREENS: dict[str, type[SideScreen]] = {
     "calendar": CalendarScreen,
     "assisted": AssistedScreen,
     "inspection": InspectionsScreen,
+    "dashboard": DashboardScreen,
 }
-NEEDS_DESK = frozenset({"appointments", "import_ledger", "inspection", "assisted"})
+NEEDS_DESK = frozenset({"appointments", "import_ledger", "inspection", "assisted", "dashboard"})
 INSPECTION_HELP = "督促检查：抽样检查各科室台账（仅限主管、管理员）"
 
 
@@ -86,6 +89,13 @@ class CallqueueApp(App[None]):
             "帮办",
             tooltip="帮办代办案件：推进到材料准备中、已提交申请",
             id="app.assisted",
+        ),
+        Binding(
+            "d",
+            "dashboard",
+            "督查",
+            tooltip="各科室指标、明细清单和未来 26 周工作量（提醒人只看本科室）",
+            id="app.dashboard",
         ),
     ]
 
@@ -139,6 +149,8 @@ class CallqueueApp(App[None]):
             return True
         if isinstance(self.screen, ModalScreen | SIDE_SCREENS[action]):
             return False
+        if action == "dashboard" and any(isinstance(s, DashboardScreen) for s in self.screen_stack):
+            return False  # its lists and records open over it: escape leads back there
         if action in NEEDS_DESK and self.desk is None:
             return None
         if action == "inspection":
@@ -285,6 +297,11 @@ class CallqueueApp(App[None]):
             engine=self.engine, staff=self.desk.staff, today=self.today, now=self.now
         )
         self._open_side(AssistedScreen(desk))
+
+    def action_dashboard(self) -> None:
+        """Open the supervision dashboard (a caller's shows their own section only)."""
+        if self.desk is not None:
+            self._open_side(DashboardScreen(SupervisionDesk(self.desk)))
 
     def _open_side(self, screen: SideScreen) -> None:
         # One side screen at a time over the queue: escape always leads back to it.
