@@ -17,6 +17,8 @@ from textual.pilot import Pilot
 from callqueue import db, workdays
 from callqueue.holiday_file import read_schedule
 
+from .test_tui_dashboard import app_for as dashboard_app
+from .test_tui_dashboard import busy_world
 from .test_tui_queue import app_for, settle
 from .test_tui_queue import world as queue_world
 
@@ -27,6 +29,11 @@ Compare = Callable[..., bool]
 def world(engine: Engine, tmp_path: Path) -> None:
     """The queue world with next year's schedule loaded, so no coverage warning covers the screen."""
     queue_world(engine, tmp_path)
+    next_year_loaded(engine)
+
+
+def next_year_loaded(engine: Engine) -> None:
+    """Load a (made-up) 2027 schedule: the start-up warning would cover part of the screen."""
     with db.session_scope(engine, write=True) as session:
         workdays.load_schedule(
             session, schedule=read_schedule("年份,2027\n元旦,2027-01-01,休"), source="t", actor="t"
@@ -94,3 +101,16 @@ def test_snapshot_staff_picker(
         await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=wait)
+
+
+def test_snapshot_dashboard(snap_compare: Compare, engine: Engine, tmp_path: Path) -> None:
+    busy_world(engine, tmp_path)
+    next_year_loaded(engine)
+    app = dashboard_app(engine)
+
+    async def open_dashboard(pilot: Pilot[Any]) -> None:
+        await settle(app, pilot)
+        await pilot.press("d")
+        await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_dashboard)

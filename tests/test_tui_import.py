@@ -192,3 +192,33 @@ async def test_the_problems_table_holds_one_page(engine: Engine, tmp_path: Path)
         assert f"问题 {PROBLEM_LIMIT + 20} 条，表中列出前 {PROBLEM_LIMIT} 条" in text_of(
             app, "#import-status"
         )
+
+
+async def test_back_at_the_queue_after_an_import_the_new_holders_are_listed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from callqueue.tui.screens.queue import QueueScreen
+
+    from .queue_world import due_row
+
+    with_staff(engine)
+    path = write_annex2(tmp_path / "新台账.xlsx", [due_row(1), due_row(2)], section=SECTION)
+    app = create_app(engine=engine, today=TODAY, staff_name="甲")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen) and not queue.entries
+        screen = await open_import(app, pilot)
+        screen.query_one("#import-path", Input).value = str(path)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("ctrl+g")
+        await settle(app, pilot)
+        assert "导入完成" in text_of(app, "#import-summary")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen is queue
+        assert sorted(e.holder for e in queue.entries.values()) == [
+            "东丽区第001号公司",
+            "东丽区第002号公司",
+        ]

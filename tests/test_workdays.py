@@ -217,3 +217,57 @@ def test_cli_refuses_a_broken_file_and_writes_nothing(
     assert missing.exit_code == 1 and "无法读取" in missing.stderr
     status = json.loads(runner.invoke(cli.main, [*base, "calendar", "--json"]).stdout)
     assert [y["covered"] for y in status["years"]] == [True, False]
+
+
+def test_loading_a_schedule_moves_unworked_reminders_and_keeps_worked_ones(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from callqueue.catalog_change.redate import redate_for_calendar
+    from callqueue.dates import reminder_dates
+    from callqueue.db import table
+    from callqueue.models import Attempt, CatalogItem, Certificate, Reminder
+
+    from .queue_world import NOW, TODAY, build, due_row
+
+    ids = build(
+        engine,
+        tmp_path,
+        [due_row(1, expires_on=date(2027, 5, 10)), due_row(2, expires_on=date(2027, 5, 11))],
+    )
+    worked, fresh = sorted(ids.values())
+    r = table(Reminder)
+    with db.session_scope(engine, write=True) as session:
+        session.add(Attempt(reminder_id=worked, at=NOW, outcome="informed"))
+        session.execute(r.update().where(r.c.id == worked).values(attempts=1, state="informed"))
+    with db.session_scope(engine, write=False) as session:
+        before = {row.id: row for row in session.execute(r.select()).all()}
+    with db.session_scope(engine, write=True) as session:
+        _load(session, SCHEDULE_2027)
+        moved = redate_for_calendar(session=session, today=TODAY, now=NOW, margin_workdays=10)
+    assert moved.reminders == 1
+    with db.session_scope(engine, write=False) as session:
+        after = {row.id: row for row in session.execute(r.select()).all()}
+        cal = workdays.load_calendar(session)
+        c, item = table(Certificate), table(CatalogItem)
+        rule = session.execute(
+            select(item.c.lead_months, item.c.filing_deadline_days, item.c.deadline_kind)
+            .join(c, c.c.catalog_item_id == item.c.id)
+            .where(c.c.id == after[fresh].certificate_id)
+        ).one()
+    expected = reminder_dates(
+        expires_on=date(2027, 5, 11),
+        lead_months=rule.lead_months,
+        filing_days=rule.filing_deadline_days,
+        deadline_kind=rule.deadline_kind,
+        calendar=cal,
+        margin_workdays=10,
+    )
+    assert (after[fresh].remind_on, after[fresh].apply_by) == (
+        expected.remind_on,
+        expected.apply_by,
+    )
+    assert (after[fresh].remind_on, after[fresh].apply_by) != (
+        before[fresh].remind_on,
+        before[fresh].apply_by,
+    )
+    assert after[worked] == before[worked]  # worked: the holder was told the old dates

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from callqueue import clock, db, roles, workdays
+from callqueue.catalog_change.redate import Redated, redate_for_calendar
 from callqueue.cli import AppContext, _now, _staff, emit_json, fail, main
 from callqueue.holiday_file import HolidayFileError, write_schedule
 
@@ -95,7 +96,27 @@ def calendar_set(obj: AppContext, day: str, kind: str, reason: str) -> None:
             session, day=when, is_workday=is_workday, reason=reason, actor=name, staff_id=staff_id
         )
         now_open = workdays.load_calendar(session).is_workday(when)
-    click.echo(f"{when:%Y-%m-%d} 现在是{'工作日' if now_open else '休息日'}。")
+        moved = _redate(obj, session)
+    click.echo(f"{when:%Y-%m-%d} 现在是{'工作日' if now_open else '休息日'}。{_moved_text(moved)}")
+
+
+def _redate(obj: AppContext, session: object) -> Redated:
+    """Move the unworked reminders' dates to the calendar as it now stands."""
+    return redate_for_calendar(
+        session=session,  # type: ignore[arg-type]
+        today=obj.today,
+        now=_now(obj),
+        margin_workdays=obj.settings.margin_workdays,
+    )
+
+
+def _moved_text(moved: Redated) -> str:
+    if not moved.reminders:
+        return ""
+    return (
+        f"尚未处理的提醒中有 {moved.reminders} 条随之调整（提醒日期 {moved.remind_on_changed} 条，"
+        f"申请截止 {moved.apply_by_changed} 条，立即转为待联系 {moved.becoming_due} 条）。"
+    )
 
 
 @calendar_group.command(name="load")
@@ -121,6 +142,7 @@ def calendar_load(obj: AppContext, file: Path, source: str, dry_run: bool, as_js
             staff_id=staff_id,
             now=_now(obj),
         )
+        moved = _redate(obj, session)
         if dry_run:
             session.rollback()
     if as_json:
@@ -135,6 +157,7 @@ def calendar_load(obj: AppContext, file: Path, source: str, dry_run: bool, as_js
                     {"day": d.isoformat(), "is_workday": w} for d, w in result.changed_days
                 ],
                 "warnings": result.warnings,
+                "reminders_redated": moved.reminders,
             }
         )
         return
@@ -142,7 +165,7 @@ def calendar_load(obj: AppContext, file: Path, source: str, dry_run: bool, as_js
     verb = "将替换" if result.replaced else "载入"
     click.echo(
         f"{head}{verb}{result.year}年节假日安排：放假 {result.holidays} 天，调休上班 "
-        f"{result.workdays} 天；与原来按周末推算相比，{len(result.changed_days)} 天有变化。"
+        f"{result.workdays} 天；与原来相比，{len(result.changed_days)} 天有变化。{_moved_text(moved)}"
     )
     for day, now_open in result.changed_days:
         click.echo(

@@ -15,6 +15,7 @@ from callqueue import db, roles
 from callqueue.config import Settings
 from callqueue.queue import staff
 from callqueue.tui import remembered
+from callqueue.tui.assisted_desk import AssistedDesk
 from callqueue.tui.calendar_desk import CalendarDesk
 from callqueue.tui.desk import Desk, default_clock, failure_text
 from callqueue.tui.inspection_desk import InspectionDesk
@@ -22,8 +23,10 @@ from callqueue.tui.messages import CalendarUncovered, StaffFound, StaffListed, S
 from callqueue.tui.office_desk import OfficeDesk
 from callqueue.tui.records_desk import RecordsDesk
 from callqueue.tui.screens.appointments import AppointmentsScreen
+from callqueue.tui.screens.assisted import AssistedScreen
 from callqueue.tui.screens.calendar import CalendarScreen
 from callqueue.tui.screens.catalog import CatalogScreen
+from callqueue.tui.screens.dashboard import DashboardScreen
 from callqueue.tui.screens.import_screen import ImportScreen
 from callqueue.tui.screens.inspection_review import InspectionReviewScreen
 from callqueue.tui.screens.inspections import InspectionsScreen
@@ -31,6 +34,7 @@ from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.screens.search import SearchScreen
 from callqueue.tui.screens.side import SideScreen
 from callqueue.tui.screens.staff_picker import StaffPicker
+from callqueue.tui.supervision_desk import SupervisionDesk
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -42,9 +46,11 @@ SIDE_SCREENS: dict[str, type[SideScreen]] = {
     "import_ledger": ImportScreen,
     "catalog": CatalogScreen,
     "calendar": CalendarScreen,
+    "assisted": AssistedScreen,
     "inspection": InspectionsScreen,
+    "dashboard": DashboardScreen,
 }
-NEEDS_DESK = frozenset({"appointments", "import_ledger", "inspection"})
+NEEDS_DESK = frozenset({"appointments", "import_ledger", "inspection", "assisted", "dashboard"})
 INSPECTION_HELP = "督促检查：抽样检查各科室台账（仅限主管、管理员）"
 
 
@@ -77,6 +83,20 @@ class CallqueueApp(App[None]):
             id="app.calendar",
         ),
         Binding("k", "inspection", "检查", tooltip=INSPECTION_HELP, id="app.inspection"),
+        Binding(
+            "w",
+            "assisted",
+            "帮办",
+            tooltip="帮办代办案件：推进到材料准备中、已提交申请",
+            id="app.assisted",
+        ),
+        Binding(
+            "d",
+            "dashboard",
+            "督查",
+            tooltip="各科室指标、明细清单和未来 26 周工作量（提醒人只看本科室）",
+            id="app.dashboard",
+        ),
     ]
 
     def __init__(
@@ -129,6 +149,8 @@ class CallqueueApp(App[None]):
             return True
         if isinstance(self.screen, ModalScreen | SIDE_SCREENS[action]):
             return False
+        if action == "dashboard" and any(isinstance(s, DashboardScreen) for s in self.screen_stack):
+            return False  # its lists and records open over it: escape leads back there
         if action in NEEDS_DESK and self.desk is None:
             return None
         if action == "inspection":
@@ -257,6 +279,7 @@ class CallqueueApp(App[None]):
             staff=self.desk.staff if self.desk else None,
             today=self.today,
             now=self.now,
+            margin_workdays=self.settings.margin_workdays,
         )
         self._open_side(CalendarScreen(desk))
 
@@ -266,11 +289,30 @@ class CallqueueApp(App[None]):
             return
         self._open_side(InspectionsScreen(InspectionDesk(self.engine, self.desk.staff, self.now)))
 
+    def action_assisted(self) -> None:
+        """Open the 帮办代办 cases."""
+        if self.desk is None:
+            return
+        desk = AssistedDesk(
+            engine=self.engine, staff=self.desk.staff, today=self.today, now=self.now
+        )
+        self._open_side(AssistedScreen(desk))
+
+    def action_dashboard(self) -> None:
+        """Open the supervision dashboard (a caller's shows their own section only)."""
+        if self.desk is not None:
+            self._open_side(DashboardScreen(SupervisionDesk(self.desk)))
+
     def _open_side(self, screen: SideScreen) -> None:
         # One side screen at a time over the queue: escape always leads back to it.
         if isinstance(self.screen, SideScreen) and len(self.screen_stack) > 2:
             self.pop_screen()
-        self.push_screen(screen)
+        self.push_screen(screen, self._side_closed)
+
+    def _side_closed(self, _result: object) -> None:
+        """Back at the queue: read it again, an import or a calendar change may have moved it."""
+        if isinstance(self.screen, QueueScreen):
+            self.screen.action_reload()
 
 
 def create_app(

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from callqueue import db, roles, workdays
+from callqueue.catalog_change.redate import Redated, redate_for_calendar
 from callqueue.holiday_file import HolidayFileError
 from callqueue.queue.staff import StaffRow
 
@@ -44,6 +45,14 @@ class CalendarView:
 
 
 @dataclass(frozen=True)
+class Loaded:
+    """What loading a schedule did (or would do), including the reminders it moved."""
+
+    schedule: workdays.ScheduleLoad
+    moved: Redated
+
+
+@dataclass(frozen=True)
 class CalendarDesk:
     """Working-day upkeep for one staff member (changes are for supervisors and admins)."""
 
@@ -51,6 +60,7 @@ class CalendarDesk:
     staff: StaffRow | None
     today: date
     now: Callable[[], datetime]
+    margin_workdays: int = 10
 
     def may_change(self) -> str | None:
         """None when this staff member may change the calendar, else why not (for staff)."""
@@ -96,10 +106,18 @@ class CalendarDesk:
             days=sorted(official.values(), key=lambda d: d.day),
         )
 
-    def preview_load(self, path: Path) -> workdays.ScheduleLoad:
+    def preview_load(self, path: Path) -> Loaded:
         """What loading the file would change, saving nothing; HolidayFileError says why not."""
+        return self.load(path, dry_run=True)
+
+    def load(self, path: Path, *, dry_run: bool = False) -> Loaded:
+        """Load the file's schedule and move unworked reminders' dates, audited, in one go.
+
+        HolidayFileError or NotAllowed say why not; with dry_run everything is rolled back.
+        """
         schedule = workdays.read_schedule_file(path)
         name, staff_id = self._keeper(LOAD_TASK)
+        now = self.now()
         with db.session_scope(self.engine, write=True) as session:
             result = workdays.load_schedule(
                 session,
@@ -107,27 +125,24 @@ class CalendarDesk:
                 source=path.name,
                 actor=name,
                 staff_id=staff_id,
-                now=self.now(),
+                now=now,
             )
-            session.rollback()
-        return result
+            moved = self._redate(session, now)
+            if dry_run:
+                session.rollback()
+        return Loaded(result, moved)
 
-    def load(self, path: Path) -> workdays.ScheduleLoad:
-        """Load the file's schedule, audited; HolidayFileError or NotAllowed say why not."""
-        schedule = workdays.read_schedule_file(path)
-        name, staff_id = self._keeper(LOAD_TASK)
-        with db.session_scope(self.engine, write=True) as session:
-            return workdays.load_schedule(
-                session,
-                schedule=schedule,
-                source=path.name,
-                actor=name,
-                staff_id=staff_id,
-                now=self.now(),
-            )
+    def _redate(self, session: Any, now: datetime) -> Redated:
+        return redate_for_calendar(
+            session=session, today=self.today, now=now, margin_workdays=self.margin_workdays
+        )
 
-    def set_day(self, day: date, is_workday: bool | None, reason: str) -> bool:
-        """Open, close or restore a day, audited; returns whether it is now a working day."""
+    def set_day(self, day: date, is_workday: bool | None, reason: str) -> tuple[bool, Redated]:
+        """Open, close or restore a day, audited, and move unworked reminders' dates.
+
+        Returns:
+            Whether the day is now a working day, and the reminders moved.
+        """
         name, staff_id = self._keeper(SET_TASK)
         with db.session_scope(self.engine, write=True) as session:
             workdays.set_override(
@@ -138,7 +153,8 @@ class CalendarDesk:
                 actor=name,
                 staff_id=staff_id,
             )
-            return workdays.load_calendar(session).is_workday(day)
+            now_open = workdays.load_calendar(session).is_workday(day)
+            return now_open, self._redate(session, self.now())
 
     def _keeper(self, task: str) -> tuple[str, int]:
         staff = self.staff
@@ -149,4 +165,4 @@ class CalendarDesk:
         return staff.name, staff.id
 
 
-__all__ = ["CalendarDesk", "CalendarView", "HolidayFileError", "SpecialDay"]
+__all__ = ["CalendarDesk", "CalendarView", "HolidayFileError", "Loaded", "SpecialDay"]

@@ -15,8 +15,9 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, Static
 
 from callqueue import roles
+from callqueue.catalog_change.redate import Redated
 from callqueue.holiday_file import HolidayFileError
-from callqueue.tui.calendar_desk import CalendarDesk, CalendarView, SpecialDay
+from callqueue.tui.calendar_desk import CalendarDesk, CalendarView, Loaded, SpecialDay
 from callqueue.tui.desk import failure_text
 from callqueue.tui.office_desk import read_failure
 from callqueue.tui.screens.calendar_dialogs import (
@@ -27,7 +28,6 @@ from callqueue.tui.screens.calendar_dialogs import (
 )
 from callqueue.tui.screens.confirm import ConfirmDialog
 from callqueue.tui.screens.side import SideScreen
-from callqueue.workdays import ScheduleLoad
 
 WEEKDAYS = "一二三四五六日"
 COLUMNS = (
@@ -59,7 +59,7 @@ class SchedulePreviewed(Message):
     """A schedule file was read and what loading it would change worked out (nothing saved)."""
 
     path: Path
-    result: ScheduleLoad
+    result: Loaded
 
 
 @dataclass
@@ -84,6 +84,11 @@ def change_spans(days: list[tuple[date, bool]]) -> list[str]:
         f"{'上班' if s[0][1] else '休息'}"
         for s in spans
     ]
+
+
+def moved_text(moved: Redated) -> str:
+    """'，N 条提醒的日期随之调整' or nothing."""
+    return f"，{moved.reminders} 条尚未处理的提醒日期随之调整" if moved.reminders else ""
 
 
 class CalendarScreen(SideScreen):
@@ -231,17 +236,18 @@ class CalendarScreen(SideScreen):
         except Exception as exc:  # one transaction: nothing was written
             self.post_message(CalendarFailed(failure_text("载入节假日安排失败", exc)))
             return
+        done = result.schedule
         message = (
-            f"已载入{result.year}年节假日安排：放假 {result.holidays} 天，调休上班 "
-            f"{result.workdays} 天，{len(result.changed_days)} 天有变化"
+            f"已载入{done.year}年节假日安排：放假 {done.holidays} 天，调休上班 "
+            f"{done.workdays} 天，{len(done.changed_days)} 天有变化{moved_text(result.moved)}"
         )
-        self.post_message(CalendarChanged(message, result.year))
+        self.post_message(CalendarChanged(message, done.year))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="cal-write")
     def set_day(self, change: DayChange) -> None:
         """Save one day's change."""
         try:
-            now_open = self.desk.set_day(change.day, change.is_workday, change.reason)
+            now_open, moved = self.desk.set_day(change.day, change.is_workday, change.reason)
         except roles.NotAllowed as exc:
             self.post_message(CalendarFailed(str(exc)))
             return
@@ -249,7 +255,7 @@ class CalendarScreen(SideScreen):
             self.post_message(CalendarFailed(failure_text("保存失败", exc)))
             return
         what = "工作日" if now_open else "休息日"
-        message = f"{change.day:%Y-%m-%d} {KIND_WORDS[change.is_workday]}：现在是{what}"
+        message = f"{change.day:%Y-%m-%d} {KIND_WORDS[change.is_workday]}：现在是{what}{moved_text(moved)}"
         self.post_message(CalendarChanged(message, change.day.year))
 
     # --- messages --------------------------------------------------------------------------
@@ -287,7 +293,7 @@ class CalendarScreen(SideScreen):
     def confirm_load(self, message: SchedulePreviewed) -> None:
         """Show what the file would change and load it only when confirmed."""
         self.busy = False
-        r = message.result
+        r, moved = message.result.schedule, message.result.moved
         spans = change_spans(r.changed_days)
         lines = [
             f"{'替换' if r.replaced else '载入'}{r.year}年节假日安排：放假 {r.holidays} 天，"
@@ -295,6 +301,11 @@ class CalendarScreen(SideScreen):
             f"与现在相比 {len(r.changed_days)} 天有变化" + ("：" if spans else "。"),
             *(f"  {span}" for span in spans[:8]),
             *(["  ……"] if len(spans) > 8 else []),
+            *(
+                [f"尚未处理的提醒中有 {moved.reminders} 条的日期将随之调整。"]
+                if moved.reminders
+                else []
+            ),
             *(f"⚠ {w}" for w in r.warnings),
             "保存？",
         ]
