@@ -68,13 +68,12 @@ def calendar_group(ctx: click.Context, years: tuple[int, ...], as_json: bool) ->
 
 def _require_keeper(obj: AppContext, session: object, task: str) -> tuple[str, int]:
     """The named supervisor or admin doing a calendar task, or exit 1 saying why not."""
-    if not obj.staff:
-        fail(f"未指定工作人员，不能{task}（用 --staff 指定主管）")
-    who = _staff(obj, session, None)
+    who = _staff(obj, session, None) if obj.staff else None
     try:
-        roles.require_supervisor(who.name, who.role, task=task)
+        roles.require_supervisor(who.name if who else None, who.role if who else None, task=task)
     except roles.NotAllowed as exc:
         fail(str(exc))
+    assert who is not None
     return who.name, who.id
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from callqueue.models import Role
 
 ROLE_LABELS = {Role.CALLER: "提醒人", Role.SUPERVISOR: "主管", Role.ADMIN: "管理员"}
-CATALOG_EDITORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
-SEES_ALL_SECTIONS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+"""The roles that oversee every section, keep the catalog and calendar, and inspect ledgers."""
 
 
 class NotAllowed(PermissionError):
@@ -21,20 +21,21 @@ def role_label(role: str) -> str:
         return role
 
 
-def require_supervisor(name: str | None, role: str | None, *, task: str) -> None:
+def require_supervisor(name: str | None, role: str | None, *, task: str, who: str = "主管") -> None:
     """Refuse unless a supervisor or admin is named for a task that is theirs.
 
     Args:
         name: The staff member, or None when nobody is named.
         role: Their role.
         task: What they want to do, in Chinese (e.g. 载入节假日安排).
+        who: Whom the message tells staff to name with --staff.
 
     Raises:
         NotAllowed: no staff member, or one who is neither supervisor nor admin.
     """
     if not name or role is None:
-        raise NotAllowed(f"未指定工作人员，不能{task}（用 --staff 指定主管）")
-    if role not in SEES_ALL_SECTIONS:
+        raise NotAllowed(f"未指定工作人员，不能{task}（用 --staff 指定{who}）")
+    if role not in SUPERVISORS:
         raise NotAllowed(f"只有主管或管理员可以{task}；{name}是{role_label(role)}")
 
 
@@ -44,15 +45,12 @@ def require_catalog_editor(name: str | None, role: str | None) -> None:
     Raises:
         NotAllowed: no staff member, or one whose role may not edit the catalog.
     """
-    if not name or role is None:
-        raise NotAllowed("未指定工作人员，不能修改目录（用 --staff 指定主管）")
-    if role not in CATALOG_EDITORS:
-        raise NotAllowed(f"只有主管或管理员可以修改目录；{name}是{role_label(role)}")
+    require_supervisor(name, role, task="修改目录")
 
 
 def sees_all_sections(role: str | None) -> bool:
     """Tell whether a role oversees every section (supervisors and admins do)."""
-    return role in SEES_ALL_SECTIONS
+    return role in SUPERVISORS
 
 
 def scoped_sections(
@@ -84,12 +82,9 @@ def scoped_sections(
     return [own_section] if own_section else []
 
 
-INSPECTORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
-
-
 def may_inspect(role: str | None) -> bool:
     """Tell whether a role may inspect the sections' ledgers (督促检查)."""
-    return role in INSPECTORS
+    return role in SUPERVISORS
 
 
 def require_inspector(name: str | None, role: str | None) -> None:
@@ -98,7 +93,4 @@ def require_inspector(name: str | None, role: str | None) -> None:
     Raises:
         NotAllowed: no staff member, or one whose role may not inspect.
     """
-    if not name or role is None:
-        raise NotAllowed("未指定工作人员，不能进行督促检查（用 --staff 指定主管或管理员）")
-    if not may_inspect(role):
-        raise NotAllowed(f"只有主管或管理员可以进行督促检查；{name}是{role_label(role)}")
+    require_supervisor(name, role, task="进行督促检查", who="主管或管理员")

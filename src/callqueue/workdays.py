@@ -78,12 +78,21 @@ def read_schedule_file(path: Path) -> Schedule:
 
 def loaded_years(session: Session) -> list[LoadedYear]:
     """The years the office loaded itself, newest first, with their day counts."""
-    result = []
-    for y in session.exec(select(CalendarYear).order_by(CalendarYear.year.desc())).all():  # type: ignore[attr-defined]
-        days = session.exec(select(OfficialDay).where(OfficialDay.year == y.year)).all()
-        holidays = sum(not d.is_workday for d in days)
-        result.append(LoadedYear(y.year, y.source, y.loaded_at, holidays, len(days) - holidays))
-    return result
+    counts: dict[tuple[int, bool], int] = {}
+    for day in session.exec(select(OfficialDay)).all():  # a few dozen days a year
+        key = (day.year, day.is_workday)
+        counts[key] = counts.get(key, 0) + 1
+    years = session.exec(select(CalendarYear).order_by(CalendarYear.year.desc())).all()  # type: ignore[attr-defined]
+    return [
+        LoadedYear(
+            y.year,
+            y.source,
+            y.loaded_at,
+            counts.get((y.year, False), 0),
+            counts.get((y.year, True), 0),
+        )
+        for y in years
+    ]
 
 
 def official_schedule(session: Session, *, year: int) -> Schedule | None:
