@@ -167,7 +167,7 @@ def full_import(path: Path, db_file: Path) -> dict[str, Any]:
         last[stage] = time.perf_counter()
 
     start = time.perf_counter()
-    with db.session_scope(engine, write=True) as session:
+    with db.session_scope(engine, write=True, bulk=True) as session:
         report = import_ledger(
             session, path=path, today=TODAY, margin_workdays=MARGIN, progress=progress
         )

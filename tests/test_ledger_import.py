@@ -33,7 +33,7 @@ SECTION = "涉农事务和经贸商务科"
 
 
 def run_import(engine: Engine, path: Path, **kwargs: Any) -> service.ImportReport:
-    with db.session_scope(engine, write=True) as session:
+    with db.session_scope(engine, write=True, bulk=True) as session:
         report = service.import_ledger(
             session, path=path, today=TODAY, margin_workdays=10, actor="测试", **kwargs
         )

@@ -404,7 +404,7 @@ def import_cmd(
     progress = _Progress(enabled=not as_json and sys.stderr.isatty())
     engine = obj.engine()
     try:
-        with db.session_scope(engine, write=True) as session:
+        with db.session_scope(engine, write=True, bulk=True) as session:
             staff_id = staff_service.staff_id(session, obj.staff)
             report = ledger_service.import_ledger(
                 session,

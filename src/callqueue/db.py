@@ -19,6 +19,8 @@ from sqlmodel import Session, SQLModel
 from callqueue.resources import bundled
 
 WRITE_OPTION = "callqueue_write"
+# A bulk write on SQLite runs with foreign keys unchecked; the writer checks its own rows.
+BULK_OPTION = "callqueue_bulk"
 T = TypeVar("T")
 
 
@@ -103,10 +105,24 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        mode = "IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "DEFERRED"
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        options = conn.get_execution_options()
+        # SQLite ignores this pragma inside a transaction: set it (only when it changes) first.
+        keys = "OFF" if options.get(BULK_OPTION) else "ON"
+        info = conn.connection.info
+        if info.get("foreign_keys", "ON") != keys:
+            conn.exec_driver_sql(f"PRAGMA foreign_keys = {keys}")
+            info["foreign_keys"] = keys
+        conn.exec_driver_sql(f"BEGIN {'IMMEDIATE' if options.get(WRITE_OPTION) else 'DEFERRED'}")
 
     return engine
+
+
+def foreign_keys_checked(session: Session) -> bool:
+    """Whether the database checks foreign keys row by row in this session's transaction."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return True
+    return bool(conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one())
 
 
 def table(model: type[SQLModel]) -> Table:
@@ -126,14 +142,18 @@ def rowcount(result: Any) -> int:
 
 
 @contextmanager
-def session_scope(engine: Engine, *, write: bool) -> Iterator[Session]:
+def session_scope(engine: Engine, *, write: bool, bulk: bool = False) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error.
 
     Args:
         engine: from `make_engine`.
         write: the unit writes; on SQLite it then takes the write lock at BEGIN.
+        bulk: a bulk write (a ledger import) that checks the references of the rows it
+            writes itself (`foreign_keys_checked` tells it whether it must); on SQLite the
+            per-row foreign key checks are then off for this unit only.
     """
-    bind = engine.execution_options(**{WRITE_OPTION: True}) if write else engine
+    options = {WRITE_OPTION: True, BULK_OPTION: True} if bulk else {WRITE_OPTION: True}
+    bind = engine.execution_options(**options) if write else engine
     with Session(bind, expire_on_commit=False) as session:
         try:
             yield session

@@ -250,7 +250,8 @@ class ContactPhone(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("contact_id", "e164", "extension"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    contact_id: int = Field(foreign_key="contact.id", index=True)
+    # No index of its own: the unique constraint's index starts with it.
+    contact_id: int = Field(foreign_key="contact.id")
     e164: str = Field(index=True, max_length=20)
     extension: str = Field(default="", max_length=10)
     raw: str = Field(default="", max_length=100, description="as written in the ledger")
@@ -266,7 +267,8 @@ class ContactEmail(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("contact_id", "address"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    contact_id: int = Field(foreign_key="contact.id", index=True)
+    # No index of its own: the unique constraint's index starts with it.
+    contact_id: int = Field(foreign_key="contact.id")
     address: str = Field(index=True, max_length=254)
     position: int = 0
     invalid: bool = False
@@ -304,7 +306,8 @@ class Certificate(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    holder_id: int = Field(foreign_key="holder.id", index=True)
+    # No index of its own: the unique constraint's index starts with it.
+    holder_id: int = Field(foreign_key="holder.id")
     catalog_item_id: int = Field(foreign_key="catalogitem.id", index=True)
     section_id: int = Field(foreign_key="section.id")
     contact_id: int | None = Field(default=None, foreign_key="contact.id")

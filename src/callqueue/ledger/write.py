@@ -17,7 +17,7 @@ from sqlmodel import Session
 from callqueue import audit, clock
 from callqueue.calendar import WorkCalendar
 from callqueue.db import chunks, table
-from callqueue.ledger.bulk import BATCH, import_cache
+from callqueue.ledger.bulk import BATCH, import_cache, loading
 from callqueue.ledger.bulk import insert_rows as _insert
 from callqueue.ledger.check import Problem, ValidRow
 from callqueue.ledger.phones import mask_phone
@@ -146,7 +146,8 @@ def write_rows(
     Returns:
         Counts and the problems found while writing.
     """
-    with import_cache(session):
+    models = (Holder, Contact, ContactPhone, ContactEmail, Certificate, Reminder)
+    with import_cache(session), loading(session, models, len(rows)):
         return _write_rows(
             session,
             rows=rows,

@@ -124,7 +124,7 @@ class OfficeDesk:
             UnreadableWorkbook: the file cannot be read; nothing was written.
         """
         actor = self.staff.name if self.staff else "tui"
-        with db.session_scope(self.engine, write=True) as session:
+        with db.session_scope(self.engine, write=True, bulk=True) as session:
             report = ledger_service.import_ledger(
                 session,
                 path=path,
