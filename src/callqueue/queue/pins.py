@@ -14,7 +14,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 MIN_DIGITS, MAX_DIGITS = 4, 8
-PIN_RULE = f"PIN 须为 {MIN_DIGITS}–{MAX_DIGITS} 位数字"
+PIN_FORMAT = f"{MIN_DIGITS}–{MAX_DIGITS} 位数字"
+PIN_RULE = f"PIN 须为 {PIN_FORMAT}"
 _PIN = re.compile(rf"[0-9]{{{MIN_DIGITS},{MAX_DIGITS}}}")
 _HASHER = PasswordHasher()  # RFC 9106's second recommended profile: 64 MiB, 3 passes, 4 lanes
 

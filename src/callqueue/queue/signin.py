@@ -133,7 +133,13 @@ def _refusal(row: Any, now: datetime) -> SignIn | None:
 
 
 def _record(
-    session: Session, *, staff_id: int, seen: str | None, good: bool, fresh: str | None, now: datetime
+    session: Session,
+    *,
+    staff_id: int,
+    seen: str | None,
+    good: bool,
+    fresh: str | None,
+    now: datetime,
 ) -> SignIn:
     """Record one checked PIN against the staff row, locked and read again."""
     row = _row(session, staff_id, lock=True)
@@ -174,6 +180,4 @@ def _record(
         session, action="staff.sign_in_failed", after={"failures": failures}, at=now, **event
     )
     left = MAX_FAILURES - failures
-    return SignIn(
-        Verdict.WRONG, message=f"PIN 不正确，还可再试 {left} 次", remaining=left
-    )
+    return SignIn(Verdict.WRONG, message=f"PIN 不正确，还可再试 {left} 次", remaining=left)

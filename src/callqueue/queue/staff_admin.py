@@ -67,9 +67,7 @@ def set_pin(
     row = _member(session, name)
     s = table(Staff)
     session.execute(
-        update(s)
-        .where(s.c.id == row.id)
-        .values(pin_hash=hashed, failed_pins=0, locked_until=None)
+        update(s).where(s.c.id == row.id).values(pin_hash=hashed, failed_pins=0, locked_until=None)
     )
     audit.record(
         session,
