@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from callqueue import cli, cli_staff, db
 from callqueue.db import table

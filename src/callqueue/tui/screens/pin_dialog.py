@@ -64,7 +64,7 @@ class PinDialog(ModalScreen[StaffRow | None]):
             )
             yield Static("", id="pin-error")
             yield Static(
-                Text("回车登录 · Esc 返回重新选择工作人员 · 忘记 PIN 请找管理员重设"),
+                Text("回车登录 · Esc 返回名单 · 忘记 PIN 请找管理员重设"),
                 classes="dialog-hint",
             )
 
