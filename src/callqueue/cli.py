@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -26,7 +27,7 @@ from callqueue.ledger.listing import certificate_count as ledger_rows_count
 from callqueue.ledger.listing import ledger_rows
 from callqueue.ledger.read import UnreadableWorkbook
 from callqueue.models import AppointmentStatus, Outcome
-from callqueue.queue import appointments, assisted, claims, outcomes
+from callqueue.queue import appointments, assisted, claims, outcomes, signin
 from callqueue.queue import staff as staff_service
 from callqueue.queue.refresh import refresh
 from callqueue.queue.reminders import STATE_LABELS
@@ -157,13 +158,23 @@ def main(ctx: click.Context, db_url: str | None, today: date, staff: str | None)
 
 
 @main.command()
+@click.option(
+    "--sign-in",
+    is_flag=True,
+    help="先输入 PIN 登录（多人共用的数据库；PostgreSQL 总是要求；也可设 CALLQUEUE_SIGN_IN=1）。",
+)
 @click.pass_obj
-def tui(obj: AppContext) -> None:
+def tui(obj: AppContext, sign_in: bool) -> None:
     """打开呼叫队列界面。"""
-    _run_tui(obj)
+    asked = sign_in or _env_flag("CALLQUEUE_SIGN_IN")
+    _run_tui(obj, sign_in=signin.sign_in_required(obj.db_url, asked))
 
 
-def _run_tui(obj: AppContext) -> None:
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _run_tui(obj: AppContext, *, sign_in: bool) -> None:
     from callqueue.tui.app import create_app
 
     obj.engine()  # fail here, with a one-line message, before the screen takes over
@@ -174,6 +185,7 @@ def _run_tui(obj: AppContext) -> None:
         staff_name=obj.staff,
         settings=obj.settings,
         now=lambda: _now(obj),
+        sign_in=sign_in,
     ).run()
 
 
@@ -211,7 +223,7 @@ def demo(ctx: click.Context, no_tui: bool, certificates: int) -> None:
     )
     if not no_tui:
         obj.staff = obj.staff or "张敏"
-        _run_tui(obj)
+        _run_tui(obj, sign_in=False)  # a new demo database: its staff have no PINs
 
 
 # --- db -------------------------------------------------------------------------------
@@ -858,49 +870,6 @@ def appointment_no_show(obj: AppContext, appointment_id: int, note: str) -> None
     _set_appointment(obj, appointment_id, AppointmentStatus.NO_SHOW, note)
 
 
-@main.group(name="staff")
-def staff_group() -> None:
-    """工作人员。"""
-
-
-@staff_group.command(name="add")
-@click.argument("name")
-@click.option("--section", required=True, help="所在科室。")
-@click.option(
-    "--role",
-    type=click.Choice(["caller", "supervisor", "admin"]),
-    default="caller",
-    show_default=True,
-    help="角色。",
-)
-@click.pass_obj
-def staff_add(obj: AppContext, name: str, section: str, role: str) -> None:
-    """添加工作人员。"""
-    try:
-        with db.session_scope(obj.engine(), write=True) as session:
-            row = staff_service.add_staff(
-                session, name=name, section=section, role=role, actor=obj.staff or "cli"
-            )
-    except staff_service.StaffError as exc:
-        fail(str(exc))
-    click.echo(f"已添加 {row.name}（{row.section}，{row.role}）")
-
-
-@staff_group.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
-@click.pass_obj
-def staff_list(obj: AppContext, as_json: bool) -> None:
-    """列出工作人员。"""
-    with db.session_scope(obj.engine(), write=False) as session:
-        rows = staff_service.list_staff(session)
-    if as_json:
-        emit_json([asdict(r) for r in rows])
-        return
-    for r in rows:
-        status = "" if r.active else "（已停用）"
-        click.echo(f"{r.name}  {r.section}  {r.role}{status}")
-
-
 # --- export -----------------------------------------------------------------------------
 
 
@@ -953,7 +922,14 @@ def export_catalog_cmd(obj: AppContext, output: Path) -> None:
 
 
 # Subcommand groups kept in their own modules register themselves on `main` when imported.
-from callqueue import cli_calendar, cli_catalog_admin, cli_email, cli_inspect, cli_report  # noqa: E402, F401
+from callqueue import (  # noqa: E402, F401
+    cli_calendar,
+    cli_catalog_admin,
+    cli_email,
+    cli_inspect,
+    cli_report,
+    cli_staff,
+)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

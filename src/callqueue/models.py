@@ -149,6 +149,10 @@ class Staff(SQLModel, table=True):
     role: str = Field(default=Role.CALLER, max_length=16)
     active: bool = True
     pin_hash: str | None = Field(default=None, max_length=255)
+    failed_pins: int = 0
+    """Wrong PINs in a row since the last good sign-in or lockout."""
+    locked_until: datetime | None = None
+    """No sign-in before this time (after too many wrong PINs in a row)."""
     created_at: datetime
 
 

@@ -39,6 +39,23 @@ def require_supervisor(name: str | None, role: str | None, *, task: str, who: st
         raise NotAllowed(f"只有主管或管理员可以{task}；{name}是{role_label(role)}")
 
 
+def require_admin(name: str | None, role: str | None, *, task: str) -> None:
+    """Refuse unless an admin is named for a task that is theirs (staff and their PINs).
+
+    Args:
+        name: The staff member, or None when nobody is named.
+        role: Their role.
+        task: What they want to do, in Chinese (e.g. 重设 PIN).
+
+    Raises:
+        NotAllowed: no staff member, or one who is not an admin.
+    """
+    if not name or role is None:
+        raise NotAllowed(f"未指定工作人员，不能{task}（用 --staff 指定管理员）")
+    if role != Role.ADMIN:
+        raise NotAllowed(f"只有管理员可以{task}；{name}是{role_label(role)}")
+
+
 def require_catalog_editor(name: str | None, role: str | None) -> None:
     """Refuse unless a supervisor or admin is named: the catalog is theirs to keep current.
 

@@ -16,7 +16,7 @@ from sqlalchemy import Integer, Select, bindparam, literal, select, union_all, u
 from sqlmodel import Session
 
 from callqueue.db import rowcount, table
-from callqueue.models import Holder, Reminder
+from callqueue.models import Holder, Reminder, Staff
 from callqueue.queue.order import (
     CALLABLE_STATES,
     FILTER_KINDS,
@@ -35,6 +35,7 @@ from callqueue.queue.order import (
     queue_statements,
     section_queues,
 )
+from callqueue.queue.staff import StaffError
 
 __all__ = [
     "CALLABLE_STATES",
@@ -45,8 +46,11 @@ __all__ = [
     "next_for",
     "queue_entries",
     "release",
+    "release_all",
     "section_queues",
 ]
+
+_ACTIVE = select(table(Staff).c.active).where(table(Staff).c.id == bindparam("p_staff_id"))
 
 
 def next_for(
@@ -73,8 +77,13 @@ def next_for(
 
     Returns:
         The claimed entry, or None when nothing is callable.
+
+    Raises:
+        StaffError: the staff member was deactivated (a desk still open when it happened).
     """
     conn = session.connection()
+    if not conn.execute(_ACTIVE, {"p_staff_id": staff_id}).scalar():
+        raise StaffError("工作人员已停用，不能再认领；请退出程序")
     postgres = conn.dialect.name == "postgresql"
     own_claim, claim = _claim_statements()
     params = {
@@ -245,6 +254,18 @@ def _claimed_rows() -> Select[Any]:
         entry_rows()
         .where(r.c.id.in_(bindparam("ids", expanding=True)))
         .order_by(*queue_order(bindparam("staff_id", type_=Integer())))
+    )
+
+
+def release_all(session: Session, *, staff_id: int) -> int:
+    """Give back every claim a staff member holds (deactivation); returns how many reminders."""
+    r = table(Reminder)
+    return rowcount(
+        session.execute(
+            update(r)
+            .where(r.c.claimed_by_id == staff_id)
+            .values(claimed_by_id=None, claim_expires_at=None)
+        )
     )
 
 

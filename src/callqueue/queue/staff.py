@@ -10,6 +10,7 @@ from sqlmodel import Session
 from callqueue import audit, clock, roles
 from callqueue.db import table
 from callqueue.models import Role, Section, Staff
+from callqueue.queue import pins
 
 
 class StaffError(ValueError):
@@ -26,6 +27,7 @@ class StaffRow:
     section: str
     role: str
     active: bool
+    has_pin: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,19 +136,38 @@ def list_staff(session: Session) -> list[StaffRow]:
     """Every staff member, by section and name."""
     s, sec = table(Staff), table(Section)
     rows = session.execute(
-        select(s.c.id, s.c.name, s.c.section_id, sec.c.name, s.c.role, s.c.active)
+        select(
+            s.c.id,
+            s.c.name,
+            s.c.section_id,
+            sec.c.name,
+            s.c.role,
+            s.c.active,
+            s.c.pin_hash.is_not(None),
+        )
         .join(sec, sec.c.id == s.c.section_id)
         .order_by(sec.c.name, s.c.name)
     ).all()
     return [StaffRow(*row) for row in rows]
 
 
-def add_staff(session: Session, *, name: str, section: str, role: str, actor: str) -> StaffRow:
-    """Add a staff member to a section, audited.
+def add_staff(
+    session: Session,
+    *,
+    name: str,
+    section: str,
+    role: str,
+    actor: str,
+    pin: str | None = None,
+    actor_id: int | None = None,
+) -> StaffRow:
+    """Add a staff member to a section, with a PIN if given, audited (the PIN never is).
 
     Raises:
         StaffError: empty or taken name, unknown section or role.
+        pins.PinRefused: the PIN breaks the rule.
     """
+    pin_hash = pins.hash_pin(pin) if pin is not None else None
     name = name.strip()
     if not name:
         raise StaffError("姓名不能为空")
@@ -155,7 +176,11 @@ def add_staff(session: Session, *, name: str, section: str, role: str, actor: st
     if staff_id(session, name) is not None:
         raise StaffError(f"已有名为“{name}”的工作人员")
     member = Staff(
-        name=name, section_id=section_id(session, section), role=role, created_at=clock.now()
+        name=name,
+        section_id=section_id(session, section),
+        role=role,
+        pin_hash=pin_hash,
+        created_at=clock.now(),
     )
     session.add(member)
     session.flush()
@@ -164,7 +189,10 @@ def add_staff(session: Session, *, name: str, section: str, role: str, actor: st
         action="staff.add",
         entity="staff",
         entity_id=member.id,
-        after={"name": name, "section": section, "role": role},
+        after={"name": name, "section": section, "role": role, "pin_set": pin_hash is not None},
+        staff_id=actor_id,
         actor=actor,
     )
-    return StaffRow(member.id or 0, name, member.section_id, section, role, True)
+    return StaffRow(
+        member.id or 0, name, member.section_id, section, role, True, pin_hash is not None
+    )

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen, Screen
 
 from callqueue import db, roles
 from callqueue.config import Settings
-from callqueue.queue import staff
+from callqueue.queue import signin, staff
 from callqueue.tui import remembered
 from callqueue.tui.assisted_desk import AssistedDesk
 from callqueue.tui.calendar_desk import CalendarDesk
@@ -30,10 +30,11 @@ from callqueue.tui.screens.dashboard import DashboardScreen
 from callqueue.tui.screens.import_screen import ImportScreen
 from callqueue.tui.screens.inspection_review import InspectionReviewScreen
 from callqueue.tui.screens.inspections import InspectionsScreen
+from callqueue.tui.screens.pin_dialog import PinDialog
 from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.screens.search import SearchScreen
 from callqueue.tui.screens.side import SideScreen
-from callqueue.tui.screens.staff_picker import StaffPicker
+from callqueue.tui.screens.staff_picker import SignInPicker, StaffPicker
 from callqueue.tui.supervision_desk import SupervisionDesk
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ class CallqueueApp(App[None]):
         staff_name: str | None,
         settings: Settings,
         now: Callable[[], datetime],
+        sign_in: bool = False,
     ) -> None:
         super().__init__()
         self.engine = engine
@@ -114,6 +116,8 @@ class CallqueueApp(App[None]):
         self.staff_name = staff_name
         self.settings = settings
         self.now = now
+        self.sign_in = sign_in
+        """Staff must type their PIN before anything opens (a shared database, or asked for)."""
         self.desk: Desk | None = None
         """Who works where, once known; screens that act for a staff member take it."""
 
@@ -147,6 +151,8 @@ class CallqueueApp(App[None]):
             return self.desk is not None and not isinstance(self.screen, SearchScreen)
         if action not in SIDE_SCREENS:
             return True
+        if self.sign_in and self.desk is None:
+            return False  # nothing opens before signing in
         if isinstance(self.screen, ModalScreen | SIDE_SCREENS[action]):
             return False
         if action == "dashboard" and any(isinstance(s, DashboardScreen) for s in self.screen_stack):
@@ -197,20 +203,47 @@ class CallqueueApp(App[None]):
             return
 
         def chosen(who: staff.StaffRow | None) -> None:
-            if who is None:
+            if who is None and self.sign_in:
+                self.exit()
+            elif who is None:
                 self.open_catalog(StaffMissing(NOT_CHOSEN))
-                return
-            self.remember(who.name)
-            self.open_queue(StaffFound(who))
+            elif self.sign_in:
+                self.ask_pin(who)
+            else:
+                self.remember(who.name)
+                self.open_queue(StaffFound(who))
 
-        self.push_screen(StaffPicker(message.staff, message.remembered, message.note), chosen)
+        picker = SignInPicker if self.sign_in else StaffPicker
+        self.push_screen(picker(message.staff, message.remembered, message.note), chosen)
+
+    @on(StaffFound)
+    def staff_found(self, message: StaffFound) -> None:
+        """The staff member named with --staff: their queue, after their PIN when signing in."""
+        if self.sign_in:
+            self.ask_pin(message.staff)
+        else:
+            self.open_queue(message)
+
+    def ask_pin(self, who: staff.StaffRow) -> None:
+        """Ask for the PIN; signed in opens the queue, going back shows the staff list again."""
+
+        def check(staff_id: int, pin: str) -> signin.SignIn:
+            return signin.sign_in(self.engine, staff_id=staff_id, pin=pin, now=self.now())
+
+        def signed_in(member: staff.StaffRow | None) -> None:
+            if member is None:
+                self.find_staff(None)
+                return
+            self.remember(member.name)
+            self.open_queue(StaffFound(member))
+
+        self.push_screen(PinDialog(who, check), signed_in)
 
     @work(thread=True, exit_on_error=False, group="remember")
     def remember(self, name: str) -> None:
         """Preselect this staff member next time (a file write, off the screen's thread)."""
         remembered.remember_staff(self.database, name)
 
-    @on(StaffFound)
     def open_queue(self, message: StaffFound) -> None:
         """The staff member's queue is the main screen."""
         self.desk = Desk(
@@ -322,12 +355,24 @@ def create_app(
     staff_name: str | None = None,
     settings: Settings | None = None,
     now: Callable[[], datetime] | None = None,
+    sign_in: bool = False,
 ) -> CallqueueApp:
-    """The one factory the CLI and the tests build the app with."""
+    """The one factory the CLI and the tests build the app with.
+
+    Args:
+        engine: the database.
+        today: the date in force.
+        staff_name: who works (`--staff`), or None to choose from the staff list.
+        settings: the office's settings.
+        now: the clock.
+        sign_in: ask for the chosen staff member's PIN before anything opens
+            (see `callqueue.queue.signin.sign_in_required`).
+    """
     return CallqueueApp(
         engine=engine,
         today=today,
         staff_name=staff_name,
         settings=settings or Settings(),
         now=now or default_clock(today),
+        sign_in=sign_in,
     )

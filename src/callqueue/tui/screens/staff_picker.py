@@ -29,6 +29,8 @@ class StaffPicker(Screen[StaffRow | None]):
         ),
     ]
 
+    HINT = "上次在本机选择的工作人员已预先选中。"
+
     def __init__(self, staff: list[StaffRow], remembered: str | None, note: str = "") -> None:
         super().__init__()
         self.staff = [s for s in staff if s.active]
@@ -52,7 +54,7 @@ class StaffPicker(Screen[StaffRow | None]):
                 ),
                 id="staff-list",
             )
-            yield Static(Text("上次在本机选择的工作人员已预先选中。"), classes="dialog-hint")
+            yield Static(Text(self.HINT), classes="dialog-hint")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -70,3 +72,12 @@ class StaffPicker(Screen[StaffRow | None]):
     def action_catalog(self) -> None:
         """Go on without a staff member: the catalog only."""
         self.dismiss(None)
+
+
+class SignInPicker(StaffPicker):
+    """选择工作人员, then the PIN: with sign-in nobody works, or reads, without one."""
+
+    BINDINGS = [
+        Binding("escape", "catalog", "退出", tooltip="不登录，退出程序", id="staff.quit"),
+    ]
+    HINT = "选择自己后输入 PIN 登录。上次在本机选择的工作人员已预先选中。"
