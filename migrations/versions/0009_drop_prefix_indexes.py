@@ -4,7 +4,7 @@ Each import wrote every new phone, email and certificate into both; lookups by t
 use the unique constraint's index, which starts with it.
 
 Revision ID: 5b2d8f0c6e14
-Revises: 3a9c5e7d1f20
+Revises: 5d2b8f0c6a41
 Create Date: 2026-11-24
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "5b2d8f0c6e14"
-down_revision: str | None = "3a9c5e7d1f20"
+down_revision: str | None = "5d2b8f0c6a41"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
