@@ -157,9 +157,17 @@ def main(ctx: click.Context, db_url: str | None, today: date, staff: str | None)
 
 
 @main.command()
+@click.option(
+    "--sign-in",
+    "sign_in",
+    is_flag=True,
+    help="先选择工作人员，再输入 PIN 登录（浏览器中的每个标签页都这样打开）。",
+)
 @click.pass_obj
-def tui(obj: AppContext) -> None:
+def tui(obj: AppContext, sign_in: bool) -> None:
     """打开呼叫队列界面。"""
+    # --sign-in is accepted here so `callqueue serve` has its final command line; the PIN
+    # step itself lives on the sign-in branch.
     _run_tui(obj)
 
 
@@ -953,7 +961,14 @@ def export_catalog_cmd(obj: AppContext, output: Path) -> None:
 
 
 # Subcommand groups kept in their own modules register themselves on `main` when imported.
-from callqueue import cli_calendar, cli_catalog_admin, cli_email, cli_inspect, cli_report  # noqa: E402, F401
+from callqueue import (  # noqa: E402, F401
+    cli_calendar,
+    cli_catalog_admin,
+    cli_email,
+    cli_inspect,
+    cli_report,
+    cli_serve,
+)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

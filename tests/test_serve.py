@@ -1,0 +1,282 @@
+"""`callqueue serve`: the TUI in a browser, each tab its own process and sign-in, no internet."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from unittest import mock
+from urllib.parse import urlsplit
+
+import pytest
+from click.testing import CliRunner
+from playwright.sync_api import Request, Route, sync_playwright
+
+from callqueue import bootstrap, cli
+from callqueue.web import server
+
+from . import queue_world as world
+from .browser import (
+    CATCH_TERMINAL,
+    LOCAL_HOSTS,
+    OFFLINE_ARGS,
+    require_chromium,
+    screen,
+    sign_in,
+    wait_for_text,
+)
+
+# --- the rules of serving, without a browser ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.3.2.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.20", False),
+        ("no-such-host.invalid", False),
+    ],
+)
+def test_only_this_machine_counts_as_loopback(host: str, loopback: bool) -> None:
+    assert server.is_loopback(host) is loopback
+
+
+def test_each_tab_runs_the_tui_with_sign_in_and_the_servers_database() -> None:
+    command = server.tab_command(today=date(2026, 11, 24), python="/py")
+    assert command == ["/py", "-m", "callqueue", "--today", "2026-11-24", "tui", "--sign-in"]
+    assert "--today" not in server.tab_command(today=None)
+    env = server.tab_environment(
+        {"PATH": "/bin", "CALLQUEUE_STAFF": "张敏", "CALLQUEUE_DB": "sqlite:///other.sqlite"},
+        db_url="postgresql+psycopg://u:secret@db/callqueue",
+    )
+    assert env == {"PATH": "/bin", "CALLQUEUE_DB": "postgresql+psycopg://u:secret@db/callqueue"}
+
+
+def test_the_address_to_open_names_a_reachable_host() -> None:
+    assert server.local_url("127.0.0.1", 8000) == "http://127.0.0.1:8000/"
+    assert server.local_url("0.0.0.0", 8000) == "http://127.0.0.1:8000/"
+    assert server.local_url("::1", 9000) == "http://[::1]:9000/"
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, object]]:
+    """Calls to the server, recorded instead of serving."""
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(server, "serve", lambda **kwargs: calls.append(kwargs))
+    monkeypatch.setenv("CALLQUEUE_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.delenv("CALLQUEUE_TODAY", raising=False)
+    return calls
+
+
+def test_serve_refuses_a_public_address_without_public(
+    served: list[dict[str, object]], db_url: str
+) -> None:
+    result = CliRunner().invoke(cli.main, ["--db", db_url, "serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 1
+    assert "--public" in result.stderr and "其他电脑也能打开" in result.stderr
+    assert served == []
+
+
+def test_serve_on_a_public_address_warns_in_chinese(
+    served: list[dict[str, object]], db_url: str
+) -> None:
+    args = ["--db", db_url, "serve", "--host", "0.0.0.0", "--port", "8123", "--public"]
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == 0, result.output
+    assert "警告" in result.stderr and "任何人都能打开" in result.stderr
+    assert served == [
+        {"db_url": db_url, "today": None, "host": "0.0.0.0", "port": 8123, "announce": mock.ANY}
+    ]
+
+
+def test_serve_passes_a_given_date_and_the_database_on(
+    served: list[dict[str, object]], db_url: str
+) -> None:
+    result = CliRunner().invoke(cli.main, ["--db", db_url, "--today", "2026-11-24", "serve"])
+    assert result.exit_code == 0, result.output
+    (call,) = served
+    assert (call["db_url"], call["today"], call["host"], call["port"]) == (
+        db_url,
+        date(2026, 11, 24),
+        "127.0.0.1",
+        8000,
+    )
+
+
+def test_tui_accepts_sign_in(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    """The flag each tab's command line carries is accepted (the PIN step is another branch's)."""
+    started: list[object] = []
+    monkeypatch.setattr(cli, "_run_tui", started.append)
+    monkeypatch.setenv("CALLQUEUE_CONFIG", str(tmp_path / "none.toml"))
+    result = CliRunner().invoke(cli.main, ["--db", db_url, "tui", "--sign-in"])
+    assert result.exit_code == 0, result.output
+    assert len(started) == 1
+
+
+# --- the real thing: a server process and a headless browser --------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children(pid: int) -> set[int]:
+    """Every process below `pid` (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def _tabs(pid: int) -> set[int]:
+    """The `callqueue tui --sign-in` processes the server runs, one per open tab."""
+    tabs = set()
+    for child in _children(pid):
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--sign-in" in argv and b"tui" in argv:
+            tabs.add(child)
+    return tabs
+
+
+def _wait_until(check, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def office(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`callqueue serve` on a free port over a small queue in SECTION; yields its URL."""
+    url = f"sqlite:///{tmp_path / 'office.sqlite'}"
+    engine = bootstrap.open_database(url)
+    world.build(engine, tmp_path, [world.due_row(n) for n in range(1, 4)])
+    engine.dispose()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLQUEUE_")}
+    env |= {
+        "CALLQUEUE_CONFIG": str(tmp_path / "none.toml"),
+        "CALLQUEUE_LOG": str(tmp_path / "callqueue.log"),
+        "CALLQUEUE_DESK_STATE": str(tmp_path / "desk.json"),
+        "CALLQUEUE_STAFF": "甲",  # the server must not hand this to the tabs
+    }
+    command = [sys.executable, "-m", "callqueue", "--db", url, "--today", "2026-11-24"]
+    proc = subprocess.Popen(
+        [*command, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            try:
+                with urllib.request.urlopen(base, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not answer within 20 s"
+                time.sleep(0.2)
+        yield base, proc
+    finally:
+        tabs = _tabs(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        finally:
+            for pid in tabs | ({proc.pid} if proc.poll() is None else set()):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+def test_the_page_loads_nothing_from_outside(office: tuple[str, subprocess.Popen[bytes]]) -> None:
+    base, _proc = office
+    with urllib.request.urlopen(base, timeout=5) as response:
+        html = response.read().decode("utf-8")
+    hosts = set(re.findall(r"(?:https?|wss?)://([^\s\"'<>/)]*)", html))
+    assert hosts <= {*LOCAL_HOSTS, ""}, hosts
+    assert not re.search(r"[\"'(]//[^/\s]", html), "a protocol-relative address"
+    assert "/static/js/textual.js" in html and "/static/fonts/RobotoMono" in html
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts processes in /proc")
+def test_two_browser_tabs_sign_in_separately_and_see_the_queue(
+    office: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    chromium = require_chromium()
+    base, proc = office
+    outside: list[str] = []
+
+    def only_this_machine(route: Route, request: Request) -> None:
+        if urlsplit(request.url).hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            outside.append(request.url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=OFFLINE_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 800})
+            context.route("**/*", only_this_machine)
+            context.add_init_script(CATCH_TERMINAL)
+
+            first = context.new_page()
+            first.goto(base)
+            sign_in(first, "甲")
+            wait_for_text(first, f"甲 · {world.SECTION}")  # who is working, above the queue
+            queue = wait_for_text(first, "东丽区第001号公司")
+            assert "东丽区第003号公司" in queue and "农药经营许可证" in queue
+            assert "请选择工作人员" not in queue
+            assert len(_tabs(proc.pid)) == 1
+
+            second = context.new_page()
+            second.goto(base)
+            wait_for_text(second, "请选择工作人员")  # its own session: nobody signed in yet
+            _wait_until(lambda: len(_tabs(proc.pid)) == 2)
+            assert "东丽区第001号公司" in screen(first)  # the first tab is untouched
+            sign_in(second, "乙")
+            wait_for_text(second, f"乙 · {world.SECTION}")
+            wait_for_text(second, "东丽区第001号公司")
+            assert f"甲 · {world.SECTION}" in screen(first)  # still 甲 there
+
+            second.close()
+            _wait_until(lambda: len(_tabs(proc.pid)) == 1)  # closing a tab ends its process
+            first.reload()
+            wait_for_text(first, "请选择工作人员")  # a reloaded tab signs in again
+        finally:
+            browser.close()
+    assert outside == []
