@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from unittest import mock
@@ -117,9 +118,7 @@ def test_serve_passes_a_given_date_and_the_database_on(
     )
 
 
-def test_tui_accepts_sign_in(
-    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
-) -> None:
+def test_tui_accepts_sign_in(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> None:
     """The flag each tab's command line carries is accepted (the PIN step is another branch's)."""
     started: list[object] = []
     monkeypatch.setattr(cli, "_run_tui", started.append)
@@ -167,7 +166,7 @@ def _tabs(pid: int) -> set[int]:
     return tabs
 
 
-def _wait_until(check, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+def _wait_until(check: Callable[[], bool], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "timed out"
@@ -190,17 +189,16 @@ def office(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         "CALLQUEUE_STAFF": "甲",  # the server must not hand this to the tabs
     }
     command = [sys.executable, "-m", "callqueue", "--db", url, "--today", "2026-11-24"]
-    proc = subprocess.Popen(
-        [*command, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    output = tmp_path / "serve.out"
+    with output.open("wb") as out:
+        proc = subprocess.Popen(
+            [*command, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 20
         while True:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            assert proc.poll() is None, output.read_text("utf-8", "replace")
             try:
                 with urllib.request.urlopen(base, timeout=2) as response:
                     if response.status == 200:
@@ -209,6 +207,7 @@ def office(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
                 assert time.monotonic() < deadline, "the server did not answer within 20 s"
                 time.sleep(0.2)
         yield base, proc
+        assert "请在浏览器中打开 " + base in output.read_text("utf-8")
     finally:
         tabs = _tabs(proc.pid)
         proc.send_signal(signal.SIGTERM)
@@ -216,10 +215,8 @@ def office(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
             proc.wait(timeout=15)
         finally:
             for pid in tabs | ({proc.pid} if proc.poll() is None else set()):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
 
 
 def test_the_page_loads_nothing_from_outside(office: tuple[str, subprocess.Popen[bytes]]) -> None:
