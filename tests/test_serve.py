@@ -128,6 +128,20 @@ def test_tui_accepts_sign_in(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_p
     assert len(started) == 1
 
 
+def test_serve_on_a_port_in_use_says_so(db_url: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLQUEUE_")}
+    env["CALLQUEUE_CONFIG"] = str(tmp_path / "none.toml")
+    env["CALLQUEUE_LOG"] = str(tmp_path / "callqueue.log")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "callqueue", "--db", db_url, "serve", "--port", str(port)]
+        result = subprocess.run(command, env=env, capture_output=True, timeout=60)
+    assert result.returncode == 1
+    assert f"错误：端口 {port} 已被占用" in result.stderr.decode("utf-8")
+
+
 # --- the real thing: a server process and a headless browser --------------------------
 
 
@@ -274,6 +288,13 @@ def test_two_browser_tabs_sign_in_separately_and_see_the_queue(
             _wait_until(lambda: len(_tabs(proc.pid)) == 1)  # closing a tab ends its process
             first.reload()
             wait_for_text(first, "请选择工作人员")  # a reloaded tab signs in again
+            tabs = _tabs(proc.pid)
+
+            proc.send_signal(signal.SIGINT)  # Ctrl+C with a tab still open
+            proc.wait(timeout=15)
+            _wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in tabs))
+            first.wait_for_selector("body.-closed", timeout=5000)
+            assert first.inner_text(".closed-dialog .message") == "本标签页的会话已结束。"
         finally:
             browser.close()
     assert outside == []

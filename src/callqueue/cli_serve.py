@@ -62,3 +62,4 @@ def serve(ctx: click.Context, host: str, port: int, public: bool) -> None:
         if exc.errno == errno.EADDRINUSE:
             fail(f"端口 {port} 已被占用，请用 --port 换一个端口")
         fail(f"无法在 {host}:{port} 上提供服务：{exc.strerror or exc}")
+    click.echo("服务已停止。")

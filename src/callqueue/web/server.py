@@ -8,6 +8,7 @@ offered beyond this machine when asked for.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import shlex
@@ -22,6 +23,9 @@ from textual_serve.server import Server
 
 TEMPLATES = Path(__file__).with_name("templates")
 TITLE = "许可证书到期前提醒 · 呼叫队列"
+
+# How long stopping the server waits for the open tabs' TUIs to quit.
+SHUTDOWN_SECONDS = 10
 
 # Settings the tabs must not inherit from whoever started the server: each tab signs in itself.
 PERSONAL_ENV = ("CALLQUEUE_STAFF",)
@@ -83,6 +87,24 @@ class OfficeServer(Server):
     ) -> None:
         super().__init__(command, host=host, port=port, title=TITLE, templates_path=TEMPLATES)
         self.announce = announce
+        self.sessions: set[asyncio.Task[object]] = set()
+
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        """Run one tab's session, remembered so that stopping the server can end it."""
+        task = asyncio.current_task()
+        assert task is not None
+        self.sessions.add(task)
+        try:
+            return await super().handle_websocket(request)
+        finally:
+            self.sessions.discard(task)
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """End every open tab's session (its TUI quits) instead of waiting for browsers to leave."""
+        for task in self.sessions:
+            task.cancel()
+        if self.sessions:
+            await asyncio.wait(self.sessions, timeout=SHUTDOWN_SECONDS)
 
     def initialize_logging(self) -> None:
         """Leave logging as the CLI set it up (textual-serve would print every request)."""
