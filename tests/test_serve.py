@@ -24,6 +24,7 @@ from playwright.sync_api import Request, Route, sync_playwright
 from callqueue import bootstrap, cli
 from callqueue.web import server
 
+from . import browser
 from . import queue_world as world
 from .browser import (
     CATCH_TERMINAL,
@@ -298,3 +299,16 @@ def test_two_browser_tabs_sign_in_separately_and_see_the_queue(
         finally:
             browser.close()
     assert outside == []
+
+
+def test_a_missing_chromium_skips_here_and_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(browser, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        browser.require_chromium()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        browser.require_chromium()

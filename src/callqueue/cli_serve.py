@@ -49,6 +49,8 @@ def serve(ctx: click.Context, host: str, port: int, public: bool) -> None:
     def announce(url: str) -> None:
         click.echo(f"数据库：{db.safe_url(obj.db_url)}")
         click.echo(f"请在浏览器中打开 {url}（每个标签页各自登录；按 Ctrl+C 停止服务）")
+        if host in server.EVERY_INTERFACE:
+            click.echo(f"其他电脑请打开 http://本机的IP地址:{port}/")
 
     try:
         server.serve(

@@ -27,6 +27,9 @@ TITLE = "许可证书到期前提醒 · 呼叫队列"
 # How long stopping the server waits for the open tabs' TUIs to quit.
 SHUTDOWN_SECONDS = 10
 
+# Hosts that listen on every interface of this machine.
+EVERY_INTERFACE = ("", "0.0.0.0", "::")
+
 # Settings the tabs must not inherit from whoever started the server: each tab signs in itself.
 PERSONAL_ENV = ("CALLQUEUE_STAFF",)
 
@@ -72,7 +75,7 @@ def tab_environment(environ: Mapping[str, str], *, db_url: str) -> dict[str, str
 def local_url(host: str, port: int) -> str:
     """The address to open in a browser for a server on `host`:`port`."""
     shown = host
-    if host in ("", "0.0.0.0", "::"):  # every interface: this machine's own name works here
+    if host in EVERY_INTERFACE:  # this machine's own loopback address works too
         shown = "127.0.0.1"
     elif ":" in host and not host.startswith("["):
         shown = f"[{host}]"
@@ -101,10 +104,11 @@ class OfficeServer(Server):
 
     async def on_shutdown(self, app: web.Application) -> None:
         """End every open tab's session (its TUI quits) instead of waiting for browsers to leave."""
-        for task in self.sessions:
+        open_now = set(self.sessions)
+        for task in open_now:
             task.cancel()
-        if self.sessions:
-            await asyncio.wait(self.sessions, timeout=SHUTDOWN_SECONDS)
+        if open_now:
+            await asyncio.wait(open_now, timeout=SHUTDOWN_SECONDS)
 
     def initialize_logging(self) -> None:
         """Leave logging as the CLI set it up (textual-serve would print every request)."""
