@@ -64,15 +64,20 @@ def screen(page: Page) -> str:
     return str(page.evaluate("window.__screen ? window.__screen() : ''"))
 
 
-def wait_for_text(page: Page, text: str, timeout: float = 20.0) -> str:
-    """Wait until the terminal shows `text`; return the whole screen."""
+def wait_for_text(page: Page, *texts: str, timeout: float = 20.0) -> str:
+    """Wait until the terminal shows every one of `texts` at once; return the whole screen.
+
+    The app draws a screen in several writes, so one text on screen says nothing of the rest.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         shown = screen(page)
-        if text in shown:
+        if all(text in shown for text in texts):
             return shown
         page.wait_for_timeout(100)
-    raise AssertionError(f"{text!r} did not appear within {timeout} s; the screen:\n{screen(page)}")
+    raise AssertionError(
+        f"{texts!r} did not appear within {timeout} s; the screen:\n{screen(page)}"
+    )
 
 
 def press(page: Page, *keys: str) -> None:

@@ -31,7 +31,6 @@ from .browser import (
     LOCAL_HOSTS,
     OFFLINE_ARGS,
     require_chromium,
-    screen,
     sign_in,
     wait_for_text,
 )
@@ -188,12 +187,15 @@ def _wait_until(check: Callable[[], bool], timeout: float = 15.0) -> None:
         time.sleep(0.1)
 
 
+HOLDERS = [f"东丽区第{n:03d}号公司" for n in range(1, 4)]
+
+
 @pytest.fixture
 def office(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`callqueue serve` on a free port over a small queue in SECTION; yields its URL."""
     url = f"sqlite:///{tmp_path / 'office.sqlite'}"
     engine = bootstrap.open_database(url)
-    world.build(engine, tmp_path, [world.due_row(n) for n in range(1, 4)])
+    world.build(engine, tmp_path, [world.due_row(n) for n in range(1, len(HOLDERS) + 1)])
     engine.dispose()
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLQUEUE_")}
@@ -260,18 +262,17 @@ def test_two_browser_tabs_sign_in_separately_and_see_the_queue(
             route.abort()
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=OFFLINE_ARGS)
+        chrome = playwright.chromium.launch(executable_path=chromium, args=OFFLINE_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 800})
+            context = chrome.new_context(viewport={"width": 1400, "height": 800})
             context.route("**/*", only_this_machine)
             context.add_init_script(CATCH_TERMINAL)
 
             first = context.new_page()
             first.goto(base)
             sign_in(first, "甲")
-            wait_for_text(first, f"甲 · {world.SECTION}")  # who is working, above the queue
-            queue = wait_for_text(first, "东丽区第001号公司")
-            assert "东丽区第003号公司" in queue and "农药经营许可证" in queue
+            # who is working, above the queue; the queue's three holders and their certificate
+            queue = wait_for_text(first, f"甲 · {world.SECTION}", *HOLDERS, "农药经营许可证")
             assert "请选择工作人员" not in queue
             assert len(_tabs(proc.pid)) == 1
 
@@ -279,11 +280,10 @@ def test_two_browser_tabs_sign_in_separately_and_see_the_queue(
             second.goto(base)
             wait_for_text(second, "请选择工作人员")  # its own session: nobody signed in yet
             _wait_until(lambda: len(_tabs(proc.pid)) == 2)
-            assert "东丽区第001号公司" in screen(first)  # the first tab is untouched
+            wait_for_text(first, f"甲 · {world.SECTION}", *HOLDERS, timeout=5)  # untouched
             sign_in(second, "乙")
-            wait_for_text(second, f"乙 · {world.SECTION}")
-            wait_for_text(second, "东丽区第001号公司")
-            assert f"甲 · {world.SECTION}" in screen(first)  # still 甲 there
+            wait_for_text(second, f"乙 · {world.SECTION}", *HOLDERS)
+            wait_for_text(first, f"甲 · {world.SECTION}", timeout=5)  # still 甲 there
 
             second.close()
             _wait_until(lambda: len(_tabs(proc.pid)) == 1)  # closing a tab ends its process
@@ -297,7 +297,7 @@ def test_two_browser_tabs_sign_in_separately_and_see_the_queue(
             first.wait_for_selector("body.-closed", timeout=5000)
             assert first.inner_text(".closed-dialog .message") == "本标签页的会话已结束。"
         finally:
-            browser.close()
+            chrome.close()
     assert outside == []
 
 
