@@ -929,6 +929,7 @@ from callqueue import (  # noqa: E402, F401
     cli_inspect,
     cli_report,
     cli_staff,
+    cli_serve,
 )
 
 if __name__ == "__main__":  # pragma: no cover

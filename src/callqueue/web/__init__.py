@@ -1,0 +1,1 @@
+"""The TUI in a browser: a face beside cli.py and tui/, built on textual-serve."""
