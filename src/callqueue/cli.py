@@ -953,7 +953,14 @@ def export_catalog_cmd(obj: AppContext, output: Path) -> None:
 
 
 # Subcommand groups kept in their own modules register themselves on `main` when imported.
-from callqueue import cli_calendar, cli_catalog_admin, cli_email, cli_inspect, cli_report  # noqa: E402, F401
+from callqueue import (  # noqa: E402, F401
+    cli_calendar,
+    cli_catalog_admin,
+    cli_db,
+    cli_email,
+    cli_inspect,
+    cli_report,
+)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
