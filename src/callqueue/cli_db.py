@@ -108,9 +108,10 @@ def restore_cmd(obj: AppContext, backup_file: Path, yes: bool) -> None:
         info = backup_service.check_backup(backup_file)
     except backup_service.BackupError as exc:
         fail(str(exc))
+    keep = "（原文件另存为 .before-restore-时间）" if target.exists() else ""
     click.echo(
         f"备份 {backup_file}：{info.certificates} 张证书，结构版本 {info.revision}，"
-        f"完整性检查通过。将替换数据库 {target}（原文件另存为 .before-restore-时间）。",
+        f"完整性检查通过。将写入数据库 {target}{keep}。",
         err=True,
     )
     if not yes:
