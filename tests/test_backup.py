@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from callqueue import bootstrap, db, workdays
 from callqueue.cli import main
@@ -199,7 +199,9 @@ def test_backup_refuses_to_overwrite_without_force(busy: tuple[str, Path], tmp_p
 
 
 def test_backup_of_postgresql_points_at_pg_dump(tmp_path: Path) -> None:
-    result = run("postgresql+psycopg://someone@127.0.0.1:1/none", "backup", "-o", str(tmp_path / "x"))
+    result = run(
+        "postgresql+psycopg://someone@127.0.0.1:1/none", "backup", "-o", str(tmp_path / "x")
+    )
     assert result.exit_code == 1 and "pg_dump" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "x").exists()
 
@@ -217,7 +219,10 @@ def _not_callqueue(path: Path) -> Path:
     [
         (lambda p: p, "不存在"),
         (lambda p: (p.write_text("姓名,电话\n", encoding="utf-8"), p)[1], "不是 SQLite"),
-        (lambda p: (p.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 20), p)[1], "无法作为数据库读取"),
+        (
+            lambda p: (p.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 20), p)[1],
+            "无法作为数据库读取",
+        ),
         (_not_callqueue, "不是 callqueue 数据库"),
     ],
     ids=["missing", "text", "garbage", "other-sqlite"],

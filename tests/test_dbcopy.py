@@ -78,8 +78,7 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     with engine.connect() as conn:
         return {
             t.name: [
-                tuple(row)
-                for row in conn.execute(select(t).order_by(*t.primary_key.columns)).all()
+                tuple(row) for row in conn.execute(select(t).order_by(*t.primary_key.columns)).all()
             ]
             for t in dbcopy.tables()
         }
@@ -145,9 +144,7 @@ def test_a_target_holding_data_is_refused_and_untouched(
     bootstrap.open_database(target_url).dispose()  # migrated and holding the catalog
     target = db.make_engine(target_url)
     before = dump(target)
-    result = CliRunner().invoke(
-        main, ["--db", str(source.url), "db", "copy", "--to", target_url]
-    )
+    result = CliRunner().invoke(main, ["--db", str(source.url), "db", "copy", "--to", target_url])
     assert result.exit_code == 1
     assert "已有数据" in result.output and "未复制" in result.output
     assert "Traceback" not in result.output
@@ -174,7 +171,9 @@ def test_copy_into_itself_is_refused(source: Engine) -> None:
 
 def test_the_cli_prints_counts_as_json(source: Engine, tmp_path: Path) -> None:
     target = f"sqlite:///{tmp_path / 'copy.sqlite'}"
-    result = CliRunner().invoke(main, ["--db", str(source.url), "db", "copy", "--to", target, "--json"])
+    result = CliRunner().invoke(
+        main, ["--db", str(source.url), "db", "copy", "--to", target, "--json"]
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     counts = {t["table"]: (t["source"], t["target"]) for t in doc["tables"]}

@@ -9,15 +9,15 @@ key press, and no reminder attempted by two desks.
 from __future__ import annotations
 
 import asyncio
-import time
 import multiprocessing
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, func, select
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
-from sqlalchemy import Engine, func, select
 
 from callqueue import db
 from callqueue.db import table
@@ -95,7 +95,10 @@ def test_desks_of_one_section_never_share_a_holder(
     with db.session_scope(engine, write=False) as session:
         per_desk = dict(
             session.execute(
-                select(s.c.name, func.count()).select_from(a).join(s, s.c.id == a.c.staff_id).group_by(s.c.name)
+                select(s.c.name, func.count())
+                .select_from(a)
+                .join(s, s.c.id == a.c.staff_id)
+                .group_by(s.c.name)
             ).all()
         )
         shared = session.execute(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Engine, Integer, Table, bindparam, func, inspect, select
@@ -124,19 +125,11 @@ def _same_database(a: Engine, b: Engine) -> bool:
     ua, ub = a.url, b.url
     if ua.get_backend_name() != ub.get_backend_name():
         return False
-    if ua.get_backend_name() == "sqlite":
-        from pathlib import Path
-
-        return bool(ua.database) and (
-            ua.database == ub.database
-            or (
-                ua.database != ":memory:"
-                and ub.database is not None
-                and Path(ua.database).expanduser().resolve()
-                == Path(ub.database).expanduser().resolve()
-            )
-        )
-    return (ua.host, ua.port, ua.database) == (ub.host, ub.port, ub.database)
+    if ua.get_backend_name() != "sqlite":
+        return (ua.host, ua.port, ua.database) == (ub.host, ub.port, ub.database)
+    if not ua.database or not ub.database or ":memory:" in (ua.database, ub.database):
+        return False
+    return Path(ua.database).expanduser().resolve() == Path(ub.database).expanduser().resolve()
 
 
 def _refuse_unless_empty(engine: Engine, name: str) -> None:
@@ -228,7 +221,9 @@ def _copy_table(
                 if values[col.name] is None and not row[len(names) + i]:
                     values[col.name] = JSON.NULL
             if self_refs and any(values[n] is not None for n in self_refs):
-                pending.append({f"_k_{k}": values[k] for k in pk} | {n: values[n] for n in self_refs})
+                pending.append(
+                    {f"_k_{k}": values[k] for k in pk} | {n: values[n] for n in self_refs}
+                )
                 values.update(dict.fromkeys(self_refs))
             rows.append(values)
         if write is not None:
