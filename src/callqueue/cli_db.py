@@ -61,7 +61,8 @@ def copy_cmd(obj: AppContext, to_url: str, as_json: bool) -> None:
         )
         return
     width = max(len(t.table) for t in report.tables)
-    click.echo(f"{'表'.ljust(width - 1)}  {'源':>9} {'目标':>8}")
+    # CJK characters take two columns: pad by display width, not by len()
+    click.echo("表" + " " * (width - 2) + "  " + " " * 5 + "源库" + " " + " " * 3 + "目标库")
     for t in report.tables:
         click.echo(f"{t.table.ljust(width)}  {t.source:>9} {t.target:>9}")
     click.echo(
