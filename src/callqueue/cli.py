@@ -925,11 +925,12 @@ def export_catalog_cmd(obj: AppContext, output: Path) -> None:
 from callqueue import (  # noqa: E402, F401
     cli_calendar,
     cli_catalog_admin,
+    cli_db,
     cli_email,
     cli_inspect,
     cli_report,
-    cli_staff,
     cli_serve,
+    cli_staff,
 )
 
 if __name__ == "__main__":  # pragma: no cover
