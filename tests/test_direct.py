@@ -7,13 +7,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy import Engine, bindparam, insert, select, text
 from sqlalchemy import exc as sa_exc
 
 from callqueue import db
 from callqueue.db import table
 from callqueue.direct import Direct
-from callqueue.models import Attempt, Reminder
+from callqueue.models import Attempt, AuditEvent, Reminder
 from callqueue.queue import claims
 from callqueue.queue.reminder_rows import COLUMNS
 
@@ -148,3 +148,29 @@ def test_a_write_session_that_cannot_get_the_lock_fails_as_busy(tmp_path: Path) 
         holder.execute("ROLLBACK")
         holder.close()
         engine.dispose()
+
+
+def test_direct_stores_exactly_what_sqlalchemy_stores(engine: Engine) -> None:
+    """Same stored text for dates, JSON and a JSON None ('null', not SQL NULL) both ways."""
+    t = table(AuditEvent)
+    row = {
+        "at": NOW,
+        "staff_id": None,
+        "actor": "t",
+        "action": "test.direct",
+        "entity": "reminder",
+        "entity_id": "1",
+        "before": None,
+        "after": {"state": "informed", "attempts": 1},
+        "note": "",
+    }
+    with db.session_scope(engine, write=True) as session:
+        conn = session.connection()
+        Direct(insert(t)).execute(conn, {**row, "actor": "direct"})
+        conn.execute(insert(t), {**row, "actor": "core"})
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT actor, at, before, after FROM auditevent WHERE action = 'test.direct'")
+        ).all()
+    by_actor = {actor: tuple(rest) for actor, *rest in stored}
+    assert by_actor["direct"] == by_actor["core"]

@@ -42,7 +42,7 @@ class Direct:
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self._plans: dict[tuple[int, frozenset[str]], _Plan] = {}
+        self._plans: dict[tuple[Dialect, frozenset[str]], _Plan] = {}
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """The statement's rows (SELECT, or DML with RETURNING), values converted to Python."""
@@ -56,10 +56,7 @@ class Direct:
         if not any(convert):
             return found
         return [
-            tuple(
-                value if p is None or value is None else p(value)
-                for p, value in zip(convert, row, strict=True)
-            )
+            tuple(value if p is None else p(value) for p, value in zip(convert, row, strict=True))
             for row in found
         ]
 
@@ -85,8 +82,8 @@ class Direct:
     def _run(self, conn: Connection, plan: _Plan, params: Mapping[str, Any]) -> Any:
         values = dict(plan.constants)
         for name, process in plan.binds:
-            value = params[name]
-            values[name] = value if process is None or value is None else process(value)
+            value = params[name]  # processors take None too (JSON writes it as 'null')
+            values[name] = value if process is None else process(value)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(plan.sql, values)
@@ -98,7 +95,7 @@ class Direct:
         return cursor
 
     def _plan(self, dialect: Dialect, params: Mapping[str, Any]) -> _Plan:
-        key = (id(dialect), frozenset(params))
+        key = (dialect, frozenset(params))  # one engine, one dialect: a handful of plans
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _compile(self.statement, dialect, params)
@@ -130,7 +127,7 @@ def _compile(statement: Executable, dialect: Dialect, params: Mapping[str, Any])
         if bind.required or bind.callable is not None:
             raise ValueError(f"missing parameter {name!r}")
         process, value = processor(bind), bind.effective_value
-        constants[name] = value if process is None or value is None else process(value)
+        constants[name] = value if process is None else process(value)
     if isinstance(statement, UpdateBase):
         columns = list(statement.exported_columns)
     else:
