@@ -160,7 +160,7 @@ def _claim_statements() -> tuple[Select[Any], Any, Any]:
         update(r)
         .where(
             r.c.section_id == section_id,
-            r.c.state.in_([literal(s) for s in CALLABLE_STATES]),
+            callable_state,
             free_of_claims(staff_id, now),
             callable_now(staff_id, now, overdue),
         )
