@@ -17,7 +17,7 @@ from callqueue.models import Attempt, AuditEvent, Reminder
 from callqueue.queue import claims
 from callqueue.queue.reminder_rows import COLUMNS
 
-from .queue_world import NOW, build, due_row, section_id, set_reminder, staff_id
+from .queue_world import NOW, build, due_row, reminder, section_id, set_reminder, staff_id
 
 
 def test_direct_rows_convert_like_sqlalchemy(engine: Engine, tmp_path: Path) -> None:
@@ -174,3 +174,28 @@ def test_direct_stores_exactly_what_sqlalchemy_stores(engine: Engine) -> None:
         ).all()
     by_actor = {actor: tuple(rest) for actor, *rest in stored}
     assert by_actor["direct"] == by_actor["core"]
+
+
+def test_the_claim_takes_callbacks_before_due_reminders(engine: Engine, tmp_path: Path) -> None:
+    """The one-statement claim keeps DESIGN.md §5's order across its streams."""
+    ids = build(
+        engine,
+        tmp_path,
+        [due_row(1, expires_on=date(2027, 2, 25)), due_row(2, expires_on=date(2027, 2, 11))],
+    )
+    late, early = sorted(ids.values(), key=lambda rid: reminder(engine, rid).apply_by, reverse=True)
+    me, other, section = staff_id(engine, "甲"), staff_id(engine, "乙"), section_id(engine)
+    set_reminder(  # the later-filed holder asked 甲 to call back at 09:00
+        engine, late, state="callback", next_action_at=NOW, callback_staff_id=me
+    )
+
+    def claim(who: int, minutes: int) -> claims.QueueEntry | None:
+        with db.session_scope(engine, write=True) as session:
+            return claims.next_for(
+                session, staff_id=who, section_id=section, now=NOW + timedelta(minutes=minutes)
+            )
+
+    mine = claim(me, 5)  # own due callback first, though the other holder files earlier
+    assert mine is not None and mine.reminders == [late] and mine.state == "callback"
+    theirs = claim(other, 5)
+    assert theirs is not None and theirs.reminders == [early]
