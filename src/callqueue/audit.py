@@ -11,13 +11,19 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from callqueue import clock
+from callqueue.direct import Direct
 from callqueue.models import AuditEvent
 
-_INSERT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+_INSERT = Direct(insert(AuditEvent.__table__))  # type: ignore[attr-defined]
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def jsonable(value: Any) -> Any:
     """`value` with dates, enums and containers made JSON-safe."""
+    if type(value) in _PLAIN:  # most values: nothing to convert, no isinstance chain
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime | date):
@@ -57,10 +63,10 @@ def record(
         at: when; now by default.
 
     """
-    # A Core insert, executed now in the caller's transaction: no ORM object, no unit of work
-    # (every outcome writes one of these, so it is on the desk's hot path).
-    session.connection().execute(
-        _INSERT,
+    # A Core insert on the driver's cursor, now, in the caller's transaction: no ORM object, no
+    # unit of work (every outcome writes one of these, so it is on the desk's hot path).
+    _INSERT.execute(
+        session.connection(),
         {
             "at": at or clock.now(),
             "staff_id": staff_id,

@@ -47,7 +47,7 @@ def insert_rows(
     if not rows:
         return []
     t, conn, fixed = table(model), session.connection(), fixed or {}
-    if conn.dialect.name != "sqlite" or conn.dialect.paramstyle != "qmark":
+    if conn.dialect.name != "sqlite" or conn.dialect.driver != "pysqlite":
         return _insert_returning(conn, t, columns, rows, fixed)
     # SQLAlchemy builds and converts a parameter dict per row (~15 µs, most of a 100,000-row
     # write) and cannot return SQLite's RETURNING rows in order without a statement per row.

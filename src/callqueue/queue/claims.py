@@ -9,33 +9,52 @@ moves on to the next candidate. The order itself lives in `callqueue.queue.order
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, literal, select, union_all, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    bindparam,
+    case,
+    literal,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
 from sqlmodel import Session
 
 from callqueue.db import rowcount, table
-from callqueue.models import Holder, Reminder, Staff
+from callqueue.direct import Direct
+from callqueue.models import CatalogItem, Certificate, Holder, Reminder, ReminderState, Staff
 from callqueue.queue.order import (
+    APPLY_BY,
+    ATTEMPTS,
     CALLABLE_STATES,
+    EXPIRES_ON,
     FILTER_KINDS,
     HOLDER,
+    ID,
+    NEXT_ACTION,
     NO_FILTER,
+    STATE,
     QueueEntry,
     QueueFilter,
     add_row,
     callable_now,
-    entry_rows,
     free_of_claims,
     new_entry,
     ordered_rows,
     queue_entries,
-    queue_order,
     queue_statements,
     section_queues,
 )
 from callqueue.queue.staff import StaffError
+
+CALLBACK_STAFF = 14
+"""Position of the callback's owner in a claim's RETURNING row (after `entry_rows()`'s)."""
 
 __all__ = [
     "CALLABLE_STATES",
@@ -85,23 +104,20 @@ def next_for(
     if not conn.execute(_ACTIVE, {"p_staff_id": staff_id}).scalar():
         raise StaffError("工作人员已停用，不能再认领；请退出程序")
     postgres = conn.dialect.name == "postgresql"
-    own_claim, claim = _claim_statements()
+    own_claim, claim, _ = _claim_statements()
     params = {
         "p_section_id": section_id,
         "p_staff_id": staff_id,
         "p_now": now,
         "p_overdue": now - grace,
+        "p_until": now + lease,
     }
-    if not postgres:  # one writer at a time: one statement finds the holder to claim
-        holder_id = _sqlite_candidate(conn, section_id, staff_id, now, grace, params)
-        if holder_id is None:
-            return None
-        until = now + lease
-        got = conn.execute(claim, {**params, "p_holder_id": holder_id, "p_until": until})
-        ids = list(got.scalars().all())
-        if ids:
-            return _entry_for(session, holder_id, section_id, ids, staff_id, now)
-        # Rare: a row claimed earlier stopped being callable; the general loop skips it.
+    if not postgres:  # one writer at a time: one UPDATE finds the holder, claims and returns
+        rows = _claim_first().rows(conn, params)
+        if rows:
+            return _entry(rows, section_id, staff_id, now)
+        # Nothing callable; or, rarely, the first candidate (an own claim) stopped being
+        # callable: the general loop below passes it over.
     own = conn.execute(own_claim, params).scalar()
     skipped: set[int] = set()
     for _ in range(50):
@@ -110,21 +126,24 @@ def next_for(
             holder_id = _candidate(session, section_id, staff_id, now, grace, postgres, skipped)
             if holder_id is None:
                 return None
-        claimed = (
-            conn.execute(claim, {**params, "p_holder_id": holder_id, "p_until": now + lease})
-            .scalars()
-            .all()
-        )
+        claimed = conn.execute(claim, {**params, "p_holder_id": holder_id}).all()
         if claimed:
-            return _entry_for(session, holder_id, section_id, list(claimed), staff_id, now)
+            return _entry(claimed, section_id, staff_id, now)
         own = None  # lost a race (PostgreSQL): take the next candidate
         skipped.add(holder_id)
     return None
 
 
 @functools.cache
-def _claim_statements() -> tuple[Select[Any], Any]:
-    """The own-live-claim query and the claiming UPDATE, built once with bind parameters."""
+def _claim_statements() -> tuple[Select[Any], Any, Any]:
+    """The own-live-claim query and the claiming UPDATEs, built once with bind parameters.
+
+    `claim` claims one given holder's callable reminders; `claim_first` (SQLite) picks the
+    holder itself in a subquery (own live claim, then the first callback, then the earlier
+    of the first due reminder and the first due retry), so a claim is one statement. Both
+    return the claimed rows with the columns of `entry_rows()`, names included, so the
+    desk's screen needs no second read.
+    """
     r = table(Reminder)
     when = r.c.next_action_at.type
     # UPDATE reserves bind names equal to column names: the claim binds with a `p_` prefix.
@@ -134,80 +153,95 @@ def _claim_statements() -> tuple[Select[Any], Any]:
     now, overdue, until = (
         bindparam(name, type_=when) for name in ("p_now", "p_overdue", "p_until")
     )
+    # Literal members, not an expanding IN: that would be re-rendered on every execution.
+    callable_state = r.c.state.in_([literal(s) for s in CALLABLE_STATES])
     own = (
         select(r.c.holder_id)
         .where(
             r.c.section_id == section_id,
             r.c.claimed_by_id == staff_id,
             r.c.claim_expires_at > now,
-            r.c.state.in_(CALLABLE_STATES),
+            callable_state,
         )
         .limit(1)
     )
-    claim = (
+    claimable = (
         update(r)
         .where(
             r.c.section_id == section_id,
-            r.c.holder_id == holder_id,
-            r.c.state.in_(CALLABLE_STATES),
+            callable_state,
             free_of_claims(staff_id, now),
             callable_now(staff_id, now, overdue),
         )
         .values(claimed_by_id=staff_id, claim_expires_at=until)
-        .returning(r.c.id)
+        .returning(*_entry_columns())
     )
-    return own, claim
-
-
-def _sqlite_candidate(
-    conn: Any,
-    section_id: int,
-    staff_id: int,
-    now: datetime,
-    grace: timedelta,
-    params: dict[str, Any],
-) -> int | None:
-    """The holder to claim on SQLite, from one statement: the first row of each stream.
-
-    Own live claim first, then the first callback, then the earlier of the first due
-    reminder and the first due retry in queue order.
-    """
-    rows = conn.execute(
-        _first_rows(),
-        {
-            **params,
-            "section_id": section_id,
-            "staff_id": staff_id,
-            "now": now,
-            "overdue": now - grace,
-        },
-    ).all()
-    firsts: dict[int, Any] = {row[0]: row for row in rows}
-    for group in (0, 1):
-        if group in firsts:
-            return int(firsts[group][1])
-    streams = [firsts[g] for g in (2, 3) if g in firsts]
-    if not streams:
-        return None
-    return int(min(streams, key=lambda row: (row[2], row[3], row[4], row[5]))[1])
+    claim = claimable.where(r.c.holder_id == holder_id)
+    claim_first = claimable.where(r.c.holder_id == _first_holder(own))
+    return own, claim, claim_first
 
 
 @functools.cache
-def _first_rows() -> Any:
-    """First row of: own live claim, callbacks, due reminders, due retries (one statement)."""
+def _claim_first() -> Direct:
+    """SQLite's one-statement claim, run on the driver's cursor (the desk's hot path)."""
+    return Direct(_claim_statements()[2])
+
+
+def _first_holder(own: Select[Any]) -> Any:
+    """The holder to claim on SQLite, as a scalar subquery over the first row of each stream."""
     r = table(Reminder)
-    own_claim, _claim = _claim_statements()
-    callbacks, due, retry = queue_statements(True, False)
-    own = own_claim.with_only_columns(
-        r.c.holder_id, r.c.apply_by, r.c.expires_on, r.c.attempts, r.c.id
-    ).subquery()
-    branches = [own] + [
-        q.with_only_columns(r.c.holder_id, r.c.apply_by, r.c.expires_on, r.c.attempts, r.c.id)
-        .limit(1)
-        .subquery()
-        for q in (callbacks, due, retry)
+    callbacks, due, retry = queue_statements(True, False, prefix="p_")
+    columns = (r.c.holder_id, r.c.apply_by, r.c.expires_on, r.c.attempts, r.c.id)
+    branches = [own.with_only_columns(*columns).subquery()] + [
+        q.with_only_columns(*columns).limit(1).subquery() for q in (callbacks, due, retry)
     ]
-    return union_all(*(select(literal(n).label("grp"), *b.c) for n, b in enumerate(branches)))
+    firsts = union_all(
+        *(select(literal(n).label("grp"), *b.c) for n, b in enumerate(branches))
+    ).subquery()
+    return (
+        select(firsts.c.holder_id)
+        .order_by(
+            # Own claim, then callbacks; due reminders and retries merge in queue order.
+            case((firsts.c.grp < 2, firsts.c.grp), else_=2),
+            firsts.c.apply_by,
+            firsts.c.expires_on,
+            firsts.c.attempts,
+            firsts.c.id,
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _entry_columns() -> list[Any]:
+    """The columns of `entry_rows()` for RETURNING, plus the callback's owner (for the order).
+
+    SQLAlchemy renders SQLite's RETURNING without table names, so each name is a subquery over
+    one table (its unqualified columns are that table's) whose reference to the reminder row is
+    written out in full.
+    """
+    r, h, c, i = table(Reminder), table(Holder), table(Certificate), table(CatalogItem)
+    holder_id, certificate_id = (
+        literal_column(f"{r.name}.{name}", Integer()) for name in ("holder_id", "certificate_id")
+    )
+    item = select(c.c.catalog_item_id).where(c.c.id == certificate_id).scalar_subquery()
+    return [
+        r.c.id,
+        r.c.holder_id,
+        select(h.c.name).where(h.c.id == holder_id).scalar_subquery(),
+        r.c.state,
+        r.c.apply_by,
+        r.c.expires_on,
+        r.c.attempts,
+        r.c.next_action_at,
+        r.c.late,
+        r.c.follow_up,
+        r.c.claimed_by_id,
+        r.c.claim_expires_at,
+        item,
+        select(i.c.certificate_name).where(i.c.id == item).scalar_subquery(),
+        r.c.callback_staff_id,
+    ]
 
 
 def _candidate(
@@ -236,25 +270,20 @@ def _candidate(
     return None
 
 
-def _entry_for(
-    session: Session, holder_id: int, section_id: int, ids: list[int], staff_id: int, now: datetime
-) -> QueueEntry:
-    rows = session.connection().execute(_claimed_rows(), {"ids": ids, "staff_id": staff_id}).all()
-    entry = new_entry(rows[0], section_id)
-    for row in rows:
+def _entry(rows: Sequence[Any], section_id: int, staff_id: int, now: datetime) -> QueueEntry:
+    """The entry of the rows just claimed (RETURNING has no order: sort as `queue_order`)."""
+
+    def order(row: Any) -> tuple[Any, ...]:
+        callback = row[STATE] == ReminderState.CALLBACK.value
+        first = (0 if row[CALLBACK_STAFF] == staff_id else 1) if callback else 2
+        when = (row[NEXT_ACTION],) if callback else ()
+        return (first, when, row[APPLY_BY], row[EXPIRES_ON], row[ATTEMPTS], row[ID])
+
+    ordered = sorted(rows, key=order)
+    entry = new_entry(ordered[0], section_id)
+    for row in ordered:
         add_row(entry, row, now)
     return entry
-
-
-@functools.cache
-def _claimed_rows() -> Select[Any]:
-    """The rows of the reminders just claimed, in queue order, built once."""
-    r = table(Reminder)
-    return (
-        entry_rows()
-        .where(r.c.id.in_(bindparam("ids", expanding=True)))
-        .order_by(*queue_order(bindparam("staff_id", type_=Integer())))
-    )
 
 
 def release_all(session: Session, *, staff_id: int) -> int:

@@ -271,10 +271,12 @@ def ordered_rows(
 
 @functools.lru_cache(maxsize=64)
 def queue_statements(
-    free_only: bool, postgres: bool, only: QueueFilter = NO_FILTER
+    free_only: bool, postgres: bool, only: QueueFilter = NO_FILTER, prefix: str = ""
 ) -> tuple[Select[Any], Select[Any], Select[Any]]:
     """The callback, due and retry queries, built once per filter with bind parameters.
 
+    The parameters are `section_id`, `staff_id`, `now` and `overdue`, each after `prefix` (an
+    UPDATE that embeds these queries must not bind names equal to its table's columns).
     PostgreSQL streams the ordered rows through a server-side cursor (`yield_per`); SQLite
     steps its cursor lazily anyway, and reading ahead in batches would only do work the
     first page never uses.
@@ -282,10 +284,10 @@ def queue_statements(
     r = table(Reminder)
     when = r.c.next_action_at.type  # aware datetimes stored as UTC: bind with the column's type
     section_id, staff_id = (
-        bindparam("section_id", type_=Integer()),
-        bindparam("staff_id", type_=Integer()),
+        bindparam(f"{prefix}section_id", type_=Integer()),
+        bindparam(f"{prefix}staff_id", type_=Integer()),
     )
-    now, overdue = bindparam("now", type_=when), bindparam("overdue", type_=when)
+    now, overdue = bindparam(f"{prefix}now", type_=when), bindparam(f"{prefix}overdue", type_=when)
     conditions = [
         r.c.section_id == section_id,
         callable_now(staff_id, now, overdue),

@@ -13,6 +13,7 @@ from callqueue.calendar import WorkCalendar
 from callqueue.clock import local
 from callqueue.config import Settings
 from callqueue.db import table
+from callqueue.direct import Direct
 from callqueue.hours import OfficeHours, add_office_minutes, is_office_time
 from callqueue.models import (
     OPEN_STATES,
@@ -50,6 +51,10 @@ EMAIL_OUTCOME_LABELS = {
     "email_failed": "邮件发送失败",
 }
 """Outcomes only an email attempt has (a sent reminder email is recorded as `informed`)."""
+
+
+_INSERT_ATTEMPT = Direct(insert(table(Attempt)))
+"""Built once and run on the driver's cursor: every outcome writes one (see callqueue.direct)."""
 
 
 def outcome_label(value: str) -> str:
@@ -195,28 +200,22 @@ def record_outcome(
     )
     _apply(session, reminder, kind, staff_id, policy, data, when, result)
     # Core insert: the ORM's unit of work costs more than the statement on this hot path.
-    inserted = (
-        session.connection()
-        .execute(
-            insert(table(Attempt)),
-            {
-                "reminder_id": reminder_id,
-                "staff_id": staff_id,
-                "at": when,
-                "channel": channel.value,
-                "outcome": kind.value,
-                "note": data.note.strip(),
-                "phone_id": data.phone_id,
-                "email_id": email_id,
-                "conveyed": list(data.conveyed),
-                "materials_ticked": list(data.materials_ticked),
-                "callback_at": data.callback_at,
-            },
-        )
-        .inserted_primary_key
+    attempt_id = _INSERT_ATTEMPT.insert(
+        session.connection(),
+        {
+            "reminder_id": reminder_id,
+            "staff_id": staff_id,
+            "at": when,
+            "channel": channel.value,
+            "outcome": kind.value,
+            "note": data.note.strip(),
+            "phone_id": data.phone_id,
+            "email_id": email_id,
+            "conveyed": list(data.conveyed),
+            "materials_ticked": list(data.materials_ticked),
+            "callback_at": data.callback_at,
+        },
     )
-    assert inserted is not None
-    attempt_id = int(inserted[0])
     reminder.attempts += 1
     reminder.last_reminded_on = when.date()
     reminder.last_channel = channel.value

@@ -8,15 +8,15 @@ outcome rules work on this plain copy and `save` writes back only the columns th
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from callqueue.db import table
+from callqueue.direct import Direct
 from callqueue.models import Reminder
 
 
@@ -65,28 +65,25 @@ COLUMNS = tuple(f.name for f in fields(ReminderRow))
 
 
 @functools.cache
-def _select(postgres: bool) -> Select[Any]:
+def _select(postgres: bool) -> Direct:
     r = table(Reminder)
     query = select(*(r.c[name] for name in COLUMNS)).where(r.c.id == bindparam("reminder_id"))
-    return query.with_for_update() if postgres else query  # SQLite: BEGIN IMMEDIATE locks
+    return Direct(query.with_for_update() if postgres else query)  # SQLite: BEGIN IMMEDIATE locks
 
 
 @functools.cache
-def _update() -> Any:
+def _update() -> Direct:
     r = table(Reminder)
-    return update(r).where(r.c.id == bindparam("b_reminder_id"))
+    return Direct(update(r).where(r.c.id == bindparam("b_reminder_id")))
 
 
 def load(session: Session, reminder_id: int) -> tuple[ReminderRow, ReminderRow] | None:
     """The reminder (locked on PostgreSQL) and an untouched copy to diff against, or None."""
     conn = session.connection()
-    row = conn.execute(
-        _select(conn.dialect.name == "postgresql"), {"reminder_id": reminder_id}
-    ).first()
-    if row is None:
+    found = _select(conn.dialect.name == "postgresql").rows(conn, {"reminder_id": reminder_id})
+    if not found:
         return None
-    loaded = ReminderRow(*row)
-    return loaded, replace(loaded)
+    return ReminderRow(*found[0]), ReminderRow(*found[0])
 
 
 def save(session: Session, row: ReminderRow, original: ReminderRow) -> None:
@@ -98,8 +95,10 @@ def save(session: Session, row: ReminderRow, original: ReminderRow) -> None:
     }
     if not changed:
         return
-    session.connection().execute(_update(), {"b_reminder_id": row.id, **changed})
+    _update().execute(session.connection(), {"b_reminder_id": row.id, **changed})
     # An ORM copy the caller loaded earlier in this session is now stale: reload it on use.
+    if not session.identity_map:  # the desk's usual case: no ORM object, nothing to look up
+        return
     cached = session.identity_map.get(session.identity_key(Reminder, row.id))
     if cached is not None and object_session(cached) is session:
         session.expire(cached)
