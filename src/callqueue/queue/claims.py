@@ -18,6 +18,7 @@ from sqlalchemy import (
     Select,
     bindparam,
     case,
+    exists,
     literal,
     literal_column,
     select,
@@ -101,8 +102,6 @@ def next_for(
         StaffError: the staff member was deactivated (a desk still open when it happened).
     """
     conn = session.connection()
-    if not conn.execute(_ACTIVE, {"p_staff_id": staff_id}).scalar():
-        raise StaffError("工作人员已停用，不能再认领；请退出程序")
     postgres = conn.dialect.name == "postgresql"
     own_claim, claim, _ = _claim_statements()
     params = {
@@ -116,8 +115,10 @@ def next_for(
         rows = _claim_first().rows(conn, params)
         if rows:
             return _entry(rows, section_id, staff_id, now)
-        # Nothing callable; or, rarely, the first candidate (an own claim) stopped being
-        # callable: the general loop below passes it over.
+        # Nothing callable; or the staff member was deactivated; or, rarely, the first
+        # candidate (an own claim) stopped being callable: the general loop passes it over.
+    if not conn.execute(_ACTIVE, {"p_staff_id": staff_id}).scalar():
+        raise StaffError("工作人员已停用，不能再认领；请退出程序")
     own = conn.execute(own_claim, params).scalar()
     skipped: set[int] = set()
     for _ in range(50):
@@ -177,7 +178,10 @@ def _claim_statements() -> tuple[Select[Any], Any, Any]:
         .returning(*_entry_columns())
     )
     claim = claimable.where(r.c.holder_id == holder_id)
-    claim_first = claimable.where(r.c.holder_id == _first_holder(own))
+    # Only active staff claim: checked inside the one statement, so the hot path stays one.
+    staff = table(Staff)
+    active = exists().where(staff.c.id == staff_id, staff.c.active.is_(True))
+    claim_first = claimable.where(r.c.holder_id == _first_holder(own), active)
     return own, claim, claim_first
 
 

@@ -12,8 +12,7 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from callqueue.queue.staff import StaffRow
-
-ROLES = {"caller": "提醒专员", "supervisor": "主管", "admin": "管理员"}
+from callqueue.roles import role_label
 
 
 class StaffPicker(Screen[StaffRow | None]):
@@ -47,7 +46,7 @@ class StaffPicker(Screen[StaffRow | None]):
             yield OptionList(
                 *(
                     Option(
-                        Text(f"{s.name}  ·  {s.section}  ·  {ROLES.get(s.role, s.role)}"),
+                        Text(f"{s.name}  ·  {s.section}  ·  {role_label(s.role)}"),
                         id=str(s.id),
                     )
                     for s in self.staff
