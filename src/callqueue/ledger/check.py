@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from callqueue.catalog import CatalogEntry, name_key
 from callqueue.ledger.dates import DateParseError, read_date
@@ -80,9 +80,13 @@ class Problem:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class ValidRow:
-    """A row ready to be written: clean values, the catalog item and section it belongs to."""
+class ValidRow(NamedTuple):
+    """A row ready to be written: clean values, the catalog item and section it belongs to.
+
+    A tuple, in this field order: a large import hands its checked rows from the reading
+    process to the writing one as plain tuples (ledger/pipeline.py), which the writer reads
+    by position.
+    """
 
     sheet: str
     row: int
@@ -191,18 +195,45 @@ def check_workbook(
         The rows and the problems, in sheet and row order.
     """
     result = CheckResult()
+    done = 0
+    for part in iter_checked(
+        book, catalog=catalog, sections=sections, section_option=section_option
+    ):
+        result.valid += part.valid
+        result.rejected += part.rejected
+        result.problems += part.problems
+        result.columns |= part.columns
+        done += len(part.valid) + len(part.rejected)
+        if progress is not None:
+            progress(done)
+    return result
+
+
+def iter_checked(
+    book: LedgerWorkbook,
+    *,
+    catalog: Iterable[CatalogEntry],
+    sections: Iterable[str],
+    section_option: str | None = None,
+    chunk_rows: int = 2000,
+) -> Iterator[CheckResult]:
+    """`check_workbook` a part at a time: each part holds about `chunk_rows` data rows.
+
+    Parts come in sheet and row order; put together they are what `check_workbook` returns.
+    A sheet's own problems (its section, unknown columns) come with its first rows.
+    """
+    part = CheckResult()
     index = _Catalog(catalog)
     known = {name_key(s): s for s in sections}
     if section_option is not None and name_key(section_option) not in known:
-        result.problems.append(
+        part.problems.append(
             Problem("", None, None, section_option, "error", f"科室“{section_option}”不存在")
         )
         section_option = None
-    done = 0
     dates: _DateCache = {}
     readable = [t for t in book.tables if not t.hidden and t.header_row is not None]
     if not readable:
-        result.problems.append(
+        part.problems.append(
             Problem(
                 "",
                 None,
@@ -212,14 +243,12 @@ def check_workbook(
                 "没有找到台账表头（需含“单位（个人）名称”和“许可证书名称”或“期满日期”）",
             )
         )
-    for table in book.tables:
-        if table.hidden or table.header_row is None:
-            continue
-        section = _sheet_section(table, known, section_option, result)
-        result.columns[table.sheet] = sorted(table.columns)
+    for table in readable:
+        section = _sheet_section(table, known, section_option, part)
+        part.columns[table.sheet] = sorted(table.columns)
         for header in table.extra_headers:
             if header not in IGNORED_HEADERS:
-                result.problems.append(
+                part.problems.append(
                     Problem(
                         table.sheet,
                         table.header_row,
@@ -229,14 +258,13 @@ def check_workbook(
                         f"未识别的列“{header}”，已忽略",
                     )
                 )
-        for raw in table.rows:
-            _check_row(raw, section, index, known, result, dates)
-            done += 1
-            if progress is not None and done % 2000 == 0:
-                progress(done)
-    if progress is not None:
-        progress(done)
-    return result
+        for start in range(0, len(table.rows), chunk_rows):
+            for raw in table.rows[start : start + chunk_rows]:
+                _check_row(raw, section, index, known, part, dates)
+            yield part
+            part = CheckResult()
+    if part.problems or part.columns:
+        yield part
 
 
 def _sheet_section(

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
@@ -15,9 +16,9 @@ MOBILE = "mobile"
 LANDLINE = "landline"
 
 
-@dataclass(frozen=True, slots=True)
-class Phone:
-    """One usable phone number found in a contact cell."""
+class Phone(NamedTuple):
+    """One usable phone number found in a contact cell (a tuple: imports hand rows between
+    processes as plain tuples, see ledger/pipeline.py)."""
 
     e164: str  # "+8613800138000", "+862223456789"
     extension: str  # "" or digits, e.g. "8021"

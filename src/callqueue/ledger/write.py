@@ -6,7 +6,7 @@ per row), so a 100,000-row ledger writes in seconds and a failure writes nothing
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -61,18 +61,19 @@ class _Existing:
     latest: dict[tuple[int, int], dict[str, Any]]  # (holder, item) -> newest active certificate
 
 
-def _load_existing(session: Session, keys: Iterable[str]) -> _Existing:
-    keys = sorted(set(keys))
+def _load_existing(session: Session, keys: Iterable[str], ex: _Existing) -> None:
+    """Add to `ex` what the database holds for the holders of `keys`."""
     holders: dict[str, int] = {}
-    for key_part in chunks(keys):
+    for key_part in chunks(sorted(keys)):
         rows = session.execute(
             select(table(Holder).c.id, table(Holder).c.name_key).where(
                 table(Holder).c.name_key.in_(key_part)
             )
         )
         holders.update({k: i for i, k in rows})
+    ex.holders.update(holders)
     ids = sorted(holders.values())
-    ex = _Existing(holders, {}, {}, {}, {}, {}, {})
+    contact_ids: set[int] = set()
     for part in chunks(ids):
         for cid, hid, name in session.execute(
             select(table(Contact).c.id, table(Contact).c.holder_id, table(Contact).c.name).where(
@@ -81,6 +82,7 @@ def _load_existing(session: Session, keys: Iterable[str]) -> _Existing:
         ):
             ex.contacts.setdefault((hid, name), cid)
             ex.contact_names[cid] = name
+            contact_ids.add(cid)
         for row in session.execute(
             select(
                 table(Certificate).c.id,
@@ -99,8 +101,7 @@ def _load_existing(session: Session, keys: Iterable[str]) -> _Existing:
                 pair = (cert["holder_id"], cert["catalog_item_id"])
                 if pair not in ex.latest or ex.latest[pair]["expires_on"] < cert["expires_on"]:
                     ex.latest[pair] = cert
-    contact_ids = sorted(set(ex.contacts.values()))
-    for part in chunks(contact_ids):
+    for part in chunks(sorted(contact_ids)):
         for cid, e164, ext in session.execute(
             select(
                 table(ContactPhone).c.contact_id,
@@ -115,13 +116,12 @@ def _load_existing(session: Session, keys: Iterable[str]) -> _Existing:
             )
         ):
             ex.emails.setdefault(cid, set()).add(address)
-    return ex
 
 
 def write_rows(
     session: Session,
     *,
-    rows: list[ValidRow],
+    rows: Sequence[ValidRow],
     batch_id: int,
     calendar: WorkCalendar,
     today: date,
@@ -147,210 +147,239 @@ def write_rows(
         Counts and the problems found while writing.
     """
     models = (Holder, Contact, ContactPhone, ContactEmail, Certificate, Reminder)
-    with import_cache(session), loading(session, models, len(rows)):
-        return _write_rows(
-            session,
-            rows=rows,
-            batch_id=batch_id,
-            calendar=calendar,
-            today=today,
-            margin_workdays=margin_workdays,
-            actor=actor,
-            staff_id=staff_id,
-            progress=progress,
-        )
-
-
-def _write_rows(
-    session: Session,
-    *,
-    rows: list[ValidRow],
-    batch_id: int,
-    calendar: WorkCalendar,
-    today: date,
-    margin_workdays: int,
-    actor: str,
-    staff_id: int | None,
-    progress: Callable[[int], None] | None,
-) -> WriteResult:
-    now = clock.now()
-    result = WriteResult()
-    sections = {
-        name: sid
-        for sid, name in session.execute(select(table(Section).c.id, table(Section).c.name))
-    }
-    staff = {
-        name: sid for sid, name in session.execute(select(table(Staff).c.id, table(Staff).c.name))
-    }
-    ex = _load_existing(session, (r.holder_key for r in rows))
-
-    new_holders = {r.holder_key: r.holder for r in rows if r.holder_key not in ex.holders}
-    ids = _insert(
-        session,
-        Holder,
-        ("name_key", "name"),
-        list(new_holders.items()),
-        {"created_at": now, "do_not_call": False, "note": ""},
-    )
-    ex.holders.update(zip(new_holders, ids, strict=True))
-
-    seen: dict[tuple[int, int, date], tuple[str, int]] = {}
-    creating: list[ValidRow] = []
-    holder_ids: list[int] = []  # of each row in `creating`
-    contact_needed: dict[tuple[int, str], None] = {}
-    for r in rows:
-        hid = ex.holders[r.holder_key]
-        key = (hid, r.item.id, r.expires_on)
-        if key in seen:
-            result.duplicates += 1
-            sheet, row = seen[key]
-            where = f"第{row}行" if sheet == r.sheet else f"“{sheet}”第{row}行"
-            result.problems.append(_warn(r, f"与{where}是同一张证书，已跳过"))
-            continue
-        seen[key] = (r.sheet, r.row)
-        existing = ex.certs.get(key)
-        if existing is not None:
-            if _update_existing(session, r, existing, ex, result, now, actor, staff_id):
-                result.updated += 1
-            else:
-                result.duplicates += 1
-            continue
-        newest = ex.latest.get((hid, r.item.id))
-        if newest is not None and newest["expires_on"] > r.expires_on:
-            result.rejected.append(
-                (
-                    r,
-                    f"已有该单位到期日更晚（{newest['expires_on']:%Y-%m-%d}）"
-                    "的同类证书，此行是旧证",
-                )
+    with import_cache(session):
+        with loading(session, models, len(rows)):
+            writer = RowWriter(
+                session,
+                batch_id=batch_id,
+                calendar=calendar,
+                today=today,
+                margin_workdays=margin_workdays,
+                actor=actor,
+                staff_id=staff_id,
             )
-            continue
-        creating.append(r)
-        holder_ids.append(hid)
-        if (hid, r.contact_name) not in ex.contacts:
-            contact_needed[(hid, r.contact_name)] = None
+            for start in range(0, len(rows), BATCH):
+                writer.add(rows[start : start + BATCH])
+                if progress is not None:
+                    progress(writer.done)
+        return writer.finish()
 
-    pairs = list(contact_needed)
-    ids = _insert(
-        session,
-        Contact,
-        ("holder_id", "name"),
-        pairs,
-        {"invalid": False, "note": "", "created_at": now},
-    )
-    ex.contacts.update(zip(pairs, ids, strict=True))
-    ex.contact_names.update({cid: name for (_, name), cid in zip(pairs, ids, strict=True)})
 
-    # Rows are built and sent a batch at a time, so a large file never holds them all at once.
-    contact_ids = [
-        ex.contacts[(hid, r.contact_name)] for r, hid in zip(creating, holder_ids, strict=True)
-    ]
-    section_ids = [sections[r.section] for r in creating]
-    cert_ids: list[int] = []
-    for start in range(0, len(creating), BATCH):
-        end = start + BATCH
+class RowWriter:
+    """Writes checked rows a part at a time, in file order, within one unit of work.
+
+    `add` each part as it comes (rows as ValidRow or as plain tuples in ValidRow's field
+    order), then `finish` once: only when every row is in can renewals within the file be
+    told apart, so certificates renewed by a later row are closed there. On SQLite, run it
+    inside `bulk.import_cache` and `bulk.loading` as `write_rows` does; `finish` may run
+    after `loading` has rebuilt the indexes.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        batch_id: int,
+        calendar: WorkCalendar,
+        today: date,
+        margin_workdays: int,
+        actor: str,
+        staff_id: int | None = None,
+    ) -> None:
+        self.session, self.batch_id, self.calendar = session, batch_id, calendar
+        self.today, self.margin_workdays = today, margin_workdays
+        self.actor, self.staff_id = actor, staff_id
+        self.now = clock.now()
+        self.result = WriteResult()
+        self.done = 0  # rows added so far
+        self.sections = {
+            name: sid
+            for sid, name in session.execute(select(table(Section).c.id, table(Section).c.name))
+        }
+        self.staff = {
+            name: sid
+            for sid, name in session.execute(select(table(Staff).c.id, table(Staff).c.name))
+        }
+        self.ex = _Existing({}, {}, {}, {}, {}, {}, {})
+        self.looked_up: set[str] = set()  # holder keys loaded from the database or created
+        self.seen: dict[tuple[int, int, date], tuple[str, int]] = {}
+        # (holder id, item id, expires_on, certificate id, sheet, row) of each new certificate
+        self.created: list[tuple[int, int, date, int, str, int]] = []
+        # What a reminder takes from its plan, worked out once per expiry date and kind of item.
+        self.plans: dict[tuple[date, int, int | None, str], tuple[Any, ...]] = {}
+
+    def add(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Write the next rows of the file (ValidRow field order)."""
+        session, ex, result, now = self.session, self.ex, self.result, self.now
+        self.done += len(rows)
+        fresh = {r[_KEY] for r in rows} - self.looked_up
+        if fresh:
+            _load_existing(session, fresh, ex)
+            self.looked_up |= fresh
+        new_holders: dict[str, str] = {}
+        for r in rows:
+            if r[_KEY] not in ex.holders:
+                new_holders.setdefault(r[_KEY], r[_HOLDER])
+        ids = _insert(
+            session,
+            Holder,
+            ("name_key", "name"),
+            list(new_holders.items()),
+            {"created_at": now, "do_not_call": False, "note": ""},
+        )
+        ex.holders.update(zip(new_holders, ids, strict=True))
+
+        seen = self.seen
+        creating: list[tuple[Any, ...]] = []
+        holder_ids: list[int] = []  # of each row in `creating`
+        contact_needed: dict[tuple[int, str], None] = {}
+        for r in rows:
+            hid = ex.holders[r[_KEY]]
+            item_id, expires_on = r[_ITEM].id, r[_EXPIRES]
+            key = (hid, item_id, expires_on)
+            if key in seen:
+                result.duplicates += 1
+                sheet, row = seen[key]
+                where = f"第{row}行" if sheet == r[_SHEET] else f"“{sheet}”第{row}行"
+                result.problems.append(_warn(r, f"与{where}是同一张证书，已跳过"))
+                continue
+            seen[key] = (r[_SHEET], r[_ROW])
+            existing = ex.certs.get(key)
+            if existing is not None:
+                if _update_existing(
+                    session, ValidRow._make(r), existing, ex, result, now, self.actor, self.staff_id
+                ):
+                    result.updated += 1
+                else:
+                    result.duplicates += 1
+                continue
+            newest = ex.latest.get((hid, item_id))
+            if newest is not None and newest["expires_on"] > expires_on:
+                result.rejected.append(
+                    (
+                        ValidRow._make(r),
+                        f"已有该单位到期日更晚（{newest['expires_on']:%Y-%m-%d}）"
+                        "的同类证书，此行是旧证",
+                    )
+                )
+                continue
+            creating.append(r)
+            holder_ids.append(hid)
+            if (hid, r[_CONTACT_NAME]) not in ex.contacts:
+                contact_needed[(hid, r[_CONTACT_NAME])] = None
+
+        pairs = list(contact_needed)
+        ids = _insert(
+            session,
+            Contact,
+            ("holder_id", "name"),
+            pairs,
+            {"invalid": False, "note": "", "created_at": now},
+        )
+        ex.contacts.update(zip(pairs, ids, strict=True))
+        ex.contact_names.update({cid: name for (_, name), cid in zip(pairs, ids, strict=True)})
+        for start in range(0, len(creating), BATCH):
+            end = start + BATCH
+            self._create(creating[start:end], holder_ids[start:end])
+
+    def _create(self, creating: Sequence[tuple[Any, ...]], holder_ids: Sequence[int]) -> None:
+        """Insert the new certificates of `creating`, with their phones, emails and reminders."""
+        session, ex, today, sections = self.session, self.ex, self.today, self.sections
         phone_rows: list[tuple[Any, ...]] = []
         email_rows: list[tuple[Any, ...]] = []
         cert_rows: list[tuple[Any, ...]] = []
-        for r, hid, cid, sid in zip(
-            creating[start:end],
-            holder_ids[start:end],
-            contact_ids[start:end],
-            section_ids[start:end],
-            strict=True,
-        ):
-            if r.phones:
-                phone_rows += _new_phones(cid, r, ex)
-            if r.emails:
-                email_rows += _new_emails(cid, r, ex)
+        for r, hid in zip(creating, holder_ids, strict=True):
+            item, expires_on = r[_ITEM], r[_EXPIRES]
+            cid = ex.contacts[(hid, r[_CONTACT_NAME])]
+            if r[_PHONES]:
+                phone_rows += _new_phones(cid, r[_PHONES], ex)
+            if r[_EMAILS]:
+                email_rows += _new_emails(cid, r[_EMAILS], ex)
             cert_rows.append(
                 (
                     hid,
-                    r.item.id,
-                    sid,
+                    item.id,
+                    sections[r[_SECTION]],
                     cid,
-                    r.number,
-                    r.issued_on,
-                    r.expires_on,
-                    r.validity_years,
-                    r.expiry_computed,
+                    r[_NUMBER],
+                    r[_ISSUED],
+                    expires_on,
+                    r[_VALIDITY],
+                    r[_COMPUTED],
                     # Already expired when imported: lapsed, like its reminder (refresh too).
-                    _LAPSED if r.expires_on < today else _ACTIVE,
-                    r.sheet,
-                    r.row,
+                    _LAPSED if expires_on < today else _ACTIVE,
+                    r[_SHEET],
+                    r[_ROW],
                 )
             )
         _insert(session, ContactPhone, _PHONE_COLUMNS, phone_rows, _PHONE_FIXED)
         _insert(session, ContactEmail, _EMAIL_COLUMNS, email_rows, _EMAIL_FIXED)
-        cert_ids += _insert(
+        cert_ids = _insert(
             session,
             Certificate,
             _CERT_COLUMNS,
             cert_rows,
-            {"previous_id": None, "import_batch_id": batch_id, "created_at": now},
+            {"previous_id": None, "import_batch_id": self.batch_id, "created_at": self.now},
         )
-
-    # Oldest first per holder and permit, so each certificate closes the one before it, whatever
-    # the order of the rows; one superseded within this file gets a closed reminder below.
-    renewals: list[tuple[dict[str, Any], int]] = []
-    superseded: set[int] = set()
-    in_file: set[int] = set()
-    chain = sorted(
-        range(len(creating)),
-        key=lambda i: (holder_ids[i], creating[i].item.id, creating[i].expires_on),
-    )
-    for i in chain:
-        r, cert_id = creating[i], cert_ids[i]
-        pair = (holder_ids[i], r.item.id)
-        newest = ex.latest.get(pair)
-        if newest is not None and newest["expires_on"] < r.expires_on:
-            renewals.append((newest, cert_id))
-            if newest["id"] in in_file:
-                superseded.add(newest["id"])
-            result.problems.append(
-                _warn(r, f"视为换证：原证（到期{newest['expires_on']:%Y-%m-%d}）已关闭")
-            )
-        ex.latest[pair] = {"id": cert_id, "expires_on": r.expires_on}
-        in_file.add(cert_id)
-    # Before this file's reminders exist: closing touches only reminders already stored.
-    _close_renewed(session, renewals, now, actor, staff_id)
-
-    # What a reminder takes from its plan, worked out once per expiry date and kind of item.
-    plans: dict[tuple[date, int, int | None, str], tuple[Any, ...]] = {}
-    closed = (_RENEWED, now, "导入新证")
-    done = 0
-    for start in range(0, len(creating), BATCH):
-        end = start + BATCH
+        plans, staff, created = self.plans, self.staff, self.created
         reminder_rows: list[tuple[Any, ...]] = []
-        for r, cert_id, hid, sid in zip(
-            creating[start:end],
-            cert_ids[start:end],
-            holder_ids[start:end],
-            section_ids[start:end],
-            strict=True,
-        ):
-            item = r.item
-            when = (r.expires_on, item.lead_months, item.filing_deadline_days, item.deadline_kind)
+        for r, cert_id, hid, cert in zip(creating, cert_ids, holder_ids, cert_rows, strict=True):
+            item, expires_on = r[_ITEM], r[_EXPIRES]
+            when = (expires_on, item.lead_months, item.filing_deadline_days, item.deadline_kind)
             planned = plans.get(when)
             if planned is None:
-                planned = plans[when] = _planned(when, calendar, today, margin_workdays)
-            reminded = r.reminded_on if r.reminded_on and r.reminded_on <= today else None
+                planned = plans[when] = _planned(when, self.calendar, today, self.margin_workdays)
+            reminded_on = r[_REMINDED_ON]
+            reminded = reminded_on if reminded_on and reminded_on <= today else None
+            # A certificate a later row of the file renews is closed by `finish`.
             reminder_rows.append(
-                (cert_id, hid, sid, item.method, r.expires_on, r.needs_repair)
-                + planned[1:]
-                + (closed if cert_id in superseded else (planned[0], None, ""))
-                + (reminded, r.reminded_channel, staff.get(r.reminded_by))
+                (cert_id, hid, cert[2], item.method, expires_on, r[_NEEDS_REPAIR])
+                + planned
+                + (reminded, r[_CHANNEL], staff.get(r[_REMINDED_BY]))
             )
-            done += 1
-            if progress is not None and done % 2000 == 0:
-                progress(done)
-        _insert(session, Reminder, _REMINDER_COLUMNS, reminder_rows, _reminder_fixed(now))
-    result.imported = len(creating)
-    return result
+            created.append((hid, item.id, expires_on, cert_id, r[_SHEET], r[_ROW]))
+        _insert(session, Reminder, _REMINDER_COLUMNS, reminder_rows, _reminder_fixed(self.now))
+        self.result.imported += len(creating)
+
+    def finish(self) -> WriteResult:
+        """Close what the file's newer certificates renew; return how every row ended."""
+        ex, result = self.ex, self.result
+        # Oldest first per holder and permit, so each certificate closes the one before it,
+        # whatever the order of the rows.
+        renewals: list[tuple[dict[str, Any], int]] = []
+        for hid, item_id, expires_on, cert_id, sheet, row in sorted(
+            self.created, key=lambda c: c[:3]
+        ):
+            pair = (hid, item_id)
+            newest = ex.latest.get(pair)
+            if newest is not None and newest["expires_on"] < expires_on:
+                renewals.append((newest, cert_id))
+                result.problems.append(
+                    Problem(
+                        sheet,
+                        row,
+                        None,
+                        None,
+                        "warning",
+                        f"视为换证：原证（到期{newest['expires_on']:%Y-%m-%d}）已关闭",
+                    )
+                )
+            ex.latest[pair] = {"id": cert_id, "expires_on": expires_on}
+        _close_renewed(self.session, renewals, self.now, self.actor, self.staff_id)
+        return result
 
 
+# Positions of ValidRow's fields: the writer reads rows by position, so that plain tuples
+# handed over from another process (ledger/pipeline.py) need no conversion.
+_FIELD = {name: i for i, name in enumerate(ValidRow._fields)}
+_SHEET, _ROW, _HOLDER, _KEY = _FIELD["sheet"], _FIELD["row"], _FIELD["holder"], _FIELD["holder_key"]
+_SECTION, _ITEM, _NUMBER = _FIELD["section"], _FIELD["item"], _FIELD["number"]
+_ISSUED, _EXPIRES, _COMPUTED = _FIELD["issued_on"], _FIELD["expires_on"], _FIELD["expiry_computed"]
+_VALIDITY = _FIELD["validity_years"]
+_CONTACT_NAME, _PHONES, _EMAILS = _FIELD["contact_name"], _FIELD["phones"], _FIELD["emails"]
+_REMINDED_ON, _REMINDED_BY = _FIELD["reminded_on"], _FIELD["reminded_by"]
+_CHANNEL, _NEEDS_REPAIR = _FIELD["reminded_channel"], _FIELD["needs_repair"]
 _ACTIVE, _LAPSED = CertificateStatus.ACTIVE.value, CertificateStatus.LAPSED.value
-_RENEWED = ReminderState.RENEWED.value
 _CERT_COLUMNS = (
     "holder_id",
     "catalog_item_id",
@@ -379,7 +408,7 @@ _REMINDER_COLUMNS = (
     "window_opens_on",
     "pulled_earlier",
     "late",
-    # the state, or closed at once when a later row of the file renews the certificate
+    # the state (a certificate a later row of the file renews is closed by RowWriter.finish)
     "state",
     "closed_at",
     "close_reason",
@@ -412,7 +441,7 @@ def _planned(
     today: date,
     margin_workdays: int,
 ) -> tuple[Any, ...]:
-    """(state, remind_on, planned_remind_on, apply_by, window_opens_on, pulled_earlier, late)."""
+    """The plan's columns of a reminder row, in _REMINDER_COLUMNS order (remind_on … close_reason)."""
     expires_on, lead_months, filing_days, deadline_kind = when
     p = plan(
         expires_on=expires_on,
@@ -425,37 +454,42 @@ def _planned(
     )
     d = p.dates
     return (
-        p.state.value,
         d.remind_on,
         d.planned_remind_on,
         d.apply_by,
         d.window_opens_on,
         d.pulled_earlier,
         p.late,
+        p.state.value,
+        None,
+        "",
     )
 
 
-def _warn(r: ValidRow, message: str, column: str | None = None) -> Problem:
-    return Problem(r.sheet, r.row, column, None, "warning", message)
+def _warn(r: tuple[Any, ...], message: str, column: str | None = None) -> Problem:
+    return Problem(r[_SHEET], r[_ROW], column, None, "warning", message)
 
 
-def _new_phones(cid: int, r: ValidRow, ex: _Existing) -> list[tuple[Any, ...]]:
-    """The rows of `r`'s phones that contact `cid` does not have yet, in _PHONE_COLUMNS order."""
+def _new_phones(
+    cid: int, phones: Iterable[tuple[str, ...]], ex: _Existing
+) -> list[tuple[Any, ...]]:
+    """The rows of `phones` (Phone or its plain tuple) that contact `cid` does not have yet,
+    in _PHONE_COLUMNS order."""
     have = ex.phones.setdefault(cid, set())
     out = []
-    for p in r.phones:
-        if (p.e164, p.extension) in have:
+    for e164, extension, raw, kind in phones:
+        if (e164, extension) in have:
             continue
-        have.add((p.e164, p.extension))
-        out.append((cid, p.e164, p.extension, p.raw[:100], p.kind, len(have)))
+        have.add((e164, extension))
+        out.append((cid, e164, extension, raw[:100], kind, len(have)))
     return out
 
 
-def _new_emails(cid: int, r: ValidRow, ex: _Existing) -> list[tuple[Any, ...]]:
-    """The rows of `r`'s emails that contact `cid` does not have yet, in _EMAIL_COLUMNS order."""
+def _new_emails(cid: int, emails: Iterable[str], ex: _Existing) -> list[tuple[Any, ...]]:
+    """The rows of `emails` that contact `cid` does not have yet, in _EMAIL_COLUMNS order."""
     have = ex.emails.setdefault(cid, set())
     out = []
-    for address in r.emails:
+    for address in emails:
         if address in have:
             continue
         have.add(address)
@@ -488,8 +522,8 @@ def _update_existing(
             )[0]
             ex.contacts[(hid, r.contact_name)] = cid
             ex.contact_names[cid] = r.contact_name
-    phones = _new_phones(cid, r, ex)
-    emails = _new_emails(cid, r, ex)
+    phones = _new_phones(cid, r.phones, ex)
+    emails = _new_emails(cid, r.emails, ex)
     changes: dict[str, Any] = {}
     if cid != cert["contact_id"]:
         changes["contact_id"] = cid
