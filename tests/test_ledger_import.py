@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from callqueue import db
 from callqueue.db import table
-from callqueue.ledger import service, write
+from callqueue.ledger import pipeline, service, write
 from callqueue.ledger.read import UnreadableWorkbook
 from callqueue.models import (
     AuditEvent,
@@ -30,6 +30,15 @@ from .ledger_files import edit, licence_row, write_annex2
 
 TODAY = date(2026, 11, 24)
 SECTION = "涉农事务和经贸商务科"
+
+
+@pytest.fixture(autouse=True, params=["one process", "reader process"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs both ways: read, check and write in this process, and read and
+    check in a forked second process while this one writes (what large workbooks get)."""
+    threshold = 0 if request.param == "reader process" else 1 << 62
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", threshold)
+    return str(request.param)
 
 
 def run_import(engine: Engine, path: Path, **kwargs: Any) -> service.ImportReport:

@@ -33,6 +33,7 @@ def insert_rows(
     columns: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
     fixed: dict[str, Any] | None = None,
+    memo: dict[tuple[str, str], dict[Any, Any]] | None = None,
 ) -> list[int]:
     """Insert rows in bulk and return their new ids in order (on PostgreSQL: tables in _KEYS only).
 
@@ -43,6 +44,9 @@ def insert_rows(
         rows: one tuple per row, in `columns` order.
         fixed: columns with the same value in every row. Between them, `columns` and `fixed`
             must give every column that has a default.
+        memo: values already converted for the database, by (table, column): pass the same
+            dict to every call of one import, so a date seen in an earlier part is not
+            converted again.
     """
     if not rows:
         return []
@@ -64,14 +68,17 @@ def insert_rows(
         f"INSERT INTO {quote(t.name)} ({', '.join(map(quote, names))}) "
         f"VALUES ({', '.join(['?'] * (1 + len(columns)) + consts)})"
     )
-    changed = [(i, p) for i, n in enumerate(columns) if (p := convert[n]) is not None]
+    changed = [(i, n, p) for i, n in enumerate(columns) if (p := convert[n]) is not None]
+    memo = {} if memo is None else memo
     first = conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one() + 1
     ids = range(first, first + len(rows))
     for start in range(0, len(rows), BATCH):
         part = rows[start : start + BATCH]
         values: list[Iterable[Any]] = list(zip(*part, strict=True))
-        for i, process in changed:
-            done = {value: process(value) for value in set(values[i])}
+        for i, name, process in changed:
+            done = memo.setdefault((t.name, name), {})
+            for value in set(values[i]).difference(done):
+                done[value] = process(value)
             values[i] = map(done.__getitem__, values[i])
         conn.exec_driver_sql(sql, list(zip(ids[start : start + len(part)], *values, strict=True)))
     return list(ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -258,8 +259,9 @@ def iter_checked(
                         f"未识别的列“{header}”，已忽略",
                     )
                 )
-        for start in range(0, len(table.rows), chunk_rows):
-            for raw in table.rows[start : start + chunk_rows]:
+        rows = table.data_rows()
+        while chunk := list(itertools.islice(rows, chunk_rows)):
+            for raw in chunk:
                 _check_row(raw, section, index, known, part, dates)
             yield part
             part = CheckResult()

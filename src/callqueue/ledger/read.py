@@ -8,7 +8,7 @@ import itertools
 import operator
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,16 @@ class SheetTable:
     rows: list[RawRow] = field(default_factory=list)
     skipped: list[tuple[int, str]] = field(default_factory=list)
     hidden: bool = False
+    # Read lazily (`read_workbook(lazy=True)`): the rows not yet read, and how many at most.
+    pending: Iterator[RawRow] | None = field(default=None, repr=False, compare=False)
+    expected_rows: int = 0
+
+    def data_rows(self) -> Iterator[RawRow]:
+        """The data rows: those read, then (once) those still pending."""
+        yield from self.rows
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            yield from pending
 
 
 @dataclass
@@ -114,11 +124,14 @@ def normalise_header(text: str) -> str:
     return folded.rstrip(":").lstrip("*")
 
 
-def read_workbook(path: Path) -> LedgerWorkbook:
+def read_workbook(path: Path, *, lazy: bool = False) -> LedgerWorkbook:
     """Read every visible sheet of a ledger workbook into raw rows.
 
     Args:
         path: The .xlsx (or .xls/.ods) file.
+        lazy: find each sheet's header and section now but turn its rows into RawRows only as
+            `SheetTable.data_rows` is iterated (`rows` stays empty; `expected_rows` bounds
+            their count), so the first rows can be checked while the rest are still cells.
 
     Returns:
         The workbook's sha256 and one `SheetTable` per sheet, hidden sheets marked and unread.
@@ -143,7 +156,7 @@ def read_workbook(path: Path) -> LedgerWorkbook:
         # From the bytes already read: the content, not the name, decides the format (an .xlsx
         # renamed .xls opens), and the hash describes exactly what was parsed.
         with calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as book:
-            tables = _read_tables(book, path)
+            tables = _read_tables(book, path, lazy)
     except UnreadableWorkbook:
         raise
     except calamine.PasswordError as exc:
@@ -164,7 +177,7 @@ def _unreadable(path: Path, cause: str) -> UnreadableWorkbook:
     return UnreadableWorkbook(f"无法读取“{path.name or path}”：{cause}。")
 
 
-def _read_tables(book: calamine.CalamineWorkbook, path: Path) -> list[SheetTable]:
+def _read_tables(book: calamine.CalamineWorkbook, path: Path, lazy: bool) -> list[SheetTable]:
     metas = book.sheets_metadata
     if not metas:
         raise _unreadable(path, "工作簿中没有工作表")
@@ -179,7 +192,7 @@ def _read_tables(book: calamine.CalamineWorkbook, path: Path) -> list[SheetTable
                 sheet = book.get_sheet_by_index(index)
             except calamine.CalamineError as exc:
                 raise _unreadable(path, f"工作表“{meta.name}”的内容已损坏") from exc
-            tables.append(_read_sheet(sheet))
+            tables.append(_read_sheet(sheet, lazy))
     return tables
 
 
@@ -216,7 +229,7 @@ def _find_section(rows: Sequence[list[object]]) -> str | None:
     return section
 
 
-def _read_sheet(sheet: calamine.CalamineSheet) -> SheetTable:
+def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
     table = SheetTable(sheet=sheet.name)
     start = sheet.start
     if start is None:  # an empty sheet; calamine's row iterator cannot start on it
@@ -265,33 +278,42 @@ def _read_sheet(sheet: calamine.CalamineSheet) -> SheetTable:
     spread = {
         r0: [(position[c], r1) for c, r1 in spans if c in position] for r0, spans in down.items()
     }
-    fills: dict[int, list[tuple[int, object]]] = {}
-    out, skipped, name = table.rows, table.skipped, sheet.name
-    for r, raw in enumerate(itertools.chain(head[header + 1 :], rows), start=header + 1):
-        picked = take(raw)
-        values = [(v.strip() or None) if isinstance(v, str) else v for v in picked]
-        own = size - values.count(None)
-        # Counted before the merge fill: a row whose only content is a merged neighbour is blank.
-        filled = own if narrow else own + len(raw) - raw.count("") - size + picked.count("")
-        if fills and r in fills:
-            for pos, value in fills.pop(r):
-                values[pos] = value
-        if filled <= 4 or not own:
-            reason = _skip_reason(_strip(raw), r, wide, position, seq)
-            if reason == _BLANK:
+    skipped, name = table.skipped, sheet.name
+
+    def data_rows() -> Iterator[RawRow]:
+        fills: dict[int, list[tuple[int, object]]] = {}
+        for r, raw in enumerate(itertools.chain(head[header + 1 :], rows), start=header + 1):
+            picked = take(raw)
+            values = [(v.strip() or None) if isinstance(v, str) else v for v in picked]
+            own = size - values.count(None)
+            # Counted before the merge fill: a row whose only content is a merged neighbour is blank.
+            filled = own if narrow else own + len(raw) - raw.count("") - size + picked.count("")
+            if fills and r in fills:
+                for pos, value in fills.pop(r):
+                    values[pos] = value
+            if filled <= 4 or not own:
+                reason = _skip_reason(_strip(raw), r, wide, position, seq)
+                if reason == _BLANK:
+                    continue
+                if reason is not None:
+                    skipped.append((r + 1, reason))
+                    continue
+            if values[holder] in header_holders and _header_like(values, names):
+                skipped.append((r + 1, REPEATED_HEADER))
                 continue
-            if reason is not None:
-                skipped.append((r + 1, reason))
-                continue
-        if values[holder] in header_holders and _header_like(values, names):
-            skipped.append((r + 1, REPEATED_HEADER))
-            continue
-        # Same length by construction; strict=True would cost a tenth of the whole read.
-        out.append(RawRow(name, r + 1, dict(zip(names, values, strict=False))))
-        for pos, r1 in spread.get(r, ()):
-            if values[pos] is not None:
-                for below in range(r + 1, r1 + 1):
-                    fills.setdefault(below, []).append((pos, values[pos]))
+            # Same length by construction; strict=True would cost a tenth of the whole read.
+            yield RawRow(name, r + 1, dict(zip(names, values, strict=False)))
+            for pos, r1 in spread.get(r, ()):
+                if values[pos] is not None:
+                    for below in range(r + 1, r1 + 1):
+                        fills.setdefault(below, []).append((pos, values[pos]))
+
+    if lazy:
+        table.pending = data_rows()
+        table.expected_rows = max(0, start[0] + sheet.height - header - 1)
+    else:
+        table.rows = list(data_rows())
+        table.expected_rows = len(table.rows)
     return table
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import logging
@@ -16,17 +17,28 @@ from sqlmodel import Session
 
 from callqueue import audit, catalog, clock, workdays
 from callqueue.db import table
-from callqueue.ledger.check import Problem, RejectedRow, check_workbook
+from callqueue.ledger.bulk import import_cache, loading
+from callqueue.ledger.check import Problem, RejectedRow, ValidRow
+from callqueue.ledger.pipeline import Part, ReaderFailed, Workbook, checked_parts
 from callqueue.ledger.read import UnreadableWorkbook, read_workbook
 from callqueue.ledger.rejects import rejects_path, write_rejects
-from callqueue.ledger.write import write_rows
-from callqueue.models import ImportBatch, Section
+from callqueue.ledger.write import RowWriter
+from callqueue.models import (
+    Certificate,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    Holder,
+    ImportBatch,
+    Reminder,
+    Section,
+)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 """Called as progress(stage, done, total); stage is 读取 / 检查 / 写入."""
 
-__all__ = ["ImportReport", "UnreadableWorkbook", "import_ledger"]
+__all__ = ["ImportReport", "ReaderFailed", "UnreadableWorkbook", "import_ledger"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -102,6 +114,7 @@ def import_ledger(
     actor: str = "import",
     staff_id: int | None = None,
     progress: Progress | None = None,
+    parallel: bool | None = None,
 ) -> ImportReport:
     """Import one ledger workbook within `session` (the caller commits once).
 
@@ -115,71 +128,89 @@ def import_ledger(
         actor: who imports.
         staff_id: their staff id.
         progress: optional progress callback.
+        parallel: read and check in a second process while this one writes (see
+            ledger/pipeline.py); None decides by the file's size.
 
     Returns:
         The report; `rejected_rows` holds the rows for the rejects workbook.
 
     Raises:
         UnreadableWorkbook: the file cannot be read; nothing was written.
+        ReaderFailed: reading or checking failed in the second process; roll back.
     """
     notify = progress or (lambda _stage, _done, _total: None)
     notify("读取", 0, 1)
-    book = read_workbook(path)
-    total = sum(len(t.rows) for t in book.tables)
-    notify("读取", 1, 1)
     entries = catalog.list_items(session)
     sections = [name for (name,) in session.execute(select(table(Section).c.name))]
-    checked = check_workbook(
-        book,
-        catalog=entries,
-        sections=sections,
-        section_option=section,
-        progress=lambda n: notify("检查", n, total),
-    )
-    report = ImportReport(file=str(path), rows=checked.rows, dry_run=dry_run)
-    report.problems = list(checked.problems)
-    for sheet in book.tables:
-        if sheet.hidden:
+    with contextlib.closing(
+        checked_parts(
+            path,
+            catalog=entries,
+            sections=sections,
+            section_option=section,
+            parallel=parallel,
+        )
+    ) as parts:
+        workbook = next(parts)
+        assert isinstance(workbook, Workbook)
+        total = workbook.rows
+        notify("读取", 1, 1)
+        section_id = None
+        if section is not None:
+            section_id = session.execute(
+                select(table(Section).c.id).where(table(Section).c.name == section)
+            ).scalar()
+        batch = ImportBatch(
+            file_name=path.name,
+            file_hash=workbook.sha256,
+            staff_id=staff_id,
+            section_id=section_id,
+            started_at=clock.now(),
+        )
+        session.add(batch)
+        session.flush()
+        assert batch.id is not None
+        report = ImportReport(file=str(path), dry_run=dry_run)
+        rejected: list[RejectedRow] = []
+        models = (Holder, Contact, ContactPhone, ContactEmail, Certificate, Reminder)
+        with import_cache(session):
+            with loading(session, models, total):
+                writer = RowWriter(
+                    session,
+                    batch_id=batch.id,
+                    calendar=workdays.load_calendar(session),
+                    today=today,
+                    margin_workdays=margin_workdays,
+                    actor=actor,
+                    staff_id=staff_id,
+                )
+                for part in parts:
+                    assert isinstance(part, Part)
+                    report.rows += part.rows
+                    report.problems += part.problems
+                    rejected += part.rejected
+                    notify("检查", report.rows, total)
+                    writer.add(part.valid)
+                    notify("写入", writer.done, total)
+            written = writer.finish()
+    for sheet, hidden in workbook.sheets:
+        if hidden:
             report.problems.append(
-                Problem(sheet.sheet, None, None, None, "warning", "隐藏的工作表，未读取")
+                Problem(sheet, None, None, None, "warning", "隐藏的工作表，未读取")
             )
-    section_id = None
-    if section is not None:
-        section_id = session.execute(
-            select(table(Section).c.id).where(table(Section).c.name == section)
-        ).scalar()
-    batch = ImportBatch(
-        file_name=path.name,
-        file_hash=book.sha256,
-        staff_id=staff_id,
-        section_id=section_id,
-        started_at=clock.now(),
-    )
-    session.add(batch)
-    session.flush()
-    assert batch.id is not None
-    written = write_rows(
-        session,
-        rows=checked.valid,
-        batch_id=batch.id,
-        calendar=workdays.load_calendar(session),
-        today=today,
-        margin_workdays=margin_workdays,
-        actor=actor,
-        staff_id=staff_id,
-        progress=lambda n: notify("写入", n, len(checked.valid)),
-    )
     late_rejects: list[RejectedRow] = []
-    if written.rejected:  # rare: only then index every raw row by where it came from
-        raw = {(t.sheet, r.row): r.values for t in book.tables for r in t.rows}
+    if written.rejected:  # rare: only then read the raw cells of the rows again
+        raw = _raw_values(path, workbook.sha256)
         late_rejects = [
-            RejectedRow(v.sheet, v.row, v.section, dict(raw[(v.sheet, v.row)]), (why,))
+            RejectedRow(
+                v.sheet, v.row, v.section, raw.get((v.sheet, v.row)) or _values_of(v), (why,)
+            )
             for v, why in written.rejected
         ]
     for v, why in written.rejected:
         report.problems.append(Problem(v.sheet, v.row, None, None, "error", why))
     report.problems.extend(written.problems)
-    report.rejected_rows = sorted(checked.rejected + late_rejects, key=lambda r: (r.sheet, r.row))
+    report.rejected_rows = sorted(rejected + late_rejects, key=lambda r: (r.sheet, r.row))
     report.imported, report.updated = written.imported, written.updated
     report.duplicates, report.rejected = written.duplicates, len(report.rejected_rows)
     report.problems.sort(key=lambda p: (p.sheet, p.row or 0))
@@ -206,7 +237,7 @@ def import_ledger(
     )
     if dry_run:
         session.rollback()
-    notify("写入", len(checked.valid), len(checked.valid))
+    notify("写入", total, total)
     log.info(
         "import %s: %s rows, %s imported, %s updated, %s duplicates, %s rejected",
         path.name,
@@ -226,3 +257,28 @@ def save_rejects(session: Session, report: ImportReport) -> str | None:
     office = catalog.office(session)
     write_rejects(report.rejected_rows, Path(report.rejects_file), office_name=office["name"])
     return report.rejects_file
+
+
+def _raw_values(path: Path, sha256: str) -> dict[tuple[str, int], dict[str, object]]:
+    """Every data row's cells by (sheet, row), read again; empty if the file has changed."""
+    try:
+        book = read_workbook(path)
+    except UnreadableWorkbook:
+        return {}
+    if book.sha256 != sha256:
+        return {}
+    return {(t.sheet, r.row): r.values for t in book.tables for r in t.rows}
+
+
+def _values_of(row: ValidRow) -> dict[str, object]:
+    """A written-off row's cells as the import understood them (the file changed meanwhile)."""
+    return {
+        "holder": row.holder,
+        "certificate": row.item.certificate_name,
+        "number": row.number or None,
+        "issued_on": row.issued_on,
+        "expires_on": row.expires_on,
+        "contact_name": row.contact_name or None,
+        "contact": "、".join(p.raw for p in row.phones) or None,
+        "email": "、".join(row.emails) or None,
+    }

@@ -207,6 +207,7 @@ class RowWriter:
         self.created: list[tuple[int, int, date, int, str, int]] = []
         # What a reminder takes from its plan, worked out once per expiry date and kind of item.
         self.plans: dict[tuple[date, int, int | None, str], tuple[Any, ...]] = {}
+        self.memo: dict[tuple[str, str], dict[Any, Any]] = {}  # see bulk.insert_rows
 
     def add(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Write the next rows of the file (ValidRow field order)."""
@@ -226,6 +227,7 @@ class RowWriter:
             ("name_key", "name"),
             list(new_holders.items()),
             {"created_at": now, "do_not_call": False, "note": ""},
+            self.memo,
         )
         ex.holders.update(zip(new_holders, ids, strict=True))
 
@@ -275,6 +277,7 @@ class RowWriter:
             ("holder_id", "name"),
             pairs,
             {"invalid": False, "note": "", "created_at": now},
+            self.memo,
         )
         ex.contacts.update(zip(pairs, ids, strict=True))
         ex.contact_names.update({cid: name for (_, name), cid in zip(pairs, ids, strict=True)})
@@ -312,14 +315,16 @@ class RowWriter:
                     r[_ROW],
                 )
             )
-        _insert(session, ContactPhone, _PHONE_COLUMNS, phone_rows, _PHONE_FIXED)
-        _insert(session, ContactEmail, _EMAIL_COLUMNS, email_rows, _EMAIL_FIXED)
+        memo = self.memo
+        _insert(session, ContactPhone, _PHONE_COLUMNS, phone_rows, _PHONE_FIXED, memo)
+        _insert(session, ContactEmail, _EMAIL_COLUMNS, email_rows, _EMAIL_FIXED, memo)
         cert_ids = _insert(
             session,
             Certificate,
             _CERT_COLUMNS,
             cert_rows,
             {"previous_id": None, "import_batch_id": self.batch_id, "created_at": self.now},
+            memo,
         )
         plans, staff, created = self.plans, self.staff, self.created
         reminder_rows: list[tuple[Any, ...]] = []
@@ -338,7 +343,9 @@ class RowWriter:
                 + (reminded, r[_CHANNEL], staff.get(r[_REMINDED_BY]))
             )
             created.append((hid, item.id, expires_on, cert_id, r[_SHEET], r[_ROW]))
-        _insert(session, Reminder, _REMINDER_COLUMNS, reminder_rows, _reminder_fixed(self.now))
+        _insert(
+            session, Reminder, _REMINDER_COLUMNS, reminder_rows, _reminder_fixed(self.now), memo
+        )
         self.result.imported += len(creating)
 
     def finish(self) -> WriteResult:

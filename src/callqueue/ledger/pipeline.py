@@ -1,0 +1,218 @@
+"""Read and check a ledger workbook, a part at a time, in a second process for large files.
+
+An import is three steps on one core each: read the workbook, check its rows, write them.
+For a large workbook the reading and checking run in a forked child process that hands over
+each part of checked rows as soon as it is ready, so the import's own process writes the
+first rows while the rest are still being read and checked (two cores instead of one). Rows
+cross as plain tuples in ValidRow's field order: pickling a tuple costs a fraction of a
+dataclass or named tuple, and the writer reads rows by position. Small workbooks, and systems
+without fork, read and check in this process: the parts are the same either way.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import sys
+import traceback
+import warnings
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from callqueue.catalog import CatalogEntry
+from callqueue.ledger.check import CheckResult, Problem, RejectedRow, ValidRow, iter_checked
+from callqueue.ledger.read import UnreadableWorkbook, read_workbook
+
+# Below this size a workbook is read and checked in this process: starting a second one
+# costs more than it saves. 1 MB of .xlsx is roughly 15,000 ledger rows.
+PARALLEL_MIN_BYTES = 1_000_000
+FIRST_PART_ROWS = 1_000  # small, so the writer starts early
+PART_ROWS = 5_000
+_POLL_SECONDS = 1.0  # how often a waiting writer checks that the reader is still alive
+
+
+@dataclass
+class Workbook:
+    """What the reader says before any rows: the file's identity, its sheets and its size."""
+
+    sha256: str
+    sheets: list[tuple[str, bool]]  # (name, hidden), in workbook order
+    rows: int  # at most this many data rows (an estimate until they are read)
+
+
+@dataclass
+class Part:
+    """The next checked rows: valid ones as ValidRow or its plain tuple, in file order."""
+
+    valid: list[tuple[Any, ...]] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    columns: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        """Data rows in this part."""
+        return len(self.valid) + len(self.rejected)
+
+
+class ReaderFailed(RuntimeError):
+    """The reading process stopped with an error (its summary holds no cell values)."""
+
+
+def use_second_process(path: Path) -> bool:
+    """Whether `checked_parts` should read `path` in a second process by default."""
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        return False  # the reader will say what is wrong with it
+    return size >= PARALLEL_MIN_BYTES and "fork" in multiprocessing.get_all_start_methods()
+
+
+def checked_parts(
+    path: Path,
+    *,
+    catalog: Iterable[CatalogEntry],
+    sections: Iterable[str],
+    section_option: str | None = None,
+    parallel: bool | None = None,
+) -> Generator[Workbook | Part, None, None]:
+    """Read and check `path`: yield its Workbook first, then its Parts in file order.
+
+    Args:
+        path: the workbook.
+        catalog: the active catalog entries.
+        sections: names of the known sections.
+        section_option: the section for sheets that do not name one.
+        parallel: read and check in a second process; None decides by the file's size.
+
+    Raises:
+        UnreadableWorkbook: the file cannot be read (before the Workbook is yielded).
+        ReaderFailed: the second process failed; whatever was yielded must be thrown away.
+    """
+    entries, names = list(catalog), list(sections)
+    if parallel is None:
+        parallel = use_second_process(path)
+    if parallel:
+        yield from _from_child(path, entries, names, section_option)
+    else:
+        yield from _produce(path, entries, names, section_option)
+
+
+def _produce(
+    path: Path, catalog: list[CatalogEntry], sections: list[str], section_option: str | None
+) -> Iterator[Workbook | Part]:
+    book = read_workbook(path, lazy=True)
+    yield Workbook(
+        sha256=book.sha256,
+        sheets=[(t.sheet, t.hidden) for t in book.tables],
+        rows=sum(t.expected_rows for t in book.tables),
+    )
+    parts = iter_checked(
+        book,
+        catalog=catalog,
+        sections=sections,
+        section_option=section_option,
+        chunk_rows=FIRST_PART_ROWS,
+    )
+    # The first rows go at once, so the writer can start; then larger handfuls.
+    pending, size = CheckResult(), FIRST_PART_ROWS
+    for checked in parts:
+        pending.valid += checked.valid
+        pending.rejected += checked.rejected
+        pending.problems += checked.problems
+        pending.columns |= checked.columns
+        if pending.rows >= size:
+            yield _part(pending)
+            pending, size = CheckResult(), PART_ROWS
+    if pending.rows or pending.problems or pending.columns:
+        yield _part(pending)
+
+
+def _part(checked: CheckResult) -> Part:
+    return Part(list(checked.valid), checked.rejected, checked.problems, checked.columns)
+
+
+def _from_child(
+    path: Path, catalog: list[CatalogEntry], sections: list[str], section_option: str | None
+) -> Iterator[Workbook | Part]:
+    context = multiprocessing.get_context("fork")
+    out: multiprocessing.Queue[tuple[str, Any]] = context.Queue()
+    child = context.Process(
+        target=_child_main,
+        args=(out, path, catalog, sections, section_option),
+        name="callqueue-import-reader",
+        daemon=True,
+    )
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that a forked child of a threaded process may deadlock on a lock
+        # another thread held. The child only reads the file and runs pure checks: it takes
+        # no lock of ours, touches no database connection and leaves through os._exit.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child.start()
+    try:
+        while True:
+            try:
+                kind, payload = out.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if child.is_alive():
+                    continue
+                raise ReaderFailed(
+                    f"读取台账的进程意外退出（退出码 {child.exitcode}），已全部撤销"
+                ) from None
+            if kind == "end":
+                return
+            if kind == "unreadable":
+                raise UnreadableWorkbook(payload)
+            if kind == "failed":
+                raise ReaderFailed(f"读取台账时出错，已全部撤销：{payload}")
+            yield payload
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        out.close()
+        out.cancel_join_thread()
+
+
+def _child_main(
+    out: multiprocessing.Queue[tuple[str, Any]],
+    path: Path,
+    catalog: list[CatalogEntry],
+    sections: list[str],
+    section_option: str | None,
+) -> None:
+    """The reading process: send each part as it is ready, then "end" (or why not)."""
+    # The parent may be a full-screen app: nothing here may reach its terminal.
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the child
+    try:
+        for item in _produce(path, catalog, sections, section_option):
+            if isinstance(item, Part):
+                # Plain tuples all the way down: the cheapest thing to pickle and unpickle.
+                item.valid = [
+                    (*r[:_PHONES], tuple(map(tuple, r[_PHONES])), *r[_PHONES + 1 :])
+                    for r in item.valid
+                ]
+                out.put(("part", item))
+            else:
+                out.put(("workbook", item))
+        out.put(("end", None))
+    except UnreadableWorkbook as exc:
+        out.put(("unreadable", str(exc)))
+    except Exception as exc:  # noqa: BLE001 - every failure is reported to the writer
+        out.put(("failed", _summary(exc)))
+    finally:
+        out.close()
+        out.join_thread()
+
+
+def _summary(exc: BaseException) -> str:
+    """The error's type and where it happened, without its message (it may quote a cell)."""
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    where = " ← ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+    return f"{type(exc).__name__}（{where}）"
+
+
+_PHONES = ValidRow._fields.index("phones")
