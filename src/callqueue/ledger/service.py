@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -14,13 +14,13 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy import select
 from sqlmodel import Session
 
-from callqueue import audit, catalog, clock, workdays
+from callqueue import audit, catalog, clock, roles, workdays
 from callqueue.db import table
 from callqueue.ledger.check import Problem, RejectedRow, check_workbook
 from callqueue.ledger.read import UnreadableWorkbook, read_workbook
 from callqueue.ledger.rejects import rejects_path, write_rejects
 from callqueue.ledger.write import write_rows
-from callqueue.models import ImportBatch, Section
+from callqueue.models import ImportBatch, Role, Section
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -102,6 +102,7 @@ def import_ledger(
     actor: str = "import",
     staff_id: int | None = None,
     progress: Progress | None = None,
+    caller_section: str | None = None,
 ) -> ImportReport:
     """Import one ledger workbook within `session` (the caller commits once).
 
@@ -115,13 +116,21 @@ def import_ledger(
         actor: who imports.
         staff_id: their staff id.
         progress: optional progress callback.
+        caller_section: set when a caller (提醒人) imports: their section, which sheets that
+            name none go to; None (supervisors, admins, nobody named) imports into any section.
 
     Returns:
         The report; `rejected_rows` holds the rows for the rejects workbook.
 
     Raises:
         UnreadableWorkbook: the file cannot be read; nothing was written.
+        roles.NotAllowed: a caller's import names another section (`section`, a sheet, or a
+            certificate of another section already in the ledger); nothing was written.
     """
+    if caller_section is not None:
+        if section is not None and section != caller_section:
+            raise roles.NotAllowed(f"不能导入到{section}：" + _caller_only(actor, caller_section))
+        section = caller_section
     notify = progress or (lambda _stage, _done, _total: None)
     notify("读取", 0, 1)
     book = read_workbook(path)
@@ -136,6 +145,13 @@ def import_ledger(
         section_option=section,
         progress=lambda n: notify("检查", n, total),
     )
+    if caller_section is not None:
+        _refuse_other_sections(
+            actor,
+            caller_section,
+            [(v.sheet, v.section) for v in checked.valid]
+            + [(r.sheet, r.section) for r in checked.rejected if r.section is not None],
+        )
     report = ImportReport(file=str(path), rows=checked.rows, dry_run=dry_run)
     report.problems = list(checked.problems)
     for sheet in book.tables:
@@ -168,7 +184,20 @@ def import_ledger(
         actor=actor,
         staff_id=staff_id,
         progress=lambda n: notify("写入", n, len(checked.valid)),
+        only_section=caller_section,
     )
+    if written.foreign:  # raising rolls the whole import back
+        assert caller_section is not None
+        first, section_of = written.foreign[0]
+        more = f"等 {len(written.foreign)} 行" if len(written.foreign) > 1 else ""
+        raise roles.NotAllowed(
+            _caller_only(
+                actor,
+                caller_section,
+                what=f"工作表“{first.sheet}”第{first.row}行{more}的证书已在台账中，",
+                section=section_of,
+            )
+        )
     late_rejects: list[RejectedRow] = []
     if written.rejected:  # rare: only then index every raw row by where it came from
         raw = {(t.sheet, r.row): r.values for t in book.tables for r in t.rows}
@@ -217,6 +246,32 @@ def import_ledger(
         report.rejected,
     )
     return report
+
+
+def _caller_only(
+    name: str, own_section: str, *, what: str | None = None, section: str | None = None
+) -> str:
+    return roles.other_section_message(
+        name,
+        Role.CALLER.value,
+        own_section=own_section,
+        task="导入",
+        kind="台账",
+        what=what,
+        section=section,
+    )
+
+
+def _refuse_other_sections(name: str, own_section: str, rows: Iterable[tuple[str, str]]) -> None:
+    """Refuse a caller's import when rows (sheet, section) belong to another section."""
+    other = {(sheet, section) for sheet, section in rows if section != own_section}
+    if not other:
+        return
+    sheets = "、".join(f"“{sheet}”" for sheet in sorted({sheet for sheet, _ in other}))
+    sections = "、".join(sorted({section for _, section in other}))
+    raise roles.NotAllowed(
+        _caller_only(name, own_section, what=f"工作表{sheets}中的证书", section=sections)
+    )
 
 
 def save_rejects(session: Session, report: ImportReport) -> str | None:

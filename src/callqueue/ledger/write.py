@@ -46,6 +46,8 @@ class WriteResult:
     duplicates: int = 0
     rejected: list[tuple[ValidRow, str]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    foreign: list[tuple[ValidRow, str]] = field(default_factory=list)
+    """Rows naming a certificate of a section other than `only_section`, with that section."""
 
 
 @dataclass
@@ -91,6 +93,7 @@ def _load_existing(session: Session, keys: Iterable[str]) -> _Existing:
                 table(Certificate).c.contact_id,
                 table(Certificate).c.number,
                 table(Certificate).c.issued_on,
+                table(Certificate).c.section_id,
             ).where(table(Certificate).c.holder_id.in_(part))
         ):
             cert = dict(row._mapping)
@@ -129,6 +132,7 @@ def write_rows(
     actor: str,
     staff_id: int | None = None,
     progress: Callable[[int], None] | None = None,
+    only_section: str | None = None,
 ) -> WriteResult:
     """Write valid rows: create what is new, update changed contacts, recognise duplicates.
 
@@ -142,6 +146,8 @@ def write_rows(
         actor: who imports, for the audit trail.
         staff_id: their staff id.
         progress: called with the count of rows written so far, now and then.
+        only_section: for a caller's import, the one section it may change: a row naming a
+            certificate of another section leaves it alone and is listed in `foreign`.
 
     Returns:
         Counts and the problems found while writing.
@@ -158,6 +164,7 @@ def write_rows(
             actor=actor,
             staff_id=staff_id,
             progress=progress,
+            only_section=only_section,
         )
 
 
@@ -172,6 +179,7 @@ def _write_rows(
     actor: str,
     staff_id: int | None,
     progress: Callable[[int], None] | None,
+    only_section: str | None,
 ) -> WriteResult:
     now = clock.now()
     result = WriteResult()
@@ -209,6 +217,14 @@ def _write_rows(
             continue
         seen[key] = (r.sheet, r.row)
         existing = ex.certs.get(key)
+        if (
+            existing is not None
+            and only_section is not None
+            and existing["section_id"] != sections[only_section]
+        ):
+            name = next(n for n, i in sections.items() if i == existing["section_id"])
+            result.foreign.append((r, name))
+            continue
         if existing is not None:
             if _update_existing(session, r, existing, ex, result, now, actor, staff_id):
                 result.updated += 1
