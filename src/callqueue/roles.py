@@ -123,7 +123,8 @@ def other_section_message(
     Returns:
         E.g. 提醒 12 属于社会事务科；张敏是环保城管和建设交通科的提醒人，只能处理本科室（环保城管和建设交通科）的提醒
     """
-    head = f"{what}属于{section}；" if what and section else ""
+    gap = " " if what and what[-1].isascii() and what[-1].isalnum() else ""  # 提醒 12 属于…
+    head = f"{what}{gap}属于{section}；" if what and section else ""
     label = role_label(role or "")
     return f"{head}{name}是{own_section}的{label}，只能{task}本科室（{own_section}）的{kind}"
 
