@@ -180,12 +180,12 @@ def record_outcome(
     if loaded is None:
         raise OutcomeRefused(f"提醒 {reminder_id} 不存在")
     reminder, original = loaded
-    # On the row just read: no statement on the hot path unless refusing.
-    refused = section_refusal(
-        session, viewer=viewer, section_id=reminder.section_id, what=f"提醒 {reminder_id}"
-    )
-    if refused:
-        raise OutcomeRefused(refused)
+    # Checked on the row just read: no statement (nor call) on the hot path unless refusing.
+    if viewer is not None and not viewer.sees_all and viewer.section_id != reminder.section_id:
+        refused = section_refusal(
+            session, viewer=viewer, section_id=reminder.section_id, what=f"提醒 {reminder_id}"
+        )
+        raise OutcomeRefused(refused or f"提醒 {reminder_id} 不属于本科室")
     closing = kind in (Outcome.RENEWED, Outcome.NOT_RENEWING)
     if reminder.state not in OPEN_STATES and not (closing and reminder.state == "lapsed"):
         raise OutcomeRefused(
