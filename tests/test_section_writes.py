@@ -41,10 +41,13 @@ from callqueue.queue.appointments import AppointmentRefused
 from callqueue.queue.assisted import AssistRefused
 from callqueue.queue.order import QueueEntry
 from callqueue.queue.outcomes import OutcomeInput, OutcomeRefused
+from callqueue.records import RecordRefused
+from callqueue.records.manual import CertificateRefused, ManualCertificate
 from callqueue.roles import NotAllowed
 from callqueue.tui.assisted_desk import AssistedDesk
 from callqueue.tui.desk import Desk, failure_text
 from callqueue.tui.office_desk import OfficeDesk
+from callqueue.tui.records_desk import RecordsDesk
 
 from .ledger_files import write_annex2
 from .queue_world import NOW, SECTION, TODAY, due_row, policy
@@ -394,3 +397,59 @@ def test_the_section_check_adds_no_statement_to_an_outcome(world: Engine, backen
     with pytest.raises(OutcomeRefused):
         statements(world, ids_in(world, Reminder, OTHER)[3], caller)
     assert snapshot(world) == before
+
+
+def test_records_desk_on_another_sections_holder(world: Engine) -> None:
+    c, cert = table(Contact), table(Certificate)
+    with db.session_scope(world, write=False) as session:
+        other = staff.section_id(session, OTHER)
+        contact_id, phone_id = session.execute(
+            select(c.c.id, table(ContactPhone).c.id)
+            .join(cert, cert.c.contact_id == c.c.id)
+            .join(table(ContactPhone), table(ContactPhone).c.contact_id == c.c.id)
+            .where(cert.c.section_id == other)
+            .order_by(c.c.id)
+            .limit(1)
+        ).one()
+    caller = RecordsDesk(desk_of(world, "甲"))
+    before = snapshot(world)
+    for fix in (
+        lambda: caller.mark_invalid(phone_id, "空号"),
+        lambda: caller.add_phone(contact_id, "13912345678"),
+        lambda: caller.add_email(contact_id, "new@example.cn"),
+    ):
+        with pytest.raises(RecordRefused, match="没有本科室的证书，无权查看或修改"):
+            fix()
+    # By hand: the form's section is not the caller's to choose, and the other section's
+    # certificate (with a new phone) is neither added again nor updated.
+    theirs = other_row(4)
+    with pytest.raises(CertificateRefused):
+        caller.add_certificate(
+            ManualCertificate(
+                holder=str(theirs["holder"]),
+                certificate="卫生许可证",
+                expires_on="2027-01-14",
+                contact="13912345678",
+                section=OTHER,
+            )
+        )
+    assert snapshot(world) == before
+    added = caller.add_certificate(
+        ManualCertificate(
+            holder="甲手工单位", certificate="卫生许可证", expires_on="2028-05-01", section=OTHER
+        )
+    )
+    assert ledger_section_of(world, added.certificate_id) == SECTION
+    supervisor = RecordsDesk(desk_of(world, "主任"))
+    assert supervisor.add_phone(contact_id, "13912345678").message
+    supervisor.mark_invalid(phone_id, "空号")
+
+
+def ledger_section_of(engine: Engine, certificate_id: int) -> str:
+    cert = table(Certificate)
+    with db.session_scope(engine, write=False) as session:
+        sid = session.execute(
+            select(cert.c.section_id).where(cert.c.id == certificate_id)
+        ).scalar_one()
+        names = {staff.section_id(session, n): n for n in (SECTION, OTHER)}
+    return names[sid]
