@@ -130,6 +130,7 @@ def main() -> None:
         )
     with db.session_scope(engine, write=False) as session:
         me = staff_service.get_staff(session, "张敏")
+        viewer = staff_service.Viewer.of(me)  # a caller: their own section, as the desk
         policy = outcomes.Policy(
             calendar=workdays.load_calendar(session),
             hours=OfficeHours.parse("08:30-12:00,13:30-17:30"),
@@ -168,7 +169,12 @@ def main() -> None:
             with db.session_scope(engine, write=True) as session:
                 for rid in entry.reminders:
                     outcomes.record_outcome(
-                        session, reminder_id=rid, outcome="informed", staff_id=me.id, policy=policy
+                        session,
+                        reminder_id=rid,
+                        outcome="informed",
+                        staff_id=me.id,
+                        policy=policy,
+                        viewer=viewer,  # as the desk passes it: the section check runs
                     )
     raw.close()
 

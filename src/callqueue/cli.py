@@ -86,6 +86,8 @@ class CallqueueGroup(click.Group):
             raise UnusableError(str(exc)) from exc
         except (SettingsError, catalog.CatalogError) as exc:
             raise UnusableError(str(exc)) from exc
+        except NotAllowed as exc:  # a role or section refusal: nothing was changed
+            raise UserError(str(exc)) from exc
         except SQLAlchemyError as exc:
             url = ctx.obj.db_url if isinstance(ctx.obj, AppContext) else ""
             log.exception("database failure")
@@ -385,15 +387,20 @@ def _known_section(obj: AppContext, section: str | None) -> None:
         fail(f"科室“{section}”不存在（现有：{'、'.join(names)}）", EXIT_UNUSABLE)
 
 
+def _viewer(obj: AppContext, session: Any) -> staff_service.Viewer | None:
+    """The staff member named with --staff, or None when nobody is named."""
+    try:
+        return staff_service.viewer(session, obj.staff)
+    except staff_service.StaffError as exc:
+        fail(str(exc))
+
+
 def _scope(obj: AppContext, session: Any, section: str | None) -> staff_service.SectionScope:
     """The sections this command may show: --staff's sections, narrowed by --section.
 
     Callers see their own section only; supervisors, admins and an unnamed operator see all.
     """
-    try:
-        who = staff_service.viewer(session, obj.staff)
-    except staff_service.StaffError as exc:
-        fail(str(exc))
+    who = _viewer(obj, session)
     try:
         return staff_service.scope(session, viewer=who, requested=section)
     except staff_service.StaffError as exc:
@@ -411,13 +418,16 @@ def _scope(obj: AppContext, session: Any, section: str | None) -> staff_service.
 def import_cmd(
     obj: AppContext, file: Path, section: str | None, dry_run: bool, as_json: bool
 ) -> None:
-    """导入台账工作簿（附件2）。退出码：0 全部处理且无拒绝，1 有被拒绝的行，2 文件无法读取。"""
+    """导入台账工作簿（附件2）。退出码：0 全部处理且无拒绝，1 有被拒绝的行，2 文件无法读取。
+
+    提醒人（--staff）只能导入本科室的台账：未注明科室的工作表归入本科室，涉及其他科室时什么都不写，退出码 1。
+    """
     _known_section(obj, section)
     progress = _Progress(enabled=not as_json and sys.stderr.isatty())
     engine = obj.engine()
     try:
         with db.session_scope(engine, write=True, bulk=True) as session:
-            staff_id = staff_service.staff_id(session, obj.staff)
+            who = _viewer(obj, session)
             report = ledger_service.import_ledger(
                 session,
                 path=file,
@@ -426,12 +436,16 @@ def import_cmd(
                 dry_run=dry_run,
                 margin_workdays=obj.settings.margin_workdays,
                 actor=obj.staff or "cli",
-                staff_id=staff_id,
+                staff_id=who.staff_id if who else None,
                 progress=progress,
+                caller_section=who.bound_section if who else None,
             )
     except UnreadableWorkbook as exc:
         progress.close()
         fail(str(exc), EXIT_UNUSABLE)
+    except NotAllowed as exc:
+        progress.close()
+        fail(str(exc))
     progress.close()
     if report.rejects_file:
         try:
@@ -709,6 +723,7 @@ def call_log(
                 policy=_policy(obj, session, now),
                 data=data,
                 at=_parse_at(at_text, "通话时间"),
+                viewer=staff_service.Viewer.of(me),
             )
     except outcomes.OutcomeRefused as exc:
         fail(str(exc))
@@ -781,6 +796,7 @@ def assisted_advance(
                 filed_on=_parse_day(on_text, "提交日期"),
                 note=note,
                 helper_staff_id=_staff(obj, session, helper).id if helper else None,
+                viewer=staff_service.Viewer.of(me),
             )
     except assisted.AssistRefused as exc:
         fail(str(exc))
@@ -838,14 +854,15 @@ def _set_appointment(
 ) -> None:
     try:
         with db.session_scope(obj.engine(), write=True) as session:
-            who = staff_service.staff_id(session, obj.staff)
+            who = _viewer(obj, session)
             appointments.set_status(
                 session,
                 appointment_id=appointment_id,
                 status=status,
-                staff_id=who,
+                staff_id=who.staff_id if who else None,
                 now=_now(obj),
                 note=note,
+                viewer=who,
             )
     except appointments.AppointmentRefused as exc:
         fail(str(exc))

@@ -22,6 +22,7 @@ from callqueue.notify.mailer import (
 )
 from callqueue.notify.masking import mask_email
 from callqueue.notify.render import PARTS, default_templates, templates_dir
+from callqueue.queue.staff import Viewer
 
 
 @main.group(name="email")
@@ -84,7 +85,9 @@ def email_queue(
     try:
         with db.session_scope(obj.engine(), write=True) as session:
             me = _staff(obj, session, staff_name)
-            queued = outbox.queue_reminder(session, reminder_id=reminder, staff_id=me.id, now=now)
+            queued = outbox.queue_reminder(
+                session, reminder_id=reminder, staff_id=me.id, now=now, viewer=Viewer.of(me)
+            )
     except outbox.MailRefused as exc:
         fail(str(exc))
     report = None
@@ -148,7 +151,9 @@ def email_retry(obj: AppContext, outbox_id: int, staff_name: str | None) -> None
     try:
         with db.session_scope(obj.engine(), write=True) as session:
             me = _staff(obj, session, staff_name)
-            outbox.retry(session, outbox_id=outbox_id, staff_id=me.id, now=_now(obj))
+            outbox.retry(
+                session, outbox_id=outbox_id, staff_id=me.id, now=_now(obj), viewer=Viewer.of(me)
+            )
     except outbox.MailRefused as exc:
         fail(str(exc))
     click.echo(f"邮件 #{outbox_id} 已重新排队，下次 email send 时发出")

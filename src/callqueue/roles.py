@@ -99,6 +99,36 @@ def scoped_sections(
     return [own_section] if own_section else []
 
 
+def other_section_message(
+    name: str,
+    role: str | None,
+    *,
+    own_section: str,
+    task: str,
+    kind: str,
+    what: str | None = None,
+    section: str | None = None,
+) -> str:
+    """Why a caller may not change another section's data, in the words staff read.
+
+    Args:
+        name: The staff member.
+        role: Their role.
+        own_section: The section they belong to.
+        task: What they may do in their own section only, in Chinese (e.g. 处理).
+        kind: What data, in Chinese (e.g. 提醒).
+        what: The data asked for (e.g. 提醒 12), when there is one.
+        section: The section that data belongs to.
+
+    Returns:
+        E.g. 提醒 12 属于社会事务科；张敏是环保城管和建设交通科的提醒人，只能处理本科室（环保城管和建设交通科）的提醒
+    """
+    gap = " " if what and what[-1].isascii() and what[-1].isalnum() else ""  # 提醒 12 属于…
+    head = f"{what}{gap}属于{section}；" if what and section else ""
+    label = role_label(role or "")
+    return f"{head}{name}是{own_section}的{label}，只能{task}本科室（{own_section}）的{kind}"
+
+
 def may_inspect(role: str | None) -> bool:
     """Tell whether a role may inspect the sections' ledgers (督促检查)."""
     return role in SUPERVISORS

@@ -6,7 +6,7 @@ import contextlib
 import functools
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy import select
 from sqlmodel import Session
 
-from callqueue import audit, catalog, clock, workdays
+from callqueue import audit, catalog, clock, roles, workdays
 from callqueue.db import table
 from callqueue.ledger.bulk import import_cache, loading
 from callqueue.ledger.check import Problem, RejectedRow, ValidRow
@@ -31,6 +31,7 @@ from callqueue.models import (
     Holder,
     ImportBatch,
     Reminder,
+    Role,
     Section,
 )
 
@@ -115,6 +116,7 @@ def import_ledger(
     staff_id: int | None = None,
     progress: Progress | None = None,
     parallel: bool | None = None,
+    caller_section: str | None = None,
 ) -> ImportReport:
     """Import one ledger workbook within `session` (the caller commits once).
 
@@ -130,6 +132,8 @@ def import_ledger(
         progress: optional progress callback.
         parallel: read and check in a second process while this one writes (see
             ledger/pipeline.py); None decides by the file's size.
+        caller_section: set when a caller (提醒人) imports: their section, which sheets that
+            name none go to; None (supervisors, admins, nobody named) imports into any section.
 
     Returns:
         The report; `rejected_rows` holds the rows for the rejects workbook.
@@ -137,7 +141,13 @@ def import_ledger(
     Raises:
         UnreadableWorkbook: the file cannot be read; nothing was written.
         ReaderFailed: reading or checking failed in the second process; roll back.
+        roles.NotAllowed: a caller's import names another section (`section`, a sheet, or a
+            certificate of another section already in the ledger); roll back.
     """
+    if caller_section is not None:
+        if section is not None and section != caller_section:
+            raise roles.NotAllowed(f"不能导入到{section}：" + _caller_only(actor, caller_section))
+        section = caller_section
     notify = progress or (lambda _stage, _done, _total: None)
     notify("读取", 0, 1)
     entries = catalog.list_items(session)
@@ -183,9 +193,17 @@ def import_ledger(
                     margin_workdays=margin_workdays,
                     actor=actor,
                     staff_id=staff_id,
+                    only_section=caller_section,
                 )
                 for part in parts:
                     assert isinstance(part, Part)
+                    if caller_section is not None:  # raising rolls back what was written
+                        _refuse_other_sections(
+                            actor,
+                            caller_section,
+                            [(v[0], v[2]) for v in part.valid]  # (sheet, section)
+                            + [(r.sheet, r.section) for r in part.rejected if r.section],
+                        )
                     report.rows += part.rows
                     report.problems += part.problems
                     rejected += part.rejected
@@ -193,6 +211,18 @@ def import_ledger(
                     writer.add(part.valid)
                     notify("写入", writer.done, total)
             written = writer.finish()
+    if written.foreign:  # raising rolls the whole import back
+        assert caller_section is not None
+        first, section_of = written.foreign[0]
+        more = f"等 {len(written.foreign)} 行" if len(written.foreign) > 1 else ""
+        raise roles.NotAllowed(
+            _caller_only(
+                actor,
+                caller_section,
+                what=f"工作表“{first.sheet}”第{first.row}行{more}的证书已在台账中，",
+                section=section_of,
+            )
+        )
     for sheet, hidden in workbook.sheets:
         if hidden:
             report.problems.append(
@@ -257,6 +287,32 @@ def save_rejects(session: Session, report: ImportReport) -> str | None:
     office = catalog.office(session)
     write_rejects(report.rejected_rows, Path(report.rejects_file), office_name=office["name"])
     return report.rejects_file
+
+
+def _caller_only(
+    name: str, own_section: str, *, what: str | None = None, section: str | None = None
+) -> str:
+    return roles.other_section_message(
+        name,
+        Role.CALLER.value,
+        own_section=own_section,
+        task="导入",
+        kind="台账",
+        what=what,
+        section=section,
+    )
+
+
+def _refuse_other_sections(name: str, own_section: str, rows: Iterable[tuple[str, str]]) -> None:
+    """Refuse a caller's import when rows (sheet, section) belong to another section."""
+    other = {(sheet, section) for sheet, section in rows if section != own_section}
+    if not other:
+        return
+    sheets = "、".join(f"“{sheet}”" for sheet in sorted({sheet for sheet, _ in other}))
+    sections = "、".join(sorted({section for _, section in other}))
+    raise roles.NotAllowed(
+        _caller_only(name, own_section, what=f"工作表{sheets}中的证书", section=sections)
+    )
 
 
 def _raw_values(path: Path, sha256: str) -> dict[tuple[str, int], dict[str, object]]:

@@ -46,6 +46,8 @@ class WriteResult:
     duplicates: int = 0
     rejected: list[tuple[ValidRow, str]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    foreign: list[tuple[ValidRow, str]] = field(default_factory=list)
+    """Rows naming a certificate of a section other than `only_section`, with that section."""
 
 
 @dataclass
@@ -93,6 +95,7 @@ def _load_existing(session: Session, keys: Iterable[str], ex: _Existing) -> None
                 table(Certificate).c.contact_id,
                 table(Certificate).c.number,
                 table(Certificate).c.issued_on,
+                table(Certificate).c.section_id,
             ).where(table(Certificate).c.holder_id.in_(part))
         ):
             cert = dict(row._mapping)
@@ -129,6 +132,7 @@ def write_rows(
     actor: str,
     staff_id: int | None = None,
     progress: Callable[[int], None] | None = None,
+    only_section: str | None = None,
 ) -> WriteResult:
     """Write valid rows: create what is new, update changed contacts, recognise duplicates.
 
@@ -142,6 +146,8 @@ def write_rows(
         actor: who imports, for the audit trail.
         staff_id: their staff id.
         progress: called with the count of rows written so far, now and then.
+        only_section: for a caller's import, the one section it may change: a row naming a
+            certificate of another section leaves it alone and is listed in `foreign`.
 
     Returns:
         Counts and the problems found while writing.
@@ -157,6 +163,7 @@ def write_rows(
                 margin_workdays=margin_workdays,
                 actor=actor,
                 staff_id=staff_id,
+                only_section=only_section,
             )
             for start in range(0, len(rows), BATCH):
                 writer.add(rows[start : start + BATCH])
@@ -185,6 +192,7 @@ class RowWriter:
         margin_workdays: int,
         actor: str,
         staff_id: int | None = None,
+        only_section: str | None = None,
     ) -> None:
         self.session, self.batch_id, self.calendar = session, batch_id, calendar
         self.today, self.margin_workdays = today, margin_workdays
@@ -208,6 +216,8 @@ class RowWriter:
         # What a reminder takes from its plan, worked out once per expiry date and kind of item.
         self.plans: dict[tuple[date, int, int | None, str], tuple[Any, ...]] = {}
         self.memo: dict[tuple[str, str], dict[Any, Any]] = {}  # see bulk.insert_rows
+        # A caller's import may change only their section's certificates (see WriteResult).
+        self.only_section_id = None if only_section is None else self.sections[only_section]
 
     def add(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Write the next rows of the file (ValidRow field order)."""
@@ -247,6 +257,14 @@ class RowWriter:
                 continue
             seen[key] = (r[_SHEET], r[_ROW])
             existing = ex.certs.get(key)
+            if (
+                existing is not None
+                and self.only_section_id is not None
+                and existing["section_id"] != self.only_section_id
+            ):
+                name = next(n for n, i in self.sections.items() if i == existing["section_id"])
+                result.foreign.append((ValidRow._make(r), name))
+                continue
             if existing is not None:
                 if _update_existing(
                     session, ValidRow._make(r), existing, ex, result, now, self.actor, self.staff_id

@@ -38,6 +38,7 @@ from callqueue.models import (
     Section,
 )
 from callqueue.notify.masking import mask_email
+from callqueue.queue.staff import Viewer, section_refusal
 
 WORKABLE = frozenset(
     {
@@ -239,6 +240,7 @@ def queue_reminder(
     reminder_id: int,
     staff_id: int | None,
     now: datetime,
+    viewer: Viewer | None = None,
 ) -> Queued:
     """Queue the reminder email of a reminder's current stage (what `e` does).
 
@@ -250,17 +252,20 @@ def queue_reminder(
         reminder_id: the reminder.
         staff_id: who asked for it; None for the send run.
         now: the time in force.
+        viewer: who asks, for the section check (callers: their own section's reminders
+            only); None for the send run and scripts that name nobody.
 
     Returns:
         The outbox row and the masked address.
 
     Raises:
-        MailRefused: no such reminder, not due or closed, no valid address, or this stage
-            already emailed or queued.
+        MailRefused: no such reminder, another section's reminder for a caller, not due or
+            closed, no valid address, or this stage already emailed or queued.
     """
     r = table(Reminder)
     rem = session.execute(
         select(
+            r.c.section_id,
             r.c.state,
             r.c.follow_up,
             r.c.holder_id,
@@ -271,6 +276,11 @@ def queue_reminder(
     ).one_or_none()
     if rem is None:
         raise MailRefused(f"提醒 {reminder_id} 不存在")
+    refused = section_refusal(
+        session, viewer=viewer, section_id=rem.section_id, what=f"提醒 {reminder_id}"
+    )
+    if refused:
+        raise MailRefused(refused)
     if rem.state == ReminderState.SCHEDULED:
         raise MailRefused(f"提醒 {reminder_id} 还没到提醒日期")
     if rem.state not in WORKABLE:
@@ -531,12 +541,31 @@ def cancel_for_closed(session: Session, *, outbox_id: int, reason: str, now: dat
     )
 
 
-def retry(session: Session, *, outbox_id: int, staff_id: int | None, now: datetime) -> None:
+def _section_of(session: Session, reminder_id: int | None, appointment_id: int | None) -> int:
+    """The section of an email's reminder, else of its appointment."""
+    r, a = table(Reminder), table(Appointment)
+    if reminder_id is not None:
+        query = select(r.c.section_id).where(r.c.id == reminder_id)
+    else:
+        query = select(a.c.section_id).where(a.c.id == appointment_id)
+    return int(session.execute(query).scalar_one())
+
+
+def retry(
+    session: Session,
+    *,
+    outbox_id: int,
+    staff_id: int | None,
+    now: datetime,
+    viewer: Viewer | None = None,
+) -> None:
     """Send a failed or uncertain email again (staff checked that it did not arrive).
 
+    `viewer` is who asks: a caller retries their own section's emails only (None: no check).
+
     Raises:
-        MailRefused: no such email, it is not failed or uncertain, or its stage or event has
-            another email on its way or sent since.
+        MailRefused: no such email, another section's email for a caller, it is not failed or
+            uncertain, or its stage or event has another email on its way or sent since.
     """
     o = table(OutboxEmail)
     row = session.execute(
@@ -546,6 +575,16 @@ def retry(session: Session, *, outbox_id: int, staff_id: int | None, now: dateti
     ).one_or_none()
     if row is None:
         raise MailRefused(f"邮件 {outbox_id} 不存在")
+    if viewer is not None and not viewer.sees_all:
+        refused = section_refusal(
+            session,
+            viewer=viewer,
+            section_id=_section_of(session, row.reminder_id, row.appointment_id),
+            what=f"邮件 {outbox_id}",
+            kind="邮件",
+        )
+        if refused:
+            raise MailRefused(refused)
     if row.status not in (MailStatus.FAILED, MailStatus.UNCERTAIN):
         raise MailRefused(
             f"邮件 {outbox_id} 的状态是“{STATUS_LABELS.get(row.status, row.status)}”，不需要重发"

@@ -16,6 +16,7 @@ from callqueue.db import table
 from callqueue.hours import OfficeHours
 from callqueue.models import Appointment, AppointmentStatus, Section
 from callqueue.notify import outbox
+from callqueue.queue.staff import Viewer, section_refusal
 
 
 class AppointmentRefused(ValueError):
@@ -208,11 +209,26 @@ def set_status(
     staff_id: int | None,
     now: datetime,
     note: str = "",
+    viewer: Viewer | None = None,
 ) -> Appointment:
-    """Cancel an appointment or mark it done / no-show, audited; a cancellation is emailed."""
+    """Cancel an appointment or mark it done / no-show, audited; a cancellation is emailed.
+
+    Raises:
+        AppointmentRefused: no such appointment, one of another section for a caller
+            (`viewer`; None checks nothing), or one no longer booked. Nothing was changed.
+    """
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise AppointmentRefused(f"预约 {appointment_id} 不存在")
+    refused = section_refusal(
+        session,
+        viewer=viewer,
+        section_id=appointment.section_id,
+        what=f"预约 {appointment_id}",
+        kind="预约",
+    )
+    if refused:
+        raise AppointmentRefused(refused)
     if appointment.status != AppointmentStatus.BOOKED:
         raise AppointmentRefused(f"预约 {appointment_id} 已是“{appointment.status}”，不能再改")
     before = appointment.status

@@ -33,6 +33,7 @@ from callqueue.models import (
     Staff,
 )
 from callqueue.queue.reminders import STATE_LABELS
+from callqueue.queue.staff import Viewer, section_refusal
 
 STAGES = (AssistStage.REGISTERED, AssistStage.PREPARING, AssistStage.FILED)
 """The stages in the only order a case may take them (材料准备中 may be skipped)."""
@@ -180,6 +181,7 @@ def advance(
     filed_on: date | None = None,
     note: str = "",
     helper_staff_id: int | None = None,
+    viewer: Viewer | None = None,
 ) -> AssistedCase:
     """Move an open assisted case forward to `stage`, or refuse and change nothing.
 
@@ -193,19 +195,31 @@ def advance(
         filed_on: the filing date for `filed`; today when not given.
         note: what happened, appended to the case's notes with the date.
         helper_staff_id: a new helper for the case, when it changes hands.
+        viewer: who records, for the section check (callers: their own section's cases
+            only); None checks nothing.
 
     Returns:
         The case as it now stands.
 
     Raises:
-        AssistRefused: unknown reminder or stage, not an assisted case, a closed case, a move
-            backwards or to the same stage, a filing date in the future, before the case was
-            registered or after the certificate expired, or a date given for another stage.
+        AssistRefused: unknown reminder or stage, another section's case for a caller, not
+            an assisted case, a closed case, a move backwards or to the same stage, a filing
+            date in the future, before the case was registered or after the certificate
+            expired, or a date given for another stage.
     """
     target = stage_of(stage)
     r = session.get(Reminder, reminder_id, with_for_update=True)
     if r is None:
         raise AssistRefused(f"提醒 {reminder_id} 不存在")
+    refused = section_refusal(
+        session,
+        viewer=viewer,
+        section_id=r.section_id,
+        what=f"提醒 {reminder_id}",
+        kind="帮办代办案件",
+    )
+    if refused:
+        raise AssistRefused(refused)
     if r.assist_stage is None:
         raise AssistRefused(f"提醒 {reminder_id} 不是帮办代办案件（先记录“帮办代办”结果）")
     if r.state not in OPEN_STATES:

@@ -30,6 +30,7 @@ from callqueue.models import (
 from callqueue.queue import appointments, reminder_rows, renewals
 from callqueue.queue.reminder_rows import ReminderRow
 from callqueue.queue.reminders import STATE_LABELS
+from callqueue.queue.staff import Viewer, section_refusal
 
 CONVEYABLE = ("expiry", "apply_by", "place", "phone", "materials")
 """一次性告知 items: expiry date, apply-by date, place, service phone, materials list."""
@@ -143,6 +144,7 @@ def record_outcome(
     at: datetime | None = None,
     channel: Channel = Channel.PHONE,
     email_id: int | None = None,
+    viewer: Viewer | None = None,
 ) -> OutcomeResult:
     """Record one outcome of DESIGN.md §5 on one reminder, or refuse it and change nothing.
 
@@ -156,13 +158,16 @@ def record_outcome(
         at: when the call happened; `policy.now` by default.
         channel: phone for a call; email when a sent email informed the holder.
         email_id: the address an email went to.
+        viewer: who records, for the section check: a caller records on their own section's
+            reminders only. None (the send run, scripts) checks nothing.
 
     Returns:
         The new state and a Chinese summary.
 
     Raises:
-        OutcomeRefused: unknown reminder, closed reminder, someone else's live claim, or
-            details the outcome needs are missing or wrong.
+        OutcomeRefused: unknown reminder, another section's reminder for a caller, closed
+            reminder, someone else's live claim, or details the outcome needs are missing or
+            wrong.
     """
     try:
         kind = Outcome(outcome)
@@ -175,6 +180,12 @@ def record_outcome(
     if loaded is None:
         raise OutcomeRefused(f"提醒 {reminder_id} 不存在")
     reminder, original = loaded
+    # Checked on the row just read: no statement (nor call) on the hot path unless refusing.
+    if viewer is not None and not viewer.sees_all and viewer.section_id != reminder.section_id:
+        refused = section_refusal(
+            session, viewer=viewer, section_id=reminder.section_id, what=f"提醒 {reminder_id}"
+        )
+        raise OutcomeRefused(refused or f"提醒 {reminder_id} 不属于本科室")
     closing = kind in (Outcome.RENEWED, Outcome.NOT_RENEWING)
     if reminder.state not in OPEN_STATES and not (closing and reminder.state == "lapsed"):
         raise OutcomeRefused(

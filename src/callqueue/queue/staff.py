@@ -47,6 +47,11 @@ class Viewer:
         sees_all = roles.sees_all_sections(staff.role)
         return cls(staff.id, staff.name, staff.section_id, sees_all, staff.section, staff.role)
 
+    @property
+    def bound_section(self) -> str | None:
+        """The one section this staff member may change (callers), None for every section."""
+        return None if self.sees_all else self.section
+
 
 @dataclass(frozen=True)
 class SectionScope:
@@ -98,6 +103,43 @@ def scope(session: Session, *, viewer: Viewer | None, requested: str | None) -> 
         query = query.where(sec.c.name.in_(allowed))
     found = {int(i): n for i, n in session.execute(query)}
     return SectionScope(found, every=allowed is None)
+
+
+def section_refusal(
+    session: Session,
+    *,
+    viewer: Viewer | None,
+    section_id: int,
+    what: str,
+    task: str = "处理",
+    kind: str = "提醒",
+) -> str | None:
+    """Why `viewer` may not change data of section `section_id`, or None when they may.
+
+    Callers change their own section's data only; supervisors, admins and nobody named (the
+    operator's own command line, the send run) change any. Reads nothing unless refusing.
+
+    Args:
+        session: the unit of work (the refusal reads the other section's name).
+        viewer: who changes the data, or None when nobody is named.
+        section_id: the section the data belongs to.
+        what: the data, in Chinese (e.g. 提醒 12).
+        task: what callers may do in their own section only (e.g. 处理).
+        kind: what data (e.g. 提醒).
+    """
+    if viewer is None or viewer.sees_all or viewer.section_id == section_id:
+        return None
+    sec = table(Section)
+    name = session.execute(select(sec.c.name).where(sec.c.id == section_id)).scalar()
+    return roles.other_section_message(
+        viewer.name,
+        viewer.role,
+        own_section=viewer.section,
+        task=task,
+        kind=kind,
+        what=what,
+        section=name or f"科室 {section_id}",
+    )
 
 
 def section_names(session: Session) -> list[str]:

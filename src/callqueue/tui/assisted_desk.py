@@ -55,4 +55,5 @@ class AssistedDesk:
                 now=self.now(),
                 filed_on=filed_on,
                 note=note,
+                viewer=Viewer.of(self.staff),
             )

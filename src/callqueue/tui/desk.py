@@ -25,6 +25,7 @@ from callqueue.queue.refresh import RefreshResult, refresh
 from callqueue.queue.script import Script, inform_script
 from callqueue.queue.staff import StaffError, StaffRow, Viewer, list_staff
 from callqueue.queue.tally import Tally, tally
+from callqueue.roles import NotAllowed
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -49,7 +50,7 @@ def default_clock(today: date) -> Callable[[], datetime]:
 
 def failure_text(what: str, exc: BaseException) -> str:
     """A one-line message for staff; the details (phones masked) go to the log."""
-    if isinstance(exc, outcomes.OutcomeRefused | HoursError | StaffError):
+    if isinstance(exc, outcomes.OutcomeRefused | HoursError | StaffError | NotAllowed):
         return str(exc)
     log.error("%s", what, exc_info=exc)
     return f"{what}：{db.failure_kind(exc) or type(exc).__name__}。未作任何更改"
@@ -230,6 +231,7 @@ class Desk:
                     staff_id=self.staff.id,
                     policy=policy,
                     data=_with_ticks(data, (ticked or {}).get(reminder_id)),
+                    viewer=self.viewer,
                 )
                 for reminder_id in entry.reminders
             ]
@@ -278,7 +280,9 @@ class Desk:
         now = self.now()
         with db.session_scope(self.engine, write=True) as session:
             queued = [
-                outbox.queue_reminder(session, reminder_id=rid, staff_id=self.staff.id, now=now)
+                outbox.queue_reminder(
+                    session, reminder_id=rid, staff_id=self.staff.id, now=now, viewer=self.viewer
+                )
                 for rid in entry.reminders
             ]
         count = f"（{len(queued)} 封）" if len(queued) > 1 else ""

@@ -106,6 +106,7 @@ class OfficeDesk:
                 staff_id=self.staff.id if self.staff else None,
                 now=self.now(),
                 note=note,
+                viewer=self.viewer,
             )
 
     # --- ledger import -----------------------------------------------------------------------
@@ -122,6 +123,7 @@ class OfficeDesk:
 
         Raises:
             UnreadableWorkbook: the file cannot be read; nothing was written.
+            NotAllowed: a caller's workbook names another section; nothing was written.
         """
         actor = self.staff.name if self.staff else "tui"
         with db.session_scope(self.engine, write=True, bulk=True) as session:
@@ -135,6 +137,7 @@ class OfficeDesk:
                 actor=actor,
                 staff_id=self.staff.id if self.staff else None,
                 progress=progress,
+                caller_section=self.viewer.bound_section if self.viewer else None,
             )
             progress(SAVING, 0, 0)  # the commit of a large import takes a while
         if report.rejects_file:
