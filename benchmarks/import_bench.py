@@ -182,7 +182,16 @@ def full_import(path: Path, db_file: Path) -> dict[str, Any]:
     stages = {"read": read, "check": check, "write": end - last["检查"]}
     keys = ("rows", "imported", "updated", "duplicates", "rejected", "warnings")
     counts = {k: getattr(report, k) for k in keys}
-    return {"seconds": end - start, "stages": stages, "rss_mb": rss_mb(), **counts, **cpu()}
+    reader = resource.getrusage(resource.RUSAGE_CHILDREN)  # the reading process, if any
+    return {
+        "seconds": end - start,
+        "stages": stages,
+        "rss_mb": rss_mb(),
+        "reader_rss_mb": reader.ru_maxrss / 1024,
+        "reader_cpu": reader.ru_utime + reader.ru_stime,
+        **counts,
+        **cpu(),
+    }
 
 
 def child(kind: str, *args: str) -> dict[str, Any]:
@@ -224,24 +233,31 @@ def main() -> None:
             runs_b.append(child("import", str(path), str(db_file)))
             a, b = runs_a[-1], runs_b[-1]
             print(f"  run {n + 1}: bare {a['seconds']:.2f} s (cpu {a['cpu']:.2f} s),", end="")
-            print(f" import {b['seconds']:.2f} s (cpu {b['cpu']:.2f} s, whole process)")
+            print(f" import {b['seconds']:.2f} s (cpu {b['cpu']:.2f} s", end="")
+            print(f" + reader process {b['reader_cpu']:.2f} s)")
         a = min(runs_a, key=lambda r: r["seconds"])
         b = min(runs_b, key=lambda r: r["seconds"])
     outcomes = b["imported"] + b["updated"] + b["duplicates"] + b["rejected"]
     assert b["rows"] == outcomes, f"rows {b['rows']} != outcomes {outcomes}"
     assert b["rows"] == args.rows, f"the import saw {b['rows']} data rows of {args.rows}"
-    ratio, ok_rss = b["seconds"] / a["seconds"], b["rss_mb"] < TARGET_RSS_MB
+    # The reader is a forked copy of the importing process: their peaks together are the most
+    # the import can have held (shared pages counted twice).
+    rss_total = b["rss_mb"] + b["reader_rss_mb"]
+    ratio, ok_rss = b["seconds"] / a["seconds"], rss_total < TARGET_RSS_MB
     print(f"fastest of {args.repeat} runs each; peak RSS (ru_maxrss) of each in its own subprocess")
     print(f"(a) bare openpyxl read-only: {a['seconds']:6.2f} s {a['rss_mb']:5.0f} MB", end="")
     print(f"  ({a['rows']:,} sheet rows)")
-    print(f"(b) full import to SQLite:   {b['seconds']:6.2f} s {b['rss_mb']:5.0f} MB  (", end="")
-    print(", ".join(f"{k} {v:.2f} s" for k, v in b["stages"].items()) + " with commit)")
+    print(f"(b) full import to SQLite:   {b['seconds']:6.2f} s {b['rss_mb']:5.0f} MB", end="")
+    print(f" + reader {b['reader_rss_mb']:.0f} MB")
+    print("    last progress of each stage, from the start: read header", end="")
+    print(f" {b['stages']['read']:.2f} s, last rows checked", end="")
+    print(f" +{b['stages']['check']:.2f} s, last write and commit +{b['stages']['write']:.2f} s")
     print(f"    rows {b['rows']:,} = imported {b['imported']:,} + updated {b['updated']:,}", end="")
     print(f" + duplicates {b['duplicates']:,} + rejected {b['rejected']:,}", end="")
     print(f"  ({b['warnings']:,} warnings)")
     print(f"ratio b/a: {ratio:.2f}   rows/s: {b['rows'] / b['seconds']:,.0f}")
     print(f"{'PASS' if ratio <= TARGET_RATIO else 'FAIL'}: import <= {TARGET_RATIO}x openpyxl read")
-    print(f"{'PASS' if ok_rss else 'FAIL'}: import peak RSS < {TARGET_RSS_MB} MB")
+    print(f"{'PASS' if ok_rss else 'FAIL'}: import peak RSS (with its reader) < {TARGET_RSS_MB} MB")
     sys.exit(0 if ratio <= TARGET_RATIO and ok_rss else 1)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from callqueue.catalog import CatalogEntry
 from callqueue.ledger.check import CheckResult, Problem, RejectedRow, ValidRow, iter_checked
 from callqueue.ledger.read import UnreadableWorkbook, read_workbook
+from callqueue.ledger.write import Planner
 
 # Below this size a workbook is read and checked in this process: starting a second one
 # costs more than it saves. 1 MB of .xlsx is roughly 15,000 ledger rows.
@@ -51,6 +52,7 @@ class Part:
     rejected: list[RejectedRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     columns: dict[str, list[str]] = field(default_factory=dict)
+    plans: dict[Any, tuple[Any, ...]] = field(default_factory=dict)  # for RowWriter.plans
 
     @property
     def rows(self) -> int:
@@ -78,6 +80,7 @@ def checked_parts(
     sections: Iterable[str],
     section_option: str | None = None,
     parallel: bool | None = None,
+    planner: Planner | None = None,
 ) -> Generator[Workbook | Part, None, None]:
     """Read and check `path`: yield its Workbook first, then its Parts in file order.
 
@@ -87,6 +90,8 @@ def checked_parts(
         sections: names of the known sections.
         section_option: the section for sheets that do not name one.
         parallel: read and check in a second process; None decides by the file's size.
+        planner: in the second process, also work out the valid rows' reminder plans
+            (`Part.plans`), so the writer need not.
 
     Raises:
         UnreadableWorkbook: the file cannot be read (before the Workbook is yielded).
@@ -96,7 +101,7 @@ def checked_parts(
     if parallel is None:
         parallel = use_second_process(path)
     if parallel:
-        yield from _from_child(path, entries, names, section_option)
+        yield from _from_child(path, entries, names, section_option, planner)
     else:
         yield from _produce(path, entries, names, section_option)
 
@@ -136,13 +141,17 @@ def _part(checked: CheckResult) -> Part:
 
 
 def _from_child(
-    path: Path, catalog: list[CatalogEntry], sections: list[str], section_option: str | None
+    path: Path,
+    catalog: list[CatalogEntry],
+    sections: list[str],
+    section_option: str | None,
+    planner: Planner | None,
 ) -> Iterator[Workbook | Part]:
     context = multiprocessing.get_context("fork")
     out: multiprocessing.Queue[tuple[str, Any]] = context.Queue()
     child = context.Process(
         target=_child_main,
-        args=(out, path, catalog, sections, section_option),
+        args=(out, path, catalog, sections, section_option, planner),
         name="callqueue-import-reader",
         daemon=True,
     )
@@ -183,6 +192,7 @@ def _child_main(
     catalog: list[CatalogEntry],
     sections: list[str],
     section_option: str | None,
+    planner: Planner | None,
 ) -> None:
     """The reading process: send each part as it is ready, then "end" (or why not)."""
     # The parent may be a full-screen app: nothing here may reach its terminal.
@@ -190,6 +200,8 @@ def _child_main(
     try:
         for item in _produce(path, catalog, sections, section_option):
             if isinstance(item, Part):
+                if planner is not None:
+                    item.plans = planner.new_plans(item.valid)
                 # Plain tuples all the way down: the cheapest thing to pickle and unpickle.
                 item.valid = [
                     (*r[:_PHONES], tuple(map(tuple, r[_PHONES])), *r[_PHONES + 1 :])

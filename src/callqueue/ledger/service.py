@@ -22,7 +22,7 @@ from callqueue.ledger.check import Problem, RejectedRow, ValidRow
 from callqueue.ledger.pipeline import Part, ReaderFailed, Workbook, checked_parts
 from callqueue.ledger.read import UnreadableWorkbook, read_workbook
 from callqueue.ledger.rejects import rejects_path, write_rejects
-from callqueue.ledger.write import RowWriter
+from callqueue.ledger.write import Planner, RowWriter
 from callqueue.models import (
     Certificate,
     Contact,
@@ -152,6 +152,7 @@ def import_ledger(
     notify("读取", 0, 1)
     entries = catalog.list_items(session)
     sections = [name for (name,) in session.execute(select(table(Section).c.name))]
+    calendar = workdays.load_calendar(session)
     with contextlib.closing(
         checked_parts(
             path,
@@ -159,6 +160,7 @@ def import_ledger(
             sections=sections,
             section_option=section,
             parallel=parallel,
+            planner=Planner(calendar, today, margin_workdays),
         )
     ) as parts:
         workbook = next(parts)
@@ -188,7 +190,7 @@ def import_ledger(
                 writer = RowWriter(
                     session,
                     batch_id=batch.id,
-                    calendar=workdays.load_calendar(session),
+                    calendar=calendar,
                     today=today,
                     margin_workdays=margin_workdays,
                     actor=actor,
@@ -208,6 +210,7 @@ def import_ledger(
                     report.problems += part.problems
                     rejected += part.rejected
                     notify("检查", report.rows, total)
+                    writer.plans.update(part.plans)
                     writer.add(part.valid)
                     notify("写入", writer.done, total)
             written = writer.finish()

@@ -214,6 +214,7 @@ class RowWriter:
         # (holder id, item id, expires_on, certificate id, sheet, row) of each new certificate
         self.created: list[tuple[int, int, date, int, str, int]] = []
         # What a reminder takes from its plan, worked out once per expiry date and kind of item.
+        # A reading process may work them out ahead (`Planner`) and hand them over.
         self.plans: dict[tuple[date, int, int | None, str], tuple[Any, ...]] = {}
         self.memo: dict[tuple[str, str], dict[Any, Any]] = {}  # see bulk.insert_rows
         # A caller's import may change only their section's certificates (see WriteResult).
@@ -458,6 +459,32 @@ def _reminder_fixed(now: Any) -> dict[str, Any]:
         "version": 1,
         "updated_at": now,
     }
+
+
+class Planner:
+    """Works out reminder plans for rows, each distinct one once, where the rows are checked.
+
+    `new_plans(rows)` returns the plans of `rows` it has not returned before, for
+    `RowWriter.plans`: a reading process (ledger/pipeline.py) does this work while the writing
+    process writes.
+    """
+
+    def __init__(self, calendar: WorkCalendar, today: date, margin_workdays: int) -> None:
+        self.calendar, self.today, self.margin_workdays = calendar, today, margin_workdays
+        self.done: set[tuple[date, int, int | None, str]] = set()
+
+    def new_plans(
+        self, rows: Iterable[tuple[Any, ...]]
+    ) -> dict[tuple[date, int, int | None, str], tuple[Any, ...]]:
+        """The plans of `rows` (ValidRow field order) not returned before."""
+        out = {}
+        for r in rows:
+            item = r[_ITEM]
+            when = (r[_EXPIRES], item.lead_months, item.filing_deadline_days, item.deadline_kind)
+            if when not in self.done:
+                self.done.add(when)
+                out[when] = _planned(when, self.calendar, self.today, self.margin_workdays)
+        return out
 
 
 def _planned(
