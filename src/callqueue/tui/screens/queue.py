@@ -6,7 +6,6 @@ the claim, the detail pane and the card, and the workers that read them.
 
 from __future__ import annotations
 
-import gc
 import logging
 
 from rich.text import Text
@@ -24,6 +23,7 @@ from callqueue.notify.outbox import MailRefused
 from callqueue.queue.briefing import Briefing
 from callqueue.queue.claims import NO_FILTER, QueueEntry, QueueFilter
 from callqueue.queue.script import Script
+from callqueue.tui.collector import calm_collector
 from callqueue.tui.desk import PAGE_SIZE, Desk, failure_text
 from callqueue.tui.messages import (
     BriefingRead,
@@ -53,16 +53,6 @@ from callqueue.tui.widgets.queue_table import BADGES, QueueTable
 PREFETCH = 15  # about the rows a 40-line terminal shows
 log = logging.getLogger("callqueue.tui")
 EMAIL_HELP = "向认领的单位发送一次性告知邮件，然后认领下一户（单位需有有效邮箱）"
-
-
-def calm_collector() -> None:
-    """Once the desk is up: collect, then freeze what start-up built (imports, widgets, caches).
-
-    A full collection over those ~170k objects took 80-120 ms, and landed in the middle of key
-    presses every few seconds; frozen objects are no longer scanned (10-15 ms collections).
-    """
-    gc.collect()
-    gc.freeze()
 
 
 class QueueScreen(Screen[None]):
@@ -127,6 +117,8 @@ class QueueScreen(Screen[None]):
         self.drawn: tuple[QueueEntry, Briefing | None, bool] | None = None
         """What the detail pane shows: the entry, its briefing (if read), whether claimed."""
         self.reading_ahead: Worker[None] | None = None
+        """The last prefetch of briefings; `read_scheduled` while one waits for a frame."""
+        self.read_scheduled = False
         self.counts = ""
         self.flow = OutcomeFlow(self)
 
@@ -480,15 +472,15 @@ class QueueScreen(Screen[None]):
 
     def _read_ahead(self, holder_id: int) -> None:
         """Prefetch the rows below the cursor, a batch at a time, once some are not read yet."""
-        if self.reading_ahead is not None and not self.reading_ahead.is_finished:
+        if self.read_scheduled or (
+            self.reading_ahead is not None and not self.reading_ahead.is_finished
+        ):
             return
         table = self.query_one(QueueTable)
         ahead = table.keys_after(holder_id, 2 * PREFETCH)
         if any(k not in self.briefings for k in ahead[:PREFETCH]):
             missing = [self.entries[k] for k in ahead if k in self.entries]
-            self.reading_ahead = self.prefetch(
-                [e for e in missing if e.holder_id not in self.briefings]
-            )
+            self._read_later([e for e in missing if e.holder_id not in self.briefings])
 
     # --- drawing -------------------------------------------------------------------------
 
@@ -500,6 +492,16 @@ class QueueScreen(Screen[None]):
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return self.entries.get(int(key)) if key is not None else None
+
+    def _read_later(self, entries: list[QueueEntry]) -> None:
+        """Prefetch `entries` once this frame is drawn: the reads would slow drawing it (GIL)."""
+        self.read_scheduled = True
+
+        def start() -> None:
+            self.read_scheduled = False
+            self.reading_ahead = self.prefetch(entries)
+
+        self.call_after_refresh(start)
 
     def _show_entry(self, entry: QueueEntry) -> None:
         """Draw the entry from the cache, or draw what is known and read the rest."""
@@ -534,7 +536,7 @@ class QueueScreen(Screen[None]):
             self.briefings.pop(changed.holder_id, None)
         missing = [e for e in page.entries[:PREFETCH] if e.holder_id not in self.briefings]
         if missing:
-            self.reading_ahead = self.prefetch(missing)
+            self._read_later(missing)
         self.query_one(QueueTable).fill(
             page.entries,
             today=self.desk.today,

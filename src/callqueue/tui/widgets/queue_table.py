@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.coordinate import Coordinate
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.widgets import DataTable
 
 from callqueue.queue.claims import QueueEntry
@@ -95,21 +95,6 @@ class QueueTable(DataTable[Text]):
         resized = super()._size_updated(size, virtual_size, container_size, layout)
         self._sized = (key, resized)
         return resized
-
-    def _scroll_cursor_into_view(self, animate: bool = False) -> None:
-        """Scroll the cursor's row into view now, in the frame that moves the cursor.
-
-        DataTable scrolls only after the next refresh, so a move past the last row in view drew
-        the cursor first and the scrolled rows and the scrollbar one frame later.
-        """
-        if self.cursor_type != "row":
-            super()._scroll_cursor_into_view(animate)
-            return
-        spacing = self._get_fixed_offset()
-        _, y, width, height = self._get_row_region(self.cursor_row)
-        left = spacing.left
-        region = Region(int(self.scroll_x) + left, y, width - left, height)
-        self.scroll_to_region(region, animate=animate, spacing=spacing, force=True, immediate=True)
 
     def keys_after(self, holder_id: int, count: int) -> list[int]:
         """The holder ids of up to `count` rows below `holder_id`'s row."""
