@@ -59,10 +59,22 @@ def measure(key: str, url: str, args: argparse.Namespace, rss: Path) -> dict[str
     return result
 
 
-def attempts(path: Path) -> int:
-    """Outcomes recorded so far: a press that arrives while a save runs is ignored (busy)."""
+def last_attempt(path: Path) -> int:
+    """The id of the last attempt recorded."""
     with sqlite3.connect(path) as con:
-        return int(con.execute("SELECT count(*) FROM attempt").fetchone()[0])
+        return int(con.execute("SELECT coalesce(max(id), 0) FROM attempt").fetchone()[0])
+
+
+def saves_since(path: Path, attempt_id: int) -> int:
+    """Outcomes saved after `attempt_id`: one per holder (a save logs each of its reminders)."""
+    with sqlite3.connect(path) as con:
+        return int(
+            con.execute(
+                "SELECT count(DISTINCT r.holder_id) FROM attempt a"
+                " JOIN reminder r ON r.id = a.reminder_id WHERE a.id > ?",
+                (attempt_id,),
+            ).fetchone()[0]
+        )
 
 
 def main() -> int:
@@ -92,9 +104,9 @@ def main() -> int:
             capture_output=True,
             check=True,
         )
-        before = attempts(copy)
+        before = last_attempt(copy)
         outcome = measure("4", url, args, Path(tmp) / "rss-outcome")
-        outcome["saved"] = attempts(copy) - before
+        outcome["saved"] = saves_since(copy, before)
     for name, result in (("cursor move (down)", cursor), ("outcome key (4 无人接听)", outcome)):
         settle = result.get("settle_ms", {})
         print(

@@ -7,6 +7,7 @@ the claim, the detail pane and the card, and the workers that read them.
 from __future__ import annotations
 
 import logging
+import time
 
 from rich.text import Text
 from textual import on, work
@@ -51,6 +52,7 @@ from callqueue.tui.widgets.inform_card import InformCard
 from callqueue.tui.widgets.queue_table import BADGES, QueueTable
 
 PREFETCH = 15  # about the rows a 40-line terminal shows
+PREFETCH_DELAY = 0.04  # seconds: a frame's drawing
 log = logging.getLogger("callqueue.tui")
 EMAIL_HELP = "向认领的单位发送一次性告知邮件，然后认领下一户（单位需有有效邮箱）"
 
@@ -117,8 +119,7 @@ class QueueScreen(Screen[None]):
         self.drawn: tuple[QueueEntry, Briefing | None, bool] | None = None
         """What the detail pane shows: the entry, its briefing (if read), whether claimed."""
         self.reading_ahead: Worker[None] | None = None
-        """The last prefetch of briefings; `read_scheduled` while one waits for a frame."""
-        self.read_scheduled = False
+        """The last prefetch of briefings."""
         self.counts = ""
         self.flow = OutcomeFlow(self)
 
@@ -265,6 +266,9 @@ class QueueScreen(Screen[None]):
     def prefetch(self, entries: list[QueueEntry]) -> None:
         """Read the briefings of the rows in view ahead of the cursor."""
         worker = get_current_worker()
+        # Let the frame that asked for this be drawn first: reads in a thread share the GIL with
+        # drawing, and slowed that frame by 20-40 ms on a busy machine. Nothing waits for them.
+        time.sleep(PREFETCH_DELAY)
         try:
             for entry in entries:
                 found, script = self.desk.brief(entry)
@@ -472,15 +476,15 @@ class QueueScreen(Screen[None]):
 
     def _read_ahead(self, holder_id: int) -> None:
         """Prefetch the rows below the cursor, a batch at a time, once some are not read yet."""
-        if self.read_scheduled or (
-            self.reading_ahead is not None and not self.reading_ahead.is_finished
-        ):
+        if self.reading_ahead is not None and not self.reading_ahead.is_finished:
             return
         table = self.query_one(QueueTable)
         ahead = table.keys_after(holder_id, 2 * PREFETCH)
         if any(k not in self.briefings for k in ahead[:PREFETCH]):
             missing = [self.entries[k] for k in ahead if k in self.entries]
-            self._read_later([e for e in missing if e.holder_id not in self.briefings])
+            self.reading_ahead = self.prefetch(
+                [e for e in missing if e.holder_id not in self.briefings]
+            )
 
     # --- drawing -------------------------------------------------------------------------
 
@@ -492,16 +496,6 @@ class QueueScreen(Screen[None]):
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return self.entries.get(int(key)) if key is not None else None
-
-    def _read_later(self, entries: list[QueueEntry]) -> None:
-        """Prefetch `entries` once this frame is drawn: the reads would slow drawing it (GIL)."""
-        self.read_scheduled = True
-
-        def start() -> None:
-            self.read_scheduled = False
-            self.reading_ahead = self.prefetch(entries)
-
-        self.call_after_refresh(start)
 
     def _show_entry(self, entry: QueueEntry) -> None:
         """Draw the entry from the cache, or draw what is known and read the rest."""
@@ -536,7 +530,7 @@ class QueueScreen(Screen[None]):
             self.briefings.pop(changed.holder_id, None)
         missing = [e for e in page.entries[:PREFETCH] if e.holder_id not in self.briefings]
         if missing:
-            self._read_later(missing)
+            self.reading_ahead = self.prefetch(missing)
         self.query_one(QueueTable).fill(
             page.entries,
             today=self.desk.today,

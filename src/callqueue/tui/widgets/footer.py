@@ -2,10 +2,10 @@
 
 Textual's Footer recomposes (a widget per key) on every `refresh_bindings`; one outcome changes
 the claim and the busy flag several times in a tick, which cost about 40 ms of style work per
-key press on the call screen. This one coalesces them into a single update after refresh, skips
-it when the keys on show have not changed, and when only whether keys work changed (a write
-under way greys the outcome keys) it sets that on the key widgets already there instead of
-building them again.
+key press on the call screen. This one coalesces them into a single update once the handler
+that made them is done, skips it when the keys on show have not changed, and when only whether
+keys work changed (a claim taken or given back, an address known or not) it sets that on the
+key widgets already there instead of building them again.
 """
 
 from __future__ import annotations
@@ -21,19 +21,21 @@ Shown = tuple[tuple[str, str, str, str, bool], ...]
 
 
 class CalmFooter(Footer):
-    """Footer whose key list is rebuilt at most once per refresh, and only when it must be."""
+    """Footer whose key list is rebuilt at most once per batch of changes, and only if it must be."""
 
     _pending = False
     _shown: Shown | None = None
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
-        """Schedule one update for however many changes arrive before the next refresh."""
+        """Schedule one update for however many changes the current handler makes."""
         self._bindings_ready = True
         if not screen.app.app_focus or self._pending:
             return
         if self.is_attached and screen is self.screen:
             self._pending = True
-            self.call_after_refresh(self._rebuild)
+            # After the handler that changed them, not after the next refresh: that put a
+            # change (a key greyed) into a frame of its own, 17-30 ms after the screen's.
+            self.call_next(self._rebuild)
 
     async def _rebuild(self) -> None:
         """Recompose if the keys on show changed; if only their state did, set it in place."""
