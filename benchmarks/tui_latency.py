@@ -5,6 +5,8 @@
 Uses ../shared/tools/keylatency.py: starts `callqueue tui` at 120x40 on a copy of the database,
 waits for the first queue page, and times keypress -> settled screen for a cursor move (`down`)
 and for an outcome key without a dialog (`4` 无人接听: save, claim the next holder, show it).
+For the outcome key it also prints how many of the presses were saved: a press that lands while
+the last save is still running is ignored, and its figure is then the previous press's screen.
 Also prints the app's peak RSS. Targets: start to first queue row < 1.5 s, both keys p95 < 50 ms,
 RSS < 250 MB. Build the database once with
 `callqueue --db sqlite:////tmp/callqueue-bench.sqlite demo --no-tui --certificates 1000000`.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -56,6 +59,24 @@ def measure(key: str, url: str, args: argparse.Namespace, rss: Path) -> dict[str
     return result
 
 
+def last_attempt(path: Path) -> int:
+    """The id of the last attempt recorded."""
+    with sqlite3.connect(path) as con:
+        return int(con.execute("SELECT coalesce(max(id), 0) FROM attempt").fetchone()[0])
+
+
+def saves_since(path: Path, attempt_id: int) -> int:
+    """Outcomes saved after `attempt_id`: one per holder (a save logs each of its reminders)."""
+    with sqlite3.connect(path) as con:
+        return int(
+            con.execute(
+                "SELECT count(DISTINCT r.holder_id) FROM attempt a"
+                " JOIN reminder r ON r.id = a.reminder_id WHERE a.id > ?",
+                (attempt_id,),
+            ).fetchone()[0]
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -83,13 +104,16 @@ def main() -> int:
             capture_output=True,
             check=True,
         )
+        before = last_attempt(copy)
         outcome = measure("4", url, args, Path(tmp) / "rss-outcome")
+        outcome["saved"] = saves_since(copy, before)
     for name, result in (("cursor move (down)", cursor), ("outcome key (4 无人接听)", outcome)):
         settle = result.get("settle_ms", {})
         print(
             f"{name:26} startup {result.get('startup_s')} s · settle median "
             f"{settle.get('median')} ms p95 {settle.get('p95')} ms max {settle.get('max')} ms "
             f"(n={settle.get('n')}) · peak RSS {result['rss_mb']} MB"
+            + (f" · saved {result['saved']} of {args.repeat}" if "saved" in result else "")
             + (f" · ERROR {result['error']}" if "error" in result else "")
         )
     print("targets: startup < 1.5 s, p95 < 50 ms, RSS < 250 MB")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
@@ -17,6 +18,7 @@ from callqueue.queue import signin, staff
 from callqueue.tui import remembered
 from callqueue.tui.assisted_desk import AssistedDesk
 from callqueue.tui.calendar_desk import CalendarDesk
+from callqueue.tui.collector import IDLE, collect_when_idle, hand_back_collector
 from callqueue.tui.desk import Desk, default_clock, failure_text
 from callqueue.tui.inspection_desk import InspectionDesk
 from callqueue.tui.messages import CalendarUncovered, StaffFound, StaffListed, StaffMissing
@@ -120,11 +122,27 @@ class CallqueueApp(App[None]):
         """Staff must type their PIN before anything opens (a shared database, or asked for)."""
         self.desk: Desk | None = None
         """Who works where, once known; screens that act for a staff member take it."""
+        self.last_input = time.monotonic()
+        """When staff last pressed a key or a mouse button (full collections wait for a pause)."""
 
     def on_mount(self) -> None:
         """Open the queue for the named staff member, else let staff choose who works."""
         self.sub_title = f"{self.today:%Y年%m月%d日}"
+        self.set_interval(IDLE, self._collect_when_idle)
         self.find_staff(self.staff_name)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Note when staff last pressed something, then handle the event as usual."""
+        if isinstance(event, events.Key | events.MouseDown):
+            self.last_input = time.monotonic()
+        await super().on_event(event)
+
+    def _collect_when_idle(self) -> None:
+        collect_when_idle(time.monotonic() - self.last_input)
+
+    def on_unmount(self) -> None:
+        """Leave the garbage collector as it was found (tests run many apps in one process)."""
+        hand_back_collector()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette offers every key of the screen (and the app) that works right now."""

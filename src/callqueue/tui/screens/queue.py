@@ -6,8 +6,8 @@ the claim, the detail pane and the card, and the workers that read them.
 
 from __future__ import annotations
 
-import gc
 import logging
+import time
 
 from rich.text import Text
 from textual import on, work
@@ -17,13 +17,14 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from callqueue.models import Outcome
 from callqueue.notify.outbox import MailRefused
 from callqueue.queue.briefing import Briefing
 from callqueue.queue.claims import NO_FILTER, QueueEntry, QueueFilter
 from callqueue.queue.script import Script
+from callqueue.tui.collector import calm_collector
 from callqueue.tui.desk import PAGE_SIZE, Desk, failure_text
 from callqueue.tui.messages import (
     BriefingRead,
@@ -51,18 +52,9 @@ from callqueue.tui.widgets.inform_card import InformCard
 from callqueue.tui.widgets.queue_table import BADGES, QueueTable
 
 PREFETCH = 15  # about the rows a 40-line terminal shows
+PREFETCH_DELAY = 0.04  # seconds: a frame's drawing
 log = logging.getLogger("callqueue.tui")
 EMAIL_HELP = "向认领的单位发送一次性告知邮件，然后认领下一户（单位需有有效邮箱）"
-
-
-def calm_collector() -> None:
-    """Once the desk is up: collect, then freeze what start-up built (imports, widgets, caches).
-
-    A full collection over those ~170k objects took 80-120 ms, and landed in the middle of key
-    presses every few seconds; frozen objects are no longer scanned (10-15 ms collections).
-    """
-    gc.collect()
-    gc.freeze()
 
 
 class QueueScreen(Screen[None]):
@@ -102,13 +94,16 @@ class QueueScreen(Screen[None]):
         Binding("question_mark", "help", "帮助", tooltip="所有按键及说明", id="queue.help"),
     ]
 
-    claimed: reactive[QueueEntry | None] = reactive(None, bindings=True)
+    # The screen draws nothing of these itself (its widgets and the footer show them), so they
+    # do not repaint it: a repaint of the screen redraws and resends every line of it, twice
+    # per outcome key (busy on, busy off), one frame after the frame that mattered.
+    claimed: reactive[QueueEntry | None] = reactive(None, bindings=True, repaint=False)
     """The entry this desk holds, if any; the outcome keys work on it."""
-    busy: reactive[bool] = reactive(False)
+    busy: reactive[bool] = reactive(False, repaint=False)
     """A write is under way; keys that write wait for it (check_action refuses them)."""
-    page_number: reactive[int] = reactive(0, bindings=True)
+    page_number: reactive[int] = reactive(0, bindings=True, repaint=False)
     """Which page of the queue is shown (from 0)."""
-    only: reactive[QueueFilter] = reactive(NO_FILTER)
+    only: reactive[QueueFilter] = reactive(NO_FILTER, repaint=False)
     """The list's filter."""
 
     def __init__(self, desk: Desk) -> None:
@@ -121,6 +116,10 @@ class QueueScreen(Screen[None]):
         """Briefings of this page's holders read so far (cleared when the page is read again)."""
         self.card_for: tuple[int, bool] | None = None
         """Whose card is drawn, and whether claimed: redrawing would clear the ticks."""
+        self.drawn: tuple[QueueEntry, Briefing | None, bool] | None = None
+        """What the detail pane shows: the entry, its briefing (if read), whether claimed."""
+        self.reading_ahead: Worker[None] | None = None
+        """The last prefetch of briefings."""
         self.counts = ""
         self.flow = OutcomeFlow(self)
 
@@ -128,7 +127,9 @@ class QueueScreen(Screen[None]):
         """Header, who is working, the queue, the entry and its card, the status line."""
         yield Header()
         yield Static(id="who")
-        yield QueueTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+        yield QueueTable(
+            id="queue-table", cursor_type="row", zebra_stripes=True, follow=self._follow
+        )
         with Horizontal(id="queue-bottom"):
             with VerticalScroll(id="entry-pane", can_focus=False):
                 yield EntryDetail(id="queue-detail")
@@ -265,6 +266,9 @@ class QueueScreen(Screen[None]):
     def prefetch(self, entries: list[QueueEntry]) -> None:
         """Read the briefings of the rows in view ahead of the cursor."""
         worker = get_current_worker()
+        # Let the frame that asked for this be drawn first: reads in a thread share the GIL with
+        # drawing, and slowed that frame by 20-40 ms on a busy machine. Nothing waits for them.
+        time.sleep(PREFETCH_DELAY)
         try:
             for entry in entries:
                 found, script = self.desk.brief(entry)
@@ -452,12 +456,35 @@ class QueueScreen(Screen[None]):
 
     @on(DataTable.RowHighlighted, "#queue-table")
     def follow_cursor(self, event: DataTable.RowHighlighted) -> None:
-        """Show the highlighted entry, unless one is claimed (that one stays in view)."""
-        if self.claimed is not None or event.row_key.value is None:
+        """Show the highlighted entry (usually already shown: the table told `_follow`)."""
+        if event.row_key.value is not None:
+            self._follow(int(event.row_key.value))
+
+    def _follow(self, holder_id: int) -> None:
+        """The cursor is on `holder_id`: show it, unless one is claimed (that one stays in view).
+
+        Also reads ahead the briefings of the rows below, so that moving down draws from memory.
+        """
+        entry = self.entries.get(holder_id)
+        if self.claimed is not None or entry is None:
             return
-        entry = self.entries.get(int(event.row_key.value))
-        if entry is not None:
+        known = self.briefings.get(holder_id)
+        drawn = self.drawn
+        if drawn is None or drawn[0] != entry or drawn[1] is not (known and known[0]) or drawn[2]:
             self._show_entry(entry)
+        self._read_ahead(holder_id)
+
+    def _read_ahead(self, holder_id: int) -> None:
+        """Prefetch the rows below the cursor, a batch at a time, once some are not read yet."""
+        if self.reading_ahead is not None and not self.reading_ahead.is_finished:
+            return
+        table = self.query_one(QueueTable)
+        ahead = table.keys_after(holder_id, 2 * PREFETCH)
+        if any(k not in self.briefings for k in ahead[:PREFETCH]):
+            missing = [self.entries[k] for k in ahead if k in self.entries]
+            self.reading_ahead = self.prefetch(
+                [e for e in missing if e.holder_id not in self.briefings]
+            )
 
     # --- drawing -------------------------------------------------------------------------
 
@@ -474,7 +501,9 @@ class QueueScreen(Screen[None]):
         """Draw the entry from the cache, or draw what is known and read the rest."""
         cached = self.briefings.get(entry.holder_id)
         if cached is None:
-            self.query_one(EntryDetail).show(entry, None, claimed=self._is_claimed(entry))
+            claimed = self._is_claimed(entry)
+            self.query_one(EntryDetail).show(entry, None, claimed=claimed)
+            self.drawn = (entry, None, claimed)
             self.read_briefing(entry)
             return
         self._draw(entry, *cached)
@@ -487,6 +516,7 @@ class QueueScreen(Screen[None]):
         claimed = self._is_claimed(entry)
         self.briefing = found
         self.query_one(EntryDetail).show(entry, found, claimed=claimed)
+        self.drawn = (entry, found, claimed)
         if self.card_for != (entry.holder_id, claimed):
             self.card_for = (entry.holder_id, claimed)
             self.query_one(InformCard).show(found, script, claimed=claimed)
@@ -500,7 +530,7 @@ class QueueScreen(Screen[None]):
             self.briefings.pop(changed.holder_id, None)
         missing = [e for e in page.entries[:PREFETCH] if e.holder_id not in self.briefings]
         if missing:
-            self.prefetch(missing)
+            self.reading_ahead = self.prefetch(missing)
         self.query_one(QueueTable).fill(
             page.entries,
             today=self.desk.today,
@@ -524,7 +554,7 @@ class QueueScreen(Screen[None]):
                 Text("队列为空" if not self.only.active else "没有符合筛选的单位")
             )
             self.query_one(InformCard).show(None, None, claimed=False)
-            self.card_for = None
+            self.card_for = self.drawn = None
         else:
             self._show_entry(entry)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from callqueue.clock import local
 from callqueue.queue.briefing import Briefing
@@ -11,9 +10,10 @@ from callqueue.queue.claims import QueueEntry
 from callqueue.queue.outcomes import CHANNEL_LABELS, outcome_label
 from callqueue.queue.reminders import STATE_LABELS
 from callqueue.tui.widgets.queue_table import BADGES
+from callqueue.tui.widgets.snug import SnugStatic
 
 
-class EntryDetail(Static):
+class EntryDetail(SnugStatic):
     """What staff need in view while on the phone with one holder."""
 
     def show(self, e: QueueEntry, b: Briefing | None, *, claimed: bool) -> None:

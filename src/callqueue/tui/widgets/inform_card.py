@@ -9,6 +9,7 @@ from textual.widgets import SelectionList, Static
 
 from callqueue.queue.briefing import Briefing
 from callqueue.queue.script import Script
+from callqueue.tui.widgets.snug import SnugStatic
 
 
 class InformCard(Vertical):
@@ -16,7 +17,7 @@ class InformCard(Vertical):
 
     def compose(self) -> ComposeResult:
         """The words, the warnings, the checklist."""
-        yield Static(id="inform-words")
+        yield SnugStatic(id="inform-words")
         yield SelectionList[str](id="materials")
 
     def on_mount(self) -> None:

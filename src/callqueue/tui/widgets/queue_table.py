@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from rich.text import Text
+from textual.coordinate import Coordinate
+from textual.geometry import Size
 from textual.widgets import DataTable
 
 from callqueue.queue.claims import QueueEntry
@@ -55,6 +59,47 @@ def _same(a: Text, b: object) -> bool:
 
 class QueueTable(DataTable[Text]):
     """A page of the queue; row keys are holder ids."""
+
+    def __init__(self, *, follow: Callable[[int], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._follow = follow
+        """Told the holder id under the cursor each time the cursor changes row."""
+        self._sized: tuple[tuple[Size, Size, Size, Size], bool] | None = None
+
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        """Move the cursor, and say at once which holder is now under it.
+
+        DataTable says so with a RowHighlighted message, which reaches the screen only after
+        the table has had its frame drawn: the detail pane then followed one frame (17 ms or
+        more) later. Told here, the pane changes in the same frame as the cursor.
+        """
+        super().watch_cursor_coordinate(old, new)
+        if self._follow is not None and old.row != new.row and new.row < self.row_count:
+            key = self.coordinate_to_cell_key(new).row_key.value
+            if key is not None:
+                self._follow(int(key))
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        """Take the size a layout gave; do nothing when it is the size of the last layout.
+
+        ScrollView redraws its scrollbar after every layout of the screen, whatever changed
+        (it compares its own virtual size, the rows, with the one the layout passes). On the
+        call screen each cursor move lays out the detail pane, so the scrollbar was drawn
+        again, unchanged, one frame after every move.
+        """
+        key = (size, virtual_size, container_size, self.virtual_size)
+        if self._sized is not None and self._sized[0] == key:
+            return self._sized[1]
+        resized = super()._size_updated(size, virtual_size, container_size, layout)
+        self._sized = (key, resized)
+        return resized
+
+    def keys_after(self, holder_id: int, count: int) -> list[int]:
+        """The holder ids of up to `count` rows below `holder_id`'s row."""
+        row = self.get_row_index(str(holder_id))
+        return [int(str(r.key.value)) for r in self.ordered_rows[row + 1 : row + 1 + count]]
 
     def on_mount(self) -> None:
         """Add the columns once."""

@@ -1,0 +1,167 @@
+"""The call screen's fast paths: what a key changes lands in one frame, and stays correct.
+
+Speed itself is measured by benchmarks/tui_latency.py under a real terminal; these tests pin the
+behaviour the speed relies on (and that the screen still shows and saves the same things).
+"""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pytest
+from rich.text import Text
+from sqlalchemy import Engine
+from textual.app import App, ComposeResult
+from textual.widgets._footer import FooterKey
+
+from callqueue.tui import collector
+from callqueue.tui.screens import queue as queue_module
+from callqueue.tui.screens.queue import QueueScreen
+from callqueue.tui.widgets.footer import CalmFooter
+from callqueue.tui.widgets.queue_table import QueueTable
+
+from .queue_world import staff_id
+from .test_tui_queue import (
+    FIRST,
+    SECOND,
+    THIRD,
+    app_for,
+    reminders,
+    settle,
+    text_of,
+    world,
+)
+
+OUTCOME_KEYS = {str(n) for n in range(1, 9)}
+
+
+async def test_the_detail_pane_follows_the_cursor_at_once_and_reads_ahead(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world(engine, tmp_path)
+    monkeypatch.setattr(queue_module, "PREFETCH", 1)  # the page prefetches FIRST only
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        table = screen.query_one(QueueTable)
+        ids = {screen.entries[k].holder: k for k in screen.entries}
+        assert set(screen.briefings) == {ids[FIRST]}
+
+        # The move itself tells the screen: no message has to be handled before the pane
+        # changes, so the pane is drawn in the cursor's own frame.
+        table.action_cursor_down()
+        assert screen.drawn is not None and screen.drawn[0].holder == SECOND
+        detail = text_of(app, "#queue-detail")
+        assert SECOND in detail and "正在读取联系人和记录" in detail
+
+        await settle(app, pilot)
+        detail = text_of(app, "#queue-detail")
+        assert SECOND in detail and "联系人" in detail and "13800000002" not in detail
+        assert "13800000003" in detail  # SECOND is holder 3 (queue order 002, 003, 001)
+        assert ids[THIRD] in screen.briefings  # read ahead of the cursor
+        await pilot.press("down")
+        assert THIRD in text_of(app, "#queue-detail")
+        assert "正在读取" not in text_of(app, "#queue-detail")  # drawn from memory
+
+        await pilot.press("up", "up")
+        await settle(app, pilot)
+        assert FIRST in text_of(app, "#queue-detail")
+        # browsing claims nothing
+        assert all(r["claimed_by_id"] is None for r in reminders(engine).values())
+
+
+async def test_the_footer_greys_and_ungreys_keys_in_place(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    me = staff_id(engine, "甲")
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+
+        def keys() -> dict[str, FooterKey]:
+            return {k.key: k for k in app.screen.query_one(CalmFooter).query(FooterKey)}
+
+        before = keys()
+        assert all(before[k].has_class("-disabled") for k in OUTCOME_KEYS)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert reminders(engine)[FIRST]["claimed_by_id"] == me
+        after = keys()
+        assert all(after[k] is before[k] for k in before)  # the same widgets, not rebuilt
+        assert not any(after[k].has_class("-disabled") for k in OUTCOME_KEYS)
+        assert not any(after[k]._disabled for k in OUTCOME_KEYS)  # a click types the key
+
+        await pilot.press("s")  # skip: nothing claimed, the outcome keys grey again
+        await settle(app, pilot)
+        assert reminders(engine)[FIRST]["claimed_by_id"] is None
+        assert all(keys()[k].has_class("-disabled") for k in OUTCOME_KEYS)
+        assert all(keys()[k]._disabled for k in OUTCOME_KEYS)
+
+
+class TableApp(App[None]):
+    """A QueueTable of 30 rows, 6 lines high."""
+
+    CSS = "QueueTable { height: 6; }"
+
+    def compose(self) -> ComposeResult:
+        yield QueueTable(cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(QueueTable)
+        for n in range(30):
+            table.add_row(*(Text(f"{n}-{c}") for c in range(7)), key=str(n))
+
+
+async def test_the_table_scrolls_to_the_cursor_in_the_same_frame() -> None:
+    app = TableApp()
+    async with app.run_test(size=(120, 10)) as pilot:
+        await pilot.pause()
+        table = app.query_one(QueueTable)
+        for _ in range(8):
+            table.action_cursor_down()
+        # scrolled at once (ScrollView's own scroll_to), so rows and cursor share a frame
+        assert table.cursor_row == 8 and table.scroll_y > 0
+        assert table.keys_after(27, 5) == [28, 29]
+        await pilot.pause()
+        assert 8 in range(int(table.scroll_y), int(table.scroll_y) + table.size.height - 1)
+
+
+async def test_a_layout_that_changes_nothing_leaves_the_scrollbar_alone() -> None:
+    app = TableApp()
+    async with app.run_test(size=(120, 10)) as pilot:
+        await pilot.pause()
+        table = app.query_one(QueueTable)
+        bar = table.vertical_scrollbar
+        redrawn: list[object] = []
+        refresh = bar.refresh
+        bar.refresh = lambda *a, **k: (redrawn.append(a), refresh(*a, **k))[1]  # type: ignore[method-assign]
+        app.screen.refresh(layout=True)  # what every cursor move did: the detail pane resized
+        await pilot.pause()
+        await pilot.pause()
+        assert redrawn == []
+        table.add_row(*(Text("new") for _ in range(7)), key="new")  # more rows: a new thumb
+        await pilot.pause()
+        await pilot.pause()
+        assert redrawn
+
+
+def test_full_collections_wait_for_a_pause() -> None:
+    threshold = gc.get_threshold()
+    try:
+        assert not collector.collect_when_idle(60.0)  # not taken over: CPython decides
+        gc.set_threshold(threshold[0], threshold[1], collector.MANUAL)
+        for _ in range(collector.DUE):
+            gc.collect(1)  # each young collection makes a full one more due
+        assert gc.get_count()[2] >= collector.DUE
+        assert not collector.collect_when_idle(0.0)  # keys are being pressed
+        assert collector.collect_when_idle(collector.IDLE + 0.1)
+        assert gc.get_count()[2] == 0
+        for _ in range(collector.OVERDUE):
+            gc.collect(1)
+        assert collector.collect_when_idle(0.0)  # long overdue: collected even while typing
+        collector.hand_back_collector()
+        assert gc.get_threshold()[2] == collector.DUE
+    finally:
+        gc.set_threshold(*threshold)
