@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
@@ -124,6 +122,9 @@ def check_backup(path: Path) -> BackupInfo:
 
 def known_revision(revision: str) -> bool:
     """True when this installation's migrations include `revision` (so it is ≤ head)."""
+    from alembic.script import ScriptDirectory  # only here: see db.HEAD_REVISION
+    from alembic.util import CommandError
+
     scripts = ScriptDirectory.from_config(db.alembic_config())
     try:
         return scripts.get_revision(revision) is not None

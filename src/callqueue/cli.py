@@ -16,13 +16,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from callqueue import __version__, bootstrap, catalog, catalog_edit, clock, db, logs
-from callqueue.catalog_export import export_catalog
 from callqueue.config import Settings, SettingsError, data_dir, load_settings, log_path
-from callqueue.demo import build_demo
 from callqueue.hours import HoursError
 from callqueue.ledger import service as ledger_service
 from callqueue.ledger.check import Problem
-from callqueue.ledger.export import export_ledger
 from callqueue.ledger.listing import certificate_count as ledger_rows_count
 from callqueue.ledger.listing import ledger_rows
 from callqueue.ledger.read import UnreadableWorkbook
@@ -211,6 +208,8 @@ def demo(ctx: click.Context, no_tui: bool, certificates: int) -> None:
         fail(f"数据库 {db.safe_url(engine.url)} 中已有 {existing} 张证书，不能再放入演示数据", 2)
     progress = _Progress(enabled=sys.stderr.isatty())
     with db.session_scope(engine, write=True) as session:
+        from callqueue.demo import build_demo  # only this command needs it
+
         written = build_demo(
             session,
             certificates=certificates,
@@ -911,6 +910,10 @@ def export_ledger_cmd(obj: AppContext, section: str | None, output: Path) -> Non
         rows = ledger_rows(session, today=obj.today, sections=_scope(obj, session, section).names)
         office = catalog.office(session)
     try:
+        from callqueue.ledger.export import (
+            export_ledger,
+        )  # openpyxl loads only when a workbook is written
+
         export_ledger(rows, output, office_name=office["name"])
     except OSError as exc:
         fail(f"无法写入 {output}：{exc.strerror or exc}", EXIT_UNUSABLE)
@@ -932,6 +935,10 @@ def export_catalog_cmd(obj: AppContext, output: Path) -> None:
         entries = catalog.list_items(session)
         office = catalog.office(session)
     try:
+        from callqueue.catalog_export import (
+            export_catalog,
+        )  # openpyxl loads only when a workbook is written
+
         export_catalog(entries, output, office_name=office["name"])
     except OSError as exc:
         fail(f"无法写入 {output}：{exc.strerror or exc}", EXIT_UNUSABLE)

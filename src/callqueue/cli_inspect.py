@@ -12,7 +12,6 @@ import click
 from callqueue import catalog, db
 from callqueue.cli import EXIT_UNUSABLE, AppContext, _now, emit_json, export_group, fail, main
 from callqueue.queue import inspection
-from callqueue.queue.inspection_export import export_inspection
 from callqueue.roles import NotAllowed
 
 T = TypeVar("T")
@@ -212,6 +211,10 @@ def export_inspection_cmd(
 
     detail, office_name = _run(obj, write=False, work=read)
     try:
+        from callqueue.queue.inspection_export import (
+            export_inspection,
+        )  # openpyxl loads only when a workbook is written
+
         export_inspection(detail, output, office_name=office_name)
     except OSError as exc:
         fail(f"无法写入 {output}：{exc.strerror or exc}", EXIT_UNUSABLE)

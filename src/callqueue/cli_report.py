@@ -17,7 +17,6 @@ from callqueue.cli import (
     fail,
     main,
 )
-from callqueue.reports import workbook
 from callqueue.reports.figures import FIGURE_LABELS, FIGURES, RATE_LABEL, Report, build_report
 
 
@@ -40,6 +39,9 @@ def _print_table(report: Report) -> None:
     """Figures down, sections across (the total last): fits a terminal with three sections."""
     columns = [*report.sections, report.total]
     labels = [*(FIGURE_LABELS[f] for f in FIGURES), RATE_LABEL]
+    # openpyxl loads only when a workbook is written
+    from callqueue.reports import workbook
+
     cells = [
         [*(str(getattr(c, f)) for f in FIGURES), workbook.rate_text(c.renewal_rate)]
         for c in columns
@@ -107,6 +109,9 @@ def report_cmd(obj: AppContext, section: str | None, as_json: bool) -> None:
 @click.pass_obj
 def export_report_cmd(obj: AppContext, section: str | None, limit: int, output: Path) -> None:
     """导出督查统计工作簿：汇总表、每个科室的明细、今后26周工作量图。"""
+    # openpyxl loads only when a workbook is written
+    from callqueue.reports import workbook
+
     sections = _sections(obj, section)
     with db.session_scope(obj.engine(), write=False) as session:
         book = workbook.gather(

@@ -4,32 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import phonenumbers
 from openpyxl import Workbook
 
 from callqueue.catalog import METHOD_LABELS
 from callqueue.excel import BODY_FONT, put, save_atomic, title, write_table
 from callqueue.ledger.check import ANNEX2_HEADERS, EXPORT_EXTRA_HEADERS
 from callqueue.ledger.listing import LedgerRow
+from callqueue.ledger.phones import display_phone
 from callqueue.models import Channel
 from callqueue.queue.reminders import STATE_LABELS
 
 WIDTHS = (6, 32, 26, 12, 12, 10, 28, 12, 14, 10, 14, 14, 10)
-
-
-def display_phone(e164: str, extension: str = "") -> str:
-    """A stored number as staff write it: `13800138000`, `022-23456789转8021`."""
-    try:
-        number = phonenumbers.parse(e164)
-    except phonenumbers.NumberParseException:
-        return e164
-    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    area, _, rest = national.partition(" ")
-    if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE or not rest:
-        text = national.replace(" ", "")
-    else:
-        text = f"{area}-{rest.replace(' ', '')}"
-    return f"{text}转{extension}" if extension else text
 
 
 def contact_text(row: LedgerRow) -> str:

@@ -515,3 +515,18 @@ def _judge(number: PhoneNumber) -> tuple[str, str] | None:
         return None
     is_mobile = phonenumbers.number_type(number) == PhoneNumberType.MOBILE
     return e164, MOBILE if is_mobile else LANDLINE
+
+
+def display_phone(e164: str, extension: str = "") -> str:
+    """A stored number as staff write it: `13800138000`, `022-23456789转8021`."""
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return e164
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    area, _, rest = national.partition(" ")
+    if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE or not rest:
+        text = national.replace(" ", "")
+    else:
+        text = f"{area}-{rest.replace(' ', '')}"
+    return f"{text}转{extension}" if extension else text

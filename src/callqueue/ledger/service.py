@@ -21,7 +21,6 @@ from callqueue.ledger.bulk import import_cache, loading
 from callqueue.ledger.check import Problem, RejectedRow, ValidRow
 from callqueue.ledger.pipeline import Part, ReaderFailed, Workbook, checked_parts
 from callqueue.ledger.read import UnreadableWorkbook, read_workbook
-from callqueue.ledger.rejects import rejects_path, write_rejects
 from callqueue.ledger.write import Planner, RowWriter
 from callqueue.models import (
     Certificate,
@@ -256,6 +255,10 @@ def import_ledger(
     batch.finished_at = clock.now()
     report.batch_id = batch.id
     if report.rejected and not dry_run:
+        from callqueue.ledger.rejects import (
+            rejects_path,
+        )  # openpyxl loads only when a workbook is written
+
         report.rejects_file = str(rejects_path(path))
         batch.rejects_file = report.rejects_file
     session.add(batch)
@@ -288,6 +291,10 @@ def save_rejects(session: Session, report: ImportReport) -> str | None:
     if not report.rejects_file:
         return None
     office = catalog.office(session)
+    from callqueue.ledger.rejects import (
+        write_rejects,
+    )  # openpyxl loads only when a workbook is written
+
     write_rejects(report.rejected_rows, Path(report.rejects_file), office_name=office["name"])
     return report.rejects_file
 

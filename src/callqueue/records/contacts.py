@@ -16,8 +16,7 @@ from sqlmodel import Session
 
 from callqueue import audit
 from callqueue.db import table
-from callqueue.ledger.export import display_phone
-from callqueue.ledger.phones import mask_phone, read_contact
+from callqueue.ledger.phones import display_phone, mask_phone, read_contact
 from callqueue.models import (
     OPEN_STATES,
     Certificate,

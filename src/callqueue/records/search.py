@@ -22,8 +22,7 @@ from sqlmodel import Session
 
 from callqueue.catalog import name_key
 from callqueue.db import table
-from callqueue.ledger.export import display_phone
-from callqueue.ledger.phones import read_contact
+from callqueue.ledger.phones import display_phone, read_contact
 from callqueue.models import CatalogItem, Certificate, Contact, ContactPhone, Holder, Section
 from callqueue.records import Viewer
 

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from callqueue.clock import local
 from callqueue.db import table
-from callqueue.ledger.export import display_phone
+from callqueue.ledger.phones import display_phone
 from callqueue.models import (
     Attempt,
     CatalogItem,
