@@ -21,18 +21,8 @@ from callqueue.ledger.bulk import import_cache, loading
 from callqueue.ledger.check import Problem, RejectedRow, ValidRow
 from callqueue.ledger.pipeline import Part, ReaderFailed, Workbook, checked_parts
 from callqueue.ledger.read import UnreadableWorkbook, read_workbook
-from callqueue.ledger.write import Planner, RowWriter
-from callqueue.models import (
-    Certificate,
-    Contact,
-    ContactEmail,
-    ContactPhone,
-    Holder,
-    ImportBatch,
-    Reminder,
-    Role,
-    Section,
-)
+from callqueue.ledger.write import WRITTEN_MODELS, Planner, RowWriter
+from callqueue.models import ImportBatch, Role, Section
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -183,9 +173,8 @@ def import_ledger(
         assert batch.id is not None
         report = ImportReport(file=str(path), dry_run=dry_run)
         rejected: list[RejectedRow] = []
-        models = (Holder, Contact, ContactPhone, ContactEmail, Certificate, Reminder)
         with import_cache(session):
-            with loading(session, models, total):
+            with loading(session, WRITTEN_MODELS, total):
                 writer = RowWriter(
                     session,
                     batch_id=batch.id,

@@ -36,6 +36,9 @@ from callqueue.models import (
 )
 from callqueue.queue.reminders import plan
 
+# The tables an import writes rows into (for bulk.loading).
+WRITTEN_MODELS = (Holder, Contact, ContactPhone, ContactEmail, Certificate, Reminder)
+
 
 @dataclass
 class WriteResult:
@@ -152,9 +155,8 @@ def write_rows(
     Returns:
         Counts and the problems found while writing.
     """
-    models = (Holder, Contact, ContactPhone, ContactEmail, Certificate, Reminder)
     with import_cache(session):
-        with loading(session, models, len(rows)):
+        with loading(session, WRITTEN_MODELS, len(rows)):
             writer = RowWriter(
                 session,
                 batch_id=batch_id,
@@ -349,7 +351,7 @@ class RowWriter:
         reminder_rows: list[tuple[Any, ...]] = []
         for r, cert_id, hid, cert in zip(creating, cert_ids, holder_ids, cert_rows, strict=True):
             item, expires_on = r[_ITEM], r[_EXPIRES]
-            when = (expires_on, item.lead_months, item.filing_deadline_days, item.deadline_kind)
+            when = _plan_key(r)
             planned = plans.get(when)
             if planned is None:
                 planned = plans[when] = _planned(when, self.calendar, today, self.margin_workdays)
@@ -357,7 +359,7 @@ class RowWriter:
             reminded = reminded_on if reminded_on and reminded_on <= today else None
             # A certificate a later row of the file renews is closed by `finish`.
             reminder_rows.append(
-                (cert_id, hid, cert[2], item.method, expires_on, r[_NEEDS_REPAIR])
+                (cert_id, hid, cert[_CERT_SECTION], item.method, expires_on, r[_NEEDS_REPAIR])
                 + planned
                 + (reminded, r[_CHANNEL], staff.get(r[_REMINDED_BY]))
             )
@@ -443,6 +445,7 @@ _REMINDER_COLUMNS = (
     "last_channel",
     "last_staff_id",
 )
+_CERT_SECTION = _CERT_COLUMNS.index("section_id")
 _PHONE_COLUMNS = ("contact_id", "e164", "extension", "raw", "kind", "position")
 _PHONE_FIXED = {"invalid": False, "invalid_reason": ""}
 _EMAIL_COLUMNS = ("contact_id", "address", "position")
@@ -479,12 +482,17 @@ class Planner:
         """The plans of `rows` (ValidRow field order) not returned before."""
         out = {}
         for r in rows:
-            item = r[_ITEM]
-            when = (r[_EXPIRES], item.lead_months, item.filing_deadline_days, item.deadline_kind)
+            when = _plan_key(r)
             if when not in self.done:
                 self.done.add(when)
                 out[when] = _planned(when, self.calendar, self.today, self.margin_workdays)
         return out
+
+
+def _plan_key(r: tuple[Any, ...]) -> tuple[date, int, int | None, str]:
+    """What a row's reminder plan depends on besides the calendar: expiry and kind of item."""
+    item = r[_ITEM]
+    return (r[_EXPIRES], item.lead_months, item.filing_deadline_days, item.deadline_kind)
 
 
 def _planned(
