@@ -7,21 +7,27 @@ behaviour the speed relies on (and that the screen still shows and saves the sam
 from __future__ import annotations
 
 import gc
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.text import Text
 from sqlalchemy import Engine
 from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.pilot import Pilot
+from textual.widgets import DataTable
 from textual.widgets._footer import FooterKey
 
+from callqueue.queue.claims import QueueEntry
 from callqueue.tui import collector
 from callqueue.tui.screens import queue as queue_module
 from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.widgets.footer import CalmFooter
-from callqueue.tui.widgets.queue_table import QueueTable
+from callqueue.tui.widgets.queue_table import COLUMNS, QueueTable
 
-from .queue_world import staff_id
+from .queue_world import TODAY, staff_id
 from .test_tui_queue import (
     FIRST,
     SECOND,
@@ -165,3 +171,110 @@ def test_full_collections_wait_for_a_pause() -> None:
         assert gc.get_threshold()[2] == collector.DUE
     finally:
         gc.set_threshold(*threshold)
+
+
+class TwinApp(App[None]):
+    """A QueueTable and a plain DataTable of the same size, to compare what each draws."""
+
+    CSS = "DataTable { height: 12; }"
+
+    def compose(self) -> ComposeResult:
+        yield QueueTable(cursor_type="row", zebra_stripes=True, id="fast")
+        yield DataTable(cursor_type="row", zebra_stripes=True, id="plain")
+
+    def on_mount(self) -> None:
+        for table in self.query(DataTable):
+            for key, label, width in COLUMNS:
+                if not isinstance(table, QueueTable):  # QueueTable adds its own
+                    table.add_column(label, key=key, width=width)
+
+
+def entry(n: int, *, attempts: int = 0) -> QueueEntry:
+    return QueueEntry(
+        holder_id=n,
+        holder=f"东丽区第{n:03d}号公司",
+        section_id=1,
+        certificates=["食品经营许可证"],
+        apply_by=TODAY + timedelta(days=n),
+        expires_on=TODAY + timedelta(days=30 + n),
+        attempts=attempts,
+    )
+
+
+async def drawn(pilot: Pilot[None], table: DataTable[Any]) -> list[list[tuple[str, object]]]:
+    """Every visible line of `table` as (text, style) segments, drawn while it has focus."""
+    table.focus()
+    await pilot.pause()
+    width, height = table.size
+    lines = table.render_lines(Region(0, 0, width, height))
+    return [[(s.text, s.style) for s in line] for line in lines]
+
+
+def mirror(fast: QueueTable, plain: DataTable[Any]) -> None:
+    """Give the plain table the fast one's rows, cells and cursor."""
+    plain.clear()
+    for row in fast.ordered_rows:
+        plain.add_row(*fast.get_row(row.key), key=row.key.value)
+    plain.move_cursor(row=fast.cursor_row, animate=False)
+    plain.show_cursor = fast.show_cursor
+    plain.scroll_to(y=fast.scroll_y, animate=False, immediate=True)
+
+
+async def test_the_queue_table_draws_what_a_plain_table_draws_through_every_change() -> None:
+    """The table's own caches (cells, rows, lines) never show a stale cell or highlight."""
+    app = TwinApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        fast = app.query_one(QueueTable)
+        plain = app.query_one("#plain", DataTable)
+        page = [entry(n) for n in range(1, 21)]
+        steps = [
+            lambda: fast.fill(page, today=TODAY, marks={}),
+            lambda: fast.move_cursor(row=3, animate=False),
+            lambda: fast.show_claimed(page[3], Text("认领中", style="bold green")),
+            lambda: fast.mark_done(page[3], TODAY),
+            lambda: fast.fill(page[:3] + page[4:], today=TODAY, marks={}),  # kept, greyed
+            lambda: fast.move_cursor(row=4, animate=False),
+            lambda: fast.update_cell("6", "attempts", Text("2", justify="right")),
+            lambda: fast.fill(
+                [entry(n, attempts=1 if n == 9 else 0) for n in range(1, 23) if n != 4],
+                today=TODAY,
+                marks={2: Text("回电")},
+            ),
+            lambda: fast.move_cursor(row=15, animate=False),  # scrolls
+            fast.compact,  # rows move up and change stripe
+            lambda: fast.move_cursor(row=0, animate=False),
+            lambda: setattr(fast, "show_cursor", False),
+        ]
+        for number, step in enumerate(steps):
+            step()
+            await pilot.pause()
+            mirror(fast, plain)
+            await pilot.pause()
+            assert await drawn(pilot, fast) == await drawn(pilot, plain), f"step {number}"
+
+
+async def test_an_unchanged_cell_is_rendered_once() -> None:
+    app = TwinApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        fast = app.query_one(QueueTable)
+        fast.fill([entry(n) for n in range(1, 21)], today=TODAY, marks={})
+        await pilot.pause()
+        await drawn(pilot, fast)
+        rendered: list[tuple[int, int]] = []
+        parent = DataTable._render_cell
+
+        def spy(self: DataTable[Any], row: int, column: int, *args: Any) -> Any:
+            rendered.append((row, column))
+            return parent(self, row, column, *args)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(DataTable, "_render_cell", spy)
+            fast.update_cell("3", "marks", Text("重拨"))  # DataTable would redraw every row
+            await drawn(pilot, fast)
+            assert rendered == [(2, 6)]
+            rendered.clear()
+            fast.move_cursor(row=1, animate=False)  # the row left and the row reached
+            await drawn(pilot, fast)
+            assert {row for row, _ in rendered} == {0, 1}

@@ -16,10 +16,12 @@ from callqueue.db import table
 from callqueue.models import Attempt, Holder, Reminder
 from callqueue.queue.outcomes import CONVEYABLE
 from callqueue.tui.app import CallqueueApp, create_app
+from callqueue.tui.collector import IDLE
 from callqueue.tui.screens.catalog import CatalogScreen
 from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.screens.reason import ReasonDialog
 from callqueue.tui.screens.staff_picker import StaffPicker
+from callqueue.tui.widgets.queue_table import QueueTable
 
 from .queue_world import NOW, SECTION, TODAY, build, due_row, set_reminder, staff_id
 
@@ -69,8 +71,23 @@ def attempts(engine: Engine) -> list[Attempt]:
 
 
 def holders_on_page(app: CallqueueApp) -> list[str]:
-    table_ = app.screen.query_one("#queue-table", DataTable)
-    return [str(table_.get_row_at(i)[0]).removeprefix("▶ ") for i in range(table_.row_count)]
+    """The holders in the queue list, top to bottom; rows greyed as done are `done_on_page`."""
+    table_ = app.screen.query_one("#queue-table", QueueTable)
+    return [
+        str(table_.get_row_at(i)[0]).removeprefix("▶ ")
+        for i, row in enumerate(table_.ordered_rows)
+        if row.key.value not in table_.done
+    ]
+
+
+def done_on_page(app: CallqueueApp) -> list[str]:
+    """The rows greyed in place as done (until a pause takes them out), as shown."""
+    table_ = app.screen.query_one("#queue-table", QueueTable)
+    return [
+        str(table_.get_row_at(i)[0])
+        for i, row in enumerate(table_.ordered_rows)
+        if row.key.value in table_.done
+    ]
 
 
 async def tick_all(app: CallqueueApp, pilot: Pilot[Any]) -> list[str]:
@@ -128,11 +145,51 @@ async def test_claim_then_informed_then_the_next_holder(engine: Engine, tmp_path
         assert attempt.reminder_id == first["id"] and tuple(attempt.conveyed) == CONVEYABLE
         assert attempt.materials_ticked == materials
         assert holders_on_page(app) == [SECOND, THIRD]
+        # the finished row stays where it was, greyed, so the rows below do not move now
+        assert done_on_page(app) == [f"✓ {FIRST}"]
+        table_ = app.screen.query_one(QueueTable)
+        assert str(table_.get_row_at(0)[6]) == "已处理" and table_.cursor_row == 1
         assert "已告知" in text_of(app, "#queue-status")
         # one key per call: the next holder is claimed as soon as the outcome is saved
         assert f"下一户：{SECOND}" in text_of(app, "#queue-status")
         assert reminders(engine)[SECOND]["claimed_by_id"] == me
         assert SECOND in text_of(app, "#queue-detail")
+
+
+async def test_a_finished_row_stays_greyed_until_a_pause(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        table_ = screen.query_one(QueueTable)
+        await pilot.press("n")
+        await settle(app, pilot)
+        await pilot.press("4")  # 无人接听: no dialog; the retry waits
+        await settle(app, pilot)
+        assert done_on_page(app) == [f"✓ {FIRST}"] and holders_on_page(app) == [SECOND, THIRD]
+
+        screen._tidy()  # a key was just pressed: nothing moves yet
+        assert done_on_page(app) == [f"✓ {FIRST}"]
+        app.last_input -= IDLE + 0.1  # staff pause
+        screen._tidy()
+        await settle(app, pilot)
+        assert done_on_page(app) == [] and holders_on_page(app) == [SECOND, THIRD]
+        assert table_.cursor_row == 0 and screen.claimed is not None  # still on SECOND
+        assert screen.claimed.holder == SECOND and SECOND in text_of(app, "#queue-detail")
+
+        await pilot.press("4")  # SECOND done, THIRD claimed
+        await settle(app, pilot)
+        await pilot.press("s")  # THIRD back in the queue: nothing claimed
+        await settle(app, pilot)
+        assert screen.claimed is None
+        assert done_on_page(app) == [f"✓ {SECOND}"] and holders_on_page(app) == [THIRD]
+        assert table_.cursor_row == 1 and THIRD in text_of(app, "#queue-detail")
+        await pilot.press("up")  # onto the greyed row: it says what it is
+        await settle(app, pilot)
+        assert f"{SECOND}：已处理，稍后移出列表" in text_of(app, "#queue-detail")
+        assert reminders(engine)[SECOND]["attempts"] == 1
 
 
 async def test_outcome_keys_are_disabled_before_a_claim(engine: Engine, tmp_path: Path) -> None:

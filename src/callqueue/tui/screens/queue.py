@@ -24,7 +24,7 @@ from callqueue.notify.outbox import MailRefused
 from callqueue.queue.briefing import Briefing
 from callqueue.queue.claims import NO_FILTER, QueueEntry, QueueFilter
 from callqueue.queue.script import Script
-from callqueue.tui.collector import calm_collector
+from callqueue.tui.collector import IDLE, calm_collector
 from callqueue.tui.desk import PAGE_SIZE, Desk, failure_text
 from callqueue.tui.messages import (
     BriefingRead,
@@ -140,6 +140,7 @@ class QueueScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Say who works, refresh the reminders, read the first page."""
+        self.set_interval(IDLE, self._tidy)
         self._show_who()
         self._status("正在更新提醒状态并读取队列…")
         self.load_page(refresh_first=True)
@@ -161,6 +162,17 @@ class QueueScreen(Screen[None]):
                 return False
             return None if self.claimed is not None or self.busy else True
         return True
+
+    def _tidy(self) -> None:
+        """Once staff pause (no key for `IDLE` seconds), take finished rows out of the list."""
+        quiet_since = getattr(self.app, "last_input", None)
+        if quiet_since is None or time.monotonic() - quiet_since < IDLE or self.busy:
+            return
+        table = self.query_one(QueueTable)
+        if table.compact() and self.claimed is None:
+            entry = self._in_view()
+            if entry is not None:
+                self._show_entry(entry)
 
     # --- actions -------------------------------------------------------------------------
 
@@ -398,6 +410,10 @@ class QueueScreen(Screen[None]):
         if message.page is None:
             self.load_page()
         else:
+            if finished is not None and all(
+                e.holder_id != finished.holder_id for e in message.page.entries
+            ):  # out of the queue: greyed in place until a pause (`_tidy`), not moved at once
+                self.query_one(QueueTable).mark_done(finished, self.desk.today)
             self._fill(message.page, changed=finished)
         said = message.message
         if message.next_entry is not None:
@@ -466,7 +482,14 @@ class QueueScreen(Screen[None]):
         Also reads ahead the briefings of the rows below, so that moving down draws from memory.
         """
         entry = self.entries.get(holder_id)
-        if self.claimed is not None or entry is None:
+        if self.claimed is not None:
+            return
+        if entry is None:
+            done = self.query_one(QueueTable).done.get(str(holder_id))
+            if done is not None:
+                self.query_one(EntryDetail).update(Text(f"{done}：已处理，稍后移出列表"))
+                self.query_one(InformCard).show(None, None, claimed=False)
+                self.card_for = self.drawn = None
             return
         known = self.briefings.get(holder_id)
         drawn = self.drawn
@@ -548,6 +571,8 @@ class QueueScreen(Screen[None]):
         if self.claimed is None and mine and not self.busy:
             self._hold(mine[0])  # a restarted desk picks up the call it was on
             return
+        if self.claimed is None:
+            self.query_one(QueueTable).step_off_done()
         entry = self._in_view()
         if entry is None:
             self.query_one(EntryDetail).update(

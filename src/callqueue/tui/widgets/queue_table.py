@@ -6,10 +6,15 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
+from textual._types import SegmentLines
+from textual.cache import LRUCache
 from textual.coordinate import Coordinate
-from textual.geometry import Size
+from textual.geometry import Region, Size
+from textual.strip import Strip
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from callqueue.queue.claims import QueueEntry
 
@@ -22,6 +27,9 @@ COLUMNS = (  # key, label, width (cells); sized to fit 120 columns
     ("attempts", "已拨", 4),
     ("marks", "标记", 14),
 )
+_RowLines = tuple[SegmentLines, SegmentLines]
+"""What DataTable renders for one line of a row: fixed cells' lines, scrollable cells' lines."""
+
 BADGES = {"callback": "回电", "retry": "重拨", "late": "补录", "follow_up": "跟进"}
 
 
@@ -61,7 +69,25 @@ class QueueTable(DataTable[Text]):
     """A page of the queue; row keys are holder ids."""
 
     def __init__(self, *, follow: Callable[[int], None] | None = None, **kwargs: Any) -> None:
+        self._drawn_cells: LRUCache[tuple[object, ...], tuple[object, SegmentLines]] = LRUCache(
+            4000
+        )
+        """Rendered cells, kept across changes to other cells (see `_render_cell`); made first:
+        DataTable's own set-up clears caches."""
+        self._drawn_rows: LRUCache[tuple[object, ...], tuple[tuple[object, ...], _RowLines]] = (
+            LRUCache(400)
+        )
+        """Rendered rows, kept across cursor moves and changes to other rows."""
+        self._drawn_lines: LRUCache[tuple[object, ...], tuple[tuple[object, ...], Strip]] = (
+            LRUCache(400)
+        )
+        """Finished lines (cropped to the view), kept likewise."""
+        self._frame_style: Style | None = None
+        """The table's own style while a frame is drawn (DataTable works it out per line)."""
         super().__init__(**kwargs)
+        self.done: dict[str, str] = {}
+        """Rows of holders this desk has finished (row key: holder name), greyed in place until
+        `compact` takes them out."""
         self._follow = follow
         """Told the holder id under the cursor each time the cursor changes row."""
         self._sized: tuple[tuple[Size, Size, Size, Size], bool] | None = None
@@ -96,6 +122,174 @@ class QueueTable(DataTable[Text]):
         self._sized = (key, resized)
         return resized
 
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> SegmentLines:
+        """Render a cell, or reuse its last rendering if the cell and its place are unchanged.
+
+        DataTable keys its cell cache on a count of every change to the table, so after one
+        cell changed (an outcome marks two rows) every visible cell was rendered again through
+        Rich: 15-25 ms a frame on the call screen. Here a cell is drawn again only when its
+        own value (a new object: cells are never changed in place), its row number (the
+        rendering carries it for the mouse), its style, width or highlight changed.
+        """
+        if column_index < 0:  # row labels: this table has none
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        column_key = self._column_locations.get_key(column_index)
+        row_key = self._header_row_key if row_index < 0 else self._row_locations.get_key(row_index)
+        if column_key is None or row_key is None:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        value: object = (
+            self.columns[column_key].label if row_index < 0 else self._data[row_key].get(column_key)
+        )
+        key = (
+            row_key,
+            column_key,
+            id(value),  # the cache holds `value`: no other object can take its id meanwhile
+            row_index,
+            base_style,
+            width,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._pseudo_class_state,
+        )
+        found = self._drawn_cells.get(key)
+        if found is not None:
+            return found[1]
+        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        self._drawn_cells[key] = (value, lines)
+        return lines
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Draw the lines in `crop`, working out the table's style once, not once per line."""
+        self._frame_style = self.rich_style  # walks every ancestor's CSS: ~0.1 ms a call
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_style = None
+
+    def render_line(self, y: int) -> Strip:
+        """DataTable's `render_line` for a table without fixed rows, with the frame's style."""
+        style = self._frame_style
+        if style is None or self.fixed_rows:
+            return super().render_line(y)
+        scroll_x, scroll_y = self.scroll_offset
+        if not self.show_header or y >= self.header_height:
+            y += scroll_y
+        return self._render_line(y, scroll_x, scroll_x + self.size.width, style)
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """A finished line, reused while its row, its place and its highlight are unchanged."""
+        try:
+            row_key, line_no = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        place = self._row_values(row_key)
+        if place is None:
+            return super()._render_line(y, x1, x2, base_style)
+        row_index, values = place
+        cursor, hover = self.cursor_coordinate, self.hover_coordinate
+        key = (
+            row_key,
+            tuple(map(id, values)),  # held by the cache entry, as in `_render_cell`
+            y,
+            line_no,
+            row_index,
+            x1,
+            x2,
+            base_style,
+            cursor.row == row_index,
+            hover.row == row_index,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self._pseudo_class_state,
+            self.size.width,
+            tuple(column.get_render_width(self) for column in self.ordered_columns),
+        )
+        found = self._drawn_lines.get(key)
+        if found is not None:
+            return found[1]
+        strip = super()._render_line(y, x1, x2, base_style)
+        self._drawn_lines[key] = (values, strip)
+        return strip
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> _RowLines:
+        """Render a row's line, or reuse it if its cells and its own highlight are unchanged.
+
+        DataTable renders every visible row again after any change to the table (its row cache
+        is keyed on a count of changes) and after any cursor move (keyed on the cursor's place,
+        not on whether this row has it). The row cursor only changes the row it leaves and the
+        row it reaches.
+        """
+        place = self._row_values(row_key)
+        if place is None:
+            return super()._render_line_in_row(
+                row_key, line_no, base_style, cursor_location, hover_location
+            )
+        row_index, values = place
+        key = (
+            row_key,
+            tuple(map(id, values)),  # held by the cache entry, as in `_render_cell`
+            line_no,
+            row_index,
+            base_style,
+            cursor_location.row == row_index,
+            hover_location.row == row_index,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self._pseudo_class_state,
+            self.size.width,
+            tuple(column.get_render_width(self) for column in self.ordered_columns),
+        )
+        found = self._drawn_rows.get(key)
+        if found is not None:
+            return found[1]
+        lines = super()._render_line_in_row(
+            row_key, line_no, base_style, cursor_location, hover_location
+        )
+        self._drawn_rows[key] = (values, lines)
+        return lines
+
+    def _row_values(self, row_key: RowKey) -> tuple[int, tuple[object, ...]] | None:
+        """The row's number (-1: the header) and its cells, if its drawing may be reused.
+
+        Reuse is only worked out for what this table is: a row cursor, no fixed columns, no
+        row labels. Anything else is drawn by DataTable as it is.
+        """
+        if self.cursor_type != "row" or self.fixed_columns or self._labelled_row_exists:
+            return None
+        if row_key is self._header_row_key:
+            return -1, tuple(column.label for column in self.ordered_columns)
+        row_index = self._row_locations.get(row_key)
+        if row_index is None:
+            return None
+        return row_index, tuple(self._data[row_key].values())
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._drawn_cells.clear()
+        self._drawn_rows.clear()
+        self._drawn_lines.clear()
+
+    def notify_style_update(self) -> None:
+        self._drawn_cells.clear()  # before the repaint the parent asks for
+        self._drawn_rows.clear()
+        super().notify_style_update()
+
     def keys_after(self, holder_id: int, count: int) -> list[int]:
         """The holder ids of up to `count` rows below `holder_id`'s row."""
         row = self.get_row_index(str(holder_id))
@@ -109,8 +303,10 @@ class QueueTable(DataTable[Text]):
     def fill(self, entries: list[QueueEntry], *, today: date, marks: dict[int, Text]) -> None:
         """Show this page, changing only what changed when the rows kept their order.
 
-        After an outcome the page is usually the old one minus a row: removing that row and
-        updating a few cells keeps the table from measuring and redrawing every row again.
+        After an outcome the page is usually the old one minus a row: that row stays where it
+        is, marked done (`mark_done`), until `compact` takes done rows out in a pause. Removing
+        it at once moved every row below it up and changed its stripe, so every visible row
+        was drawn again (15-25 ms) in the frame that shows the next holder.
         """
         rows = {str(e.holder_id): _cells(e, today, marks) for e in entries}
         old = [str(row.key.value) for row in self.ordered_rows]
@@ -119,7 +315,9 @@ class QueueTable(DataTable[Text]):
             self._refill(rows)
             return
         for key in old:
-            if key not in rows:
+            if key in rows:
+                self.done.pop(key, None)  # back in the queue: its cells are set below
+            elif key not in self.done:
                 self.remove_row(key)
         for key, cells in rows.items():
             if key not in self.rows:
@@ -129,10 +327,56 @@ class QueueTable(DataTable[Text]):
                 if not _same(value, before):
                     self.update_cell(key, column, value)
 
+    def mark_done(self, e: QueueEntry, today: date) -> None:
+        """Grey out `e`'s row where it is: this desk has just finished with the holder."""
+        key = str(e.holder_id)
+        if key not in self.rows:
+            return
+        self.done[key] = e.holder
+        for (column, *_), cell in zip(COLUMNS, _cells(e, today, {}), strict=True):
+            if column == "holder":
+                value = Text(f"✓ {e.holder}", style="dim", overflow="ellipsis", no_wrap=True)
+            elif column == "marks":
+                value = Text("已处理", style="dim")
+            else:
+                value = Text(cell.plain, style="dim", justify=cell.justify)
+            self.update_cell(key, column, value)
+
+    def compact(self) -> bool:
+        """Take the done rows out, keeping the cursor on the row it was on; False if none."""
+        if not self.done:
+            return False
+        at = self._cursor_key()
+        for key in self.done:
+            self.remove_row(key)
+        self.done.clear()
+        if at is not None and at in self.rows:
+            self.move_cursor(row=self.get_row_index(at), animate=False)
+        return True
+
+    def step_off_done(self) -> None:
+        """If the cursor is on a done row, move it to the nearest holder still in the queue."""
+        at = self._cursor_key()
+        if at is None or at not in self.done:
+            return
+        keys = [str(row.key.value) for row in self.ordered_rows]
+        row = keys.index(at)
+        for index in [*range(row + 1, len(keys)), *range(row - 1, -1, -1)]:
+            if keys[index] not in self.done:
+                self.move_cursor(row=index, animate=False)
+                return
+
+    def _cursor_key(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        value = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return None if value is None else str(value)
+
     def _refill(self, rows: dict[str, tuple[Text, ...]]) -> None:
         """Replace every row, keeping the cursor's row number where it can."""
         row = self.cursor_row
         self.clear()
+        self.done.clear()
         for key, cells in rows.items():
             self.add_row(*cells, key=key)
         if rows:
