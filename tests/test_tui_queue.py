@@ -170,12 +170,18 @@ async def test_a_finished_row_stays_greyed_until_a_pause(engine: Engine, tmp_pat
         await settle(app, pilot)
         assert done_on_page(app) == [f"✓ {FIRST}"] and holders_on_page(app) == [SECOND, THIRD]
 
+        # the page after the save was read without the counts (they count the whole section)
+        status = text_of(app, "#queue-status")
+        assert "待联系 3 · 今日已办 0（本人 0）" in status and f"下一户：{SECOND}" in status
+
         screen._tidy()  # a key was just pressed: nothing moves yet
         assert done_on_page(app) == [f"✓ {FIRST}"]
         app.last_input -= IDLE + 0.1  # staff pause
         screen._tidy()
         await settle(app, pilot)
         assert done_on_page(app) == [] and holders_on_page(app) == [SECOND, THIRD]
+        status = text_of(app, "#queue-status")  # counted again; what it said stays
+        assert "待联系 2 · 今日已办 1（本人 1）" in status and f"下一户：{SECOND}" in status
         assert table_.cursor_row == 0 and screen.claimed is not None  # still on SECOND
         assert screen.claimed.holder == SECOND and SECOND in text_of(app, "#queue-detail")
 

@@ -53,8 +53,16 @@ class QueuePageLoaded(Message):
     """A page of the queue was read (after a refresh when `refreshed` is set)."""
 
     entries: list[QueueEntry]
-    tally: Tally
+    tally: Tally | None
+    """None when the page was read without its counts (after this desk's own write)."""
     refreshed: RefreshResult | None = None
+
+
+@dataclass
+class CountsRead(Message):
+    """The counts above the queue were read again."""
+
+    tally: Tally
 
 
 @dataclass

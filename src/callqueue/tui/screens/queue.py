@@ -24,12 +24,14 @@ from callqueue.notify.outbox import MailRefused
 from callqueue.queue.briefing import Briefing
 from callqueue.queue.claims import NO_FILTER, QueueEntry, QueueFilter
 from callqueue.queue.script import Script
+from callqueue.queue.tally import Tally
 from callqueue.tui.collector import IDLE, calm_collector
 from callqueue.tui.desk import PAGE_SIZE, Desk, failure_text
 from callqueue.tui.messages import (
     BriefingRead,
     CallbackProposed,
     ClaimClosed,
+    CountsRead,
     DeskFailed,
     EntryClaimed,
     HelpersRead,
@@ -121,6 +123,14 @@ class QueueScreen(Screen[None]):
         self.reading_ahead: Worker[None] | None = None
         """The last prefetch of briefings."""
         self.counts = ""
+        self.where = ""
+        """The status line's counts: the page, then the section's work (from `tally`)."""
+        self.tally: Tally | None = None
+        self.counts_stale = False
+        """The page was read again without its counts (after this desk's own write): they are
+        read at the next pause."""
+        self.said: str | None = None
+        """What the status line says after the counts; None when it shows no counts."""
         self.flow = OutcomeFlow(self)
 
     def compose(self) -> ComposeResult:
@@ -168,6 +178,9 @@ class QueueScreen(Screen[None]):
         quiet_since = getattr(self.app, "last_input", None)
         if quiet_since is None or time.monotonic() - quiet_since < IDLE or self.busy:
             return
+        if self.counts_stale:
+            self.counts_stale = False
+            self.read_counts()
         table = self.query_one(QueueTable)
         if table.compact() and self.claimed is None:
             entry = self._in_view()
@@ -247,7 +260,7 @@ class QueueScreen(Screen[None]):
             if self.flow.note:
                 self.notify("发送邮件不保存备注", severity="warning")
             self.busy = True
-            self._status(self.counts + f" · 正在给 {self.claimed.holder} 发送邮件…")
+            self._say(f" · 正在给 {self.claimed.holder} 发送邮件…")
             self.send_email(self.claimed)
 
     # --- workers: database work only, then a message -------------------------------------
@@ -341,10 +354,20 @@ class QueueScreen(Screen[None]):
     def fresh_page(self) -> QueuePageLoaded | None:
         """The page after a write (in a worker); None, and the handler reads again, on failure."""
         try:
-            page = self.desk.page(number=self.page_number, only=self.only)
+            page = self.desk.page(number=self.page_number, only=self.only, counts=False)
         except Exception:
             return None
         return QueuePageLoaded(page.entries, page.tally)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="counts")
+    def read_counts(self) -> None:
+        """Read the counts above the queue (in a pause, after this desk's own writes)."""
+        try:
+            counted = self.desk.counts()
+        except Exception:  # only the counts: the next page read brings them
+            log.debug("counts not read", exc_info=True)
+            return
+        self.post_message(CountsRead(counted))
 
     # --- handlers: the only place widgets change -----------------------------------------
 
@@ -369,7 +392,7 @@ class QueueScreen(Screen[None]):
                 if n
             ]
             note = " · 已更新：" + "，".join(parts)
-        self._status(self.counts + note)
+        self._say(note)
 
     @on(SectionSwitched)
     def section_switched(self, message: SectionSwitched) -> None:
@@ -386,11 +409,11 @@ class QueueScreen(Screen[None]):
         self.busy = False
         entry = message.entry
         if entry is None:
-            self._status(self.counts + " · 队列中没有待联系的单位")
+            self._say(" · 队列中没有待联系的单位")
             self.notify("队列中没有待联系的单位", title="认领")
             return
         self._hold(entry)
-        self._status(self.counts + f" · 认领中：{entry.holder}")
+        self._say(f" · 认领中：{entry.holder}")
 
     def _hold(self, entry: QueueEntry) -> None:
         """Make `entry` the claimed one on screen."""
@@ -419,7 +442,7 @@ class QueueScreen(Screen[None]):
         if message.next_entry is not None:
             self._hold(message.next_entry)
             said += f" · 下一户：{message.next_entry.holder}"
-        self._status(self.counts + f" · {said}")  # the status line says it; no toast per call
+        self._say(f" · {said}")  # the status line says it; no toast per call
 
     @on(BriefingRead)
     def show_briefing(self, message: BriefingRead) -> None:
@@ -559,14 +582,14 @@ class QueueScreen(Screen[None]):
             today=self.desk.today,
             marks={e.holder_id: self._marks(e) for e in page.entries},
         )
-        t = page.tally
-        where = f"第 {self.page_number + 1} 页 {len(page.entries)} 户"
+        if page.tally is None:
+            self.counts_stale = True
+        else:
+            self.tally, self.counts_stale = page.tally, False
+        self.where = f"第 {self.page_number + 1} 页 {len(page.entries)} 户"
         if self.only.active:
-            where += f"（筛选：{describe(self.only, self.desk.today)}）"
-        self.counts = (
-            f"{where} · 待联系 {t.callable_now} · 今日已办 {t.done_today}（本人 {t.done_today_mine}）"
-            f" · 已过申请截止 {t.past_apply_by}"
-        )
+            self.where += f"（筛选：{describe(self.only, self.desk.today)}）"
+        self._count()
         mine = [e for e in page.entries if e.claimed_by_id == self.desk.staff.id]
         if self.claimed is None and mine and not self.busy:
             self._hold(mine[0])  # a restarted desk picks up the call it was on
@@ -582,6 +605,30 @@ class QueueScreen(Screen[None]):
             self.card_for = self.drawn = None
         else:
             self._show_entry(entry)
+
+    def _count(self) -> None:
+        """Write the counts part of the status line from the page and the last counts read."""
+        t = self.tally
+        work = (
+            f"待联系 {t.callable_now} · 今日已办 {t.done_today}（本人 {t.done_today_mine}）"
+            f" · 已过申请截止 {t.past_apply_by}"
+            if t is not None
+            else "正在统计…"
+        )
+        self.counts = f"{self.where} · {work}"
+
+    @on(CountsRead)
+    def show_counts(self, message: CountsRead) -> None:
+        """The counts were read again: the status line keeps what it said after them."""
+        self.tally = message.tally
+        self._count()
+        if self.said is not None:  # else the line says something else (a failure, a wait)
+            self._say(self.said)
+
+    def _say(self, text: str) -> None:
+        """The status line: the counts, then `text`."""
+        self._status(self.counts + text)
+        self.said = text
 
     def show_note(self, note: str) -> None:
         """Show the pending note under the entry."""
@@ -599,6 +646,7 @@ class QueueScreen(Screen[None]):
         return marks
 
     def _status(self, text: str) -> None:
+        self.said = None
         self.query_one("#queue-status", Static).update(Text(text))
 
     def _show_who(self) -> None:
