@@ -136,6 +136,7 @@ async def test_claim_then_informed_then_the_next_holder(engine: Engine, tmp_path
 
         materials = await tick_all(app, pilot)
         assert len(materials) >= 3
+        option = app.screen.query_one("#materials", SelectionList).get_option_at_index(0)
         await pilot.press("1")
         await settle(app, pilot)
         first = reminders(engine)[FIRST]
@@ -154,6 +155,11 @@ async def test_claim_then_informed_then_the_next_holder(engine: Engine, tmp_path
         assert f"下一户：{SECOND}" in text_of(app, "#queue-status")
         assert reminders(engine)[SECOND]["claimed_by_id"] == me
         assert SECOND in text_of(app, "#queue-detail")
+        # the same permit's materials: the list stays, with no ticks carried over
+        checklist = app.screen.query_one("#materials", SelectionList)
+        assert checklist.display and checklist.selected == [] and checklist.highlighted == 0
+        assert [str(checklist.get_option_at_index(i).prompt) for i in range(3)] == materials[:3]
+        assert checklist.get_option_at_index(0) is option  # not rebuilt (nor laid out again)
 
 
 async def test_a_finished_row_stays_greyed_until_a_pause(engine: Engine, tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from callqueue import audit
@@ -118,6 +117,8 @@ def has_address(session: Session, *, holder_id: int) -> bool:
 
 def _insert_ignoring_duplicate(session: Session, values: dict[str, Any]) -> int | None:
     """Insert an outbox row; None when its dedupe key is already held (another run won)."""
+    from sqlalchemy.dialects import postgresql, sqlite  # the PostgreSQL one costs 50 ms to load
+
     dialect = session.get_bind().dialect.name
     target = table(OutboxEmail)
     if dialect == "postgresql":

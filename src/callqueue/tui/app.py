@@ -16,43 +16,45 @@ from callqueue import db, roles
 from callqueue.config import Settings
 from callqueue.queue import signin, staff
 from callqueue.tui import remembered
-from callqueue.tui.assisted_desk import AssistedDesk
-from callqueue.tui.calendar_desk import CalendarDesk
 from callqueue.tui.collector import IDLE, collect_when_idle, hand_back_collector
 from callqueue.tui.desk import Desk, default_clock, failure_text
-from callqueue.tui.inspection_desk import InspectionDesk
 from callqueue.tui.messages import CalendarUncovered, StaffFound, StaffListed, StaffMissing
-from callqueue.tui.office_desk import OfficeDesk
-from callqueue.tui.records_desk import RecordsDesk
-from callqueue.tui.screens.appointments import AppointmentsScreen
-from callqueue.tui.screens.assisted import AssistedScreen
-from callqueue.tui.screens.calendar import CalendarScreen
-from callqueue.tui.screens.catalog import CatalogScreen
-from callqueue.tui.screens.dashboard import DashboardScreen
-from callqueue.tui.screens.import_screen import ImportScreen
-from callqueue.tui.screens.inspection_review import InspectionReviewScreen
-from callqueue.tui.screens.inspections import InspectionsScreen
 from callqueue.tui.screens.pin_dialog import PinDialog
 from callqueue.tui.screens.queue import QueueScreen
-from callqueue.tui.screens.search import SearchScreen
 from callqueue.tui.screens.side import SideScreen
 from callqueue.tui.screens.staff_picker import SignInPicker, StaffPicker
-from callqueue.tui.supervision_desk import SupervisionDesk
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from callqueue.tui.office_desk import OfficeDesk
+
+# The screens besides the queue, and the desks behind them, are imported when first opened:
+# loading them all at start-up (with plotext, the mail, ledger and calendar code behind them)
+# cost about 0.4 s before the first queue row. Checks that an open screen is of a kind compare
+# names, so that they import nothing.
+
 NO_STAFF = "尚未登记工作人员：请先用 callqueue staff add 添加，现在只显示提醒目录"
 NOT_CHOSEN = "未选择工作人员：现在只显示提醒目录；重新启动后可选择"
-SIDE_SCREENS: dict[str, type[SideScreen]] = {
-    "appointments": AppointmentsScreen,
-    "import_ledger": ImportScreen,
-    "catalog": CatalogScreen,
-    "calendar": CalendarScreen,
-    "assisted": AssistedScreen,
-    "inspection": InspectionsScreen,
-    "dashboard": DashboardScreen,
+SCREENS = "callqueue.tui.screens."
+SIDE_SCREENS: dict[str, str] = {
+    "appointments": SCREENS + "appointments.AppointmentsScreen",
+    "import_ledger": SCREENS + "import_screen.ImportScreen",
+    "catalog": SCREENS + "catalog.CatalogScreen",
+    "calendar": SCREENS + "calendar.CalendarScreen",
+    "assisted": SCREENS + "assisted.AssistedScreen",
+    "inspection": SCREENS + "inspections.InspectionsScreen",
+    "dashboard": SCREENS + "dashboard.DashboardScreen",
 }
+SEARCH = SCREENS + "search.SearchScreen"
+INSPECTION_REVIEW = SCREENS + "inspection_review.InspectionReviewScreen"
+
+
+def kind(screen: object) -> str:
+    """The screen's class as `module.Class`, to compare with the names above."""
+    return f"{type(screen).__module__}.{type(screen).__qualname__}"
+
+
 NEEDS_DESK = frozenset({"appointments", "import_ledger", "inspection", "assisted", "dashboard"})
 INSPECTION_HELP = "督促检查：抽样检查各科室台账（仅限主管、管理员）"
 
@@ -166,19 +168,21 @@ class CallqueueApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Search and side screens open from a plain screen; most need a known staff member."""
         if action == "search":
-            return self.desk is not None and not isinstance(self.screen, SearchScreen)
+            return self.desk is not None and kind(self.screen) != SEARCH
         if action not in SIDE_SCREENS:
             return True
         if self.sign_in and self.desk is None:
             return False  # nothing opens before signing in
-        if isinstance(self.screen, ModalScreen | SIDE_SCREENS[action]):
+        if isinstance(self.screen, ModalScreen) or kind(self.screen) == SIDE_SCREENS[action]:
             return False
-        if action == "dashboard" and any(isinstance(s, DashboardScreen) for s in self.screen_stack):
+        if action == "dashboard" and any(
+            kind(s) == SIDE_SCREENS[action] for s in self.screen_stack
+        ):
             return False  # its lists and records open over it: escape leads back there
         if action in NEEDS_DESK and self.desk is None:
             return None
         if action == "inspection":
-            if isinstance(self.screen, InspectionReviewScreen):
+            if kind(self.screen) == INSPECTION_REVIEW:
                 return False
             assert self.desk is not None
             return True if roles.may_inspect(self.desk.staff.role) else None
@@ -188,6 +192,9 @@ class CallqueueApp(App[None]):
         """Open the search screen, or go back to the one already open (from a record)."""
         if self.desk is None:
             return
+        from callqueue.tui.records_desk import RecordsDesk
+        from callqueue.tui.screens.search import SearchScreen
+
         if any(isinstance(s, SearchScreen) for s in self.screen_stack):
             while not isinstance(self.screen, SearchScreen):
                 self.pop_screen()
@@ -278,6 +285,8 @@ class CallqueueApp(App[None]):
     @work(thread=True, exit_on_error=False, group="calendar-check")
     def check_calendar(self) -> None:
         """Warn once when this year's or next year's holiday schedule is not loaded."""
+        from callqueue.tui.calendar_desk import CalendarDesk
+
         desk = CalendarDesk(engine=self.engine, staff=None, today=self.today, now=self.now)
         try:
             warning = desk.coverage_warning()
@@ -298,11 +307,15 @@ class CallqueueApp(App[None]):
     @on(StaffMissing)
     def open_catalog(self, message: StaffMissing) -> None:
         """Without a staff member only the catalog can be shown; say why."""
+        from callqueue.tui.screens.catalog import CatalogScreen
+
         self.push_screen(CatalogScreen(self.office()))
         self.notify(message.message, title="呼叫队列", severity="warning", timeout=8)
 
     def office(self) -> OfficeDesk:
         """The office work (appointments, import, catalog) for whoever is working, if known."""
+        from callqueue.tui.office_desk import OfficeDesk
+
         return OfficeDesk(
             engine=self.engine,
             settings=self.settings,
@@ -313,18 +326,27 @@ class CallqueueApp(App[None]):
 
     def action_appointments(self) -> None:
         """Open the day's appointments."""
+        from callqueue.tui.screens.appointments import AppointmentsScreen
+
         self._open_side(AppointmentsScreen(self.office()))
 
     def action_import_ledger(self) -> None:
         """Open the ledger import."""
+        from callqueue.tui.screens.import_screen import ImportScreen
+
         self._open_side(ImportScreen(self.office()))
 
     def action_catalog(self) -> None:
         """Open the catalog."""
+        from callqueue.tui.screens.catalog import CatalogScreen
+
         self._open_side(CatalogScreen(self.office()))
 
     def action_calendar(self) -> None:
         """Open the working-day calendar."""
+        from callqueue.tui.calendar_desk import CalendarDesk
+        from callqueue.tui.screens.calendar import CalendarScreen
+
         desk = CalendarDesk(
             engine=self.engine,
             staff=self.desk.staff if self.desk else None,
@@ -338,12 +360,18 @@ class CallqueueApp(App[None]):
         """Open the inspections (supervisors and admins)."""
         if self.desk is None or not roles.may_inspect(self.desk.staff.role):
             return
+        from callqueue.tui.inspection_desk import InspectionDesk
+        from callqueue.tui.screens.inspections import InspectionsScreen
+
         self._open_side(InspectionsScreen(InspectionDesk(self.engine, self.desk.staff, self.now)))
 
     def action_assisted(self) -> None:
         """Open the 帮办代办 cases."""
         if self.desk is None:
             return
+        from callqueue.tui.assisted_desk import AssistedDesk
+        from callqueue.tui.screens.assisted import AssistedScreen
+
         desk = AssistedDesk(
             engine=self.engine, staff=self.desk.staff, today=self.today, now=self.now
         )
@@ -352,6 +380,9 @@ class CallqueueApp(App[None]):
     def action_dashboard(self) -> None:
         """Open the supervision dashboard (a caller's shows their own section only)."""
         if self.desk is not None:
+            from callqueue.tui.screens.dashboard import DashboardScreen
+            from callqueue.tui.supervision_desk import SupervisionDesk
+
             self._open_side(DashboardScreen(SupervisionDesk(self.desk)))
 
     def _open_side(self, screen: SideScreen) -> None:

@@ -17,7 +17,7 @@ from callqueue.catalog import CatalogEntry, list_items
 from callqueue.config import Settings
 from callqueue.hours import HoursError, OfficeHours
 from callqueue.models import Outcome
-from callqueue.notify import delivery, outbox
+from callqueue.notify import outbox
 from callqueue.queue import appointments, claims, outcomes
 from callqueue.queue import staff as staff_service
 from callqueue.queue.briefing import Briefing, briefing
@@ -299,6 +299,8 @@ class Desk:
         count = f"（{len(queued)} 封）" if len(queued) > 1 else ""
         if not self.mails_directly:
             return f"{entry.holder}：邮件已排队{count}，发往 {queued[0].to}，由邮件发送任务发出"
+        from callqueue.notify import delivery  # the mail code loads when mail is sent
+
         report = delivery.send_due(
             self.engine,
             settings=self.settings,

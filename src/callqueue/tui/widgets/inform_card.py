@@ -32,10 +32,15 @@ class InformCard(Vertical):
         """
         words = self.query_one("#inform-words", Static)
         checklist = self.query_one("#materials", SelectionList)
-        if self.materials or checklist.option_count:
-            checklist.clear_options()
-        self.materials = []
-        checklist.display = False
+        materials = list(b.materials) if b is not None and script is not None and claimed else []
+        # The next holder usually needs the same materials: the list stays (only its ticks and
+        # highlight go back), so the screen is neither laid out nor the list drawn again.
+        keep = bool(materials) and materials == self.materials and checklist.display
+        if not keep:
+            if self.materials or checklist.option_count:
+                checklist.clear_options()
+            self.materials = []
+            checklist.display = False
         if b is None or script is None:
             words.update(Text("一次性告知：正在读取…", style="dim"))
             return
@@ -54,9 +59,14 @@ class InformCard(Vertical):
         elif b.materials:
             t.append("\n材料清单（Tab 进入，空格勾选，讲一项勾一项）", style="bold")
         words.update(t)
-        if claimed and b.materials:
-            self.materials = b.materials
-            checklist.add_options([(Text(m), m) for m in b.materials])
+        if keep:
+            if checklist.selected:
+                checklist.deselect_all()
+            if checklist.highlighted != 0:
+                checklist.highlighted = 0
+        elif materials:
+            self.materials = materials
+            checklist.add_options([(Text(m), m) for m in materials])
             checklist.highlighted = 0
             checklist.display = True
 

@@ -61,6 +61,10 @@ def _cells(e: QueueEntry, today: date, marks: dict[int, Text]) -> tuple[Text, ..
     )
 
 
+def _same_mark(a: Text | None, b: Text | None) -> bool:
+    return a is b or (a is not None and b is not None and _same(a, b))
+
+
 def _same(a: Text, b: object) -> bool:
     return isinstance(b, Text) and a.plain == b.plain and a.spans == b.spans and a.style == b.style
 
@@ -85,6 +89,8 @@ class QueueTable(DataTable[Text]):
         self._frame_style: Style | None = None
         """The table's own style while a frame is drawn (DataTable works it out per line)."""
         super().__init__(**kwargs)
+        self._shown: dict[str, tuple[QueueEntry, date, Text | None]] = {}
+        """Per row, the entry (and day and marks) its cells were last made from by `fill`."""
         self.done: dict[str, str] = {}
         """Rows of holders this desk has finished (row key: holder name), greyed in place until
         `compact` takes them out."""
@@ -308,30 +314,38 @@ class QueueTable(DataTable[Text]):
         it at once moved every row below it up and changed its stripe, so every visible row
         was drawn again (15-25 ms) in the frame that shows the next holder.
         """
-        rows = {str(e.holder_id): _cells(e, today, marks) for e in entries}
+        shown = {str(e.holder_id): (e, today, marks.get(e.holder_id)) for e in entries}
         old = [str(row.key.value) for row in self.ordered_rows]
-        kept = [key for key in old if key in rows]
-        if not old or kept != list(rows)[: len(kept)]:
-            self._refill(rows)
+        kept = [key for key in old if key in shown]
+        if not old or kept != list(shown)[: len(kept)]:
+            self._refill({key: _cells(e, today, marks) for key, (e, *_) in shown.items()})
+            self._shown = shown
             return
         for key in old:
-            if key in rows:
-                self.done.pop(key, None)  # back in the queue: its cells are set below
+            if key in shown:
+                if self.done.pop(key, None) is not None:  # back in the queue
+                    self._shown.pop(key, None)
             elif key not in self.done:
                 self.remove_row(key)
-        for key, cells in rows.items():
+        for key, (e, _, mark) in shown.items():
+            last = self._shown.get(key)
+            if last is not None and last[0] == e and last[1] == today and _same_mark(mark, last[2]):
+                continue  # drawn from an equal entry: nothing to compare cell by cell
+            cells = _cells(e, today, marks)
             if key not in self.rows:
                 self.add_row(*cells, key=key)
                 continue
             for (column, *_), value, before in zip(COLUMNS, cells, self.get_row(key), strict=True):
                 if not _same(value, before):
                     self.update_cell(key, column, value)
+        self._shown = shown
 
     def mark_done(self, e: QueueEntry, today: date) -> None:
         """Grey out `e`'s row where it is: this desk has just finished with the holder."""
         key = str(e.holder_id)
         if key not in self.rows:
             return
+        self._shown.pop(key, None)
         self.done[key] = e.holder
         for (column, *_), cell in zip(COLUMNS, _cells(e, today, {}), strict=True):
             if column == "holder":
@@ -385,8 +399,9 @@ class QueueTable(DataTable[Text]):
     def show_claimed(self, e: QueueEntry, marks: Text) -> None:
         """Mark the claimed holder's row and put the cursor on it, if it is on this page."""
         key = str(e.holder_id)
-        if key not in (row.value for row in self.rows):
+        if key not in self.rows:
             return
+        self._shown.pop(key, None)
         self.update_cell(key, "marks", marks)
         self.update_cell(key, "holder", Text(f"▶ {e.holder}", style="bold", overflow="ellipsis"))
         self.move_cursor(row=self.get_row_index(key))
