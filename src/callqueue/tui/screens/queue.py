@@ -122,6 +122,8 @@ class QueueScreen(Screen[None]):
         """What the detail pane shows: the entry, its briefing (if read), whether claimed."""
         self.reading_ahead: Worker[None] | None = None
         """The last prefetch of briefings."""
+        self.page_read_ahead = False
+        """The page's first rows are to be read ahead once its frame is drawn."""
         self.counts = ""
         self.where = ""
         """The status line's counts: the page, then the section's work (from `tally`)."""
@@ -288,12 +290,14 @@ class QueueScreen(Screen[None]):
         self.post_message(BriefingRead(found, script))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="prefetch")
-    def prefetch(self, entries: list[QueueEntry]) -> None:
+    def prefetch(self, entries: list[QueueEntry], wait: bool = True) -> None:
         """Read the briefings of the rows in view ahead of the cursor."""
         worker = get_current_worker()
-        # Let the frame that asked for this be drawn first: reads in a thread share the GIL with
-        # drawing, and slowed that frame by 20-40 ms on a busy machine. Nothing waits for them.
-        time.sleep(PREFETCH_DELAY)
+        # Let the frame that asked for this be drawn first (unless started after it): reads in
+        # a thread share the GIL with drawing, and slowed that frame by 20-40 ms on a busy
+        # machine. Nothing waits for them.
+        if wait:
+            time.sleep(PREFETCH_DELAY)
         try:
             for entry in entries:
                 found, script = self.desk.brief(entry)
@@ -520,8 +524,18 @@ class QueueScreen(Screen[None]):
             self._show_entry(entry)
         self._read_ahead(holder_id)
 
+    def _prefetch_page(self) -> None:
+        """Read the briefings of the page's first rows that are not read yet."""
+        self.page_read_ahead = False
+        entries = list(self.entries.values())[:PREFETCH]
+        missing = [e for e in entries if e.holder_id not in self.briefings]
+        if missing:
+            self.reading_ahead = self.prefetch(missing, wait=False)
+
     def _read_ahead(self, holder_id: int) -> None:
         """Prefetch the rows below the cursor, a batch at a time, once some are not read yet."""
+        if self.page_read_ahead:  # the page's own read-ahead comes first
+            return
         if self.reading_ahead is not None and not self.reading_ahead.is_finished:
             return
         table = self.query_one(QueueTable)
@@ -574,9 +588,11 @@ class QueueScreen(Screen[None]):
             self.briefings.clear()  # a reload: other desks may have changed anything
         else:
             self.briefings.pop(changed.holder_id, None)
-        missing = [e for e in page.entries[:PREFETCH] if e.holder_id not in self.briefings]
-        if missing:
-            self.reading_ahead = self.prefetch(missing)
+        if any(e.holder_id not in self.briefings for e in page.entries[:PREFETCH]):
+            # After the frame this page is drawn in: a fixed delay put the reads where the next
+            # key's save and frame were (40 ms on, on a fast-typing desk).
+            self.page_read_ahead = True
+            self.call_after_refresh(self._prefetch_page)
         self.query_one(QueueTable).fill(
             page.entries,
             today=self.desk.today,
