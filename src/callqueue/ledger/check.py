@@ -385,28 +385,36 @@ def _check_row(
         reasons = tuple(p.message for p in errors) or ("无法确定科室",)
         result.rejected.append(RejectedRow(raw.sheet, raw.row, section, dict(v), reasons))
         return
+    # In ValidRow's field order, built as a tuple: its keyword constructor cost 2–3 µs a row.
     result.valid.append(
-        ValidRow(
-            sheet=raw.sheet,
-            row=raw.row,
-            section=row_section,
-            holder=holder,
-            holder_key=memo.keys.get(holder) or memo.keys.setdefault(holder, name_key(holder)),
-            item=item,
-            number=_text(v.get("number")),
-            issued_on=issued,
-            expires_on=expires,
-            expiry_computed=computed,
-            validity_years=validity,
-            contact_name=contact_name,
-            phones=info.phones,
-            emails=info.emails,
-            reminded_on=reminded_on,
-            reminded_by=_text(v.get("reminder")),
-            reminded_channel=channel.value if channel else None,
-            needs_repair=not info.phones and not info.emails,
+        _valid_row(
+            ValidRow,
+            (
+                raw.sheet,  # sheet
+                raw.row,  # row
+                row_section,  # section
+                holder,  # holder
+                memo.keys.get(holder) or memo.keys.setdefault(holder, name_key(holder)),  # key
+                item,  # item
+                _text(v.get("number")),  # number
+                issued,  # issued_on
+                expires,  # expires_on
+                computed,  # expiry_computed
+                validity,  # validity_years
+                contact_name,  # contact_name
+                info.phones,  # phones
+                info.emails,  # emails
+                reminded_on,  # reminded_on
+                _text(v.get("reminder")),  # reminded_by
+                channel.value if channel else None,  # reminded_channel
+                not info.phones and not info.emails,  # needs_repair
+            ),
         )
     )
+
+
+_valid_row = tuple.__new__
+assert len(ValidRow._fields) == 18  # the tuple in _check_row gives each field in this order
 
 
 def _add_years(day: date, years: int) -> date:
