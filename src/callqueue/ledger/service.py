@@ -21,7 +21,7 @@ from callqueue.ledger.bulk import import_cache, loading
 from callqueue.ledger.check import Problem, RejectedRow, ValidRow
 from callqueue.ledger.pipeline import Part, ReaderFailed, Workbook, checked_parts
 from callqueue.ledger.read import UnreadableWorkbook, read_workbook
-from callqueue.ledger.write import WRITTEN_MODELS, RowWriter
+from callqueue.ledger.write import WRITTEN_MODELS, Planner, RowWriter
 from callqueue.models import ImportBatch, Role, Section
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,7 @@ def import_ledger(
             sections=sections,
             section_option=section,
             parallel=parallel,
+            planner=Planner(calendar, today, margin_workdays),
         )
     ) as parts:
         workbook = next(parts)

@@ -381,11 +381,10 @@ class RowWriter:
         """Close what the file's newer certificates renew; return how every row ended."""
         ex, result = self.ex, self.result
         # Oldest first per holder and permit, so each certificate closes the one before it,
-        # whatever the order of the rows.
+        # whatever the order of the rows. (holder, item, expiry) is unique among the created
+        # (`seen`), so sorting whole tuples orders by it, without a key function per row.
         renewals: list[tuple[dict[str, Any], int]] = []
-        for hid, item_id, expires_on, cert_id, sheet, row in sorted(
-            self.created, key=lambda c: c[:3]
-        ):
+        for hid, item_id, expires_on, cert_id, sheet, row in sorted(self.created):
             pair = (hid, item_id)
             newest = ex.latest.get(pair)
             if newest is not None and newest["expires_on"] < expires_on:
