@@ -96,6 +96,43 @@ def test_a_dangling_reference_written_in_bulk_is_refused_and_nothing_is_kept(
         assert session.execute(select(table(ContactPhone).c.id)).first() is None
 
 
+def test_references_are_checked_part_by_part_while_loading(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("below: PostgreSQL checks each row itself")
+    now = datetime(2026, 11, 24, 1, tzinfo=UTC)
+    holder = {"name": "甲", "name_key": "甲", "do_not_call": False, "note": "", "created_at": now}
+    phone = {
+        "e164": "+8613800000000",
+        "extension": "",
+        "raw": "",
+        "kind": "mobile",
+        "position": 1,
+        "invalid": False,
+        "invalid_reason": "",
+    }
+    seen_at = ""
+    with (
+        pytest.raises(bulk.BrokenReference, match="contactphone"),
+        db.session_scope(engine, write=True, bulk=True) as session,
+        bulk.loading(session, (Holder, Contact, ContactPhone), incoming=1) as check,
+    ):
+        session.execute(insert(table(Holder)), holder)
+        (holder_id,) = session.execute(select(table(Holder).c.id)).one()
+        session.execute(
+            insert(table(Contact)),
+            {"holder_id": holder_id, "name": "", "invalid": False, "note": ""}
+            | {"created_at": now},
+        )
+        check()  # a sound part passes
+        session.execute(insert(table(ContactPhone)), phone | {"contact_id": 999_999})
+        seen_at = "part"
+        check()  # finds the dangling row at once, before the load ends
+        seen_at = "end"
+    assert seen_at == "part"
+    with Session(engine) as session:
+        assert session.execute(select(table(Holder).c.id)).first() is None
+
+
 def test_a_bulk_unit_on_postgresql_still_refuses_a_dangling_reference(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         pytest.skip("covered above")

@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 
 import phonenumbers
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from callqueue.ledger.phones import ContactInfo, Phone, mask_phone, read_contact
@@ -448,3 +448,53 @@ def test_mask_phone_leaves_no_long_digit_run(text: str) -> None:
     masked = mask_phone(text)
     assert not UNMASKED.search(masked)
     assert len(re.findall(r"\d", masked)) <= len(re.findall(r"\d", text))
+
+
+# Cells of the shapes phones._read_common reads without scanning, and their near misses: any
+# digits (valid or not), pieces one digit short or long, other separators and extension forms.
+DIGITS = st.text(alphabet="0123456789", min_size=1, max_size=13)
+COMMON_SHAPES = st.one_of(
+    st.builds("{}、{}-{}".format, DIGITS, DIGITS, DIGITS),
+    st.builds("{}、0{}-{}".format, MOBILES, DIGITS, DIGITS),
+    st.builds(
+        "{}、022-{}{}".format,
+        MOBILES,
+        st.sampled_from("0123456789"),
+        st.integers(0, 10**7 - 1).map("{:07}".format),
+    ),
+    st.builds("{}-{} {}转{}".format, DIGITS, DIGITS, DIGITS, DIGITS),
+    st.builds(
+        "022-{}{} {}转{}".format,
+        st.sampled_from("0123456789"),
+        st.integers(0, 999).map("{:03}".format),
+        st.integers(0, 9999).map("{:04}".format),
+        DIGITS,
+    ),
+    st.builds(
+        "{}{}{}".format,
+        st.sampled_from(["", "0", "86", "+86 ", "tel ", "13812345678 "]),
+        st.sampled_from(["13812345678、022-23456789", "022-2345 6789转12", "022-2345 6789转"]),
+        st.sampled_from(["", "0", "1", "、", " ", "转3", "-1", "@a.cn"]),
+    ),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(COMMON_SHAPES)
+def test_common_shapes_read_as_the_full_reader_reads_them(cell: str) -> None:
+    from callqueue.ledger import phones
+
+    fast = phones._read_common(cell.strip())
+    if fast is not None:
+        assert fast == phones._read_text(cell.strip(), numeric=False), cell
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["13812345678、022-23456789", "13812345678、0311-87654321", "022-2345 6789转123"],
+)
+def test_the_common_shapes_take_the_short_way(cell: str) -> None:
+    from callqueue.ledger import phones
+
+    assert phones._read_common(cell) is not None
+    assert phones._read_common(cell) == phones._read_text(cell, numeric=False)

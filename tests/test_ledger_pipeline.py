@@ -208,3 +208,22 @@ def test_large_files_use_the_second_process(tmp_path: Path) -> None:
     big = tmp_path / "big.xlsx"
     big.write_bytes(b"\0" * pipeline.PARALLEL_MIN_BYTES)
     assert pipeline.use_second_process(big) == ("fork" in multiprocessing.get_all_start_methods())
+
+
+def test_a_row_crosses_to_the_writer_unchanged_dates_and_phones_included(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = varied_rows(40)
+    path = write_annex2(tmp_path / "wire.xlsx", rows, section=SECTION)
+    with db.session_scope(engine, write=False) as session:
+        entries = catalog.list_items(session)
+    checked = check.check_workbook(read_workbook(path), catalog=entries, sections=[SECTION])
+    days: dict[int, date] = {}
+    for v in checked.valid:
+        sent = pipeline._to_wire(v)
+        assert all(type(x) is not date for x in sent)  # no date object is pickled
+        back = pipeline._from_wire(sent, days)
+        assert back == tuple(v), v.row
+        assert [type(x) for x in back] == [type(x) for x in v]
+    reminded = checked.valid[0]._replace(issued_on=None, reminded_on=date(2026, 11, 2))
+    assert pipeline._from_wire(pipeline._to_wire(reminded), days) == tuple(reminded)

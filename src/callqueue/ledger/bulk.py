@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, insert, or_, select
+from sqlalchemy import Connection, Table, func, insert, select
 from sqlmodel import Session
 
 from callqueue.db import foreign_keys_checked, table
@@ -138,7 +138,9 @@ class BrokenReference(RuntimeError):
 
 
 @contextmanager
-def loading(session: Session, models: Sequence[type[Any]], incoming: int) -> Iterator[None]:
+def loading(
+    session: Session, models: Sequence[type[Any]], incoming: int
+) -> Iterator[Callable[[], None]]:
     """Around the inserts of an import on SQLite: cheaper index upkeep, references checked.
 
     A table that the import at least doubles loses its secondary (non-unique) indexes for the
@@ -146,7 +148,9 @@ def loading(session: Session, models: Sequence[type[Any]], incoming: int) -> Ite
     `incoming` random inserts into each index (a first import of 100,000 rows spent a third of
     its write time there). Unique indexes stay, so duplicates are still refused row by row.
     When the unit runs without per-row foreign key checks (`session_scope(bulk=True)`), every
-    reference of the new rows is checked at the end, one query per table.
+    reference of the new rows is checked, one query per table: for the rows written since the
+    last check each time the caller calls what this yields (after each part, while the reading
+    process is still busy), and for the rest at the end.
 
     Everything here is part of the import's transaction: an error rolls the indexes back too.
 
@@ -155,43 +159,74 @@ def loading(session: Session, models: Sequence[type[Any]], incoming: int) -> Ite
         models: the tables the import inserts into.
         incoming: about how many rows each of them will receive.
 
+    Yields:
+        Check the references of the rows written so far (does nothing where the database
+        checks them itself). Call it only between complete parts: a row may refer to a row
+        of the same part written after it.
+
     Raises:
         BrokenReference: a new row refers to a missing row.
     """
     conn = session.connection()
     if conn.dialect.name != "sqlite":
-        yield
+        yield _nothing
         return
     tables = [table(m) for m in models]
     since = {t.name: _max_id(conn, t) for t in tables}
     rebuilt = [ix for t in tables if since[t.name] < incoming for ix in t.indexes if not ix.unique]
     for index in rebuilt:
         index.drop(conn)
-    yield
+    check = _nothing if foreign_keys_checked(session) else _reference_checks(conn, tables)
+    yield check
     for index in rebuilt:
         index.create(conn)
-    if not foreign_keys_checked(session):
-        for t in tables:
-            _check_references(conn, t, since[t.name])
+    check()
+
+
+def _nothing() -> None:
+    return None
 
 
 def _max_id(conn: Connection, t: Table) -> int:
     return int(conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one())
 
 
-def _check_references(conn: Connection, t: Table, since: int) -> None:
-    """Raise BrokenReference if a row of `t` with id above `since` has a dangling reference."""
-    joined: Any = t
-    broken = []
-    for n, fk in enumerate(sorted(t.foreign_keys, key=lambda f: f.parent.name)):
-        target = fk.column.table.alias(f"p{n}")
-        joined = joined.outerjoin(target, target.c[fk.column.name] == fk.parent)
-        broken.append(and_(fk.parent.is_not(None), target.c[fk.column.name].is_(None)))
-    if not broken:
-        return
-    query = select(func.count()).select_from(joined).where(t.c.id > since, or_(*broken))
-    count = conn.execute(query).scalar_one()
-    if count:
-        raise BrokenReference(
-            f"导入写入了 {count} 行无效引用（{t.name}），已全部撤销，请联系开发人员"
+def _reference_checks(conn: Connection, tables: Sequence[Table]) -> Callable[[], None]:
+    """What checks the references of the rows of `tables` written since the last call.
+
+    The statements are written once, as SQL for the driver: run after every part, building
+    and compiling them through SQLAlchemy each time cost more than SQLite's own work.
+    """
+    quote = conn.dialect.identifier_preparer.quote
+    checks = []
+    for t in tables:
+        name = quote(t.name)
+        joins, broken = [], []
+        for n, fk in enumerate(sorted(t.foreign_keys, key=lambda f: f.parent.name)):
+            column, target = quote(fk.parent.name), quote(fk.column.name)
+            joins.append(
+                f"LEFT OUTER JOIN {quote(fk.column.table.name)} AS p{n}"
+                f" ON p{n}.{target} = {name}.{column}"
+            )
+            broken.append(f"({name}.{column} IS NOT NULL AND p{n}.{target} IS NULL)")
+        count = (
+            f"SELECT count(*) FROM {name} {' '.join(joins)}"
+            f" WHERE {name}.id > ? AND {name}.id <= ? AND ({' OR '.join(broken)})"
         )
+        top = f"SELECT coalesce(max(id), 0) FROM {name}"
+        if broken:
+            checks.append((t.name, top, count, [_max_id(conn, t)]))
+
+    def check() -> None:
+        for table_name, top, count, done in checks:
+            upto = conn.exec_driver_sql(top).scalar_one()
+            if upto == done[0]:
+                continue
+            found = conn.exec_driver_sql(count, (done[0], upto)).scalar_one()
+            if found:
+                raise BrokenReference(
+                    f"导入写入了 {found} 行无效引用（{table_name}），已全部撤销，请联系开发人员"
+                )
+            done[0] = upto
+
+    return check

@@ -133,7 +133,9 @@ def read_contact(value: object) -> ContactInfo:
         text = value.strip()
         if text.isascii() and text.isdigit():
             return _read_digits(text, numeric=False)
-        return _read_text(text, numeric=False) if text else _EMPTY
+        if not text:
+            return _EMPTY
+        return _read_common(text) or _read_text(text, numeric=False)
     if value is None:
         return _EMPTY
     if isinstance(value, bool):
@@ -158,6 +160,41 @@ def _read_digits(digits: str, *, numeric: bool) -> ContactInfo:
     if found is None:
         return _read_text(digits, numeric=numeric)
     return ContactInfo((Phone(found[0], "", digits, found[1]),), (), (), ())
+
+
+# The two text shapes ledgers write most after bare digits: a mobile and a landline side by
+# side ("13812345678、022-23456789"), and a landline with its extension ("022-2345 6789转123").
+# Their pieces are what _read_text's tokens would be; each goes through the same _interpret.
+_MOBILE_AND_LANDLINE = re.compile(r"(\d{11})、(0\d{2,3})-(\d{7,8})", re.ASCII)
+_LANDLINE_EXTENSION = re.compile(r"((0\d{2,3})-(\d{3,4}) (\d{4}))转(\d{1,6})", re.ASCII)
+
+
+def _read_common(text: str) -> ContactInfo | None:
+    """Read a stripped text cell of a common shape as _read_text would, or None for any other
+    (or any doubt: a piece that is not a valid number of the expected kind); a test compares
+    the two on many generated cells."""
+    if "、" in text:
+        pair = _MOBILE_AND_LANDLINE.fullmatch(text)
+        if pair is None:
+            return None
+        mobile = _interpret(pair[1], plus=False, country=False, numeric=False)
+        landline = _interpret(pair[2] + pair[3], plus=False, country=False, numeric=False)
+        if mobile is None or landline is None or mobile[0] == landline[0]:
+            return None
+        phones = (
+            Phone(mobile[0], "", pair[1], mobile[1]),
+            Phone(landline[0], "", text[pair.start(2) :], landline[1]),
+        )
+        return ContactInfo(phones, (), (), ())
+    if "转" in text:
+        ext = _LANDLINE_EXTENSION.fullmatch(text)
+        if ext is None:
+            return None
+        found = _interpret(ext[2] + ext[3] + ext[4], plus=False, country=False, numeric=False)
+        if found is None or found[1] != LANDLINE:
+            return None
+        return ContactInfo((Phone(found[0], ext[5], text, LANDLINE),), (), (), ())
+    return None
 
 
 def mask_phone(text: str) -> str:

@@ -19,6 +19,7 @@ import traceback
 import warnings
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,7 @@ def _from_child(
         # no lock of ours, touches no database connection and leaves through os._exit.
         warnings.simplefilter("ignore", DeprecationWarning)
         child.start()
+    days: dict[int, date] = {}  # one date object per day: most rows share their days
     try:
         while True:
             try:
@@ -177,6 +179,8 @@ def _from_child(
                 raise UnreadableWorkbook(payload)
             if kind == "failed":
                 raise ReaderFailed(f"读取台账时出错，已全部撤销：{payload}")
+            if kind == "part":
+                payload.valid = [_from_wire(r, days) for r in payload.valid]
             yield payload
     finally:
         if child.is_alive():
@@ -202,11 +206,7 @@ def _child_main(
             if isinstance(item, Part):
                 if planner is not None:
                     item.plans = planner.new_plans(item.valid)
-                # Plain tuples all the way down: the cheapest thing to pickle and unpickle.
-                item.valid = [
-                    (*r[:_PHONES], tuple(map(tuple, r[_PHONES])), *r[_PHONES + 1 :])
-                    for r in item.valid
-                ]
+                item.valid = [_to_wire(r) for r in item.valid]
                 out.put(("part", item))
             else:
                 out.put(("workbook", item))
@@ -227,4 +227,40 @@ def _summary(exc: BaseException) -> str:
     return f"{type(exc).__name__}（{where}）"
 
 
-_PHONES = ValidRow._fields.index("phones")
+def _to_wire(r: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A ValidRow as it crosses to the writer: plain tuples all the way down, dates as day
+    numbers (pickling a date object cost twice as much as the rest of the row)."""
+    issued, reminded = r[_ISSUED], r[_REMINDED_ON]
+    return (
+        *r[:_ISSUED],
+        None if issued is None else issued.toordinal(),
+        r[_EXPIRES].toordinal(),
+        *r[_EXPIRES + 1 : _PHONES],
+        tuple(map(tuple, r[_PHONES])),
+        r[_EMAILS],
+        None if reminded is None else reminded.toordinal(),
+        *r[_REMINDED_ON + 1 :],
+    )
+
+
+def _from_wire(r: tuple[Any, ...], days: dict[int, date]) -> tuple[Any, ...]:
+    """The row `_to_wire` sent, with its dates back (ValidRow's field order)."""
+    issued, expires, reminded = r[_ISSUED], r[_EXPIRES], r[_REMINDED_ON]
+    return (
+        *r[:_ISSUED],
+        None if issued is None else days.get(issued) or days.setdefault(issued, _day(issued)),
+        days.get(expires) or days.setdefault(expires, _day(expires)),
+        *r[_EXPIRES + 1 : _REMINDED_ON],
+        None
+        if reminded is None
+        else days.get(reminded) or days.setdefault(reminded, _day(reminded)),
+        *r[_REMINDED_ON + 1 :],
+    )
+
+
+_day = date.fromordinal
+_ISSUED, _EXPIRES = ValidRow._fields.index("issued_on"), ValidRow._fields.index("expires_on")
+_PHONES, _EMAILS = ValidRow._fields.index("phones"), ValidRow._fields.index("emails")
+_REMINDED_ON = ValidRow._fields.index("reminded_on")
+# _to_wire's layout: the two dates side by side, then the rest up to phones, emails, reminded_on.
+assert _EXPIRES == _ISSUED + 1 and _EMAILS == _PHONES + 1 and _REMINDED_ON == _EMAILS + 1

@@ -12,11 +12,6 @@ from callqueue.ledger.check import ANNEX2_KEYS, HEADERS, REASON_HEADER, Rejected
 EXTRA_KEYS = ("number", "email", "note")
 
 
-def rejects_path(source: Path) -> Path:
-    """Where the rejects of `source` go: beside it, `<name>-未导入.xlsx`."""
-    return source.with_name(f"{source.stem}-未导入.xlsx")
-
-
 def write_rejects(rows: list[RejectedRow], path: Path, *, office_name: str) -> Path:
     """Write rejected rows, one sheet per source sheet, in a layout `import` reads back.
 

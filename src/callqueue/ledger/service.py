@@ -174,7 +174,7 @@ def import_ledger(
         report = ImportReport(file=str(path), dry_run=dry_run)
         rejected: list[RejectedRow] = []
         with import_cache(session):
-            with loading(session, WRITTEN_MODELS, total):
+            with loading(session, WRITTEN_MODELS, total) as check_references:
                 writer = RowWriter(
                     session,
                     batch_id=batch.id,
@@ -200,6 +200,8 @@ def import_ledger(
                     notify("检查", report.rows, total)
                     writer.plans.update(part.plans)
                     writer.add(part.valid)
+                    # While the reader is still busy: less to check after its last part.
+                    check_references()
                     notify("写入", writer.done, total)
             written = writer.finish()
     if written.foreign:  # raising rolls the whole import back
@@ -244,10 +246,6 @@ def import_ledger(
     batch.finished_at = clock.now()
     report.batch_id = batch.id
     if report.rejected and not dry_run:
-        from callqueue.ledger.rejects import (
-            rejects_path,
-        )  # openpyxl loads only when a workbook is written
-
         report.rejects_file = str(rejects_path(path))
         batch.rejects_file = report.rejects_file
     session.add(batch)
@@ -273,6 +271,13 @@ def import_ledger(
         report.rejected,
     )
     return report
+
+
+def rejects_path(source: Path) -> Path:
+    """Where the rejects of `source` go: beside it, `<name>-未导入.xlsx`."""
+    # Here, not in ledger/rejects.py: that loads openpyxl (a quarter of a second), which only
+    # writing the workbook needs, after the import's transaction.
+    return source.with_name(f"{source.stem}-未导入.xlsx")
 
 
 def save_rejects(session: Session, report: ImportReport) -> str | None:

@@ -212,6 +212,13 @@ class RowWriter:
         }
         self.ex = _Existing({}, {}, {}, {}, {}, {}, {})
         self.looked_up: set[str] = set()  # holder keys loaded from the database or created
+        # No holder before this import (a first load): nothing in the database to look up. On
+        # SQLite the transaction sees no other writer's rows, so every holder it meets later is
+        # one this writer made (PostgreSQL's READ COMMITTED could show another import's).
+        self.nothing_before = (
+            session.connection().dialect.name == "sqlite"
+            and session.execute(select(table(Holder).c.id).limit(1)).first() is None
+        )
         self.seen: dict[tuple[int, int, date], tuple[str, int]] = {}
         # (holder id, item id, expires_on, certificate id, sheet, row) of each new certificate
         self.created: list[tuple[int, int, date, int, str, int]] = []
@@ -226,10 +233,11 @@ class RowWriter:
         """Write the next rows of the file (ValidRow field order)."""
         session, ex, result, now = self.session, self.ex, self.result, self.now
         self.done += len(rows)
-        fresh = {r[_KEY] for r in rows} - self.looked_up
-        if fresh:
-            _load_existing(session, fresh, ex)
-            self.looked_up |= fresh
+        if not self.nothing_before:
+            fresh = {r[_KEY] for r in rows} - self.looked_up
+            if fresh:
+                _load_existing(session, fresh, ex)
+                self.looked_up |= fresh
         new_holders: dict[str, str] = {}
         for r in rows:
             if r[_KEY] not in ex.holders:
@@ -373,11 +381,10 @@ class RowWriter:
         """Close what the file's newer certificates renew; return how every row ended."""
         ex, result = self.ex, self.result
         # Oldest first per holder and permit, so each certificate closes the one before it,
-        # whatever the order of the rows.
+        # whatever the order of the rows. (holder, item, expiry) is unique among the created
+        # (`seen`), so sorting whole tuples orders by it, without a key function per row.
         renewals: list[tuple[dict[str, Any], int]] = []
-        for hid, item_id, expires_on, cert_id, sheet, row in sorted(
-            self.created, key=lambda c: c[:3]
-        ):
+        for hid, item_id, expires_on, cert_id, sheet, row in sorted(self.created):
             pair = (hid, item_id)
             newest = ex.latest.get(pair)
             if newest is not None and newest["expires_on"] < expires_on:
