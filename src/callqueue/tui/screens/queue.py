@@ -124,9 +124,8 @@ class QueueScreen(Screen[None]):
         """The last prefetch of briefings."""
         self.page_read_ahead = False
         """The page's first rows are to be read ahead once its frame is drawn."""
-        self.counts = ""
         self.where = ""
-        """The status line's counts: the page, then the section's work (from `tally`)."""
+        """The page part of the status line's counts."""
         self.tally: Tally | None = None
         self.counts_stale = False
         """The page was read again without its counts (after this desk's own write): they are
@@ -605,7 +604,6 @@ class QueueScreen(Screen[None]):
         self.where = f"第 {self.page_number + 1} 页 {len(page.entries)} 户"
         if self.only.active:
             self.where += f"（筛选：{describe(self.only, self.desk.today)}）"
-        self._count()
         mine = [e for e in page.entries if e.claimed_by_id == self.desk.staff.id]
         if self.claimed is None and mine and not self.busy:
             self._hold(mine[0])  # a restarted desk picks up the call it was on
@@ -622,22 +620,24 @@ class QueueScreen(Screen[None]):
         else:
             self._show_entry(entry)
 
-    def _count(self) -> None:
-        """Write the counts part of the status line from the page and the last counts read."""
+    @property
+    def counts(self) -> str:
+        """The status line's counts: the page, then the section's work (the last counts read)."""
         t = self.tally
+        if t is None and not self.where:
+            return ""  # no page shown yet
         work = (
             f"待联系 {t.callable_now} · 今日已办 {t.done_today}（本人 {t.done_today_mine}）"
             f" · 已过申请截止 {t.past_apply_by}"
             if t is not None
             else "正在统计…"
         )
-        self.counts = f"{self.where} · {work}"
+        return f"{self.where} · {work}"
 
     @on(CountsRead)
     def show_counts(self, message: CountsRead) -> None:
         """The counts were read again: the status line keeps what it said after them."""
         self.tally = message.tally
-        self._count()
         if self.said is not None:  # else the line says something else (a failure, a wait)
             self._say(self.said)
 

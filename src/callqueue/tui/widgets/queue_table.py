@@ -202,22 +202,8 @@ class QueueTable(DataTable[Text]):
             return super()._render_line(y, x1, x2, base_style)
         row_index, values = place
         cursor, hover = self.cursor_coordinate, self.hover_coordinate
-        key = (
-            row_key,
-            tuple(map(id, values)),  # held by the cache entry, as in `_render_cell`
-            y,
-            line_no,
-            row_index,
-            x1,
-            x2,
-            base_style,
-            cursor.row == row_index,
-            hover.row == row_index,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self._pseudo_class_state,
-            self.size.width,
-            tuple(column.get_render_width(self) for column in self.ordered_columns),
+        key = (y, x1, x2) + self._row_key(
+            row_key, values, line_no, row_index, base_style, cursor, hover
         )
         found = self._drawn_lines.get(key)
         if found is not None:
@@ -247,19 +233,8 @@ class QueueTable(DataTable[Text]):
                 row_key, line_no, base_style, cursor_location, hover_location
             )
         row_index, values = place
-        key = (
-            row_key,
-            tuple(map(id, values)),  # held by the cache entry, as in `_render_cell`
-            line_no,
-            row_index,
-            base_style,
-            cursor_location.row == row_index,
-            hover_location.row == row_index,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self._pseudo_class_state,
-            self.size.width,
-            tuple(column.get_render_width(self) for column in self.ordered_columns),
+        key = self._row_key(
+            row_key, values, line_no, row_index, base_style, cursor_location, hover_location
         )
         found = self._drawn_rows.get(key)
         if found is not None:
@@ -269,6 +244,32 @@ class QueueTable(DataTable[Text]):
         )
         self._drawn_rows[key] = (values, lines)
         return lines
+
+    def _row_key(
+        self,
+        row_key: RowKey,
+        values: tuple[object, ...],
+        line_no: int,
+        row_index: int,
+        base_style: Style,
+        cursor: Coordinate,
+        hover: Coordinate,
+    ) -> tuple[object, ...]:
+        """What a row's line looks like depends on: its cells, place, style and own highlight."""
+        return (
+            row_key,
+            tuple(map(id, values)),  # the cache entry holds `values`, as in `_render_cell`
+            line_no,
+            row_index,
+            base_style,
+            cursor.row == row_index,
+            hover.row == row_index,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self._pseudo_class_state,
+            self.size.width,
+            tuple(column.get_render_width(self) for column in self.ordered_columns),
+        )
 
     def _row_values(self, row_key: RowKey) -> tuple[int, tuple[object, ...]] | None:
         """The row's number (-1: the header) and its cells, if its drawing may be reused.
@@ -287,14 +288,16 @@ class QueueTable(DataTable[Text]):
 
     def _clear_caches(self) -> None:
         super()._clear_caches()
+        self._forget_drawn()
+
+    def notify_style_update(self) -> None:
+        self._forget_drawn()  # before the repaint the parent asks for
+        super().notify_style_update()
+
+    def _forget_drawn(self) -> None:
         self._drawn_cells.clear()
         self._drawn_rows.clear()
         self._drawn_lines.clear()
-
-    def notify_style_update(self) -> None:
-        self._drawn_cells.clear()  # before the repaint the parent asks for
-        self._drawn_rows.clear()
-        super().notify_style_update()
 
     def keys_after(self, holder_id: int, count: int) -> list[int]:
         """The holder ids of up to `count` rows below `holder_id`'s row."""
