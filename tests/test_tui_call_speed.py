@@ -153,6 +153,62 @@ async def test_a_layout_that_changes_nothing_leaves_the_scrollbar_alone() -> Non
         assert redrawn
 
 
+async def test_rows_a_page_gains_move_the_scrollbar_in_the_same_frame() -> None:
+    """After an outcome the page gains a row at its end (the finished one stays, greyed): the
+    table's size and its scrollbar follow at once, not after the frame (DataTable measures rows
+    when idle, and the layout then redrew the scrollbar in a frame of its own)."""
+    app = TwinApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        fast = app.query_one(QueueTable)
+        page = [entry(n) for n in range(1, 21)]
+        fast.fill(page, today=TODAY, marks={})
+        await pilot.pause()
+        await pilot.pause()
+        bar = fast.vertical_scrollbar
+        height = fast.virtual_size.height
+        assert bar.window_virtual_size == height
+
+        fast.mark_done(page[0], TODAY)
+        fast.fill(page[1:] + [entry(21)], today=TODAY, marks={})
+        # no pause: what the frame after this handler draws
+        assert fast.virtual_size.height == height + 1
+        assert bar.window_virtual_size == height + 1
+        redrawn: list[object] = []
+        refresh = bar.refresh
+        bar.refresh = lambda *a, **k: (redrawn.append(a), refresh(*a, **k))[1]  # type: ignore[method-assign]
+        fast.move_cursor(row=19, animate=False)  # scrolled now, not after the next refresh
+        assert fast.scroll_y > 0
+        scrolled = len(redrawn)
+        await pilot.pause()
+        await pilot.pause()
+        assert len(redrawn) == scrolled  # the layout that follows leaves the scrollbar alone
+
+
+async def test_a_key_greyed_by_a_change_is_greyed_before_the_next_frame(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A key's state is set as the change is made, so it shares the frame of the change."""
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        held = screen.claimed
+        assert held is not None
+        keys = {k.key: k for k in screen.query_one(CalmFooter).query(FooterKey)}
+        assert not keys["4"].has_class("-disabled")
+        screen.claimed = None  # what a handler does: no pause, no message handled in between
+        assert keys["4"].has_class("-disabled") and keys["4"]._disabled
+        screen.claimed = held
+        assert not keys["4"].has_class("-disabled") and not keys["4"]._disabled
+        await settle(app, pilot)
+        assert {k.key: k for k in screen.query_one(CalmFooter).query(FooterKey)} == keys
+
+
 def test_full_collections_wait_for_a_pause() -> None:
     threshold = gc.get_threshold()
     try:

@@ -1,17 +1,17 @@
-"""A footer that rebuilds once per batch of binding changes, and only when its keys change.
+"""A footer that rebuilds its keys only when the keys on show change.
 
 Textual's Footer recomposes (a widget per key) on every `refresh_bindings`; one outcome changes
 the claim and the busy flag several times in a tick, which cost about 40 ms of style work per
-key press on the call screen. This one coalesces them into a single update once the handler
-that made them is done, skips it when the keys on show have not changed, and when only whether
-keys work changed (a claim taken or given back, an address known or not) it sets that on the
-key widgets already there instead of building them again.
+key press on the call screen. When only whether keys work changed (a claim taken or given back,
+an address known or not) this one sets that on the key widgets already there, at once; when the
+keys themselves changed it recomposes once, after the handler that changed them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from textual import events
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -21,42 +21,66 @@ Shown = tuple[tuple[str, str, str, str, bool], ...]
 
 
 class CalmFooter(Footer):
-    """Footer whose key list is rebuilt at most once per batch of changes, and only if it must be."""
+    """Footer that sets which keys work in place, and rebuilds its key list only when it must."""
 
     _pending = False
     _shown: Shown | None = None
 
+    def on_mount(self, event: events.Mount | None = None) -> None:
+        """Hear of binding changes as they are made (Footer hears of them in its next turn)."""
+        if event is not None:  # Footer's own on_mount would subscribe a second, later, time
+            event.prevent_default()
+        self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed, immediate=True)
+
     def bindings_changed(self, screen: Screen[Any]) -> None:
-        """Schedule one update for however many changes the current handler makes."""
+        """Set which keys work now; rebuild the key list once, later, if the keys themselves changed."""
         self._bindings_ready = True
-        if not screen.app.app_focus or self._pending:
+        if not screen.app.app_focus:
             return
         if self.is_attached and screen is self.screen:
-            self._pending = True
-            # After the handler that changed them, not after the next refresh: that put a
-            # change (a key greyed) into a frame of its own, 17-30 ms after the screen's.
-            self.call_next(self._rebuild)
+            if not self._pending and self._set_in_place():
+                return
+            if not self._pending:
+                self._pending = True
+                self.call_next(self._rebuild)
 
     async def _rebuild(self) -> None:
         """Recompose if the keys on show changed; if only their state did, set it in place."""
         self._pending = False
-        shown: Shown = tuple(
+        if not self._set_in_place():
+            self._shown = self._keys_on_show()
+            await self.recompose()
+
+    def _keys_on_show(self) -> Shown:
+        """The keys the screen shows now, each with whether it works."""
+        return tuple(
             (b.key, b.action, b.description, active.tooltip, active.enabled)
             for active in self.screen.active_bindings.values()
             if (b := active.binding).show
         )
+
+    def _set_in_place(self) -> bool:
+        """Bring the keys on show up to date without new widgets; False if that needs a recompose.
+
+        Run as the change is made, not after the handler that made it: a key greyed or lit in
+        a later task landed in a frame of its own, 20-35 ms after the screen's (an outcome
+        greys and lights the email key as the save starts and ends).
+        """
+        shown = self._keys_on_show()
         if shown == self._shown:
-            return
-        before, self._shown = self._shown, shown
-        if before is not None and [s[:4] for s in before] == [s[:4] for s in shown]:
-            enabled = {(key, action): on for key, action, _, _, on in shown}
-            keys = list(self.query(FooterKey))
-            if len(keys) == len(shown) and all((k.key, k.action) in enabled for k in keys):
-                for k in keys:
-                    off = not enabled[(k.key, k.action)]
-                    # What Footer.compose gives a key that does not work now: a class (dim) and
-                    # the flag its mouse handler reads (a bell instead of the key).
-                    k.set_class(off, "-disabled")
-                    k._disabled = off
-                return
-        await self.recompose()
+            return True
+        before = self._shown
+        if before is None or [s[:4] for s in before] != [s[:4] for s in shown]:
+            return False
+        enabled = {(key, action): on for key, action, _, _, on in shown}
+        keys = list(self.query(FooterKey))
+        if len(keys) != len(shown) or any((k.key, k.action) not in enabled for k in keys):
+            return False
+        self._shown = shown
+        for k in keys:
+            off = not enabled[(k.key, k.action)]
+            # What Footer.compose gives a key that does not work now: a class (dim) and the
+            # flag its mouse handler reads (a bell instead of the key).
+            k.set_class(off, "-disabled")
+            k._disabled = off
+        return True

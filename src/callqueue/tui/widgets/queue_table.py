@@ -97,6 +97,7 @@ class QueueTable(DataTable[Text]):
         self._follow = follow
         """Told the holder id under the cursor each time the cursor changes row."""
         self._sized: tuple[tuple[Size, Size, Size, Size], bool] | None = None
+        self._scrolled_for: Size | None = None  # the virtual size `settle` showed
 
     def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
         """Move the cursor, and say at once which holder is now under it.
@@ -111,6 +112,37 @@ class QueueTable(DataTable[Text]):
             if key is not None:
                 self._follow(int(key))
 
+    def settle(self) -> None:
+        """Work out the table's size now, not when its message queue is next idle.
+
+        DataTable measures added rows and changed cells in its `on_idle`. After an outcome
+        that ran after the frame showing the next holder, so the rows the page gained moved
+        the scrollbar in a frame of its own, 20-30 ms later; and a cursor move waited for it
+        (`call_after_refresh`) before scrolling. Settled here, both land in the same frame.
+        """
+        if self._updated_cells:
+            updated, self._updated_cells = self._updated_cells, set()
+            self._update_column_widths(updated)
+        if self._require_update_dimensions:
+            self._require_update_dimensions = False
+            new_rows, self._new_rows = self._new_rows, set()
+            self._update_dimensions(new_rows)
+            if self._sized is not None:  # laid out before: the scrollbar can follow now
+                self._scroll_update(self.virtual_size)
+                self._scrolled_for = self.virtual_size
+
+    def move_cursor(
+        self,
+        *,
+        row: int | None = None,
+        column: int | None = None,
+        animate: bool = False,
+        scroll: bool = True,
+    ) -> None:
+        """Move the cursor, scrolling to it in this frame (see `settle`)."""
+        self.settle()
+        super().move_cursor(row=row, column=column, animate=animate, scroll=scroll)
+
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
     ) -> bool:
@@ -124,6 +156,13 @@ class QueueTable(DataTable[Text]):
         key = (size, virtual_size, container_size, self.virtual_size)
         if self._sized is not None and self._sized[0] == key:
             return self._sized[1]
+        if (
+            self._sized is not None
+            and self._sized[0][:3] == key[:3]
+            and self.virtual_size == self._scrolled_for
+        ):  # only the rows changed, and `settle` has already moved the scrollbar
+            self._sized = (key, False)
+            return False
         resized = super()._size_updated(size, virtual_size, container_size, layout)
         self._sized = (key, resized)
         return resized
@@ -342,6 +381,7 @@ class QueueTable(DataTable[Text]):
                 if not _same(value, before):
                     self.update_cell(key, column, value)
         self._shown = shown
+        self.settle()
 
     def mark_done(self, e: QueueEntry, today: date) -> None:
         """Grey out `e`'s row where it is: this desk has just finished with the holder."""
@@ -358,6 +398,7 @@ class QueueTable(DataTable[Text]):
             else:
                 value = Text(cell.plain, style="dim", justify=cell.justify)
             self.update_cell(key, column, value)
+        self.settle()
 
     def compact(self) -> bool:
         """Take the done rows out, keeping the cursor on the row it was on; False if none."""
