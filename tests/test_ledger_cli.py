@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 from callqueue import cli
 
 from .conftest import SHARED
-from .ledger_files import edit, licence_row, write_annex2, write_annex2_bulk
+from .ledger_files import edit, licence_row, rewrite_parts, write_annex2, write_annex2_bulk
 
 PEERS = SHARED / "testdata" / "xlsx-peers"
 TODAY = "2026-11-24"
@@ -204,6 +204,20 @@ def test_export_round_trip_changes_nothing(run, tmp_path: Path, db_url: str) -> 
     assert (again["imported"], again["updated"], again["rejected"]) == (0, 0, 0)
     assert again["duplicates"] == 4 and again["warnings"] == 0
     assert json.loads(run("ledger", "--json").stdout) == before
+
+
+def test_a_broken_later_sheet_exits_2_and_writes_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_annex2(
+        tmp_path / "later.xlsx",
+        [licence_row(n) for n in range(1, 6)],
+        extra_sheets={"社会事务科": [licence_row(9)]},
+    )
+    rewrite_parts(path, r"xl/worksheets/sheet2\.xml", lambda data: data[: len(data) // 2])
+    result = run("import", str(path), "--json")
+    assert result.exit_code == 2, result.output
+    assert result.stdout == "" and result.stderr.startswith("错误：")
+    assert "工作表“社会事务科”的内容已损坏" in result.stderr and result.stderr.count("\n") == 1
+    assert json.loads(run("ledger", "--json").stdout) == []
 
 
 def test_every_peer_file_is_accounted_or_refused_in_one_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -26,7 +26,7 @@ from callqueue.models import (
     Section,
 )
 
-from .ledger_files import edit, licence_row, write_annex2
+from .ledger_files import edit, licence_row, rewrite_parts, write_annex2
 
 TODAY = date(2026, 11, 24)
 SECTION = "涉农事务和经贸商务科"
@@ -322,6 +322,33 @@ def test_unreadable_file_raises_and_writes_nothing(engine: Engine, tmp_path: Pat
     with pytest.raises(UnreadableWorkbook, match="无法读取"):
         run_import(engine, path)
     assert count(engine, ImportBatch) == before
+
+
+def test_a_broken_later_sheet_fails_the_import_after_rows_were_written(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second sheet is parsed while the first one's rows are written (small parts here):
+    when it turns out broken, the import stops as for any unreadable file, and the rows
+    already written are rolled back."""
+    monkeypatch.setattr(pipeline, "FIRST_PART_ROWS", 5)
+    monkeypatch.setattr(pipeline, "PART_ROWS", 5)
+    path = write_annex2(
+        tmp_path / "later.xlsx", rows(20), section=SECTION, extra_sheets={"社会事务科": rows(3)}
+    )
+    rewrite_parts(path, r"xl/worksheets/sheet2\.xml", lambda data: data[: len(data) // 2])
+    written: list[int] = []
+    real = write.RowWriter.add
+
+    def add(self: write.RowWriter, part: Any) -> None:
+        real(self, part)
+        written.append(len(part))
+
+    monkeypatch.setattr(write.RowWriter, "add", add)
+    before = {m: count(engine, m) for m in (Holder, Certificate, Reminder, ImportBatch)}
+    with pytest.raises(UnreadableWorkbook, match="工作表“社会事务科”的内容已损坏"):
+        run_import(engine, path)
+    assert sum(written) == 20  # the first sheet was written before the second was reached
+    assert {m: count(engine, m) for m in before} == before
 
 
 def test_contact_problems_never_show_a_whole_number(engine: Engine, tmp_path: Path) -> None:

@@ -232,19 +232,12 @@ def iter_checked(
         )
         section_option = None
     memo = _Memo()
-    readable = [t for t in book.tables if not t.hidden and t.header_row is not None]
-    if not readable:
-        part.problems.append(
-            Problem(
-                "",
-                None,
-                None,
-                None,
-                "error",
-                "没有找到台账表头（需含“单位（个人）名称”和“许可证书名称”或“期满日期”）",
-            )
-        )
-    for table in readable:
+    found = False
+    for table in book.tables:
+        # A sheet read ahead is waited for only now, after the sheets before it were checked.
+        if table.hidden or table.ready().header_row is None:
+            continue
+        found = True
         section = _sheet_section(table, known, section_option, part)
         part.columns[table.sheet] = sorted(table.columns)
         for header in table.extra_headers:
@@ -265,6 +258,17 @@ def iter_checked(
                 _check_row(raw, section, index, known, part, memo)
             yield part
             part = CheckResult()
+    if not found:
+        part.problems.append(
+            Problem(
+                "",
+                None,
+                None,
+                None,
+                "error",
+                "没有找到台账表头（需含“单位（个人）名称”和“许可证书名称”或“期满日期”）",
+            )
+        )
     if part.problems or part.columns:
         yield part
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import itertools
 import operator
 import re
+import threading
 import unicodedata
+import zipfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import python_calamine as calamine
 
@@ -90,12 +95,29 @@ class SheetTable:
     pending: Iterator[RawRow] | None = field(default=None, repr=False, compare=False)
     expected_rows: int = 0
 
+    # Read ahead (`read_workbook(lazy=True)`): the sheet, being parsed in another thread.
+    later: Future[SheetTable] | None = field(default=None, repr=False, compare=False)
+
     def data_rows(self) -> Iterator[RawRow]:
         """The data rows: those read, then (once) those still pending."""
         yield from self.rows
         pending, self.pending = self.pending, None
         if pending is not None:
             yield from pending
+
+    def ready(self) -> SheetTable:
+        """Wait for a sheet read ahead and take its header, section and rows; then `self`.
+
+        Raises:
+            UnreadableWorkbook: the sheet's content is broken.
+        """
+        later, self.later = self.later, None
+        if later is not None:
+            read = later.result()
+            for f in dataclasses.fields(self):
+                if f.name not in ("sheet", "hidden", "later", "expected_rows"):
+                    setattr(self, f.name, getattr(read, f.name))
+        return self
 
 
 @dataclass
@@ -156,7 +178,7 @@ def read_workbook(path: Path, *, lazy: bool = False) -> LedgerWorkbook:
         # From the bytes already read: the content, not the name, decides the format (an .xlsx
         # renamed .xls opens), and the hash describes exactly what was parsed.
         with calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as book:
-            tables = _read_tables(book, path, lazy)
+            tables = _read_tables(book, path, data if lazy else None)
     except UnreadableWorkbook:
         raise
     except calamine.PasswordError as exc:
@@ -177,23 +199,102 @@ def _unreadable(path: Path, cause: str) -> UnreadableWorkbook:
     return UnreadableWorkbook(f"无法读取“{path.name or path}”：{cause}。")
 
 
-def _read_tables(book: calamine.CalamineWorkbook, path: Path, lazy: bool) -> list[SheetTable]:
+def _read_tables(
+    book: calamine.CalamineWorkbook, path: Path, lazy: bytes | None
+) -> list[SheetTable]:
+    """One table per sheet. Lazily (`lazy` holds the file's bytes), the sheets after the first
+    worksheet are parsed in another thread while the first one's rows are checked: calamine
+    parses without the GIL, and parsing every sheet first kept the first rows waiting (0.6 s of
+    a 100,000-row workbook's 3.8 s import)."""
     metas = book.sheets_metadata
     if not metas:
         raise _unreadable(path, "工作簿中没有工作表")
     tables: list[SheetTable] = []
+    later: list[tuple[int, SheetTable]] = []
+    first: SheetTable | None = None
+    sizes = _sheet_sizes(lazy) if lazy is not None else {}
     for index, meta in enumerate(metas):
         if meta.visible != calamine.SheetVisibleEnum.Visible:
             tables.append(SheetTable(sheet=meta.name, hidden=True))
         elif meta.typ != calamine.SheetTypeEnum.WorkSheet:
             tables.append(SheetTable(sheet=meta.name))
+        elif first is not None and meta.name in sizes and sizes.get(first.sheet):
+            # About as many rows per byte of sheet XML as the first sheet: a guess, for the
+            # progress bar and the writer's choice of keeping or rebuilding indexes.
+            rows = round(sizes[meta.name] * first.expected_rows / sizes[first.sheet])
+            tables.append(SheetTable(sheet=meta.name, expected_rows=rows))
+            later.append((index, tables[-1]))
         else:
-            try:
-                sheet = book.get_sheet_by_index(index)
-            except calamine.CalamineError as exc:
-                raise _unreadable(path, f"工作表“{meta.name}”的内容已损坏") from exc
-            tables.append(_read_sheet(sheet, lazy))
+            tables.append(_read_sheet(_sheet(book, index, meta.name, path), lazy is not None))
+            first = first or tables[-1]
+    if later:
+        assert lazy is not None
+        _read_ahead(lazy, path, later)
     return tables
+
+
+def _sheet(
+    book: calamine.CalamineWorkbook, index: int, name: str, path: Path
+) -> calamine.CalamineSheet:
+    try:
+        return book.get_sheet_by_index(index)
+    except calamine.CalamineError as exc:
+        raise _unreadable(path, f"工作表“{name}”的内容已损坏") from exc
+
+
+def _read_ahead(data: bytes, path: Path, tables: list[tuple[int, SheetTable]]) -> None:
+    """Parse `tables`' sheets one after another in a thread of their own (its own workbook:
+    calamine's cannot be shared between threads); each table's `ready` waits for its sheet."""
+    futures: list[Future[SheetTable]] = [Future() for _ in tables]
+    for (_, table), future in zip(tables, futures, strict=True):
+        table.later = future
+
+    def parse() -> None:
+        done = 0
+        try:
+            with calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as book:
+                for index, table in tables:
+                    futures[done].set_result(
+                        _read_sheet(_sheet(book, index, table.sheet, path), True)
+                    )
+                    done += 1
+        except BaseException as exc:
+            # What `read_workbook` says of a sheet it cannot parse (a Rust panic included);
+            # the sheets after it are not read either: the import stops at this one.
+            if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+                raise
+            broken = _unreadable(path, f"工作表“{tables[done][1].sheet}”的内容已损坏")
+            for future in futures[done:]:
+                future.set_exception(broken)
+
+    threading.Thread(target=parse, name="callqueue-sheet-reader", daemon=True).start()
+
+
+_WORKBOOK_XML_MAX = 1_000_000  # a workbook.xml names sheets: a few KB even with hundreds
+_OFFICE_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def _sheet_sizes(data: bytes) -> dict[str, int]:
+    """Each worksheet's name → the size of its XML in an .xlsx; empty for any other file."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            if package.getinfo("xl/workbook.xml").file_size > _WORKBOOK_XML_MAX:
+                return {}  # not a ledger's; not worth parsing for a guess
+            workbook = ElementTree.fromstring(package.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+            targets = {
+                r.get("Id"): str(r.get("Target", "")).lstrip("/").removeprefix("xl/")
+                for r in rels.iter(f"{_PACKAGE_REL}Relationship")
+            }
+            sizes = {i.filename: i.file_size for i in package.infolist()}
+            return {
+                str(sheet.get("name")): sizes[f"xl/{targets[sheet.get(_OFFICE_REL)]}"]
+                for sheet in workbook.iter(f"{_MAIN}sheet")
+            }
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError):
+        return {}
 
 
 def _header_key(value: object) -> str | None:
