@@ -37,6 +37,9 @@ from .ledger_files import (
 )
 
 PEERS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "xlsx-peers"
+NEEDS_PEERS = pytest.mark.skipif(
+    not PEERS.is_dir(), reason="shared/testdata/xlsx-peers is not beside this checkout"
+)
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -417,9 +420,7 @@ def peer_files() -> list[Path]:
     return sorted(PEERS.glob("*.xlsx")) if PEERS.is_dir() else []
 
 
-@pytest.mark.skipif(
-    not PEERS.is_dir(), reason="shared/testdata/xlsx-peers is not beside this checkout"
-)
+@NEEDS_PEERS
 @pytest.mark.parametrize("path", peer_files(), ids=lambda p: p.name)
 def test_peer_file_reads_or_says_why(path: Path) -> None:
     try:
@@ -434,9 +435,7 @@ def test_peer_file_reads_or_says_why(path: Path) -> None:
         assert all(table.header_row is not None and n > table.header_row for n in numbers)
 
 
-@pytest.mark.skipif(
-    not PEERS.is_dir(), reason="shared/testdata/xlsx-peers is not beside this checkout"
-)
+@NEEDS_PEERS
 def test_peer_quirks() -> None:
     with pytest.raises(UnreadableWorkbook, match="文件为空"):
         read_workbook(PEERS / "openpyxl__null_file.xlsx")
@@ -521,9 +520,7 @@ def test_a_broken_sheet_read_ahead_is_reported_when_reached(tmp_path: Path) -> N
         second.ready()
 
 
-@pytest.mark.skipif(
-    not PEERS.is_dir(), reason="shared/testdata/xlsx-peers is not beside this checkout"
-)
+@NEEDS_PEERS
 @pytest.mark.parametrize("path", peer_files(), ids=lambda p: p.name)
 def test_peer_file_reads_lazily_as_at_once(path: Path) -> None:
     try:

@@ -38,11 +38,10 @@ class CalmFooter(Footer):
         if not screen.app.app_focus:
             return
         if self.is_attached and screen is self.screen:
-            if not self._pending and self._set_in_place():
-                return
-            if not self._pending:
-                self._pending = True
-                self.call_next(self._rebuild)
+            if self._pending or self._set_in_place():
+                return  # a rebuild is already due, or the keys are set
+            self._pending = True
+            self.call_next(self._rebuild)
 
     async def _rebuild(self) -> None:
         """Recompose if the keys on show changed; if only their state did, set it in place."""

@@ -398,7 +398,6 @@ class QueueTable(DataTable[Text]):
             else:
                 value = Text(cell.plain, style="dim", justify=cell.justify)
             self.update_cell(key, column, value)
-        self.settle()
 
     def compact(self) -> bool:
         """Take the done rows out, keeping the cursor on the row it was on; False if none."""
