@@ -18,15 +18,16 @@ from .ledger_files import licence_row, write_annex2
 from .test_ledger_import import SECTION, run_import
 
 
-def _indexes(engine: Engine) -> set[str]:
+def _indexes(engine: Engine) -> dict[str, str | None]:
+    """Each index's name and definition (a rebuilt partial index must keep its WHERE)."""
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            rows = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")
+            rows = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'")
         else:
             rows = conn.exec_driver_sql(
-                "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
             )
-        return {name for (name,) in rows}
+        return {name: definition for name, definition in rows}
 
 
 def test_an_import_that_fills_empty_tables_leaves_every_index_in_place(
@@ -34,6 +35,7 @@ def test_an_import_that_fills_empty_tables_leaves_every_index_in_place(
 ) -> None:
     before = _indexes(engine)
     assert "ix_reminder_queue" in before
+    assert "WHERE" in str(before["ix_reminder_claim"])  # partial, and kept so below
     rows = [licence_row(n) for n in range(1, 31)]
     report = run_import(engine, write_annex2(tmp_path / "a.xlsx", rows, section=SECTION))
     assert report.imported == 30

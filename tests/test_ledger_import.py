@@ -391,6 +391,34 @@ def test_renewals_within_one_file_do_not_depend_on_row_order(
     assert [state for *_, state in rows] == ["renewed", "renewed", "renewed", "scheduled"]
 
 
+def test_only_repeated_or_known_certificates_are_taken_for_renewals(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Among many rows that renew nothing: one renews a stored certificate, one pair in the
+    file renews itself; exactly those two are closed, whatever else the file holds."""
+    stored = licence_row(1, expires_on=date(2026, 12, 31))  # still active
+    run_import(engine, write_annex2(tmp_path / "old.xlsx", [stored], section=SECTION))
+    rows = [licence_row(n) for n in range(2, 40)]  # unique holders: nothing to renew
+    rows.insert(7, licence_row(1, expires_on=date(2031, 5, 2)))  # renews the stored one
+    rows.insert(3, licence_row(50, expires_on=date(2030, 1, 5)))  # renews the next one
+    rows.append(licence_row(50, expires_on=date(2025, 1, 5)))
+    report = run_import(engine, write_annex2(tmp_path / "new.xlsx", rows, section=SECTION))
+    assert (report.imported, report.rejected) == (41, 0)
+    renewed = [p for p in report.problems if "视为换证" in p.message]
+    assert sorted(p.row for p in renewed) == [8, 13]  # the new rows' own row numbers
+    with db.session_scope(engine, write=False) as session:
+        closed = session.execute(
+            select(table(Holder).c.name, table(Certificate).c.expires_on)
+            .join(table(Holder), table(Holder).c.id == table(Certificate).c.holder_id)
+            .where(table(Certificate).c.status == "renewed")
+            .order_by(table(Holder).c.name)
+        ).all()
+    assert [(name, str(e)) for name, e in closed] == [
+        ("天津市东丽区第1号商贸有限公司", "2026-12-31"),
+        ("天津市东丽区第50号商贸有限公司", "2025-01-05"),
+    ]
+
+
 def test_bulk_write_keeps_file_order_and_the_page_cache(
     engine: Engine, backend: str, tmp_path: Path
 ) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel, select
 
@@ -167,3 +167,36 @@ def test_the_known_head_is_the_newest_migration_script() -> None:
     # Desks compare the database with db.HEAD_REVISION without loading alembic: a new
     # migration must move it too.
     assert db.head_revision() == db.scripts_head()
+
+
+def _index_definition(engine: Engine, name: str) -> str:
+    """The CREATE INDEX text the database itself keeps for `name`."""
+    query = (
+        "SELECT sql FROM sqlite_master WHERE name = :n"
+        if engine.dialect.name == "sqlite"
+        else "SELECT indexdef FROM pg_indexes WHERE indexname = :n"
+    )
+    with engine.connect() as conn:
+        return str(conn.execute(text(query), {"n": name}).scalar_one())
+
+
+PARTIAL = {
+    "ix_reminder_claim": "claimed_by_id IS NOT NULL",
+    "ix_reminder_next_action": "next_action_at IS NOT NULL",
+}
+
+
+def test_0010_makes_the_claim_and_next_action_indexes_partial(empty_db_url: str) -> None:
+    engine = db.make_engine(empty_db_url)
+    db.upgrade(engine, "5b2d8f0c6e14")
+    for name in PARTIAL:
+        assert "WHERE" not in _index_definition(engine, name).upper()
+    db.upgrade(engine)
+    for name, where in PARTIAL.items():
+        # PostgreSQL writes it back in its own words: (claimed_by_id IS NOT NULL)
+        assert where in _index_definition(engine, name).replace("(", "").replace(")", "")
+    assert _diff(engine) == []
+    db.downgrade(engine, "5b2d8f0c6e14")
+    for name in PARTIAL:
+        assert "WHERE" not in _index_definition(engine, name).upper()
+    engine.dispose()

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 # Named constraints keep Alembic batch migrations on SQLite and diffs on PostgreSQL stable.
@@ -328,6 +328,11 @@ class Certificate(SQLModel, table=True):
     created_at: datetime
 
 
+NEXT_ACTION_SET = "next_action_at IS NOT NULL"
+CLAIMED = "claimed_by_id IS NOT NULL"
+"""The WHERE of the reminder's two partial indexes (migration 0010 writes the same)."""
+
+
 class Reminder(SQLModel, table=True):
     """提醒: one reminder case for one certificate's expiry cycle."""
 
@@ -337,10 +342,25 @@ class Reminder(SQLModel, table=True):
         # Refresh: what becomes due or lapses today.
         Index("ix_reminder_state_remind_on", "state", "remind_on"),
         Index("ix_reminder_state_expires_on", "state", "expires_on"),
-        # Callbacks and retries whose time has come.
-        Index("ix_reminder_next_action", "state", "next_action_at"),
+        # Callbacks and retries whose time has come. Partial, like the claims below: only the
+        # few reminders with a time or a claim are in it, so an import does not build it for
+        # every row and an outcome moves no entry unless it sets or clears one. Every query
+        # compares the column (`<= :now`, `= :staff`), which implies the WHERE.
+        Index(
+            "ix_reminder_next_action",
+            "state",
+            "next_action_at",
+            sqlite_where=text(NEXT_ACTION_SET),
+            postgresql_where=text(NEXT_ACTION_SET),
+        ),
         # Live claims, and one holder's reminders claimed together.
-        Index("ix_reminder_claim", "claimed_by_id", "claim_expires_at"),
+        Index(
+            "ix_reminder_claim",
+            "claimed_by_id",
+            "claim_expires_at",
+            sqlite_where=text(CLAIMED),
+            postgresql_where=text(CLAIMED),
+        ),
         Index("ix_reminder_holder_state", "holder_id", "state"),
     )
 

@@ -6,9 +6,11 @@ per row), so a 100,000-row ledger writes in seconds and a failure writes nothing
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
@@ -380,11 +382,17 @@ class RowWriter:
     def finish(self) -> WriteResult:
         """Close what the file's newer certificates renew; return how every row ended."""
         ex, result = self.ex, self.result
+        # Only a holder and permit that this file creates twice, or that already had an active
+        # certificate, can renew anything: the rest (nearly every row of a first import) are
+        # left out before the sort (counting and comparing them runs in C).
+        pairs = Counter(map(itemgetter(0, 1), self.created))
+        renewing = {p for p, n in pairs.items() if n > 1} | (pairs.keys() & ex.latest.keys())
         # Oldest first per holder and permit, so each certificate closes the one before it,
         # whatever the order of the rows. (holder, item, expiry) is unique among the created
         # (`seen`), so sorting whole tuples orders by it, without a key function per row.
         renewals: list[tuple[dict[str, Any], int]] = []
-        for hid, item_id, expires_on, cert_id, sheet, row in sorted(self.created):
+        candidates = [c for c in self.created if (c[0], c[1]) in renewing] if renewing else []
+        for hid, item_id, expires_on, cert_id, sheet, row in sorted(candidates):
             pair = (hid, item_id)
             newest = ex.latest.get(pair)
             if newest is not None and newest["expires_on"] < expires_on:
