@@ -287,3 +287,49 @@ def test_killed_import_leaves_the_database_as_before(tmp_path: Path) -> None:
     engine.dispose()
     assert killed, "the import finished before it could be killed; make the file bigger"
     assert (certs, batches) == (0, 0)
+
+
+def _children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in found.read_text().split()] if found.exists() else []
+
+
+def _running(pid: int) -> bool:
+    try:  # a zombie no one reaps (the sandbox's init may not) has finished too
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads processes from /proc")
+def test_the_reader_process_does_not_outlive_a_killed_import(tmp_path: Path) -> None:
+    """A killed import's reading process leaves by itself instead of blocking forever on a
+    full pipe with the whole workbook in memory."""
+    path = write_annex2_bulk(tmp_path / "big.xlsx", 30_000)
+    env = {
+        **os.environ,
+        "CALLQUEUE_DB": f"sqlite:///{tmp_path / 'orphan.sqlite'}",
+        "CALLQUEUE_TODAY": TODAY,
+        "CALLQUEUE_CONFIG": str(tmp_path / "none.toml"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "callqueue.cli", "import", str(path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not (readers := _children(proc.pid)) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no reading process was started"
+        time.sleep(0.02)
+    time.sleep(0.5)  # it has sent parts by now
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert readers, "the import finished before it could be killed; make the file bigger"
+    deadline = time.monotonic() + 10
+    while any(map(_running, readers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in readers if _running(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], "the reading process outlived the import"
