@@ -346,21 +346,15 @@ class Reminder(SQLModel, table=True):
         # few reminders with a time or a claim are in it, so an import does not build it for
         # every row and an outcome moves no entry unless it sets or clears one. Every query
         # compares the column (`<= :now`, `= :staff`), which implies the WHERE.
+        # PostgreSQL gets the same WHERE from migration 0010 (tests/test_migrations.py checks
+        # it there): `postgresql_where` here would load SQLAlchemy's PostgreSQL dialect on
+        # every SQLite desk's start, and only SQLite rebuilds indexes from these definitions
+        # (ledger/bulk.py).
         Index(
-            "ix_reminder_next_action",
-            "state",
-            "next_action_at",
-            sqlite_where=text(NEXT_ACTION_SET),
-            postgresql_where=text(NEXT_ACTION_SET),
+            "ix_reminder_next_action", "state", "next_action_at", sqlite_where=text(NEXT_ACTION_SET)
         ),
         # Live claims, and one holder's reminders claimed together.
-        Index(
-            "ix_reminder_claim",
-            "claimed_by_id",
-            "claim_expires_at",
-            sqlite_where=text(CLAIMED),
-            postgresql_where=text(CLAIMED),
-        ),
+        Index("ix_reminder_claim", "claimed_by_id", "claim_expires_at", sqlite_where=text(CLAIMED)),
         Index("ix_reminder_holder_state", "holder_id", "state"),
     )
 
