@@ -106,3 +106,15 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = bootstrap.open_database(db_url)
     yield eng
     eng.dispose()
+
+
+def index_definitions(engine: Engine) -> dict[str, str | None]:
+    """Each index's name and the CREATE INDEX text the database itself keeps for it."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'")
+        else:
+            rows = conn.exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+            )
+        return {name: definition for name, definition in rows}

@@ -14,32 +14,33 @@ from callqueue.db import table
 from callqueue.ledger import bulk
 from callqueue.models import Contact, ContactPhone, Holder
 
+from .conftest import index_definitions
 from .ledger_files import licence_row, write_annex2
 from .test_ledger_import import SECTION, run_import
 
-
-def _indexes(engine: Engine) -> dict[str, str | None]:
-    """Each index's name and definition (a rebuilt partial index must keep its WHERE)."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            rows = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'")
-        else:
-            rows = conn.exec_driver_sql(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
-            )
-        return {name: definition for name, definition in rows}
+NOW = datetime(2026, 11, 24, 1, tzinfo=UTC)
+HOLDER = {"name": "甲", "name_key": "甲", "do_not_call": False, "note": "", "created_at": NOW}
+PHONE = {  # without its contact: each test gives one that does not exist
+    "e164": "+8613800000000",
+    "extension": "",
+    "raw": "",
+    "kind": "mobile",
+    "position": 1,
+    "invalid": False,
+    "invalid_reason": "",
+}
 
 
 def test_an_import_that_fills_empty_tables_leaves_every_index_in_place(
     engine: Engine, tmp_path: Path
 ) -> None:
-    before = _indexes(engine)
+    before = index_definitions(engine)
     assert "ix_reminder_queue" in before
     assert "WHERE" in str(before["ix_reminder_claim"])  # partial, and kept so below
     rows = [licence_row(n) for n in range(1, 31)]
     report = run_import(engine, write_annex2(tmp_path / "a.xlsx", rows, section=SECTION))
     assert report.imported == 30
-    assert _indexes(engine) == before
+    assert index_definitions(engine) == before
     with engine.connect() as conn:  # the rebuilt index answers the queue's query
         if conn.dialect.name == "sqlite":
             plan = conn.exec_driver_sql(
@@ -64,35 +65,13 @@ def test_a_dangling_reference_written_in_bulk_is_refused_and_nothing_is_kept(
 ) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("below: PostgreSQL checks each row itself")
-    now = datetime(2026, 11, 24, 1, tzinfo=UTC)
     with (
         pytest.raises(bulk.BrokenReference, match="contactphone"),
         db.session_scope(engine, write=True, bulk=True) as session,
         bulk.loading(session, (Holder, Contact, ContactPhone), incoming=1),
     ):
-        session.execute(
-            insert(table(Holder)),
-            {
-                "name": "甲",
-                "name_key": "甲",
-                "do_not_call": False,
-                "note": "",
-                "created_at": now,
-            },
-        )
-        session.execute(
-            insert(table(ContactPhone)),
-            {
-                "contact_id": 999_999,
-                "e164": "+8613800000000",
-                "extension": "",
-                "raw": "",
-                "kind": "mobile",
-                "position": 1,
-                "invalid": False,
-                "invalid_reason": "",
-            },
-        )
+        session.execute(insert(table(Holder)), HOLDER)
+        session.execute(insert(table(ContactPhone)), PHONE | {"contact_id": 999_999})
     with Session(engine) as session:
         assert session.execute(select(table(Holder).c.id)).first() is None
         assert session.execute(select(table(ContactPhone).c.id)).first() is None
@@ -101,32 +80,20 @@ def test_a_dangling_reference_written_in_bulk_is_refused_and_nothing_is_kept(
 def test_references_are_checked_part_by_part_while_loading(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("below: PostgreSQL checks each row itself")
-    now = datetime(2026, 11, 24, 1, tzinfo=UTC)
-    holder = {"name": "甲", "name_key": "甲", "do_not_call": False, "note": "", "created_at": now}
-    phone = {
-        "e164": "+8613800000000",
-        "extension": "",
-        "raw": "",
-        "kind": "mobile",
-        "position": 1,
-        "invalid": False,
-        "invalid_reason": "",
-    }
     seen_at = ""
     with (
         pytest.raises(bulk.BrokenReference, match="contactphone"),
         db.session_scope(engine, write=True, bulk=True) as session,
         bulk.loading(session, (Holder, Contact, ContactPhone), incoming=1) as check,
     ):
-        session.execute(insert(table(Holder)), holder)
+        session.execute(insert(table(Holder)), HOLDER)
         (holder_id,) = session.execute(select(table(Holder).c.id)).one()
         session.execute(
             insert(table(Contact)),
-            {"holder_id": holder_id, "name": "", "invalid": False, "note": ""}
-            | {"created_at": now},
+            {"holder_id": holder_id, "name": "", "invalid": False, "note": "", "created_at": NOW},
         )
         check()  # a sound part passes
-        session.execute(insert(table(ContactPhone)), phone | {"contact_id": 999_999})
+        session.execute(insert(table(ContactPhone)), PHONE | {"contact_id": 999_999})
         seen_at = "part"
         check()  # finds the dangling row at once, before the load ends
         seen_at = "end"

@@ -244,27 +244,40 @@ def test_every_peer_file_is_accounted_or_refused_in_one_line(run, tmp_path: Path
             assert data["problems"], path.name  # "no ledger table found" is said, not silent
 
 
-def test_killed_import_leaves_the_database_as_before(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'kill.sqlite'}"
-    path = write_annex2_bulk(tmp_path / "big.xlsx", 30_000)
-    env = {
+@pytest.fixture(scope="module")
+def big_ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ledger big enough to be read in a second process and still running when killed."""
+    return write_annex2_bulk(tmp_path_factory.mktemp("big") / "big.xlsx", 30_000)
+
+
+def _import_env(tmp_path: Path, url: str) -> dict[str, str]:
+    return {
         **os.environ,
         "CALLQUEUE_DB": url,
         "CALLQUEUE_TODAY": TODAY,
         "CALLQUEUE_CONFIG": str(tmp_path / "none.toml"),
     }
+
+
+def _start_import(path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "callqueue.cli", "import", str(path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_killed_import_leaves_the_database_as_before(tmp_path: Path, big_ledger: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kill.sqlite'}"
+    env = _import_env(tmp_path, url)
     subprocess.run(
         [sys.executable, "-m", "callqueue.cli", "db", "upgrade"],
         env=env,
         check=True,
         capture_output=True,
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "callqueue.cli", "import", str(path)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = _start_import(big_ledger, env)
     engine = create_engine(url)
     deadline = time.monotonic() + 60
     # Kill it once it holds the write lock (the import transaction has begun).
@@ -302,21 +315,13 @@ def _running(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads processes from /proc")
-def test_the_reader_process_does_not_outlive_a_killed_import(tmp_path: Path) -> None:
+def test_the_reader_process_does_not_outlive_a_killed_import(
+    tmp_path: Path, big_ledger: Path
+) -> None:
     """A killed import's reading process leaves by itself instead of blocking forever on a
     full pipe with the whole workbook in memory."""
-    path = write_annex2_bulk(tmp_path / "big.xlsx", 30_000)
-    env = {
-        **os.environ,
-        "CALLQUEUE_DB": f"sqlite:///{tmp_path / 'orphan.sqlite'}",
-        "CALLQUEUE_TODAY": TODAY,
-        "CALLQUEUE_CONFIG": str(tmp_path / "none.toml"),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "callqueue.cli", "import", str(path)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    proc = _start_import(
+        big_ledger, _import_env(tmp_path, f"sqlite:///{tmp_path / 'orphan.sqlite'}")
     )
     deadline = time.monotonic() + 60
     while not (readers := _children(proc.pid)) and proc.poll() is None:

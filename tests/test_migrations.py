@@ -7,13 +7,15 @@ from datetime import datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel, select
 
 from callqueue import audit, bootstrap, db
 from callqueue.clock import SHANGHAI
-from callqueue.models import AuditEvent
+from callqueue.models import CLAIMED, NEXT_ACTION_SET, AuditEvent
+
+from .conftest import index_definitions
 
 
 def _diff(engine: object) -> list[object]:
@@ -169,34 +171,20 @@ def test_the_known_head_is_the_newest_migration_script() -> None:
     assert db.head_revision() == db.scripts_head()
 
 
-def _index_definition(engine: Engine, name: str) -> str:
-    """The CREATE INDEX text the database itself keeps for `name`."""
-    query = (
-        "SELECT sql FROM sqlite_master WHERE name = :n"
-        if engine.dialect.name == "sqlite"
-        else "SELECT indexdef FROM pg_indexes WHERE indexname = :n"
-    )
-    with engine.connect() as conn:
-        return str(conn.execute(text(query), {"n": name}).scalar_one())
-
-
-PARTIAL = {
-    "ix_reminder_claim": "claimed_by_id IS NOT NULL",
-    "ix_reminder_next_action": "next_action_at IS NOT NULL",
-}
+PARTIAL = {"ix_reminder_claim": CLAIMED, "ix_reminder_next_action": NEXT_ACTION_SET}
 
 
 def test_0010_makes_the_claim_and_next_action_indexes_partial(empty_db_url: str) -> None:
     engine = db.make_engine(empty_db_url)
     db.upgrade(engine, "5b2d8f0c6e14")
     for name in PARTIAL:
-        assert "WHERE" not in _index_definition(engine, name).upper()
+        assert "WHERE" not in str(index_definitions(engine)[name]).upper()
     db.upgrade(engine)
     for name, where in PARTIAL.items():
         # PostgreSQL writes it back in its own words: (claimed_by_id IS NOT NULL)
-        assert where in _index_definition(engine, name).replace("(", "").replace(")", "")
+        assert where in str(index_definitions(engine)[name]).replace("(", "").replace(")", "")
     assert _diff(engine) == []
     db.downgrade(engine, "5b2d8f0c6e14")
     for name in PARTIAL:
-        assert "WHERE" not in _index_definition(engine, name).upper()
+        assert "WHERE" not in str(index_definitions(engine)[name]).upper()
     engine.dispose()
