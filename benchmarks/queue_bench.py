@@ -179,10 +179,10 @@ def main() -> None:
         with bare_writes:
             _bare_claim_log(raw.driver_connection, me.id, me.section_id)
         with claim_log:
-            with db.session_scope(engine, write=True) as session:
+            with db.write_unit(engine) as session:
                 entry = claims.next_for(session, staff_id=me.id, section_id=me.section_id, now=NOW)
             assert entry is not None
-            with db.session_scope(engine, write=True) as session:
+            with db.write_unit(engine) as session:
                 for rid in entry.reminders:
                     outcomes.record_outcome(
                         session,

@@ -6,9 +6,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, bindparam, delete, inspect, select, text
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from callqueue import db
+from callqueue.db import table
+from callqueue.direct import Direct
+from callqueue.models import CatalogItem
 
 
 def test_sqlite_connection_settings(tmp_path: Path) -> None:
@@ -71,6 +76,77 @@ def test_session_scope_rolls_back_on_error(engine: object) -> None:
         raise RuntimeError("boom")
     with engine.connect() as conn:  # type: ignore[attr-defined]
         assert conn.execute(text("SELECT count(*) FROM catalogitem")).scalar_one() == 14
+
+
+def _seqs(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return list(conn.execute(text("SELECT seq FROM catalogitem ORDER BY seq")).scalars())
+
+
+_DELETE = Direct(delete(table(CatalogItem)).where(table(CatalogItem).c.seq == bindparam("s")))
+
+
+def _driver_delete(session: Session, seq: int) -> None:
+    """A write as the desk's hot path makes it: on the driver's cursor, outside the ORM."""
+    _DELETE.execute(session.connection(), {"s": seq})
+
+
+def test_write_unit_commits_core_and_orm_work_together(engine: Engine) -> None:
+    with db.write_unit(engine) as session:
+        _driver_delete(session, 1)
+        item = session.execute(select(CatalogItem).where(CatalogItem.seq == 2)).scalar_one()
+        item.deadline_note = "改过"  # ORM work joins the unit's transaction
+        _driver_delete(session, 3)
+    # Like session_scope, the unit leaves what it loaded detached, its values kept.
+    assert inspect(item).detached and item.deadline_note == "改过"
+    assert _seqs(engine) == [2, *range(4, 15)]
+    with db.session_scope(engine, write=False) as reader:
+        stored = reader.execute(select(CatalogItem).where(CatalogItem.seq == 2)).scalar_one()
+        assert stored.deadline_note == "改过"
+
+
+@pytest.mark.parametrize("orm_first", [False, True])
+def test_write_unit_rolls_back_everything_on_error(engine: Engine, orm_first: bool) -> None:
+    with pytest.raises(RuntimeError), db.write_unit(engine) as session:
+        if orm_first:  # the session begins the transaction itself, the unit's writes join it
+            session.add(session.execute(select(CatalogItem).limit(1)).scalar_one())
+        _driver_delete(session, 1)
+        session.execute(text("DELETE FROM catalogitem WHERE seq = 2"))
+        _driver_delete(session, 3)
+        raise RuntimeError("boom")
+    assert _seqs(engine) == list(range(1, 15))
+
+
+def test_write_unit_rollback_inside_undoes_core_writes(engine: Engine) -> None:
+    """A dry run rolls back inside the unit: writes made on the connection go too, and later
+    writes are in a transaction again (never autocommitted), kept only if the unit ends well."""
+    with pytest.raises(RuntimeError), db.write_unit(engine) as session:
+        _driver_delete(session, 1)
+        session.rollback()
+        assert _seqs(engine) == list(range(1, 15))
+        _driver_delete(session, 2)
+        raise RuntimeError("boom")
+    assert _seqs(engine) == list(range(1, 15))
+    with db.write_unit(engine) as session:
+        _driver_delete(session, 1)
+        session.rollback()
+        _driver_delete(session, 2)
+    assert _seqs(engine) == [1, *range(3, 15)]
+
+
+def test_write_unit_holds_sqlite_write_lock_from_its_first_statement(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'u.sqlite'}"
+    engine, other = db.make_engine(url), db.make_engine(url, busy_timeout_ms=0)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+    with db.write_unit(engine) as session:
+        session.connection()  # BEGIN IMMEDIATE: the lock is taken before anything is read
+        with pytest.raises(OperationalError, match="locked"), db.write_unit(other) as rival:
+            rival.connection()
+    with db.write_unit(other) as rival:  # released at the unit's end
+        rival.connection().exec_driver_sql("INSERT INTO t VALUES (1)")
+    engine.dispose()
+    other.dispose()
 
 
 def test_unreachable_postgres_is_one_chinese_line() -> None:

@@ -25,7 +25,8 @@ REMINDERS = 1200
 
 
 def _work(url: str, staff_name: str) -> tuple[int, list[str]]:
-    """Claim and inform until the queue is empty; return (outcomes logged, errors)."""
+    """Claim and inform until the queue is empty, in the desk's write units; return (outcomes
+    logged, errors)."""
     engine = db.make_engine(url)
     logged, errors = 0, []
     try:
@@ -35,11 +36,11 @@ def _work(url: str, staff_name: str) -> tuple[int, list[str]]:
                 calendar=workdays.load_calendar(session), hours=HOURS, today=NOW.date(), now=NOW
             )
         while True:
-            with db.session_scope(engine, write=True) as session:
+            with db.write_unit(engine) as session:
                 entry = claims.next_for(session, staff_id=me.id, section_id=me.section_id, now=NOW)
             if entry is None:
                 break
-            with db.session_scope(engine, write=True) as session:
+            with db.write_unit(engine) as session:
                 for rid in entry.reminders:
                     outcomes.record_outcome(
                         session,

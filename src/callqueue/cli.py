@@ -634,7 +634,7 @@ def call_group() -> None:
 def call_next(obj: AppContext, staff_name: str | None, as_json: bool) -> None:
     """认领并显示下一户；没有待联系的返回 null。"""
     now = _now(obj)
-    with db.session_scope(obj.engine(), write=True) as session:
+    with db.write_unit(obj.engine()) as session:
         refresh(session, today=obj.today, now=now)
         me = _staff(obj, session, staff_name)
         entry = claims.next_for(
@@ -662,7 +662,7 @@ def call_next(obj: AppContext, staff_name: str | None, as_json: bool) -> None:
 @click.pass_obj
 def call_skip(obj: AppContext, reminders: tuple[int, ...], staff_name: str | None) -> None:
     """跳过：释放自己认领的提醒，留给其他人或稍后再打。"""
-    with db.session_scope(obj.engine(), write=True) as session:
+    with db.write_unit(obj.engine()) as session:
         me = _staff(obj, session, staff_name)
         released = claims.release(session, staff_id=me.id, reminder_ids=list(reminders))
     if not released:
@@ -741,7 +741,7 @@ def call_log(
         assisted_notes=note if outcome == Outcome.ASSISTED else "",  # the case's first note
     )
     try:
-        with db.session_scope(obj.engine(), write=True) as session:
+        with db.write_unit(obj.engine()) as session:
             me = _staff(obj, session, staff_name)
             if helper:
                 data = replace(data, helper_staff_id=_staff(obj, session, helper).id)

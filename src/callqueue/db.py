@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Engine, Table, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, CursorResult, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -188,6 +188,64 @@ def session_scope(engine: Engine, *, write: bool, bulk: bool = False) -> Iterato
         except BaseException:
             session.rollback()
             raise
+
+
+class _UnitSession(Session):
+    """The session of a `write_unit`: Core work runs on the unit's connection without an ORM
+    transaction; ORM work joins the connection's transaction. Both commit with the unit."""
+
+    def __init__(self, conn: Connection) -> None:
+        # rollback_only: the session never commits the unit's transaction, but rolls it back.
+        super().__init__(bind=conn, expire_on_commit=False, join_transaction_mode="rollback_only")
+        self._unit = conn
+
+    def connection(self, bind_arguments: Any = None, execution_options: Any = None) -> Connection:
+        """The unit's connection, in a transaction (begun here, on first use)."""
+        if self.in_transaction() or bind_arguments or execution_options:
+            return super().connection(bind_arguments, execution_options)
+        conn = self._unit
+        if not conn.in_transaction():  # statements on its cursor must never autocommit
+            conn.begin()
+        return conn
+
+    def commit(self) -> None:
+        """Flush, then commit the unit's transaction."""
+        if self.in_transaction():
+            super().commit()
+        if self._unit.in_transaction():
+            self._unit.commit()
+
+    def rollback(self) -> None:
+        """Roll back everything the unit did, Core and ORM alike."""
+        if self.in_transaction():
+            super().rollback()
+        if self._unit.in_transaction():
+            self._unit.rollback()
+
+
+@contextmanager
+def write_unit(engine: Engine) -> Iterator[Session]:
+    """A short write unit for the desk's most frequent writes (claim, outcome, release).
+
+    The same contract as `session_scope(engine, write=True)`: one transaction (SQLite: BEGIN
+    IMMEDIATE), committed on success and rolled back on any error, including a
+    `session.rollback()` inside. What differs is the cost: the outcome and claim paths run
+    their statements on `session.connection()` (see `callqueue.direct`), and here that needs
+    no ORM transaction: the session's own begin, commit and close cost more than a claim's
+    statements. ORM work in the unit (rarer outcomes) joins the same transaction.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(**_WRITE)
+        session = _UnitSession(conn)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            session.close()
+            raise
+        if session.identity_map:  # ORM objects it loaded: detach them, as session_scope does
+            session.close()
 
 
 def check_connection(engine: Engine) -> None:

@@ -185,7 +185,7 @@ class Desk:
 
     def claim_next(self) -> claims.QueueEntry | None:
         """Claim the next entry of the queue (or the one this desk already holds)."""
-        with db.session_scope(self.engine, write=True) as session:
+        with db.write_unit(self.engine) as session:
             return claims.next_for(
                 session,
                 staff_id=self.staff.id,
@@ -230,7 +230,7 @@ class Desk:
         dry_run: bool,
         ticked: dict[int, tuple[str, ...]] | None = None,
     ) -> list[outcomes.OutcomeResult]:
-        with db.session_scope(self.engine, write=True) as session:
+        with db.write_unit(self.engine) as session:
             policy = outcomes.policy_for(
                 session, settings=self.settings, today=self.today, now=self.now()
             )
@@ -318,5 +318,5 @@ class Desk:
 
     def release(self, entry: claims.QueueEntry) -> int:
         """Give the entry back to the queue (skip); returns reminders released."""
-        with db.session_scope(self.engine, write=True) as session:
+        with db.write_unit(self.engine) as session:
             return claims.release(session, staff_id=self.staff.id, reminder_ids=entry.reminders)
