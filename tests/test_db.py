@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, bindparam, delete, inspect, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from callqueue import db
@@ -97,6 +97,7 @@ def test_write_unit_commits_core_and_orm_work_together(engine: Engine) -> None:
         item = session.execute(select(CatalogItem).where(CatalogItem.seq == 2)).scalar_one()
         item.deadline_note = "改过"  # ORM work joins the unit's transaction
         _driver_delete(session, 3)
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     # Like session_scope, the unit leaves what it loaded detached, its values kept.
     assert inspect(item).detached and item.deadline_note == "改过"
     assert _seqs(engine) == [2, *range(4, 15)]
@@ -117,13 +118,35 @@ def test_write_unit_rolls_back_everything_on_error(engine: Engine, orm_first: bo
     assert _seqs(engine) == list(range(1, 15))
 
 
+def test_write_unit_orm_first_then_core_commits_both(engine: Engine) -> None:
+    """As `call log` does: look the staff up (the session begins), then write on the cursor."""
+    with db.write_unit(engine) as session:
+        item = session.execute(select(CatalogItem).where(CatalogItem.seq == 2)).scalar_one()
+        item.deadline_note = "先查后写"
+        _driver_delete(session, 1)
+    assert _seqs(engine) == list(range(2, 15))
+    with db.session_scope(engine, write=False) as reader:
+        stored = reader.execute(select(CatalogItem).where(CatalogItem.seq == 2)).scalar_one()
+        assert stored.deadline_note == "先查后写"
+
+
+def test_write_unit_failed_flush_at_commit_undoes_core_writes(engine: Engine) -> None:
+    with pytest.raises(IntegrityError), db.write_unit(engine) as session:
+        _driver_delete(session, 1)
+        item = session.execute(select(CatalogItem).where(CatalogItem.seq == 3)).scalar_one()
+        item.seq = 2  # unique: fails only when the unit's commit flushes it
+    assert _seqs(engine) == list(range(1, 15))
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
 def test_write_unit_rollback_inside_undoes_core_writes(engine: Engine) -> None:
     """A dry run rolls back inside the unit: writes made on the connection go too, and later
     writes are in a transaction again (never autocommitted), kept only if the unit ends well."""
     with pytest.raises(RuntimeError), db.write_unit(engine) as session:
         _driver_delete(session, 1)
         session.rollback()
-        assert _seqs(engine) == list(range(1, 15))
+        # Read in the unit itself (another connection never sees its uncommitted writes).
+        assert session.execute(text("SELECT count(*) FROM catalogitem")).scalar_one() == 14
         _driver_delete(session, 2)
         raise RuntimeError("boom")
     assert _seqs(engine) == list(range(1, 15))

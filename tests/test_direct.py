@@ -199,3 +199,20 @@ def test_the_claim_takes_callbacks_before_due_reminders(engine: Engine, tmp_path
     assert mine is not None and mine.reminders == [late] and mine.state == "callback"
     theirs = claim(other, 5)
     assert theirs is not None and theirs.reminders == [early]
+
+
+def test_direct_refuses_to_write_outside_a_transaction(tmp_path: Path) -> None:
+    """On SQLite's cursor a statement outside a transaction would commit on its own."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+    add = Direct(text("INSERT INTO t VALUES (:n)"))
+    with db.write_unit(engine) as session:
+        conn = session.connection()
+        add.execute(conn, {"n": 1})
+        session.rollback()  # the unit's next `connection()` would begin again; `conn` alone not
+        with pytest.raises(RuntimeError, match="inside a transaction"):
+            add.execute(conn, {"n": 2})
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar_one() == 0
+    engine.dispose()

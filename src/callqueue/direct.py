@@ -80,6 +80,10 @@ class Direct:
         return int(rowid)
 
     def _run(self, conn: Connection, plan: _Plan, params: Mapping[str, Any]) -> Any:
+        # SQLAlchemy's own path would begin a transaction here; the driver's cursor (isolation
+        # level None) would write in autocommit instead: a half-written outcome on an error.
+        if not conn.in_transaction():
+            raise RuntimeError("Direct statements run only inside a transaction")
         values = dict(plan.constants)
         for name, process in plan.binds:
             value = params[name]  # processors take None too (JSON writes it as 'null')
