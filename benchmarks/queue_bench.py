@@ -20,16 +20,18 @@ from typing import Any
 
 from sqlalchemy import text
 
-from callqueue import bootstrap, db, workdays
+from callqueue import bootstrap, db
 from callqueue.clock import SHANGHAI
+from callqueue.config import Settings
 from callqueue.demo import build_demo
-from callqueue.hours import OfficeHours
 from callqueue.ledger.listing import certificate_count
 from callqueue.queue import claims, outcomes
 from callqueue.queue import staff as staff_service
 from callqueue.queue.refresh import refresh
+from callqueue.tui.desk import Desk
 
 TODAY = date(2026, 11, 24)
+SETTINGS = Settings(office_hours="08:30-12:00,13:30-17:30")
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=SHANGHAI)
 BARE_PAGE = text(
     "SELECT id, holder_id, apply_by, expires_on, attempts FROM reminder "
@@ -41,12 +43,14 @@ BARE_ONE = text(
 )
 
 # The rows claim + log works on, read by index and nothing else: the first due holder's due
-# reminders with the names the entry shows (holder, permit), on the driver's own cursor.
+# reminders with the names the entry shows (holder, permit), on the driver's own cursor. The
+# `+` keeps SQLite on the holder's index: without statistics it may take the section's, and
+# then reads every due reminder of the section (47 ms on a fresh 1M demo database).
 BARE_ENTRY = (
     "SELECT r.id, r.holder_id, r.apply_by, r.expires_on, r.attempts, r.state, h.name, "
     "p.certificate_name FROM reminder r JOIN holder h ON h.id = r.holder_id "
     "JOIN certificate c ON c.id = r.certificate_id JOIN catalogitem p ON p.id = c.catalog_item_id "
-    "WHERE r.section_id = ? AND r.state = 'due' AND r.holder_id = ("
+    "WHERE +r.section_id = ? AND r.state = 'due' AND r.holder_id = ("
     "SELECT holder_id FROM reminder WHERE section_id = ? AND state = 'due' "
     "ORDER BY apply_by, expires_on, attempts LIMIT 1)"
 )
@@ -90,16 +94,21 @@ def _bare_claim_log(raw: Any, staff_id: int, section_id: int) -> None:
     cur.close()
 
 
-def _scope(engine: Any) -> Any:
-    return db.session_scope(engine, write=True)
+def _desk_claim_and_log(desk: Desk) -> None:
+    """The desk's two keypresses for one holder (`n`, then 已告知), without the screen:
+    claim the next entry, then inform on each of its reminders (the rules read in the unit)."""
+    entry = desk.claim_next()
+    assert entry is not None
+    desk.record(entry, "informed", outcomes.OutcomeInput())
 
 
-def _claim_and_log(engine: Any, unit: Any, me: Any, policy: Any, viewer: Any) -> None:
-    """What the desk does for one holder: claim it, then inform on each of its reminders."""
-    with unit(engine) as session:
+def _claim_and_log_in_scopes(engine: Any, me: Any, viewer: Any) -> None:
+    """The same work in the general `session_scope` units (a reference, not a target)."""
+    with db.session_scope(engine, write=True) as session:
         entry = claims.next_for(session, staff_id=me.id, section_id=me.section_id, now=NOW)
     assert entry is not None
-    with unit(engine) as session:
+    with db.session_scope(engine, write=True) as session:
+        policy = outcomes.policy_for(session, settings=SETTINGS, today=TODAY, now=NOW)
         for rid in entry.reminders:
             outcomes.record_outcome(
                 session,
@@ -162,14 +171,9 @@ def main() -> None:
         )
     with db.session_scope(engine, write=False) as session:
         me = staff_service.get_staff(session, "张敏")
-        viewer = staff_service.Viewer.of(me)  # a caller: their own section, as the desk
-        policy = outcomes.Policy(
-            calendar=workdays.load_calendar(session),
-            hours=OfficeHours.parse("08:30-12:00,13:30-17:30"),
-            today=TODAY,
-            now=NOW,
-        )
         total = certificate_count(session)
+    viewer = staff_service.Viewer.of(me)  # a caller: their own section, as the desk
+    desk = Desk(engine=engine, settings=SETTINGS, staff=me, today=TODAY, now=lambda: NOW)
     started = time.perf_counter()
     with db.session_scope(engine, write=True) as session:
         result = refresh(session, today=TODAY, now=NOW)
@@ -199,11 +203,14 @@ def main() -> None:
             cur.close()
         with bare_writes:
             _bare_claim_log(raw.driver_connection, me.id, me.section_id)
-        # The desk's unit, then (as a reference, order alternating) the general session_scope.
-        units = [(claim_log, db.write_unit), (claim_log_scope, _scope)]
-        for clock, unit in units if round_ % 2 else units[::-1]:
+        # The desk's path, then (as a reference, order alternating) the general session_scope.
+        runs = [
+            (claim_log, lambda: _desk_claim_and_log(desk)),
+            (claim_log_scope, lambda: _claim_and_log_in_scopes(engine, me, viewer)),
+        ]
+        for clock, run in runs if round_ % 2 else runs[::-1]:
             with clock:
-                _claim_and_log(engine, unit, me, policy, viewer)
+                run()
     raw.close()
 
     # A refresh that has real work: days on, many reminders fall due and some lapse. It changes

@@ -350,3 +350,54 @@ def test_an_orm_copy_loaded_before_an_outcome_sees_the_outcome(
         )
         assert (before.state, before.attempts) == ("retry", 1)  # reloaded, not stale
     assert reminder(engine, rid).state == "retry"
+
+
+def test_the_desks_claim_outcome_and_skip_begin_no_orm_transaction(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The desk's three frequent writes stay on the write unit's connection: an ORM query
+    among them (the calendar for the outcome's rules, the skip's update) would begin the
+    session's own transaction, the cost the unit exists to avoid."""
+    from sqlalchemy import event
+    from sqlmodel import Session
+
+    from callqueue.config import Settings
+    from callqueue.queue import staff
+    from callqueue.tui.desk import Desk
+
+    build(engine, tmp_path, [due_row(1), due_row(2)])
+    with db.session_scope(engine, write=False) as session:
+        me = staff.get_staff(session, "甲")
+    desk = Desk(engine=engine, settings=Settings(), staff=me, today=TODAY, now=lambda: NOW)
+    begun: list[object] = []
+
+    def on_begin(session: object, transaction: object, connection: object) -> None:
+        begun.append(transaction)
+
+    event.listen(Session, "after_begin", on_begin)
+    try:
+        first = desk.claim_next()
+        assert first is not None
+        [result] = desk.record(first, "informed", OutcomeInput())
+        second = desk.claim_next()
+        assert second is not None and second.holder_id != first.holder_id
+        assert desk.release(second) == 1
+    finally:
+        event.remove(Session, "after_begin", on_begin)
+    assert begun == []
+    # And the work was done: informed, the skipped holder back in the queue unclaimed.
+    assert reminder(engine, result.reminder_id).state == "informed"
+    assert all(reminder(engine, rid).claimed_by_id is None for rid in second.reminders)
+
+
+def test_the_calendar_read_sees_changes_the_session_has_not_flushed(engine: Engine) -> None:
+    """`load_calendar` reads with Core (no autoflush): it flushes pending changes itself."""
+    from callqueue import workdays
+    from callqueue.models import CalendarOverride
+
+    monday = date(2026, 12, 7)
+    with db.session_scope(engine, write=True) as session:
+        session.add(CalendarOverride(day=monday, is_workday=False, created_at=NOW))
+        assert not workdays.load_calendar(session).is_workday(monday)
+        session.rollback()
+        assert workdays.load_calendar(session).is_workday(monday)

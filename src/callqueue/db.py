@@ -167,6 +167,18 @@ def rowcount(result: Any) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
 
 
+def core(session: Session) -> Connection:
+    """The session's connection for a Core statement, the ORM's pending changes flushed first.
+
+    A Core statement on `session.connection()` skips the ORM's execution path (its autoflush
+    among it): flushing here keeps what an ORM query would have seen. In a `write_unit` with
+    no ORM work pending, no ORM transaction is begun at all.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection()
+
+
 @contextmanager
 def session_scope(engine: Engine, *, write: bool, bulk: bool = False) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error.

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
-from callqueue.db import rowcount, table
+from callqueue.db import core, rowcount, table
 from callqueue.direct import Direct
 from callqueue.models import CatalogItem, Certificate, Holder, Reminder, ReminderState, Staff
 from callqueue.queue.order import (
@@ -294,7 +294,7 @@ def release_all(session: Session, *, staff_id: int) -> int:
     """Give back every claim a staff member holds (deactivation); returns how many reminders."""
     r = table(Reminder)
     return rowcount(
-        session.execute(
+        core(session).execute(
             update(r)
             .where(r.c.claimed_by_id == staff_id)
             .values(claimed_by_id=None, claim_expires_at=None)
@@ -306,7 +306,7 @@ def release(session: Session, *, staff_id: int, reminder_ids: list[int]) -> int:
     """Give back a claim (skip); returns how many reminders were released."""
     r = table(Reminder)
     return rowcount(
-        session.execute(
+        core(session).execute(
             update(r)
             .where(r.c.id.in_(reminder_ids), r.c.claimed_by_id == staff_id)
             .values(claimed_by_id=None, claim_expires_at=None)
