@@ -265,7 +265,7 @@ def _candidate(
             continue
         if not postgres:
             return int(holder_id)
-        locked = session.execute(
+        locked = core(session).execute(
             select(h.c.id).where(h.c.id == holder_id).with_for_update(skip_locked=True)
         ).scalar()
         if locked is not None:
