@@ -391,7 +391,8 @@ def test_the_desks_claim_outcome_and_skip_begin_no_orm_transaction(
 
 
 def test_the_calendar_read_sees_changes_the_session_has_not_flushed(engine: Engine) -> None:
-    """`load_calendar` reads with Core (no autoflush): it flushes pending changes itself."""
+    """`load_calendar` reads with Core: it flushes pending changes itself, as an ORM query
+    would, and as an ORM query it leaves them alone under `no_autoflush`."""
     from callqueue import workdays
     from callqueue.models import CalendarOverride
 
@@ -401,3 +402,7 @@ def test_the_calendar_read_sees_changes_the_session_has_not_flushed(engine: Engi
         assert not workdays.load_calendar(session).is_workday(monday)
         session.rollback()
         assert workdays.load_calendar(session).is_workday(monday)
+    with db.session_scope(engine, write=True) as session, session.no_autoflush:
+        session.add(CalendarOverride(day=monday, is_workday=False, created_at=NOW))
+        assert workdays.load_calendar(session).is_workday(monday)  # as an ORM query would
+        session.rollback()

@@ -174,8 +174,8 @@ def core(session: Session) -> Connection:
     among it): flushing here keeps what an ORM query would have seen. In a `write_unit` with
     no ORM work pending, no ORM transaction is begun at all.
     """
-    if session.new or session.dirty or session.deleted:
-        session.flush()
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()  # not under `no_autoflush`, as the ORM's own queries
     return session.connection()
 
 
