@@ -265,9 +265,11 @@ def _candidate(
             continue
         if not postgres:
             return int(holder_id)
-        locked = core(session).execute(
-            select(h.c.id).where(h.c.id == holder_id).with_for_update(skip_locked=True)
-        ).scalar()
+        locked = (
+            core(session)
+            .execute(select(h.c.id).where(h.c.id == holder_id).with_for_update(skip_locked=True))
+            .scalar()
+        )
         if locked is not None:
             return int(locked)
         skipped.add(holder_id)
