@@ -337,3 +337,25 @@ async def test_without_any_staff_the_catalog_opens(engine: Engine) -> None:
         await settle(app, pilot)
         assert isinstance(app.screen, CatalogScreen)
         assert any("staff add" in n.message for n in app._notifications)
+
+
+async def test_quitting_gives_back_a_claim_with_nothing_recorded(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Colleagues need not wait for the lease: the claimed holder is free again at once."""
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert reminders(engine)[FIRST]["claimed_by_id"] == staff_id(engine, "甲")
+        await pilot.press("4")  # no answer: saved, and the next holder is claimed
+        await settle(app, pilot)
+        assert reminders(engine)[SECOND]["claimed_by_id"] == staff_id(engine, "甲")
+        await pilot.press("q")
+        await pilot.pause()
+    after = reminders(engine)
+    assert [after[h]["claimed_by_id"] for h in (FIRST, SECOND, THIRD)] == [None, None, None]
+    assert (after[FIRST]["state"], after[FIRST]["attempts"]) == ("retry", 1)  # kept
+    assert (after[SECOND]["state"], after[SECOND]["attempts"]) == ("due", 0)

@@ -142,6 +142,13 @@ class CallqueueApp(App[None]):
     def _collect_when_idle(self) -> None:
         collect_when_idle(time.monotonic() - self.last_input)
 
+    async def action_quit(self) -> None:
+        """Quit, giving back a claim on which nothing was recorded (see `give_back_claim`)."""
+        for screen in self.screen_stack:
+            if isinstance(screen, QueueScreen):
+                screen.give_back_claim()
+        self.exit()
+
     def on_unmount(self) -> None:
         """Leave the garbage collector as it was found (tests run many apps in one process)."""
         hand_back_collector()

@@ -207,6 +207,20 @@ class QueueScreen(Screen[None]):
         """Save again the outcome whose save failed."""
         self.flow.retry()
 
+    def give_back_claim(self) -> None:
+        """On quitting: the holder claimed with nothing recorded goes back to the queue now,
+        not when the lease runs out, so colleagues of the section can call it meanwhile.
+
+        A save still running keeps its claim (the outcome releases it). A failure here only
+        goes to the log: quitting goes on, and the lease ends the claim anyway.
+        """
+        if self.claimed is None or self.busy:
+            return
+        try:
+            self.desk.release(self.claimed)
+        except Exception as exc:
+            failure_text("退出时放回认领失败", exc)
+
     def action_skip(self) -> None:
         """Give the claimed holder back to the queue."""
         if self.claimed is not None:
