@@ -6,15 +6,26 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
+from sqlmodel import Session
 
-from callqueue import db
+from callqueue import db, workdays
 from callqueue.clock import SHANGHAI
+from callqueue.config import Settings
 from callqueue.db import table
-from callqueue.models import Appointment, Attempt, AuditEvent, Certificate, ContactPhone, Reminder
-from callqueue.queue import claims, outcomes
+from callqueue.models import (
+    Appointment,
+    Attempt,
+    AuditEvent,
+    CalendarOverride,
+    Certificate,
+    ContactPhone,
+    Reminder,
+)
+from callqueue.queue import claims, outcomes, staff
 from callqueue.queue.outcomes import OutcomeInput, OutcomeRefused
 from callqueue.queue.refresh import refresh
+from callqueue.tui.desk import Desk
 
 from .queue_world import (
     NOW,
@@ -358,13 +369,6 @@ def test_the_desks_claim_outcome_and_skip_begin_no_orm_transaction(
     """The desk's three frequent writes stay on the write unit's connection: an ORM query
     among them (the calendar for the outcome's rules, the skip's update) would begin the
     session's own transaction, the cost the unit exists to avoid."""
-    from sqlalchemy import event
-    from sqlmodel import Session
-
-    from callqueue.config import Settings
-    from callqueue.queue import staff
-    from callqueue.tui.desk import Desk
-
     build(engine, tmp_path, [due_row(1), due_row(2)])
     with db.session_scope(engine, write=False) as session:
         me = staff.get_staff(session, "甲")
@@ -393,9 +397,6 @@ def test_the_desks_claim_outcome_and_skip_begin_no_orm_transaction(
 def test_the_calendar_read_sees_changes_the_session_has_not_flushed(engine: Engine) -> None:
     """`load_calendar` reads with Core: it flushes pending changes itself, as an ORM query
     would, and as an ORM query it leaves them alone under `no_autoflush`."""
-    from callqueue import workdays
-    from callqueue.models import CalendarOverride
-
     monday = date(2026, 12, 7)
     with db.session_scope(engine, write=True) as session:
         session.add(CalendarOverride(day=monday, is_workday=False, created_at=NOW))

@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, insert
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from callqueue import audit, clock
@@ -40,9 +39,9 @@ def load_calendar(session: Session) -> WorkCalendar:
     return WorkCalendar(overrides, extra_years=years, official=official)
 
 
-_OVERRIDES = Direct(sa_select(table(CalendarOverride).c.day, table(CalendarOverride).c.is_workday))
-_YEARS = Direct(sa_select(table(CalendarYear).c.year))
-_OFFICIAL = Direct(sa_select(table(OfficialDay).c.day, table(OfficialDay).c.is_workday))
+_OVERRIDES = Direct(select(table(CalendarOverride).c.day, table(CalendarOverride).c.is_workday))
+_YEARS = Direct(select(table(CalendarYear).c.year))
+_OFFICIAL = Direct(select(table(OfficialDay).c.day, table(OfficialDay).c.is_workday))
 
 
 @dataclass(frozen=True)
