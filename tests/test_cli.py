@@ -156,7 +156,7 @@ def test_unexpected_errors_are_one_line_and_logged_masked(
 
     @cli.main.command(name="_boom")
     def _boom() -> None:
-        raise RuntimeError("dialling 13800138000 failed for 022-23456789")
+        raise RuntimeError("dialling 13800138000 failed for 022-23456789 (王小明)")
 
     try:
         result = run("_boom")
@@ -172,3 +172,4 @@ def test_unexpected_errors_are_one_line_and_logged_masked(
     assert "Traceback" in logged and "RuntimeError" in logged
     assert "13800138000" not in logged and "23456789" not in logged
     assert "138****8000" in logged
+    assert "王小明" not in logged and "王＊＊" in logged  # names in a message are data too

@@ -206,6 +206,62 @@ def test_export_round_trip_changes_nothing(run, tmp_path: Path, db_url: str) -> 
     assert json.loads(run("ledger", "--json").stdout) == before
 
 
+def test_control_characters_never_break_the_rejects_or_an_export(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Text pasted from Word brings control characters, which Excel stores as `_x000B_`; a
+    # worksheet cannot hold them, so kept they failed the rejects workbook after the import
+    # had committed (with a false "nothing saved") and every later export of the ledger.
+    log_file = tmp_path / "cq.log"
+    monkeypatch.setenv("CALLQUEUE_LOG", str(log_file))
+    path = write_annex2(
+        tmp_path / "word.xlsx",
+        [
+            licence_row(1, holder="天津控制_x000B_符公司", contact_name="张_x0007_"),
+            licence_row(
+                2, holder="天津拒绝_x000B_公司", certificate="卫生许可", number="A_x0001_1"
+            ),
+        ],
+    )
+    result = run("import", str(path), "--json")
+    assert result.exit_code == 1, result.output
+    data = report_of(result)
+    assert (data["imported"], data["rejected"]) == (1, 1)
+    assert not [p for p in data["problems"] if "未导入行文件" in p["message"]]
+    rejects = load_workbook(data["rejects_file"])
+    assert rejects.active is not None
+    assert [rejects.active.cell(4, c).value for c in (2, 3)] == ["天津拒绝公司", "卫生许可"]
+    (row,) = json.loads(run("ledger", "--json").stdout)
+    assert (row["holder"], row["contact_name"]) == ("天津控制符公司", "张")
+    out = tmp_path / "out.xlsx"
+    assert run("export", "ledger", "-o", str(out)).exit_code == 0
+    assert load_workbook(out).worksheets[0].cell(5, 2).value == "天津控制符公司"
+
+
+def test_a_rejects_workbook_that_fails_leaves_the_import_reported(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callqueue.ledger import rejects
+
+    def broken(*_args: object, **_kwargs: object) -> Path:
+        raise ValueError("天津拒绝公司 cannot be used in worksheets")
+
+    log_file = tmp_path / "cq.log"
+    monkeypatch.setenv("CALLQUEUE_LOG", str(log_file))
+    monkeypatch.setattr(rejects, "write_rejects", broken)
+    path = write_annex2(tmp_path / "r.xlsx", [licence_row(1), licence_row(2, holder=None)])
+    result = run("import", str(path), "--json")
+    assert result.exit_code == 1, result.output
+    data = report_of(result)
+    assert (data["imported"], data["rejected"], data["rejects_file"]) == (1, 1, None)
+    first = data["problems"][0]
+    assert first["severity"] == "error" and "导入本身已完成" in first["message"]
+    assert "ValueError" in first["message"]
+    assert len(json.loads(run("ledger", "--json").stdout)) == 1  # the import stands
+    logged = log_file.read_text(encoding="utf-8")
+    assert "ValueError" in logged and "天津拒绝公司" not in logged and "天＊＊＊＊＊" in logged
+
+
 def test_a_broken_later_sheet_exits_2_and_writes_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = write_annex2(
         tmp_path / "later.xlsx",

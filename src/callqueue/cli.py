@@ -449,7 +449,6 @@ def import_cmd(
     提醒人（--staff）只能导入本科室的台账：未注明科室的工作表归入本科室，涉及其他科室时什么都不写，退出码 1。
     """
     from callqueue.ledger import service as ledger_service  # the reader loads when needed
-    from callqueue.ledger.check import Problem
     from callqueue.ledger.read import UnreadableWorkbook
 
     _known_section(obj, section)
@@ -478,16 +477,8 @@ def import_cmd(
         fail(str(exc))
     progress.close()
     if report.rejects_file:
-        try:
-            with db.session_scope(engine, write=False) as session:
-                ledger_service.save_rejects(session, report)
-        except OSError as exc:
-            report.problems.append(
-                Problem(
-                    "", None, None, None, "error", f"未导入行文件无法写入：{exc.strerror or exc}"
-                )
-            )
-            report.rejects_file = None
+        with db.session_scope(engine, write=False) as session:
+            ledger_service.save_rejects(session, report)
     if as_json:
         emit_json(report.to_json())
     else:

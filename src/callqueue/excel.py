@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell, MergedCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -31,7 +31,11 @@ def put(cell: Cell | MergedCell, value: Any) -> Cell | MergedCell:
 
     openpyxl turns any string starting with `=` into a formula; ledger data such as
     `=1+1`, `+86 138…` or `-` must stay text, so those cells are typed as strings.
+    Control characters, which a worksheet cannot hold (text pasted from Word brings them),
+    are left out instead of failing the whole workbook.
     """
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     cell.value = value
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         cell.data_type = "s"

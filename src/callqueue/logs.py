@@ -1,8 +1,10 @@
-"""Logging that never writes a whole phone number or email address: a masking filter on every handler."""
+"""Logging that never writes a whole phone number, email address or name: a masking filter on
+every handler."""
 
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from pathlib import Path
 
@@ -12,16 +14,35 @@ from callqueue.notify.masking import mask_email
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+# A run of Chinese characters: a person's or a business's name, as far as a log can tell.
+# Library errors quote the value they choke on (openpyxl: "张三 cannot be used in worksheets").
+_HAN = re.compile(
+    r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
+)
+
+
+def mask_names(text: str) -> str:
+    """`text` with every run of two or more Chinese characters cut to its first and ＊s."""
+    return _HAN.sub(lambda m: m.group(1) + "＊" * (len(m.group(0)) - 1), text)
+
+
+def mask(text: str) -> str:
+    """`text` as a log may keep it: phones, emails and names masked."""
+    return mask_names(mask_email(mask_phone(text)))
+
+
 class MaskingFilter(logging.Filter):
-    """Masks phone numbers and email addresses in the message and any traceback before a handler sees them."""
+    """Masks phone numbers, email addresses and names in the message and any traceback before
+    a handler sees them. Log messages are English; Chinese in a log is data or a message for
+    staff, which may quote a name, so all of it is masked."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record in place; never drops it."""
-        record.msg = mask_email(mask_phone(record.getMessage()))
+        record.msg = mask(record.getMessage())
         record.args = ()
         if record.exc_info:
             text = "".join(traceback.format_exception(*record.exc_info))
-            record.exc_text = mask_email(mask_phone(text))
+            record.exc_text = mask(text)
             record.exc_info = None
         return True
 

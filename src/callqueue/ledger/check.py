@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -169,6 +170,16 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
+# Control characters a worksheet cannot hold (text pasted from Word brings them, stored as
+# `_x000B_` and the like): kept, they would make every later export of the ledger fail.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _stored(text: str) -> str:
+    """`text` as the ledger keeps it: without control characters (tested first: rare)."""
+    return text if text.isprintable() else _CONTROL.sub("", text).strip()
+
+
 def _show(column: str, value: object) -> str:
     """A cell value as the report shows it: contact cells masked."""
     text = _text(value)
@@ -321,7 +332,7 @@ def _check_row(
             )
         )
 
-    holder = " ".join(_text(v.get("holder")).split())
+    holder = " ".join(_stored(_text(v.get("holder"))).split())
     if not holder:
         err("holder", "缺少单位（个人）名称")
     cert_text = _text(v.get("certificate"))
@@ -363,7 +374,7 @@ def _check_row(
     info = _contact(v)
     for message in info.problems:
         warn("contact", message)
-    contact_name = _text(v.get("contact_name")) or "、".join(info.names)
+    contact_name = _stored(_text(v.get("contact_name")) or "、".join(info.names))
     if not info.phones and not info.emails:
         warn("contact", "没有可用的电话或邮箱，导入后需补充联系方式")
     reminded_on = _date(v, "reminded_on", warn, dates)
@@ -400,7 +411,7 @@ def _check_row(
                 holder,  # holder
                 memo.keys.get(holder) or memo.keys.setdefault(holder, name_key(holder)),  # key
                 item,  # item
-                _text(v.get("number")),  # number
+                _stored(_text(v.get("number"))),  # number
                 issued,  # issued_on
                 expires,  # expires_on
                 computed,  # expiry_computed
@@ -409,7 +420,7 @@ def _check_row(
                 info.phones,  # phones
                 info.emails,  # emails
                 reminded_on,  # reminded_on
-                _text(v.get("reminder")),  # reminded_by
+                _stored(_text(v.get("reminder"))),  # reminded_by
                 channel.value if channel else None,  # reminded_channel
                 not info.phones and not info.emails,  # needs_repair
             ),

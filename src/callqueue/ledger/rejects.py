@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from callqueue.excel import BODY_FONT, WRAP, put, save_atomic, title, write_table
 from callqueue.ledger.check import ANNEX2_KEYS, HEADERS, REASON_HEADER, RejectedRow
@@ -60,7 +61,8 @@ def write_rejects(rows: list[RejectedRow], path: Path, *, office_name: str) -> P
 
 
 def _sheet_title(name: str, taken: list[str]) -> str:
-    clean = "".join(ch for ch in name if ch not in "[]:*?/\\")[:31] or "Sheet"
+    kept = "".join(ch for ch in name if ch not in "[]:*?/\\")
+    clean = ILLEGAL_CHARACTERS_RE.sub("", kept)[:31] or "Sheet"
     candidate, n = clean, 2
     while candidate in taken:
         candidate, n = f"{clean[:28]}-{n}", n + 1

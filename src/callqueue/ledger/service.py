@@ -281,7 +281,12 @@ def rejects_path(source: Path) -> Path:
 
 
 def save_rejects(session: Session, report: ImportReport) -> str | None:
-    """Write the rejects workbook named in `report`, after the import committed."""
+    """Write the rejects workbook named in `report`, after the import committed.
+
+    The import stands whatever happens here: a workbook that cannot be written (disk full,
+    folder read-only, or a bug) becomes an error in the report, first, and `rejects_file`
+    is cleared; the cause goes to the log (masked).
+    """
     if not report.rejects_file:
         return None
     office = catalog.office(session)
@@ -289,7 +294,22 @@ def save_rejects(session: Session, report: ImportReport) -> str | None:
         write_rejects,
     )  # openpyxl loads only when a workbook is written
 
-    write_rejects(report.rejected_rows, Path(report.rejects_file), office_name=office["name"])
+    try:
+        write_rejects(report.rejected_rows, Path(report.rejects_file), office_name=office["name"])
+    except Exception as exc:  # noqa: BLE001 - the committed import must still be reported
+        if isinstance(exc, OSError):
+            why = exc.strerror or type(exc).__name__
+        else:
+            log.error("rejects workbook not written", exc_info=exc)
+            why = f"程序内部错误 {type(exc).__name__}，详见日志"
+        report.problems.insert(
+            0,
+            Problem(
+                "", None, None, None, "error", f"未导入行文件无法写入（{why}）；导入本身已完成"
+            ),
+        )
+        report.rejects_file = None
+        return None
     return report.rejects_file
 
 

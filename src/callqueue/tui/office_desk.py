@@ -17,7 +17,6 @@ from callqueue.catalog import CatalogEntry, LateItem
 from callqueue.catalog_change import ChangePlan, ChangeResult
 from callqueue.config import Settings
 from callqueue.ledger import service as ledger_service
-from callqueue.ledger.check import Problem
 from callqueue.models import AppointmentStatus
 from callqueue.queue import agenda, appointments
 from callqueue.queue import staff as staff_service
@@ -142,15 +141,8 @@ class OfficeDesk:
             progress(SAVING, 0, 0)  # the commit of a large import takes a while
         if report.rejects_file:
             progress(WRITING_REJECTS, 0, 0)
-            try:
-                with db.session_scope(self.engine, write=False) as session:
-                    ledger_service.save_rejects(session, report)
-            except OSError as exc:  # the import stands; say the rejects file is missing
-                report.problems.insert(
-                    0,
-                    Problem("", None, None, None, "error", f"未导入行文件无法写入：{exc.strerror}"),
-                )
-                report.rejects_file = None
+            with db.session_scope(self.engine, write=False) as session:
+                ledger_service.save_rejects(session, report)  # a failure becomes a problem
         return report
 
     # --- catalog -----------------------------------------------------------------------------
