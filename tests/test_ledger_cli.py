@@ -79,6 +79,31 @@ def test_json_report_shape_and_exit_codes(run, tmp_path: Path) -> None:  # type:
     assert result.stdout == "" and result.stderr.startswith("错误：") and "为空" in result.stderr
 
 
+def test_a_workbook_without_a_ledger_exits_2_and_writes_nothing(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, db_url: str
+) -> None:
+    from openpyxl import Workbook
+
+    empty = tmp_path / "新建工作簿.xlsx"
+    Workbook().save(empty)
+    other = Workbook()
+    assert other.active is not None
+    other.active.append(["姓名", "部门", "电话"])
+    other.active.append(["张三", "办公室", "13800138000"])
+    hidden = write_annex2(tmp_path / "h.xlsx", [], hidden_sheets={"社会事务科": [licence_row(1)]})
+    with edit(hidden) as wb:
+        wb["Sheet1"].delete_rows(1, 10)  # only the hidden sheet holds a ledger
+    other.save(tmp_path / "通讯录.xlsx")
+    for path in (empty, tmp_path / "通讯录.xlsx", hidden):
+        result = run("import", str(path), "--json")
+        assert result.exit_code == 2, (path.name, result.output)
+        assert result.stdout == "" and result.stderr.count("\n") == 1
+        assert result.stderr.startswith("错误：") and "没有台账" in result.stderr
+        assert "13800138000" not in result.output
+    with create_engine(db_url).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM importbatch")).scalar_one() == 0
+
+
 def test_human_report_and_dry_run(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = write_annex2(tmp_path / "h.xlsx", [licence_row(1), licence_row(2, holder=None)])
     result = run("import", str(path), "--dry-run")

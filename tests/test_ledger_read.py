@@ -307,14 +307,19 @@ def test_note_rows_are_skipped_with_a_reason(tmp_path: Path) -> None:
         [None, "注塑制品厂"],  # a holder alone is a data row, even one starting with 注
         [7],  # a pre-numbered template row with nothing in it
         ["合计：3户"],
+        ["合计", "2户"],  # totals rows: a label, then counts
+        ["总 计", None, "2"],
+        [None, "小计", None, None, None, None, "3"],
+        [None, "合计贸易有限公司", "卫生许可"],  # a name that starts like a total is data
     ]
     path = write_annex2(tmp_path / "notes.xlsx", rows)
     with edit(path) as wb:
         assert wb.active is not None
         wb.active.merge_cells("A6:J7")  # a two-row block note: skipped once, not filled down
     table = only_table(path)
-    assert row_numbers(table) == [5, 11, 12]
+    assert row_numbers(table) == [5, 11, 12, 18]
     assert table.rows[2].values["holder"] == "注塑制品厂"
+    assert table.rows[3].values["holder"] == "合计贸易有限公司"
     assert table.skipped == [
         (6, NOTE_ROW),
         (8, NOTE_ROW),
@@ -322,6 +327,9 @@ def test_note_rows_are_skipped_with_a_reason(tmp_path: Path) -> None:
         (10, NOTE_ROW),
         (13, SEQ_ONLY),
         (14, NOTE_ROW),
+        (15, NOTE_ROW),
+        (16, NOTE_ROW),
+        (17, NOTE_ROW),
     ]
 
 

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from callqueue.catalog import CatalogEntry, name_key
 from callqueue.ledger.dates import DateParseError, read_date
 from callqueue.ledger.phones import ContactInfo, Phone, mask_phone, read_contact
-from callqueue.ledger.read import LedgerWorkbook, RawRow, SheetTable
+from callqueue.ledger.read import LedgerWorkbook, RawRow, SheetTable, UnreadableWorkbook
 from callqueue.models import Channel
 
 HEADERS = {
@@ -233,6 +233,9 @@ def iter_checked(
 
     Parts come in sheet and row order; put together they are what `check_workbook` returns.
     A sheet's own problems (its section, unknown columns) come with its first rows.
+
+    Raises:
+        UnreadableWorkbook: no visible sheet has a ledger header (not a ledger at all).
     """
     part = CheckResult()
     index = _Catalog(catalog)
@@ -270,15 +273,11 @@ def iter_checked(
             yield part
             part = CheckResult()
     if not found:
-        part.problems.append(
-            Problem(
-                "",
-                None,
-                None,
-                None,
-                "error",
-                "没有找到台账表头（需含“单位（个人）名称”和“许可证书名称”或“期满日期”）",
-            )
+        # Not a ledger at all (the wrong file, an empty workbook): refused like a file that
+        # cannot be read, so handing in the wrong file never looks like a successful import.
+        raise UnreadableWorkbook(
+            f"“{book.path.name}”中没有台账：可见的工作表里都找不到表头"
+            "（需含“单位（个人）名称”和“许可证书名称”或“期满日期”）"
         )
     if part.problems or part.columns:
         yield part

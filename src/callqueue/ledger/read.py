@@ -65,6 +65,7 @@ _SECTION = re.compile(r"科室(?:名称)?\s*(?:[:：]\s*(.*))?", re.DOTALL)
 _NOTE = re.compile(
     r"注(?:$|[:：\d\s.、(（意释])|备注|说明|填表|制表|审核|负责人|合计|总计|以下空白|联系人\s*[:：]|科室"
 )
+_TOTAL = re.compile(r"[合总小共]\s*计\s*[:：]?")
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 
@@ -305,6 +306,11 @@ def _is_note(value: object) -> bool:
     return isinstance(value, str) and _NOTE.match(value) is not None
 
 
+def _is_total(value: object) -> bool:
+    """A totals row's label (合计, 总 计：, 小计…); what follows it is counts, not a licence."""
+    return isinstance(value, str) and _TOTAL.fullmatch(value) is not None
+
+
 def _find_header(rows: Sequence[list[object]]) -> tuple[int, list[str | None]] | None:
     for index, row in enumerate(rows):
         keys = [_header_key(value) for value in row]
@@ -435,7 +441,7 @@ def _skip_reason(
             return NOTE_ROW
         if col == seq and _is_number(value):
             return SEQ_ONLY
-    elif all(_is_note(v) for _, v in present):
+    elif _is_total(present[0][1]) or all(_is_note(v) for _, v in present):
         return NOTE_ROW
     return None
 
