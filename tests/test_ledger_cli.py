@@ -104,6 +104,27 @@ def test_a_workbook_without_a_ledger_exits_2_and_writes_nothing(  # type: ignore
         assert conn.execute(text("SELECT count(*) FROM importbatch")).scalar_one() == 0
 
 
+def test_a_repeated_column_is_reported_and_phone_columns_add_up(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    headers = ("单位名称", "许可证书名称", "期满日期", "到期日期", "电话", "手机")
+    keys = ("holder", "certificate", "expires_on", "again", "phone", "mobile")
+    row = {
+        "holder": "甲公司",
+        "certificate": "农药经营许可证",
+        "expires_on": date(2027, 5, 6),
+        "again": date(2027, 6, 6),
+        "phone": "022-23456789",
+        "mobile": 13912345678,
+    }
+    path = write_annex2(tmp_path / "d.xlsx", [row], headers=headers, keys=keys)
+    data = report_of(run("import", str(path), "--json"))
+    assert data["imported"] == 1
+    (warning,) = [p for p in data["problems"] if p["column"] == "到期日期"]
+    assert warning["severity"] == "warning" and "重复" in warning["message"]
+    (cert,) = json.loads(run("ledger", "--json").stdout)
+    assert cert["expires_on"] == "2027-05-06"
+    assert cert["phones"] == ["+862223456789", "+8613912345678"]
+
+
 def test_human_report_and_dry_run(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = write_annex2(tmp_path / "h.xlsx", [licence_row(1), licence_row(2, holder=None)])
     result = run("import", str(path), "--dry-run")

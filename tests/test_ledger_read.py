@@ -147,6 +147,63 @@ def test_headers_in_any_order_with_variants(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "expiry",
+    ["期满日期（有效期至）", "证书有效期至", "有效期至(含当日)", "到期时间", "许可证有效期至"],
+)
+def test_expiry_headers_with_remarks_or_an_owner_are_known(tmp_path: Path, expiry: str) -> None:
+    # Unknown, the expiry column was ignored and the expiry computed from the issue date.
+    headers = ("单位名称", "证书名称", "发证时间", expiry, "联系人")
+    keys = ("holder", "certificate", "issued_on", "expires_on", "contact_name")
+    row = {"holder": "甲", "certificate": "卫生许可证", "expires_on": "2024.12.31"}
+    table = only_table(write_annex2(tmp_path / "e.xlsx", [row], headers=headers, keys=keys))
+    assert table.columns["expires_on"] == 3 and table.columns["issued_on"] == 2
+    assert table.rows[0].values["expires_on"] == "2024.12.31" and table.extra_headers == []
+
+
+def test_a_bare_validity_header_is_the_expiry_only_when_nothing_else_is(tmp_path: Path) -> None:
+    headers = ("单位名称", "证书名称", "有效期", "联系电话")
+    keys = ("holder", "certificate", "validity", "contact")
+    row = {"holder": "甲", "certificate": "卫生许可证", "validity": "2024.12.31"}
+    table = only_table(write_annex2(tmp_path / "w.xlsx", [row], headers=headers, keys=keys))
+    assert table.columns["expires_on"] == 2
+    assert table.rows[0].values["expires_on"] == "2024.12.31"
+    headers = ("单位名称", "证书名称", "有效期", "期满日期")
+    keys = ("holder", "certificate", "validity", "expires_on")
+    row = {"holder": "甲", "certificate": "卫生许可证", "validity": "4年", "expires_on": 20241231}
+    table = only_table(write_annex2(tmp_path / "x.xlsx", [row], headers=headers, keys=keys))
+    assert table.columns["expires_on"] == 3 and table.extra_headers == ["有效期"]
+
+
+def test_several_phone_columns_add_up(tmp_path: Path) -> None:
+    headers = ("单位名称", "证书名称", "期满日期", "电话", "手机", "联系方式", "邮箱", "电子邮箱")
+    keys = ("holder", "certificate", "expires_on", "phone", "mobile", "contact", "m1", "m2")
+    rows = [
+        {
+            "holder": "甲",
+            "certificate": "卫生许可证",
+            "expires_on": "2027.1.1",
+            "mobile": 13812345678.0,
+        },
+        {
+            "holder": "乙",
+            "certificate": "卫生许可证",
+            "expires_on": "2027.1.1",
+            "phone": "022-23456789",
+            "mobile": 13912345678,
+            "contact": " ",
+            "m1": "a@b.cn",
+            "m2": "c@d.cn",
+        },
+    ]
+    table = only_table(write_annex2(tmp_path / "p.xlsx", rows, headers=headers, keys=keys))
+    assert table.columns["contact"] == 3 and table.duplicate_headers == []
+    first, second = (r.values for r in table.rows)
+    assert first["contact"] == 13812345678.0  # one cell given: kept as it is
+    assert second["contact"] == "022-23456789、13912345678"
+    assert second["email"] == "a@b.cn、c@d.cn"
+
+
 def test_normalise_header_folds_spelling_variants() -> None:
     assert normalise_header(" 单位（个人）\n名称 ") == "单位(个人)名称"
     assert normalise_header("期满\u3000日期：") == "期满日期"

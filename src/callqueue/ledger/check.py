@@ -254,6 +254,17 @@ def iter_checked(
         found = True
         section = _sheet_section(table, known, section_option, part)
         part.columns[table.sheet] = sorted(table.columns)
+        for header in table.duplicate_headers:
+            part.problems.append(
+                Problem(
+                    table.sheet,
+                    table.header_row,
+                    header,
+                    None,
+                    "warning",
+                    f"列“{header}”与前面的列重复，只读取了前一列",
+                )
+            )
         for header in table.extra_headers:
             if header not in IGNORED_HEADERS:
                 part.problems.append(

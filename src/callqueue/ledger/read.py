@@ -34,10 +34,33 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "certificate": ("许可证书名称", "证书名称", "许可证名称", "证照名称"),
     "number": ("证书编号", "许可证号", "证号", "编号"),
-    "issued_on": ("颁发日期", "发证日期", "颁证日期", "核发日期"),
-    "expires_on": ("期满日期", "到期日期", "有效期至", "有效期截止日期", "截止日期", "有效期限至"),
+    "issued_on": ("颁发日期", "发证日期", "颁证日期", "核发日期", "发证时间", "颁发时间"),
+    "expires_on": (
+        "期满日期",
+        "到期日期",
+        "到期时间",
+        "到期日",
+        "有效期至",
+        "有效期到",
+        "有效期截止日期",
+        "有效期截止",
+        "有效截止日期",
+        "截止日期",
+        "有效期限至",
+        "失效日期",
+    ),
     "contact_name": ("联系人",),
-    "contact": ("联系方式", "联系电话", "电话", "手机", "手机号码", "联系人电话"),
+    "contact": (
+        "联系方式",
+        "联系电话",
+        "电话",
+        "手机",
+        "手机号码",
+        "联系人电话",
+        "办公电话",
+        "固定电话",
+        "座机",
+    ),
     "email": ("电子邮箱", "邮箱", "电子邮件", "email", "e-mail"),
     "reminded_on": ("提醒日期",),
     "method": ("提醒方式",),
@@ -65,6 +88,13 @@ _SECTION = re.compile(r"科室(?:名称)?\s*(?:[:：]\s*(.*))?", re.DOTALL)
 _NOTE = re.compile(
     r"注(?:$|[:：\d\s.、(（意释])|备注|说明|填表|制表|审核|负责人|合计|总计|以下空白|联系人\s*[:：]|科室"
 )
+# Keys whose cells add up when a sheet has several columns of them (电话 and 手机); any other
+# key repeated is read from its first column, and the others are reported.
+_JOINED = frozenset({"contact", "email"})
+_REMARK = re.compile(r"\(.*?\)")
+_OWNER = re.compile(r"^(?:证书|许可证书?|证照)")
+# Headers that name the expiry only when nothing else does: "有效期" may also hold "5年".
+_WEAK_EXPIRES = frozenset({"有效期", "有效期限", "证书有效期"})
 _TOTAL = re.compile(r"[合总小共]\s*计\s*[:：]?")
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
@@ -299,7 +329,33 @@ def _sheet_sizes(data: bytes) -> dict[str, int]:
 
 
 def _header_key(value: object) -> str | None:
-    return _KEY_OF.get(normalise_header(value)) if isinstance(value, str) and value else None
+    """The column a header cell names: its text as known, or without a bracketed remark
+    (期满日期（有效期至）) or a leading 证书/许可证 (证书有效期至)."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = normalise_header(value)
+    key = _KEY_OF.get(text)
+    if key is None and text:
+        key = _KEY_OF.get(_REMARK.sub("", text).rstrip(":")) or _KEY_OF.get(_OWNER.sub("", text))
+    return key
+
+
+def _joined(cells: list[object]) -> object:
+    """The cells of one key's columns as one cell: the only one given, or their texts joined
+    (a number as its digits: phones are often stored as numbers)."""
+    given = [
+        c for c in cells if c is not None and c != "" and not (isinstance(c, str) and not c.strip())
+    ]
+    if len(given) <= 1:
+        return given[0] if given else None
+    texts = [
+        str(int(c)) if isinstance(c, float) and c.is_integer() else str(c).strip() for c in given
+    ]
+    return "、".join(texts)
+
+
+def _is_weak_expiry(value: object) -> bool:
+    return isinstance(value, str) and normalise_header(value) in _WEAK_EXPIRES
 
 
 def _is_note(value: object) -> bool:
@@ -366,10 +422,18 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
     table.header_row = header + 1
     table.section = _find_section(scan[:header])
     picks: dict[str, int] = {}
+    joined: dict[str, list[int]] = {}  # more columns of a key whose cells add up (电话, 手机)
+    if "expires_on" not in keys:
+        weak = [c for c, t in enumerate(scan[header]) if _is_weak_expiry(t) and keys[c] is None]
+        if weak:
+            keys = list(keys)
+            keys[weak[0]] = "expires_on"
     for col, (key, text) in enumerate(zip(keys, scan[header], strict=True)):
         if key is None:
             if text != "":
                 table.extra_headers.append(str(text))
+        elif key in picks and key in _JOINED:
+            joined.setdefault(key, []).append(col)
         elif key in picks:
             table.duplicate_headers.append(str(text))
         else:
@@ -386,12 +450,15 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
         r0: [(position[c], r1) for c, r1 in spans if c in position] for r0, spans in down.items()
     }
     skipped, name = table.skipped, sheet.name
+    joins = [(names.index(key), more) for key, more in joined.items()]
 
     def data_rows() -> Iterator[RawRow]:
         fills: dict[int, list[tuple[int, object]]] = {}
         for r, raw in enumerate(itertools.chain(head[header + 1 :], rows), start=header + 1):
             picked = take(raw)
             values = [(v.strip() or None) if isinstance(v, str) else v for v in picked]
+            for pos, more in joins:
+                values[pos] = _joined([values[pos], *(raw[c] for c in more)])
             own = size - values.count(None)
             # Counted before the merge fill: a row whose only content is a merged neighbour is blank.
             filled = own if narrow else own + len(raw) - raw.count("") - size + picked.count("")
