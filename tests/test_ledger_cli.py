@@ -308,6 +308,34 @@ def test_a_rejects_workbook_that_fails_leaves_the_import_reported(  # type: igno
     assert "ValueError" in logged and "天津拒绝公司" not in logged and "天＊＊＊＊＊" in logged
 
 
+def test_the_demo_ledger_exported_and_imported_changes_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # The demo once stored numbers of no known kind (194…, 154…); exported as `194-48402905`,
+    # they came back as made-up Tianjin landlines, and the round trip "updated" contacts.
+    assert run("demo", "--no-tui", "--certificates", "300").exit_code == 0
+    out = tmp_path / "demo.xlsx"
+    assert run("export", "ledger", "-o", str(out)).exit_code == 0, out
+    before = json.loads(run("ledger", "--json").stdout)
+    data = report_of(run("import", str(out), "--json"))
+    assert (data["imported"], data["updated"], data["rejected"]) == (0, 0, 0), data["problems"]
+    assert json.loads(run("ledger", "--json").stdout) == before
+
+
+@pytest.mark.parametrize(
+    ("e164", "shown"),
+    [
+        ("+8613812345678", "13812345678"),
+        ("+862223456789", "022-23456789"),
+        ("+861012345678", "010-12345678"),
+        ("+8619448402905", "19448402905"),  # no known kind: digits, never an area-code dash
+    ],
+)
+def test_display_phone(e164: str, shown: str) -> None:
+    from callqueue.ledger.phones import display_phone
+
+    assert display_phone(e164) == shown
+    assert display_phone(e164, "12") == shown + "转12"
+
+
 def test_a_broken_later_sheet_exits_2_and_writes_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = write_annex2(
         tmp_path / "later.xlsx",

@@ -77,6 +77,11 @@ def _person(rng: random.Random) -> str:
 BRAND = "华盛鑫源泰丰隆昌瑞祥宏达鸿远恒通嘉禾润德永安金帆海泽天成富康佳信聚宝晨光博远兴旺"
 
 
+# Prefixes the numbering plan gives to mobiles (others, such as 154 or 194, are not numbers).
+MOBILE_PREFIXES = ("130", "132", "135", "136", "138", "139", "150", "151", "158", "177", "186")
+MOBILE_PREFIXES += ("187", "189", "199")
+
+
 def _holder(rng: random.Random) -> str:
     # ~14 million combinations: names repeat only rarely, as holders with several licences do.
     brand = rng.choice(BRAND) + rng.choice(BRAND)
@@ -84,7 +89,7 @@ def _holder(rng: random.Random) -> str:
 
 
 def _phones(rng: random.Random) -> tuple[Phone, ...]:
-    mobile = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
+    mobile = f"{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**8):08d}"
     phones = [Phone(e164=f"+86{mobile}", extension="", raw=mobile, kind="mobile")]
     if rng.random() < 0.3:
         land = f"2{rng.randrange(10**7):07d}"

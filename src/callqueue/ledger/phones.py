@@ -554,6 +554,11 @@ def _judge(number: PhoneNumber) -> tuple[str, str] | None:
     return e164, MOBILE if is_mobile else LANDLINE
 
 
+_FIXED = frozenset(
+    {phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+
+
 def display_phone(e164: str, extension: str = "") -> str:
     """A stored number as staff write it: `13800138000`, `022-23456789转8021`."""
     try:
@@ -562,7 +567,10 @@ def display_phone(e164: str, extension: str = "") -> str:
         return e164
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     area, _, rest = national.partition(" ")
-    if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE or not rest:
+    kind = phonenumbers.number_type(number)
+    if kind not in _FIXED or not rest:
+        # Mobiles, and numbers of no known kind: digits only. An area-code dash on an unknown
+        # number (`194-48402905`) would read back as a Tianjin landline.
         text = national.replace(" ", "")
     else:
         text = f"{area}-{rest.replace(' ', '')}"
