@@ -78,8 +78,8 @@ BRAND = "华盛鑫源泰丰隆昌瑞祥宏达鸿远恒通嘉禾润德永安金�
 
 
 # Prefixes the numbering plan gives to mobiles (others, such as 154 or 194, are not numbers).
-MOBILE_PREFIXES = ("130", "132", "135", "136", "138", "139", "150", "151", "158", "177", "186")
-MOBILE_PREFIXES += ("187", "189", "199")
+MOBILE_PREFIXES: tuple[str, ...] = ("130", "132", "135", "136", "138", "139", "150", "151")
+MOBILE_PREFIXES += ("158", "177", "186", "187", "189", "199")
 
 
 def _holder(rng: random.Random) -> str:
