@@ -57,3 +57,34 @@ def test_every_command_module_is_loaded_when_its_command_is_named() -> None:
         owner = command.callback.__module__.removeprefix("callqueue.")
         assert cli.LAZY_COMMANDS.get(name, "cli") == owner, name
     assert set(cli.LAZY_COMMANDS) <= set(cli.main.list_commands(None))  # type: ignore[arg-type]
+
+
+_TREE = """
+import click, importlib, pkgutil, sys, callqueue
+from callqueue import cli
+if sys.argv[1] == "all":
+    for m in pkgutil.iter_modules(callqueue.__path__):
+        if m.name.startswith("cli_"):
+            importlib.import_module(f"callqueue.{m.name}")
+def walk(group, ctx, prefix):
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        print(prefix + name if command is not None else "MISSING " + prefix + name)
+        if isinstance(command, click.Group):
+            walk(command, click.Context(command, parent=ctx), prefix + name + " ")
+walk(cli.main, click.Context(cli.main), "")
+"""
+
+
+def test_every_subcommand_is_found_in_a_fresh_process() -> None:
+    # `db copy` lives in cli_db; a fresh `callqueue db copy` once answered "No such command"
+    # because only `backup` and `restore` loaded that module (the tests had loaded it already).
+    def tree(mode: str) -> list[str]:
+        out = subprocess.run(
+            [sys.executable, "-c", _TREE, mode], capture_output=True, text=True, check=True
+        )
+        return out.stdout.splitlines()
+
+    everything, fresh = tree("all"), tree("fresh")
+    assert "db copy" in everything and not [c for c in fresh if c.startswith("MISSING")]
+    assert fresh == everything

@@ -257,9 +257,29 @@ def demo(ctx: click.Context, no_tui: bool, certificates: int) -> None:
 # --- db -------------------------------------------------------------------------------
 
 
-@main.group(name="db")
+class LazyGroup(click.Group):
+    """A group some of whose subcommands live in command modules of their own (`lazy`: name
+    → module), loaded when named or listed, as `LAZY_COMMANDS` are for `main`."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every subcommand, those not loaded yet included."""
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The subcommand, loading its module first if it lives in one of its own."""
+        module = self.lazy.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"callqueue.{module}")
+        return super().get_command(ctx, cmd_name)
+
+
+@main.group(name="db", cls=LazyGroup, lazy={"copy": "cli_db"})
 def db_group() -> None:
-    """数据库结构版本。"""
+    """数据库结构版本与迁移。"""
 
 
 @db_group.command()
@@ -911,7 +931,9 @@ def appointment_no_show(obj: AppContext, appointment_id: int, note: str) -> None
 # --- export -----------------------------------------------------------------------------
 
 
-@main.group(name="export")
+@main.group(
+    name="export", cls=LazyGroup, lazy={"inspection": "cli_inspect", "report": "cli_report"}
+)
 def export_group() -> None:
     """导出 Excel 工作簿。"""
 
