@@ -268,6 +268,33 @@ def test_appointment_books_a_slot_and_refuses_a_full_one(engine: Engine, tmp_pat
     assert booked == 2
 
 
+def test_a_renewal_whose_next_reminder_is_already_past_is_due_and_late(
+    engine: Engine, tmp_path: Path
+) -> None:
+    (rid,) = build(engine, tmp_path, [due_row(1)]).values()  # expires 2027-02-16
+    result = log(engine, rid, "renewed", new_expires_on=date(2027, 2, 20))
+    with db.session_scope(engine, write=False) as session:
+        nxt = session.execute(
+            select(table(Reminder)).where(
+                table(Reminder).c.certificate_id == result.new_certificate_id
+            )
+        ).one()
+    assert nxt.remind_on <= TODAY
+    assert (nxt.state, nxt.late) == ("due", True)
+
+
+def test_nothing_is_conveyed_on_no_answer_or_a_wrong_number(engine: Engine, tmp_path: Path) -> None:
+    ids = build(engine, tmp_path, [due_row(1), due_row(2, contact="13800000002 022-23456789")])
+    first, second = sorted(ids.values())
+    everything = ("expiry", "apply_by", "place", "phone", "materials")
+    silent = log(engine, first, "no_answer", conveyed=everything)
+    wrong = log(engine, second, "wrong_number", conveyed=everything)
+    told = log(engine, second, "informed", conveyed=everything)
+    with db.session_scope(engine, write=False) as session:
+        conveyed = [session.get(Attempt, r.attempt_id).conveyed for r in (silent, wrong, told)]  # type: ignore[union-attr]
+    assert conveyed == [[], [], list(everything)]
+
+
 def test_assisted_renewed_and_not_renewing(engine: Engine, tmp_path: Path) -> None:
     ids = build(engine, tmp_path, [due_row(1), due_row(2), due_row(3)])
     a, b, c = sorted(ids.values())

@@ -57,6 +57,9 @@ def test_queue_json_then_claim_and_log(run) -> None:  # type: ignore[no-untyped-
 
     refused = run("call", "log", str(rid), "informed", "--staff", "乙")
     assert refused.exit_code == 1 and "其他工作人员" in refused.stderr
+    # A call "made" later today is not one yet (it also passed over 甲's live claim).
+    future = run("call", "log", str(rid), "informed", "--staff", "乙", "--at", "2026-11-24 11:00")
+    assert future.exit_code == 1 and "晚于现在" in future.stderr
 
     done = run(
         "call", "log", str(rid), "callback", "--staff", "甲", "--callback-at", "2026-11-28 10:00"

@@ -681,6 +681,9 @@ def call_skip(obj: AppContext, reminders: tuple[int, ...], staff_name: str | Non
     click.echo(f"已释放 {released} 条提醒")
 
 
+FUTURE_SLACK = timedelta(minutes=5)  # clocks of two machines may differ a little
+
+
 def _parse_at(value: str | None, what: str) -> datetime | None:
     if value is None:
         return None
@@ -740,6 +743,10 @@ def call_log(
 ) -> None:
     """记录一次提醒的结果。被拒绝时退出码为 1 并说明原因。"""
     now = _now(obj)
+    at = _parse_at(at_text, "通话时间")
+    if at is not None and at > now + FUTURE_SLACK:
+        # A call not yet made: recorded, it would also pass over a colleague's live claim.
+        fail(f"通话时间 {at:%Y-%m-%d %H:%M} 晚于现在，不能记录尚未发生的通话")
     data = outcomes.OutcomeInput(
         note=note,
         conveyed=tuple(c for c in conveyed.split(",") if c.strip()),
@@ -763,7 +770,7 @@ def call_log(
                 staff_id=me.id,
                 policy=_policy(obj, session, now),
                 data=data,
-                at=_parse_at(at_text, "通话时间"),
+                at=at,
                 viewer=staff_service.Viewer.of(me),
             )
     except outcomes.OutcomeRefused as exc:

@@ -34,6 +34,7 @@ from callqueue.queue.staff import Viewer, section_refusal
 
 CONVEYABLE = ("expiry", "apply_by", "place", "phone", "materials")
 """一次性告知 items: expiry date, apply-by date, place, service phone, materials list."""
+_NOTHING_CONVEYED = frozenset({Outcome.NO_ANSWER, Outcome.WRONG_NUMBER})
 OUTCOME_LABELS = {
     Outcome.INFORMED: "已告知",
     Outcome.APPOINTMENT: "已预约",
@@ -222,7 +223,8 @@ def record_outcome(
             "note": data.note.strip(),
             "phone_id": data.phone_id,
             "email_id": email_id,
-            "conveyed": list(data.conveyed),
+            # Nobody heard anything on a call nobody answered or a wrong number.
+            "conveyed": [] if kind in _NOTHING_CONVEYED else list(data.conveyed),
             "materials_ticked": list(data.materials_ticked),
             "callback_at": data.callback_at,
         },

@@ -114,6 +114,7 @@ def next_cycle(
             apply_by=p.dates.apply_by,
             window_opens_on=p.dates.window_opens_on,
             pulled_earlier=p.dates.pulled_earlier,
+            late=p.late,  # its remind_on already past: due at once, and said so
             updated_at=now,
         )
     )
