@@ -88,19 +88,31 @@ when named (or listed by --help), so that opening the desk does not load the mai
 server code (about 0.3 s)."""
 
 
-class CallqueueGroup(click.Group):
-    """Turns database and settings failures anywhere below into one-line messages."""
+class LazyGroup(click.Group):
+    """A group some of whose subcommands live in command modules of their own (`lazy`: name
+    → module), loaded when named or listed: `main` with `LAZY_COMMANDS`, `db` and `export`."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        """Every command, those not loaded yet included."""
-        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+        """Every subcommand, those not loaded yet included."""
+        return sorted({*super().list_commands(ctx), *self.lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        """The command, loading its module first if it lives in one of its own."""
-        module = LAZY_COMMANDS.get(cmd_name)
+        """The subcommand, loading its module first if it lives in one of its own."""
+        module = self.lazy.get(cmd_name)
         if module is not None and cmd_name not in self.commands:
             importlib.import_module(f"callqueue.{module}")
         return super().get_command(ctx, cmd_name)
+
+
+class CallqueueGroup(LazyGroup):
+    """Turns database and settings failures anywhere below into one-line messages."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, lazy=LAZY_COMMANDS, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command, translating known failures."""
@@ -255,26 +267,6 @@ def demo(ctx: click.Context, no_tui: bool, certificates: int) -> None:
 
 
 # --- db -------------------------------------------------------------------------------
-
-
-class LazyGroup(click.Group):
-    """A group some of whose subcommands live in command modules of their own (`lazy`: name
-    → module), loaded when named or listed, as `LAZY_COMMANDS` are for `main`."""
-
-    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lazy = lazy
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        """Every subcommand, those not loaded yet included."""
-        return sorted({*super().list_commands(ctx), *self.lazy})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        """The subcommand, loading its module first if it lives in one of its own."""
-        module = self.lazy.get(cmd_name)
-        if module is not None and cmd_name not in self.commands:
-            importlib.import_module(f"callqueue.{module}")
-        return super().get_command(ctx, cmd_name)
 
 
 @main.group(name="db", cls=LazyGroup, lazy={"copy": "cli_db"})

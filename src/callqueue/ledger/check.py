@@ -172,6 +172,8 @@ def _text(value: object) -> str:
 
 # Control characters a worksheet cannot hold (text pasted from Word brings them, stored as
 # `_x000B_` and the like): kept, they would make every later export of the ledger fail.
+# openpyxl's ILLEGAL_CHARACTERS_RE is the same set (excel.put uses it); the reader does not
+# load openpyxl.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -254,29 +256,16 @@ def iter_checked(
         found = True
         section = _sheet_section(table, known, section_option, part)
         part.columns[table.sheet] = sorted(table.columns)
-        for header in table.duplicate_headers:
+        column_notes = [
+            (h, f"列“{h}”与前面的列重复，只读取了前一列") for h in table.duplicate_headers
+        ]
+        column_notes += [
+            (h, f"未识别的列“{h}”，已忽略") for h in table.extra_headers if h not in IGNORED_HEADERS
+        ]
+        for header, message in column_notes:
             part.problems.append(
-                Problem(
-                    table.sheet,
-                    table.header_row,
-                    header,
-                    None,
-                    "warning",
-                    f"列“{header}”与前面的列重复，只读取了前一列",
-                )
+                Problem(table.sheet, table.header_row, header, None, "warning", message)
             )
-        for header in table.extra_headers:
-            if header not in IGNORED_HEADERS:
-                part.problems.append(
-                    Problem(
-                        table.sheet,
-                        table.header_row,
-                        header,
-                        None,
-                        "warning",
-                        f"未识别的列“{header}”，已忽略",
-                    )
-                )
         rows = table.data_rows()
         while chunk := list(itertools.islice(rows, chunk_rows)):
             for raw in chunk:

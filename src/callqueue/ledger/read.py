@@ -343,9 +343,7 @@ def _header_key(value: object) -> str | None:
 def _joined(cells: list[object]) -> object:
     """The cells of one key's columns as one cell: the only one given, or their texts joined
     (a number as its digits: phones are often stored as numbers)."""
-    given = [
-        c for c in cells if c is not None and c != "" and not (isinstance(c, str) and not c.strip())
-    ]
+    given = [c for c in cells if c is not None and not (isinstance(c, str) and not c.strip())]
     if len(given) <= 1:
         return given[0] if given else None
     texts = [
