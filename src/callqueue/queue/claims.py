@@ -46,6 +46,7 @@ from callqueue.queue.order import (
     add_row,
     callable_now,
     free_of_claims,
+    holder_callable,
     new_entry,
     ordered_rows,
     queue_entries,
@@ -156,24 +157,29 @@ def _claim_statements() -> tuple[Select[Any], Any, Any]:
     )
     # Literal members, not an expanding IN: that would be re-rendered on every execution.
     callable_state = r.c.state.in_([literal(s) for s in CALLABLE_STATES])
+    # What makes a reminder claimable, the holder's do-not-call and other desks' claims last
+    # (subqueries, run only on rows that pass the rest). The own live claim passes the same
+    # test: a holder marked do-not-call, or a reminder moved to email or flagged for repair,
+    # while the desk held it is not handed back.
+    claimable_now = (
+        callable_state,
+        callable_now(staff_id, now, overdue),
+        holder_callable(),
+        free_of_claims(staff_id, now),
+    )
     own = (
         select(r.c.holder_id)
         .where(
             r.c.section_id == section_id,
             r.c.claimed_by_id == staff_id,
             r.c.claim_expires_at > now,
-            callable_state,
+            *claimable_now,
         )
         .limit(1)
     )
     claimable = (
         update(r)
-        .where(
-            r.c.section_id == section_id,
-            callable_state,
-            free_of_claims(staff_id, now),
-            callable_now(staff_id, now, overdue),
-        )
+        .where(r.c.section_id == section_id, *claimable_now)
         .values(claimed_by_id=staff_id, claim_expires_at=until)
         .returning(*_entry_columns())
     )

@@ -16,10 +16,11 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, exists, or_, select
 from sqlmodel import Session
 
 from callqueue.audit import jsonable
+from callqueue.clock import local
 from callqueue.db import table
 from callqueue.models import CatalogItem, Certificate, Channel, Holder, Reminder, ReminderState
 
@@ -47,7 +48,11 @@ class QueueEntry:
 
     def to_json(self) -> dict[str, Any]:
         """The object of `callqueue queue --json` / `call next --json`."""
-        data = {k: v for k, v in self.__dict__.items() if k != "certificates_items"}
+        data = {
+            k: local(v) if isinstance(v, datetime) else v  # office time, as elsewhere
+            for k, v in self.__dict__.items()
+            if k != "certificates_items"
+        }
         return dict(jsonable(data))
 
 
@@ -108,15 +113,33 @@ def callable_now(staff_id: Any, now: Any, overdue: Any) -> ColumnElement[bool]:
 
 
 def callable_holder() -> ColumnElement[bool]:
-    """Holders who may be phoned at all."""
+    """Holders who may be phoned at all (a statement that joins the holder)."""
     return table(Holder).c.do_not_call.is_(False)
 
 
+def holder_callable() -> ColumnElement[bool]:
+    """Reminders whose holder may be phoned at all (a statement on the reminder alone).
+
+    An EXISTS by primary key, so a claiming UPDATE checks it on the very rows it claims.
+    """
+    r, h = table(Reminder), table(Holder)
+    return exists().where(h.c.id == r.c.holder_id, h.c.do_not_call.is_(False))
+
+
 def free_of_claims(staff_id: Any, now: Any) -> ColumnElement[bool]:
-    """Reminders no other desk holds right now (or that `staff_id` holds)."""
+    """Reminders whose holder no other desk holds right now, through any of its reminders.
+
+    A business has one phone line: a live claim on any reminder of the holder, in any section,
+    keeps its other reminders from a second desk (a callback coming due while a colleague is on
+    the phone about another certificate). The holder's few reminders are found by
+    ix_reminder_holder_state; the reminder's own claim is one of them.
+    """
     r = table(Reminder)
-    return or_(
-        r.c.claimed_by_id.is_(None), r.c.claim_expires_at <= now, r.c.claimed_by_id == staff_id
+    held = r.alias("held")
+    return ~exists().where(
+        held.c.holder_id == r.c.holder_id,
+        held.c.claimed_by_id != staff_id,
+        held.c.claim_expires_at > now,
     )
 
 
@@ -175,7 +198,40 @@ def queue_entries(
                 break
             entry = entries[row[HOLDER]] = new_entry(row, section_id)
         add_row(entry, row, now)
-    return list(entries.values())[offset:]
+    page = list(entries.values())[offset:]
+    if include_claimed:
+        _mark_held(session, page, staff_id=staff_id, now=now)
+    return page
+
+
+def _mark_held(
+    session: Session, entries: Sequence[QueueEntry], *, staff_id: int, now: datetime
+) -> None:
+    """Show as claimed the entries whose holder another desk holds through a reminder not listed.
+
+    Another section's certificate, or a colleague's callback not yet callable here: that claim
+    keeps the whole holder from this desk (`free_of_claims`), so the list says so too. Live
+    claims are few (about one a desk at work): read through the partial index ix_reminder_claim.
+    """
+    unmarked = {e.holder_id: e for e in entries if e.claimed_by_id is None}
+    if not unmarked:
+        return
+    rows = session.connection().execute(_live_claims(), {"staff_id": staff_id, "now": now})
+    for holder_id, claimed_by, claim_expires in rows:
+        entry = unmarked.get(holder_id)
+        if entry is not None and entry.claimed_by_id is None:
+            entry.claimed_by_id, entry.claim_expires_at = claimed_by, claim_expires
+
+
+@functools.cache
+def _live_claims() -> Select[Any]:
+    """Other desks' live claims: holder, who, until (bind parameters `staff_id`, `now`)."""
+    r = table(Reminder)
+    return select(r.c.holder_id, r.c.claimed_by_id, r.c.claim_expires_at).where(
+        r.c.claimed_by_id.is_not(None),  # the partial index's own WHERE, so it is used
+        r.c.claimed_by_id != bindparam("staff_id", type_=Integer()),
+        r.c.claim_expires_at > bindparam("now", type_=r.c.claim_expires_at.type),
+    )
 
 
 def section_queues(
