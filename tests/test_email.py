@@ -416,8 +416,10 @@ def test_booking_sends_a_confirmation_with_a_calendar_file(engine: Engine, tmp_p
     # Both are on the reminder's record as email attempts.
     kinds = [(a.channel, a.outcome) for a in attempts(engine, rid)]
     assert kinds == [("phone", "appointment"), ("email", "email_sent"), ("email", "email_sent")]
-    # The reminder stays an appointment: a confirmation does not move it.
-    assert w.reminder(engine, rid).state == ReminderState.APPOINTMENT
+    # The cancelled visit put the reminder back in the phone queue; neither email moved it
+    # on (a confirmation or a cancellation tells the holder nothing about renewing).
+    r = w.reminder(engine, rid)
+    assert (r.state, r.channel) == (ReminderState.DUE, "phone")
 
 
 def test_cancel_before_the_confirmation_went_withdraws_it(engine: Engine, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from callqueue import cli
+from callqueue import cli, roles
 
 from .ledger_files import write_annex2
 from .queue_world import SECTION, due_row
@@ -35,13 +35,20 @@ def test_staff_add_and_list(run) -> None:  # type: ignore[no-untyped-def]
     assert (
         run("staff", "add", "丙", "--section", "社会事务科", "--role", "supervisor").exit_code == 0
     )
+    added = run("staff", "add", "戊", "--section", SECTION).stdout
+    assert f"（{SECTION}，{roles.role_label('caller')}）" in added and "caller" not in added
     again = run("staff", "add", "丙", "--section", "社会事务科")
     assert again.exit_code == 1 and "已有" in again.stderr
     bad = run("staff", "add", "丁", "--section", "没有这个科")
     assert bad.exit_code == 1 and "不存在" in bad.stderr
     rows = json.loads(run("staff", "list", "--json").stdout)
     assert sorted((r["name"], r["section"], r["role"]) for r in rows) == sorted(
-        [("丙", "社会事务科", "supervisor"), ("乙", SECTION, "caller"), ("甲", SECTION, "caller")]
+        [
+            ("丙", "社会事务科", "supervisor"),
+            ("戊", SECTION, "caller"),
+            ("乙", SECTION, "caller"),
+            ("甲", SECTION, "caller"),
+        ]
     )
 
 
@@ -51,6 +58,7 @@ def test_queue_json_then_claim_and_log(run) -> None:  # type: ignore[no-untyped-
     assert entries[0]["certificates"] == ["农药经营许可证"]
     first = json.loads(run("--staff", "甲", "call", "next", "--json").stdout)
     assert first["holder"] == entries[0]["holder"]
+    assert first["claim_expires_at"].endswith("+08:00")  # office time, as appointments
     second = json.loads(run("call", "next", "--staff", "乙", "--json").stdout)
     assert second["holder"] != first["holder"]
     rid = first["reminders"][0]
@@ -129,9 +137,13 @@ def test_appointments_list_cancel_and_no_show(run) -> None:  # type: ignore[no-u
     assert [(a["starts_at"], a["status"]) for a in listed] == [
         ("2026-11-25T09:00:00+08:00", "booked")
     ]
-    assert run("appointments", "no-show", str(listed[0]["id"])).exit_code == 0
+    text = run("appointments", "--day", "2026-11-25").stdout
+    assert "已预约" in text and "booked" not in text
+    missed = run("appointments", "no-show", str(listed[0]["id"]))
+    assert missed.exit_code == 0
+    assert f"提醒 {entry['reminders'][0]} 回到待联系队列" in missed.stdout
     again = run("appointments", "cancel", str(listed[0]["id"]))
-    assert again.exit_code == 1 and "不能再改" in again.stderr
+    assert again.exit_code == 1 and "已是“未到”，不能再改" in again.stderr
     assert run("appointments", "cancel", "999").exit_code == 1
 
 

@@ -65,7 +65,7 @@ def test_first_admin_from_the_shell_then_only_admins_change_staff(run: Run, db_u
         stdin="8642\n",
     )
     assert first.exit_code == 0, first.output
-    assert "已添加 管理（政务服务科，admin，已设置 PIN）" in first.stdout
+    assert "已添加 管理（政务服务科，管理员，已设置 PIN）" in first.stdout
     assert "8642" not in first.output
     assert listed(run)["管理"]["has_pin"] is True
     shell = run("staff", "add", "甲", "--section", SECTION)

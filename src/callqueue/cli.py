@@ -77,6 +77,7 @@ LAZY_COMMANDS = {
     "backup": "cli_db",
     "calendar": "cli_calendar",
     "email": "cli_email",
+    "holder": "cli_holder",
     "inspect": "cli_inspect",
     "report": "cli_report",
     "restore": "cli_db",
@@ -884,7 +885,8 @@ def appointments_group(
     for a in booked:
         click.echo(
             f"{a.id:>5} {clock.local(a.starts_at):%H:%M}–{clock.local(a.ends_at):%H:%M} "
-            f"单位 {a.holder_id} 提醒 {a.reminder_id} {a.status}"
+            f"单位 {a.holder_id} 提醒 {a.reminder_id} "
+            f"{appointments.STATUS_LABELS.get(a.status, a.status)}"
         )
     click.echo(f"{day:%Y-%m-%d} 共 {len(rows)} 个预约", err=True)
 
@@ -895,7 +897,7 @@ def _set_appointment(
     try:
         with db.session_scope(obj.engine(), write=True) as session:
             who = _viewer(obj, session)
-            appointments.set_status(
+            change = appointments.set_status(
                 session,
                 appointment_id=appointment_id,
                 status=status,
@@ -906,7 +908,9 @@ def _set_appointment(
             )
     except appointments.AppointmentRefused as exc:
         fail(str(exc))
-    click.echo(f"预约 {appointment_id}：{'已取消' if status == 'cancelled' else '已记为未到'}")
+    done = "已取消" if status == AppointmentStatus.CANCELLED else "已记为未到"
+    again = f"；提醒 {change.requeued} 回到待联系队列" if change.requeued else ""
+    click.echo(f"预约 {appointment_id}：{done}{again}")
 
 
 @appointments_group.command(name="cancel")

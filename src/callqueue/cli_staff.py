@@ -108,7 +108,7 @@ def staff_add(
     except staff_service.StaffError as exc:
         fail(str(exc))
     with_pin_text = "，已设置 PIN" if row.has_pin else ""
-    click.echo(f"已添加 {row.name}（{row.section}，{row.role}{with_pin_text}）")
+    click.echo(f"已添加 {row.name}（{row.section}，{roles.role_label(row.role)}{with_pin_text}）")
 
 
 @staff_group.command(name="pin")

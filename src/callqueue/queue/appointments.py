@@ -6,21 +6,36 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import distinct, exists, func, select, update
 from sqlmodel import Session
 
 from callqueue import audit
 from callqueue.calendar import WorkCalendar
 from callqueue.clock import SHANGHAI, local
-from callqueue.db import table
+from callqueue.db import rowcount, table
 from callqueue.hours import OfficeHours
-from callqueue.models import Appointment, AppointmentStatus, Section
+from callqueue.models import Appointment, AppointmentStatus, Reminder, ReminderState, Section
 from callqueue.notify import outbox
 from callqueue.queue.staff import Viewer, section_refusal
+
+STATUS_LABELS: dict[str, str] = {
+    AppointmentStatus.BOOKED: "已预约",
+    AppointmentStatus.CANCELLED: "已取消",
+    AppointmentStatus.NO_SHOW: "未到",
+    AppointmentStatus.DONE: "已办结",
+}
 
 
 class AppointmentRefused(ValueError):
     """A slot that cannot be booked or changed; the message is for staff."""
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A cancelled or missed appointment, and the reminder that went back to the queue."""
+
+    appointment: Appointment
+    requeued: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,9 +130,10 @@ def free_slots(
 def _booked(
     session: Session, section_id: int, start: datetime, end: datetime
 ) -> dict[datetime, int]:
+    """Places taken per slot start: one per holder (a visit about several certificates is one)."""
     a = table(Appointment)
     rows = session.execute(
-        select(a.c.starts_at, func.count())
+        select(a.c.starts_at, func.count(distinct(a.c.holder_id)))
         .where(
             a.c.section_id == section_id,
             a.c.status == AppointmentStatus.BOOKED.value,
@@ -147,10 +163,14 @@ def book(
 
     Raises:
         AppointmentRefused: not a working day, outside office hours, not a slot start, in the
-            past, or full.
+            past, full, or this reminder is already booked then. Nothing was changed.
+
+    One holder takes one place per slot, however many certificates the visit is about. A
+    reminder booked for another slot is rebooked: its earlier appointment is cancelled.
     """
     section = _section(session, section_id)
     at = local(starts_at)
+    _lock_slot(session, section_id, at)
     nearest = free_slots(
         session,
         section_id=section_id,
@@ -170,9 +190,33 @@ def book(
             f"{at:%H:%M} 不是预约时段的开始（办公时间 {hours.label()}，每段{section.slot_minutes}分钟）"
             + offer
         )
+    a = table(Appointment)
+    booked_then = [  # the holder's places at this slot (a visit about another certificate)
+        rid
+        for (rid,) in session.execute(
+            select(a.c.reminder_id).where(
+                a.c.section_id == section_id,
+                a.c.holder_id == holder_id,
+                a.c.starts_at >= at,
+                a.c.starts_at < at + timedelta(seconds=1),
+                a.c.status == AppointmentStatus.BOOKED.value,
+            )
+        )
+    ]
+    if reminder_id is not None and reminder_id in booked_then:
+        raise AppointmentRefused(f"已预约 {at:%m月%d日 %H:%M}，无需重复预约")
     booked = _booked(session, section_id, at, at + timedelta(seconds=1)).get(at, 0)
-    if booked >= section.slot_capacity:
+    if not booked_then and booked >= section.slot_capacity:
         raise AppointmentRefused(f"{at:%m月%d日 %H:%M} 已约满（{section.slot_capacity}个）" + offer)
+    earlier = (
+        []
+        if reminder_id is None
+        else session.execute(
+            select(a.c.id, a.c.starts_at).where(
+                a.c.reminder_id == reminder_id, a.c.status == AppointmentStatus.BOOKED.value
+            )
+        ).all()
+    )
     appointment = Appointment(
         reminder_id=reminder_id,
         holder_id=holder_id,
@@ -198,7 +242,29 @@ def book(
     outbox.queue_appointment(
         session, appointment_id=appointment.id, cancelled=False, staff_id=staff_id, now=now
     )
+    for old_id, old_at in earlier:  # rebooked: the old slot is given back
+        old = session.get(Appointment, old_id)
+        assert old is not None
+        _change(
+            session,
+            old,
+            AppointmentStatus.CANCELLED,
+            staff_id=staff_id,
+            now=now,
+            note=f"改约至 {at:%m月%d日 %H:%M}（原 {local(old_at):%m月%d日 %H:%M}）",
+        )
     return appointment
+
+
+def _lock_slot(session: Session, section_id: int, at: datetime) -> None:
+    """Serialise bookings of one slot until commit, so two desks cannot both take its last place.
+
+    SQLite's write session already holds the database's one write lock (BEGIN IMMEDIATE);
+    PostgreSQL takes a transaction-scoped advisory lock on (section, slot minute).
+    """
+    if session.connection().dialect.name == "postgresql":
+        minute = int(at.timestamp()) // 60
+        session.execute(select(func.pg_advisory_xact_lock(section_id, minute)))
 
 
 def set_status(
@@ -210,8 +276,11 @@ def set_status(
     now: datetime,
     note: str = "",
     viewer: Viewer | None = None,
-) -> Appointment:
+) -> StatusChange:
     """Cancel an appointment or mark it done / no-show, audited; a cancellation is emailed.
+
+    A cancelled or missed visit puts its reminder back in the queue (due), so someone calls
+    to book again, unless another booked appointment covers it.
 
     Raises:
         AppointmentRefused: no such appointment, one of another section for a caller
@@ -230,29 +299,71 @@ def set_status(
     if refused:
         raise AppointmentRefused(refused)
     if appointment.status != AppointmentStatus.BOOKED:
-        raise AppointmentRefused(f"预约 {appointment_id} 已是“{appointment.status}”，不能再改")
+        raise AppointmentRefused(
+            f"预约 {appointment_id} 已是“{STATUS_LABELS.get(appointment.status, appointment.status)}”，不能再改"
+        )
+    return _change(session, appointment, status, staff_id=staff_id, now=now, note=note)
+
+
+def _change(
+    session: Session,
+    appointment: Appointment,
+    status: AppointmentStatus,
+    *,
+    staff_id: int | None,
+    now: datetime,
+    note: str,
+) -> StatusChange:
+    """Set a booked appointment's status, audited; cancelled is emailed; a reminder left with
+    no booked appointment goes back to the phone queue."""
+    assert appointment.id is not None
     before = appointment.status
     appointment.status = status
     if note:
         appointment.note = note
     session.add(appointment)
+    session.flush()
+    requeued = None
+    if status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
+        requeued = _requeue(session, appointment.reminder_id, now)
     audit.record(
         session,
         action=f"appointment.{status}",
         entity="appointment",
-        entity_id=appointment_id,
+        entity_id=appointment.id,
         before={"status": before},
-        after={"status": status},
+        after={"status": status, "requeued": requeued},
         staff_id=staff_id,
         note=note,
         at=now,
     )
     if status == AppointmentStatus.CANCELLED:
-        session.flush()
         outbox.queue_appointment(
-            session, appointment_id=appointment_id, cancelled=True, staff_id=staff_id, now=now
+            session, appointment_id=appointment.id, cancelled=True, staff_id=staff_id, now=now
         )
-    return appointment
+    return StatusChange(appointment, requeued)
+
+
+def _requeue(session: Session, reminder_id: int | None, now: datetime) -> int | None:
+    """Put a reminder waiting for this visit back in the queue (due) unless another booked
+    appointment still covers it; returns its id when it moved."""
+    if reminder_id is None:
+        return None
+    r, a = table(Reminder), table(Appointment)
+    still_booked = exists().where(
+        a.c.reminder_id == r.c.id, a.c.status == AppointmentStatus.BOOKED.value
+    )
+    moved = session.execute(
+        update(r)
+        .where(r.c.id == reminder_id, r.c.state == ReminderState.APPOINTMENT.value, ~still_booked)
+        .values(
+            state=ReminderState.DUE.value,
+            next_action_at=None,
+            version=r.c.version + 1,
+            updated_at=now,
+        )
+    )
+    return reminder_id if rowcount(moved) else None
 
 
 def day_list(

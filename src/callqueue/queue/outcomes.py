@@ -22,12 +22,12 @@ from callqueue.models import (
     Certificate,
     CertificateStatus,
     Channel,
-    ContactEmail,
     ContactPhone,
     Outcome,
+    Reminder,
     ReminderState,
 )
-from callqueue.queue import appointments, reminder_rows, renewals
+from callqueue.queue import appointments, reach, reminder_rows, renewals
 from callqueue.queue.reminder_rows import ReminderRow
 from callqueue.queue.reminders import STATE_LABELS
 from callqueue.queue.staff import Viewer, section_refusal
@@ -338,22 +338,36 @@ def _follow_up_on(r: ReminderRow, policy: Policy) -> date | None:
 
 
 def _has_email(session: Session, r: ReminderRow) -> bool:
-    c, e = table(Certificate), table(ContactEmail)
-    contact = session.execute(select(c.c.contact_id).where(c.c.id == r.certificate_id)).scalar()
-    if contact is None:
-        return False
-    return (
-        session.execute(
-            select(e.c.id).where(e.c.contact_id == contact, e.c.invalid.is_(False)).limit(1)
-        ).scalar()
-        is not None
-    )
+    contact = _contact_of(session, r)
+    return contact is not None and reach.has_valid_email(session, contact)
+
+
+def _unanswered_in_a_row(session: Session, reminder_id: int, limit: int) -> int:
+    """Calls on this reminder nobody answered since the last one that reached someone.
+
+    A callback, a wrong number (the next number starts afresh) or an email breaks the run;
+    only the last `limit` attempts are read.
+    """
+    a = table(Attempt)
+    latest = session.execute(
+        select(a.c.outcome, a.c.channel)
+        .where(a.c.reminder_id == reminder_id)
+        .order_by(a.c.at.desc(), a.c.id.desc())
+        .limit(limit)
+    ).all()
+    run = 0
+    for outcome, channel in latest:
+        if outcome != Outcome.NO_ANSWER.value or channel != Channel.PHONE.value:
+            break
+        run += 1
+    return run
 
 
 def _no_answer(
     session: Session, r: ReminderRow, policy: Policy, when: datetime, result: OutcomeResult
 ) -> None:
-    if r.attempts + 1 < policy.max_attempts:
+    unanswered = _unanswered_in_a_row(session, r.id, policy.max_attempts) + 1  # with this one
+    if unanswered < policy.max_attempts:
         r.state = ReminderState.RETRY
         r.next_action_at = add_office_minutes(
             when, policy.retry_delay_minutes, calendar=policy.calendar, hours=policy.hours
@@ -361,10 +375,10 @@ def _no_answer(
         result.message = f"无人接听；{local(r.next_action_at):%m月%d日 %H:%M} 后重拨"
     elif _has_email(session, r):
         r.state, r.channel, r.next_action_at = ReminderState.DUE, Channel.EMAIL, None
-        result.message = f"已{policy.max_attempts}次无人接听，改为电子邮件告知"
+        result.message = f"已连续{unanswered}次无人接听，改为电子邮件告知"
     else:
         r.state, r.next_action_at, r.closed_at = ReminderState.UNREACHABLE, None, policy.now
-        result.message = f"已{policy.max_attempts}次无人接听且无邮箱，转科长“无法联系”名单"
+        result.message = f"已连续{unanswered}次无人接听且无邮箱，转科长“无法联系”名单"
 
 
 def _callback(
@@ -388,6 +402,28 @@ def _callback(
     result.message = f"约定 {at:%m月%d日 %H:%M} 回电"
 
 
+def _contact_of(session: Session, r: ReminderRow) -> int | None:
+    c = table(Certificate)
+    return session.execute(select(c.c.contact_id).where(c.c.id == r.certificate_id)).scalar()
+
+
+def first_number(session: Session, reminder_id: int) -> int | None:
+    """The number a call about this reminder dials: its contact's first valid one, or None.
+
+    A desk calling a holder about several certificates dials once: it names this number for
+    each of them, so one wrong number is not taken for several.
+    """
+    c, r, p = table(Certificate), table(Reminder), table(ContactPhone)
+    return session.execute(
+        select(p.c.id)
+        .join(c, c.c.contact_id == p.c.contact_id)
+        .join(r, r.c.certificate_id == c.c.id)
+        .where(r.c.id == reminder_id, p.c.invalid.is_(False))
+        .order_by(p.c.position, p.c.id)
+        .limit(1)
+    ).scalar()
+
+
 def _wrong_number(
     session: Session,
     r: ReminderRow,
@@ -396,39 +432,51 @@ def _wrong_number(
     when: datetime,
     result: OutcomeResult,
 ) -> None:
-    c, p = table(Certificate), table(ContactPhone)
-    contact = session.execute(select(c.c.contact_id).where(c.c.id == r.certificate_id)).scalar()
-    valid = (
+    p = table(ContactPhone)
+    contact = _contact_of(session, r)
+    phones = (
         []
         if contact is None
-        else list(
-            session.execute(
-                select(p.c.id)
-                .where(p.c.contact_id == contact, p.c.invalid.is_(False))
-                .order_by(p.c.position, p.c.id)
-            ).scalars()
-        )
+        else session.execute(
+            select(p.c.id, p.c.invalid)
+            .where(p.c.contact_id == contact)
+            .order_by(p.c.position, p.c.id)
+        ).all()
     )
-    target = data.phone_id if data.phone_id is not None else (valid[0] if valid else None)
-    if target is None or target not in valid:
-        raise OutcomeRefused(
-            "没有可标记为有误的号码" if not valid else f"号码 {target} 不属于此联系人"
-        )
-    phone = session.get(ContactPhone, target)
-    assert phone is not None
-    phone.invalid, phone.invalid_reason = True, f"号码有误（{when:%Y-%m-%d}）"
-    session.add(phone)
-    result.details["phone_invalid"] = target
+    valid = [row.id for row in phones if not row.invalid]
+    if data.phone_id is None:
+        if not valid:
+            raise OutcomeRefused("没有可标记为有误的号码")
+        target = valid[0]
+    elif data.phone_id in {row.id for row in phones}:
+        target = data.phone_id  # already invalid: marked by this same call for another certificate
+    else:
+        raise OutcomeRefused(f"号码 {data.phone_id} 不属于此联系人")
+    if target in valid:
+        phone = session.get(ContactPhone, target)
+        assert phone is not None
+        phone.invalid, phone.invalid_reason = True, f"号码有误（{when:%Y-%m-%d}）"
+        session.add(phone)
+        session.flush()
+        result.details["phone_invalid"] = target
     left = [i for i in valid if i != target]
     if left:
         r.state, r.next_action_at = ReminderState.RETRY, when
         result.message = "号码已标记有误；请拨打下一个号码"
-    elif _has_email(session, r):
+        return
+    # No number left: this reminder and the contact's other open ones go to email or repair.
+    assert contact is not None
+    moved = reach.divert(session, contact_id=contact, now=policy.now, exclude={r.id})
+    others = moved.to_email or moved.needs_repair
+    if others:
+        result.details["also_moved"] = others
+    also = f"（同一联系人的另 {len(others)} 条提醒同样处理）" if others else ""
+    if reach.has_valid_email(session, contact):
         r.state, r.channel, r.next_action_at = ReminderState.DUE, Channel.EMAIL, None
-        result.message = "号码已标记有误；改为电子邮件告知"
+        result.message = "号码已标记有误；改为电子邮件告知" + also
     else:
         r.state, r.needs_repair, r.next_action_at = ReminderState.DUE, True, None
-        result.message = "号码已标记有误；没有其他联系方式，需补充联系方式"
+        result.message = "号码已标记有误；没有其他联系方式，需补充联系方式" + also
 
 
 def _renewed(
@@ -436,7 +484,9 @@ def _renewed(
 ) -> None:
     new_exp, new_issued = data.new_expires_on, data.new_issued_on
     try:
-        renewals.check_dates(session, r, issued_on=new_issued, expires_on=new_exp)
+        renewals.check_dates(
+            session, r, issued_on=new_issued, expires_on=new_exp, today=policy.today
+        )
     except renewals.RenewalRefused as exc:
         raise OutcomeRefused(str(exc)) from exc
     renewals.close(

@@ -44,19 +44,28 @@ def close(
 
 
 def check_dates(
-    session: Session, r: ReminderRow, *, issued_on: date | None, expires_on: date | None
+    session: Session,
+    r: ReminderRow,
+    *,
+    issued_on: date | None,
+    expires_on: date | None,
+    today: date,
 ) -> None:
-    """Refuse new-certificate dates that contradict the old certificate or each other.
+    """Refuse new-certificate dates that contradict the old certificate, each other or today.
 
     Raises:
-        RenewalRefused: the new expiry is not after the old one, issue is not before expiry,
-            or an issue date came without an expiry.
+        RenewalRefused: the new expiry is not after the old one or already past, issue is
+            not before expiry, or an issue date came without an expiry.
     """
     old = session.get(Certificate, r.certificate_id)
     assert old is not None
     if expires_on is not None:
         if expires_on <= old.expires_on:
             raise RenewalRefused(f"新证期满日期 {expires_on} 应晚于原证 {old.expires_on}")
+        if expires_on < today:
+            raise RenewalRefused(
+                f"新证期满日期 {expires_on} 已过（今天 {today}），新证不会已经过期，请核对"
+            )
         if issued_on is not None and issued_on >= expires_on:
             raise RenewalRefused("新证颁发日期应早于期满日期")
     elif issued_on is not None:

@@ -11,21 +11,20 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from callqueue import audit
 from callqueue.db import table
 from callqueue.ledger.phones import display_phone, mask_phone, read_contact
 from callqueue.models import (
-    OPEN_STATES,
-    Certificate,
     Channel,
     Contact,
     ContactEmail,
     ContactPhone,
-    Reminder,
+    Holder,
 )
+from callqueue.queue import reach
 from callqueue.records import RecordRefused, Viewer
 from callqueue.records.view import ensure_visible
 
@@ -33,7 +32,6 @@ from callqueue.records.view import ensure_visible
 _EMAIL = re.compile(
     r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}", re.ASCII
 )
-_OPEN = tuple(s.value for s in OPEN_STATES)
 
 
 @dataclass(frozen=True)
@@ -67,16 +65,11 @@ def mark_phone_invalid(
     phone.invalid, phone.invalid_reason = True, why
     session.add(phone)
     session.flush()
-    p, e = table(ContactPhone), table(ContactEmail)
-    valid_left = _count(session, p, contact_id)
     flagged: list[int] = []
     emailed: list[int] = []
-    if valid_left == 0:
-        open_ids = _open_reminders(session, contact_id)
-        if _count(session, e, contact_id):
-            emailed = _set(session, open_ids, now, {"channel": Channel.EMAIL.value}, Channel.PHONE)
-        else:
-            flagged = _set(session, open_ids, now, {"needs_repair": True})
+    if not reach.has_valid_phone(session, contact_id):
+        moved = reach.divert(session, contact_id=contact_id, now=now)
+        flagged, emailed = moved.needs_repair, moved.to_email
     audit.record(
         session,
         action="contact.phone_invalid",
@@ -146,8 +139,11 @@ def add_phone(
     )
     session.add(row)
     session.flush()
-    repaired = _set(
-        session, _open_reminders(session, contact_id, repair=True), now, {"needs_repair": False}
+    repaired = reach.set_values(
+        session,
+        reach.open_reminders(session, contact_id, repair_only=True),
+        now,
+        {"needs_repair": False},
     )
     assert row.id is not None
     audit.record(
@@ -187,7 +183,7 @@ def add_email(
         raise RecordRefused("请填写邮箱地址")
     if not _EMAIL.fullmatch(address) or ".." in address or len(address) > 254:
         raise RecordRefused(f"邮箱地址无效：“{text.strip()}”，应如 name@example.com")
-    e, p = table(ContactEmail), table(ContactPhone)
+    e = table(ContactEmail)
     same = session.execute(
         select(e.c.invalid).where(e.c.contact_id == contact_id, e.c.address == address)
     ).first()
@@ -200,11 +196,11 @@ def add_email(
     row = ContactEmail(contact_id=contact_id, address=address, position=int(position) + 1)
     session.add(row)
     session.flush()
-    repair = _open_reminders(session, contact_id, repair=True)
+    repair = reach.open_reminders(session, contact_id, repair_only=True)
     values: dict[str, object] = {"needs_repair": False}
-    if _count(session, p, contact_id) == 0:
+    if not reach.has_valid_phone(session, contact_id):
         values["channel"] = Channel.EMAIL.value  # nothing to phone: as wrong_number does
-    repaired = _set(session, repair, now, values)
+    repaired = reach.set_values(session, repair, now, values)
     assert row.id is not None
     audit.record(
         session,
@@ -230,49 +226,48 @@ def _contact(session: Session, contact_id: int, viewer: Viewer) -> Contact:
     return contact
 
 
-def _count(session: Session, t: Table, contact_id: int) -> int:
-    """Valid rows of ContactPhone or ContactEmail (`t`) for a contact."""
-    return int(
-        session.execute(
-            select(func.count()).where(t.c.contact_id == contact_id, t.c.invalid.is_(False))
-        ).scalar_one()
-    )
-
-
-def _open_reminders(session: Session, contact_id: int, *, repair: bool = False) -> list[int]:
-    """Open reminders of the certificates reached through this contact (only flagged ones)."""
-    r, c = table(Reminder), table(Certificate)
-    stmt = (
-        select(r.c.id)
-        .join(c, c.c.id == r.c.certificate_id)
-        .where(c.c.contact_id == contact_id, r.c.state.in_(_OPEN))
-        .order_by(r.c.id)
-    )
-    if repair:
-        stmt = stmt.where(r.c.needs_repair.is_(True))
-    return list(session.execute(stmt).scalars())
-
-
-def _set(
+def set_do_not_call(
     session: Session,
-    ids: list[int],
+    *,
+    holder_id: int,
+    value: bool,
+    viewer: Viewer,
     now: datetime,
-    values: dict[str, object],
-    only_channel: Channel | None = None,
-) -> list[int]:
-    """Update these reminders (bumping their version); returns the ids changed."""
-    if not ids:
-        return []
-    r = table(Reminder)
-    if only_channel is not None:
-        ids = list(
-            session.execute(
-                select(r.c.id).where(r.c.id.in_(ids), r.c.channel == only_channel.value)
-            ).scalars()
-        )
-        if not ids:
-            return []
-    session.execute(
-        update(r).where(r.c.id.in_(ids)).values(**values, version=r.c.version + 1, updated_at=now)
+    reason: str = "",
+) -> ContactFix:
+    """Mark a holder 勿电话联系 (it asked not to be phoned) or lift the mark, audited.
+
+    A marked holder leaves every phone queue at once (the queue and the claims test the mark);
+    email reminders still go. A desk already on the phone with it may still record that call.
+
+    Raises:
+        RecordRefused: unknown holder, not the viewer's, already so, or no reason to mark it.
+    """
+    name = ensure_visible(session, holder_id=holder_id, viewer=viewer)
+    holder = session.get(Holder, holder_id)
+    assert holder is not None
+    why = reason.strip()
+    if holder.do_not_call == value:
+        state = "已标记为勿电话联系" if value else "未标记勿电话联系"
+        raise RecordRefused(f"“{name}”{state}")
+    if value and not why:
+        raise RecordRefused("请填写原因（如：单位要求不再来电）")
+    holder.do_not_call = value
+    session.add(holder)
+    audit.record(
+        session,
+        action="holder.do_not_call" if value else "holder.may_call",
+        entity="holder",
+        entity_id=holder_id,
+        before={"do_not_call": not value},
+        after={"do_not_call": value},
+        staff_id=viewer.staff_id,
+        actor=viewer.name,
+        note=why,
+        at=now,
     )
-    return ids
+    if value:
+        message = f"“{name}”已标记为勿电话联系，不再进入电话队列（邮件提醒照常）"
+    else:
+        message = f"“{name}”已取消勿电话联系，待联系的证书回到电话队列"
+    return ContactFix(message, holder_id)

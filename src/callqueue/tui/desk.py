@@ -234,6 +234,14 @@ class Desk:
             policy = outcomes.policy_for(
                 session, settings=self.settings, today=self.today, now=self.now()
             )
+            inputs = {rid: _with_ticks(data, (ticked or {}).get(rid)) for rid in entry.reminders}
+            if outcome == Outcome.WRONG_NUMBER and data.phone_id is None:
+                # One call dialled one number: named before any certificate marks it wrong,
+                # so a holder's second certificate does not mark the next number too.
+                inputs = {
+                    rid: dataclasses.replace(given, phone_id=outcomes.first_number(session, rid))
+                    for rid, given in inputs.items()
+                }
             results = [
                 outcomes.record_outcome(
                     session,
@@ -241,10 +249,10 @@ class Desk:
                     outcome=outcome,
                     staff_id=self.staff.id,
                     policy=policy,
-                    data=_with_ticks(data, (ticked or {}).get(reminder_id)),
+                    data=given,
                     viewer=self.viewer,
                 )
-                for reminder_id in entry.reminders
+                for reminder_id, given in inputs.items()
             ]
             if dry_run:  # the service's own rules decided; nothing is kept
                 raise _DryRun

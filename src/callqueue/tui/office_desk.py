@@ -95,10 +95,15 @@ class OfficeDesk:
             return calendar.next_workday(day)
         return calendar.add_workdays(day, step)
 
-    def set_appointment(self, appointment_id: int, status: AppointmentStatus, note: str) -> None:
-        """Cancel an appointment or mark it no-show, audited; AppointmentRefused says why not."""
+    def set_appointment(
+        self, appointment_id: int, status: AppointmentStatus, note: str
+    ) -> appointments.StatusChange:
+        """Cancel an appointment or mark it no-show, audited; AppointmentRefused says why not.
+
+        Its reminder goes back to the queue (`requeued`) unless another booking covers it.
+        """
         with db.session_scope(self.engine, write=True) as session:
-            appointments.set_status(
+            return appointments.set_status(
                 session,
                 appointment_id=appointment_id,
                 status=status,

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 
 from callqueue import db
 from callqueue.records import RecordRefused, Viewer
-from callqueue.records.contacts import ContactFix, add_email, add_phone, mark_phone_invalid
+from callqueue.records.contacts import (
+    ContactFix,
+    add_email,
+    add_phone,
+    mark_phone_invalid,
+    set_do_not_call,
+)
 from callqueue.records.manual import (
     CertificateRefused,
     ManualCertificate,
@@ -73,6 +79,18 @@ class RecordsDesk:
         with db.session_scope(self.desk.engine, write=True) as session:
             return add_email(
                 session, contact_id=contact_id, text=text, viewer=self.viewer, now=self.desk.now()
+            )
+
+    def set_do_not_call(self, holder_id: int, value: bool, reason: str = "") -> ContactFix:
+        """Mark a holder 勿电话联系, or lift the mark (audited)."""
+        with db.session_scope(self.desk.engine, write=True) as session:
+            return set_do_not_call(
+                session,
+                holder_id=holder_id,
+                value=value,
+                viewer=self.viewer,
+                now=self.desk.now(),
+                reason=reason,
             )
 
     def add_certificate(self, entry: ManualCertificate) -> ManualResult:

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from callqueue.models import AppointmentStatus
 from callqueue.queue.agenda import AgendaRow
-from callqueue.queue.appointments import AppointmentRefused
+from callqueue.queue.appointments import STATUS_LABELS, AppointmentRefused
 from callqueue.tui.desk import failure_text
 from callqueue.tui.office_desk import OfficeDesk, read_failure
 from callqueue.tui.screens.confirm_note import NotedConfirmDialog
@@ -30,12 +30,6 @@ COLUMNS = (  # key, label, width (cells); sized to fit 120 columns
     ("section", "科室", 20),
     ("note", "备注", 8),
 )
-STATUS_LABELS = {
-    AppointmentStatus.BOOKED: "已预约",
-    AppointmentStatus.CANCELLED: "已取消",
-    AppointmentStatus.NO_SHOW: "未到",
-    AppointmentStatus.DONE: "已办结",
-}
 STATUS_STYLES = {AppointmentStatus.CANCELLED: "dim", AppointmentStatus.NO_SHOW: "bold red"}
 CHANGES = {  # action → status, what the dialog asks, what the status line says after
     "cancel": (AppointmentStatus.CANCELLED, "取消这个预约？", "已取消"),
@@ -204,14 +198,15 @@ class AppointmentsScreen(SideScreen):
         """Save the status change in one transaction."""
         status, _question, done = CHANGES[change]
         try:
-            self.office.set_appointment(row.id, status, note)
+            changed = self.office.set_appointment(row.id, status, note)
         except AppointmentRefused as exc:
             self.post_message(AgendaFailed(str(exc)))
             return
         except Exception as exc:  # nothing was written: one transaction
             self.post_message(AgendaFailed(failure_text("保存预约失败", exc)))
             return
-        self.post_message(AppointmentChanged(f"{row.starts_at:%H:%M} {row.holder}：{done}"))
+        again = "，提醒回到待联系队列" if changed.requeued else ""
+        self.post_message(AppointmentChanged(f"{row.starts_at:%H:%M} {row.holder}：{done}{again}"))
 
     # --- messages --------------------------------------------------------------------------
 

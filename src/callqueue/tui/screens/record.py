@@ -18,6 +18,7 @@ from callqueue.tui.record_messages import RecordFailed, RecordRead
 from callqueue.tui.records_desk import RecordsDesk, refusal_text
 from callqueue.tui.screens.record_dialogs import (
     CertificateDialog,
+    DoNotCallDialog,
     EmailDialog,
     InvalidDialog,
     PhoneDialog,
@@ -43,6 +44,7 @@ class RecordScreen(Screen[None]):
         Binding(
             "c", "add_certificate", "新增证书", tooltip="为此单位手工录入证书", id="record.cert"
         ),
+        Binding("n", "do_not_call", "勿电话", tooltip="标记或取消勿电话联系", id="record.dnc"),
         Binding("r", "reload", "刷新", tooltip="重新读取记录", id="record.reload"),
     ]
 
@@ -76,7 +78,7 @@ class RecordScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Fixes need the record; marking invalid needs a valid number under the cursor."""
-        needs_record = ("add_phone", "add_email", "add_certificate", "mark_invalid")
+        needs_record = ("add_phone", "add_email", "add_certificate", "mark_invalid", "do_not_call")
         if action in needs_record and self.record is None:
             return None
         if action == "mark_invalid":
@@ -121,6 +123,14 @@ class RecordScreen(Screen[None]):
         if self.record is not None:
             dialog = CertificateDialog(self.records, holder=self.record.name)
             self.app.push_screen(dialog, self._certificate_added)
+
+    def action_do_not_call(self) -> None:
+        """Ask, then mark the holder 勿电话联系 or lift the mark."""
+        if self.record is not None:
+            dialog = DoNotCallDialog(
+                self.records, self.holder_id, self.record.name, self.record.do_not_call
+            )
+            self.app.push_screen(dialog, self._saved)
 
     def _saved(self, message: str | None) -> None:
         if message:
@@ -171,7 +181,7 @@ class RecordScreen(Screen[None]):
         self.query_one("#record-title", Static).update(title)
         self._fill_contacts(record)
         self.query_one("#record-certs", Static).update(_certificates(record.certificates))
-        keys = "x 标记无效 · p 添加电话 · m 添加邮箱 · c 新增证书 · Esc 返回"
+        keys = "x 标记无效 · p 添加电话 · m 添加邮箱 · n 勿电话联系 · c 新增证书 · Esc 返回"
         self._status(f"{message.note} · {keys}" if message.note else keys)
         self.query_one(DataTable).focus()
 

@@ -154,6 +154,38 @@ class InvalidDialog(RecordDialog[str]):
         self.save(call)
 
 
+class DoNotCallDialog(RecordDialog[str]):
+    """勿电话联系: mark the holder (a reason is required) or lift the mark."""
+
+    HINT = "回车确认 · Esc 取消（不保存）"
+
+    def __init__(self, records: RecordsDesk, holder_id: int, name: str, marked: bool) -> None:
+        super().__init__(records)
+        self.holder_id, self.holder_name, self.marked = holder_id, name, marked
+
+    def heading(self) -> str:
+        """Which holder, and what happens."""
+        if self.marked:
+            return f"取消勿电话联系：“{self.holder_name}”待联系的证书回到电话队列"
+        return f"标记勿电话联系：“{self.holder_name}”不再进入电话队列，邮件提醒照常"
+
+    def fields(self) -> list[Widget]:
+        """The reason (required to mark)."""
+        label = "备注（可不填）" if self.marked else "原因（必填），例如：单位要求只用邮件联系"
+        return [Label(label), Input(id="dnc-reason", placeholder="原因")]
+
+    @on(Input.Submitted, "#dnc-reason")
+    def submit(self, event: Input.Submitted) -> None:
+        """Save the mark, with the reason as typed."""
+        holder_id, value, reason = self.holder_id, not self.marked, event.value
+
+        def call() -> tuple[str, str]:
+            fix = self.records.set_do_not_call(holder_id, value, reason)
+            return fix.message, fix.message
+
+        self.save(call)
+
+
 class _TextDialog(RecordDialog[str]):
     """One line of text added to a contact."""
 
