@@ -342,3 +342,22 @@ def test_two_desks_booking_the_last_place_at_once_do_not_overbook(
             .where(table(Appointment).c.status == AppointmentStatus.BOOKED.value)
         ).scalar()
     assert count == 1
+
+
+def test_no_outcome_on_a_holder_another_desk_is_calling(engine: Engine, tmp_path: Path) -> None:
+    """A call logged without a claim (a script) is refused while a colleague holds the holder
+    through another of its reminders; the colleague's own outcome goes through."""
+    build(engine, tmp_path, two_certificates(1, "13800000001"))
+    first, second = reminder_ids(engine)
+    with db.session_scope(engine, write=True) as session:
+        entry = claims.next_for(
+            session, staff_id=staff_id(engine, "甲"), section_id=section_id(engine), now=NOW
+        )
+        assert entry is not None
+        claims.release(session, staff_id=staff_id(engine, "甲"), reminder_ids=[second])
+    with pytest.raises(OutcomeRefused, match="该单位正由其他工作人员处理"):
+        log(engine, second, "informed", who="乙")
+    assert reminder(engine, second).attempts == 0
+    log(engine, first, "informed", who="甲")
+    log(engine, second, "informed", who="乙")  # 甲's claim ended with the outcome
+    assert reminder(engine, second).state == "informed"

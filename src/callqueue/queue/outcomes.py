@@ -192,17 +192,8 @@ def record_outcome(
         raise OutcomeRefused(
             f"提醒 {reminder_id} 已结束（{STATE_LABELS.get(reminder.state, reminder.state)}），不能再记录结果"
         )
-    if (
-        channel is Channel.PHONE  # an email that went out is a fact, whoever holds the claim
-        and reminder.claimed_by_id is not None
-        and reminder.claimed_by_id != staff_id
-        and reminder.claim_expires_at is not None
-        and reminder.claim_expires_at > when
-    ):
-        raise OutcomeRefused(
-            f"提醒 {reminder_id} 正由其他工作人员处理（至 "
-            f"{local(reminder.claim_expires_at):%H:%M}）"
-        )
+    if channel is Channel.PHONE:  # an email that went out is a fact, whoever holds the claim
+        _refuse_if_held(session, reminder, staff_id, when)
     unknown = set(data.conveyed) - set(CONVEYABLE)
     if unknown:
         raise OutcomeRefused(f"未知的告知事项：{'、'.join(sorted(unknown))}")
@@ -258,6 +249,36 @@ def record_outcome(
         at=policy.now,
     )
     return result
+
+
+def _refuse_if_held(
+    session: Session, reminder: ReminderRow, staff_id: int | None, when: datetime
+) -> None:
+    """Refuse a call on a holder another desk holds, through this reminder or another.
+
+    A desk recording on its own live claim needs no second look (claims hold the whole
+    holder); a call logged without a claim (a script, `call log`) checks the holder's others.
+    """
+    expires = reminder.claim_expires_at
+    live = reminder.claimed_by_id is not None and expires is not None and expires > when
+    if live and reminder.claimed_by_id == staff_id:
+        return
+    if live:
+        assert expires is not None
+        raise OutcomeRefused(
+            f"提醒 {reminder.id} 正由其他工作人员处理（至 {local(expires):%H:%M}）"
+        )
+    r = table(Reminder)
+    others = [
+        r.c.holder_id == reminder.holder_id,
+        r.c.claimed_by_id.is_not(None),
+        r.c.claim_expires_at > when,
+    ]
+    if staff_id is not None:
+        others.append(r.c.claimed_by_id != staff_id)
+    until = session.execute(select(r.c.claim_expires_at).where(*others).limit(1)).scalar()
+    if until is not None:
+        raise OutcomeRefused(f"该单位正由其他工作人员处理（至 {local(until):%H:%M}），请稍后再记录")
 
 
 def _apply(
