@@ -13,7 +13,7 @@ from datetime import date
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Select, bindparam, or_, select, update
 from sqlmodel import Session
 
 from callqueue import audit, clock
@@ -90,19 +90,7 @@ def _load_existing(session: Session, keys: Iterable[str], ex: _Existing) -> None
             ex.contacts.setdefault((hid, name), cid)
             ex.contact_names[cid] = name
             contact_ids.add(cid)
-        for row in session.execute(
-            select(
-                table(Certificate).c.id,
-                table(Certificate).c.holder_id,
-                table(Certificate).c.catalog_item_id,
-                table(Certificate).c.expires_on,
-                table(Certificate).c.status,
-                table(Certificate).c.contact_id,
-                table(Certificate).c.number,
-                table(Certificate).c.issued_on,
-                table(Certificate).c.section_id,
-            ).where(table(Certificate).c.holder_id.in_(part))
-        ):
+        for row in session.execute(_certificates().where(table(Certificate).c.holder_id.in_(part))):
             cert = dict(row._mapping)
             ex.certs[(cert["holder_id"], cert["catalog_item_id"], cert["expires_on"])] = cert
             if cert["status"] == CertificateStatus.ACTIVE:
@@ -124,6 +112,32 @@ def _load_existing(session: Session, keys: Iterable[str], ex: _Existing) -> None
             )
         ):
             ex.emails.setdefault(cid, set()).add(address)
+
+
+def _certificates() -> Select[Any]:
+    """The columns of a certificate that `_Existing.certs` holds."""
+    c = table(Certificate).c
+    return select(
+        c.id,
+        c.holder_id,
+        c.catalog_item_id,
+        c.expires_on,
+        c.status,
+        c.contact_id,
+        c.number,
+        c.issued_on,
+        c.section_id,
+    )
+
+
+def _load_written(session: Session, keys: set[tuple[int, int, date]], ex: _Existing) -> None:
+    """Add to `ex.certs` the certificates of `keys` that this import wrote, as written."""
+    for part in chunks(sorted({hid for hid, _, _ in keys})):
+        for row in session.execute(_certificates().where(table(Certificate).c.holder_id.in_(part))):
+            cert = dict(row._mapping)
+            key = (cert["holder_id"], cert["catalog_item_id"], cert["expires_on"])
+            if key in keys:
+                ex.certs[key] = cert
 
 
 def write_rows(
@@ -258,15 +272,13 @@ class RowWriter:
         creating: list[tuple[Any, ...]] = []
         holder_ids: list[int] = []  # of each row in `creating`
         contact_needed: dict[tuple[int, str], None] = {}
+        repeated: list[tuple[Any, ...]] = []  # rows of a certificate an earlier row gave
         for r in rows:
             hid = ex.holders[r[_KEY]]
             item_id, expires_on = r[_ITEM].id, r[_EXPIRES]
             key = (hid, item_id, expires_on)
             if key in seen:
-                result.duplicates += 1
-                sheet, row = seen[key]
-                where = f"第{row}行" if sheet == r[_SHEET] else f"“{sheet}”第{row}行"
-                result.problems.append(_warn(r, f"与{where}是同一张证书，已跳过"))
+                repeated.append(r)
                 continue
             seen[key] = (r[_SHEET], r[_ROW])
             existing = ex.certs.get(key)
@@ -315,6 +327,42 @@ class RowWriter:
         for start in range(0, len(creating), BATCH):
             end = start + BATCH
             self._create(creating[start:end], holder_ids[start:end])
+        if repeated:  # after the certificates they repeat are written
+            self._merge(repeated)
+
+    def _merge(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows repeating a certificate of an earlier row of the file: what contact details
+        they add goes to its contact (then they count as updated), else they are duplicates."""
+        session, ex, result, seen = self.session, self.ex, self.result, self.seen
+        keys = [(ex.holders[r[_KEY]], r[_ITEM].id, r[_EXPIRES]) for r in rows]
+        unknown = set(keys) - ex.certs.keys()  # written by this import: not looked up yet
+        if unknown:
+            _load_written(session, unknown, ex)
+        for r, key in zip(rows, keys, strict=True):
+            sheet, row = seen[key]
+            where = f"第{row}行" if sheet == r[_SHEET] else f"“{sheet}”第{row}行"
+            cert = ex.certs.get(key)
+            # None: the earlier row was rejected (an older certificate), so nothing to add to;
+            # another section's certificate stays as it is (the import is refused anyway).
+            if (
+                cert is not None
+                and (self.only_section_id is None or cert["section_id"] == self.only_section_id)
+                and _update_existing(
+                    session,
+                    ValidRow._make(r),
+                    cert,
+                    ex,
+                    result,
+                    self.now,
+                    self.actor,
+                    self.staff_id,
+                    earlier=where,
+                )
+            ):
+                result.updated += 1
+            else:
+                result.duplicates += 1
+                result.problems.append(_warn(r, f"与{where}是同一张证书，已跳过"))
 
     def _create(self, creating: Sequence[tuple[Any, ...]], holder_ids: Sequence[int]) -> None:
         """Insert the new certificates of `creating`, with their phones, emails and reminders."""
@@ -581,24 +629,38 @@ def _update_existing(
     now: Any,
     actor: str,
     staff_id: int | None,
+    *,
+    earlier: str | None = None,
 ) -> bool:
-    """Bring an existing certificate's contact up to date; True when anything changed."""
+    """Bring an existing certificate's contact up to date; True when anything changed.
+
+    A row naming another contact person changes the certificate's contact to them, unless
+    `earlier` names the row of this file that gave the certificate: then that row's contact
+    stays, and the person this row names is kept as another contact of the holder, with the
+    numbers this row gives. (Changing it would make each import of the same file change the
+    contact again, back to the earlier row's.)
+    """
     hid = cert["holder_id"]
     cid = cert["contact_id"]
+    target, added = cid, False  # where the row's phones and emails go
     if cid is None or (r.contact_name and ex.contact_names.get(cid) != r.contact_name):
-        cid = ex.contacts.get((hid, r.contact_name))
-        if cid is None:
-            cid = _insert(
+        target = ex.contacts.get((hid, r.contact_name))
+        if target is None:
+            target = _insert(
                 session,
                 Contact,
                 ("holder_id", "name"),
                 [(hid, r.contact_name)],
                 {"invalid": False, "note": "", "created_at": now},
             )[0]
-            ex.contacts[(hid, r.contact_name)] = cid
-            ex.contact_names[cid] = r.contact_name
-    phones = _new_phones(cid, r.phones, ex)
-    emails = _new_emails(cid, r.emails, ex)
+            ex.contacts[(hid, r.contact_name)] = target
+            ex.contact_names[target] = r.contact_name
+            added = True
+        if earlier is None or cid is None:
+            cid = target
+    other = target != cid  # another contact of the holder, not the certificate's
+    phones = _new_phones(target, r.phones, ex)
+    emails = _new_emails(target, r.emails, ex)
     changes: dict[str, Any] = {}
     if cid != cert["contact_id"]:
         changes["contact_id"] = cid
@@ -606,7 +668,7 @@ def _update_existing(
         changes["number"] = r.number
     if r.issued_on and cert["issued_on"] is None:
         changes["issued_on"] = r.issued_on
-    if not (phones or emails or changes):
+    if not (phones or emails or changes or added):
         return False
     _insert(session, ContactPhone, _PHONE_COLUMNS, phones, _PHONE_FIXED)
     _insert(session, ContactEmail, _EMAIL_COLUMNS, emails, _EMAIL_FIXED)
@@ -615,7 +677,7 @@ def _update_existing(
             update(Certificate).where(table(Certificate).c.id == cert["id"]).values(**changes)
         )
         cert.update(changes)
-    if phones or emails:
+    if (phones or emails) and not other:
         session.execute(
             update(Reminder)
             .where(table(Reminder).c.certificate_id == cert["id"])
@@ -623,6 +685,8 @@ def _update_existing(
             .values(needs_repair=False, updated_at=now)
         )
     said = []
+    if other:
+        said.append("新增联系人" if added else "联系人不同，记入该单位的另一联系人")
     if phones:
         said.append(f"新增电话{len(phones)}个")
     if emails:
@@ -631,7 +695,8 @@ def _update_existing(
         said.append("联系人已更换")
     if "number" in changes or "issued_on" in changes:
         said.append("补充了证书信息")
-    result.problems.append(_warn(r, "已有此证书，已更新：" + "，".join(said)))
+    head = "已有此证书，已更新：" if earlier is None else f"与{earlier}是同一张证书，已合并："
+    result.problems.append(_warn(r, head + "，".join(said)))
     audit.record(
         session,
         action="ledger.update",
@@ -640,6 +705,7 @@ def _update_existing(
         after={
             "phones": [mask_phone(e164) for _, e164, *_ in phones],
             "emails": len(emails),
+            **({"other_contact_id": target} if other else {}),
             **{k: v for k, v in changes.items()},
         },
         actor=actor,
