@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from callqueue import cli, db
 from callqueue.models import Holder
+from callqueue.notify import outbox
 from callqueue.queue import claims
 from callqueue.records import RecordRefused
 from callqueue.records.contacts import set_do_not_call
@@ -18,7 +19,16 @@ from callqueue.tui.screens.record import RecordScreen
 from callqueue.tui.screens.record_dialogs import DoNotCallDialog
 
 from .queue_world import NOW, section_id, staff_id
-from .records_world import MOBILE_HOLDER, OTHER_HOLDER, audit_actions, holder_id, viewer, world
+from .records_world import (
+    LANDLINE_HOLDER,
+    MOBILE_HOLDER,
+    OTHER_HOLDER,
+    audit_actions,
+    holder_id,
+    holder_reminders,
+    viewer,
+    world,
+)
 from .test_tui_records import app_for, search_for, settle, text_of, type_text
 
 
@@ -146,3 +156,27 @@ async def test_the_record_screen_marks_with_n(engine: Engine, tmp_path: Path) ->
         await settle(app, pilot)
         assert stored(engine, MOBILE_HOLDER) is False
         assert "勿电话联系" not in text_of(app, "#record-title")
+
+
+def test_a_marked_holder_with_an_address_is_reminded_by_email(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Marking moves its phone reminders to email (due for the send run), or, without an
+    address, flags them for an address; lifting the mark brings the flagged ones back."""
+    world(engine, tmp_path)
+    message = mark(engine, LANDLINE_HOLDER, True, reason="只用邮件")  # has jq@example.cn
+    assert "改为电子邮件告知" in message
+    (r,) = holder_reminders(engine, LANDLINE_HOLDER)
+    assert (r["state"], r["channel"], r["needs_repair"]) == ("due", "email", False)
+    with db.session_scope(engine, write=True) as session:
+        queued = outbox.queue_due(session, now=NOW)
+    assert len(queued.queued) == 1 and queued.back_to_phone == []
+
+    message = mark(engine, MOBILE_HOLDER, True, reason="不接电话")  # no address
+    assert "需补充邮箱" in message
+    (r,) = holder_reminders(engine, MOBILE_HOLDER)
+    assert (r["channel"], r["needs_repair"]) == ("phone", True)
+    assert "1 条提醒回到电话队列" in mark(engine, MOBILE_HOLDER, False)
+    (r,) = holder_reminders(engine, MOBILE_HOLDER)
+    assert (r["channel"], r["needs_repair"]) == ("phone", False)
+    assert MOBILE_HOLDER in queued_holders(engine)

@@ -194,6 +194,23 @@ def test_a_repeated_row_gives_a_certificate_without_contact_its_number(
     assert contacts(engine) == {"王经理": {"+8613912345678"}}
 
 
+def test_another_persons_number_makes_a_certificate_without_contact_callable(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The holder is reached through any of its contacts (the briefing shows them all)."""
+    path = ledger(
+        tmp_path / "o.xlsx",
+        row(contact=None),  # flagged for data repair
+        row(contact_name="李主任", contact="13912345678"),
+    )
+    report = run_import(engine, path)
+    assert (report.imported, report.updated) == (1, 1)
+    assert certificate_contact(engine) == "王经理"
+    with db.session_scope(engine, write=False) as session:
+        (repair,) = session.execute(select(table(Reminder).c.needs_repair)).scalars()
+    assert repair is False
+
+
 def test_a_repeated_row_of_a_certificate_already_in_the_ledger_adds_its_number(
     engine: Engine, tmp_path: Path
 ) -> None:

@@ -5,22 +5,25 @@ no overbooking when two desks book the last place at once)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
-from callqueue import db, workdays
+from callqueue import cli, db, workdays
 from callqueue.clock import SHANGHAI
 from callqueue.config import Settings
 from callqueue.db import table
 from callqueue.models import (
     Appointment,
     AppointmentStatus,
+    AuditEvent,
     ContactPhone,
     Reminder,
     Section,
@@ -361,3 +364,132 @@ def test_no_outcome_on_a_holder_another_desk_is_calling(engine: Engine, tmp_path
     log(engine, first, "informed", who="甲")
     log(engine, second, "informed", who="乙")  # 甲's claim ended with the outcome
     assert reminder(engine, second).state == "informed"
+
+
+def test_a_wrong_only_number_on_a_call_about_two_certificates(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The first certificate's outcome moves the second off the phone; the second's own
+    outcome then records the same wrong number, not a refusal."""
+    build(engine, tmp_path, two_certificates(1, "13800000001"))
+    d = desk(engine)
+    entry = d.claim_next()
+    assert entry is not None and len(entry.reminders) == 2
+    results = d.record(entry, "wrong_number", OutcomeInput())
+    assert invalid_numbers(engine) == ["+8613800000001"]
+    for rid in entry.reminders:
+        r = reminder(engine, rid)
+        assert (r.state, r.needs_repair, r.attempts, r.claimed_by_id) == ("due", True, 1, None)
+    assert all("需补充联系方式" in r.message for r in results)
+
+
+def test_one_wrong_number_when_the_certificates_have_different_contacts(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The briefing shows every contact of the holder and one number was dialled: one is
+    marked; the other contact's number is the next to dial, for both certificates."""
+    holder = "东丽区第001号公司"
+    build(
+        engine,
+        tmp_path,
+        [
+            due_row(1, contact_name="王经理", contact="13800000001"),
+            due_row(
+                2,
+                holder=holder,
+                certificate=SECOND_PERMIT,
+                contact_name="李会计",
+                contact="13900000002",
+            ),
+        ],
+    )
+    d = desk(engine)
+    entry = d.claim_next()
+    assert entry is not None and len(entry.reminders) == 2
+    results = d.record(entry, "wrong_number", OutcomeInput())
+    assert len(invalid_numbers(engine)) == 1
+    assert [r.state for r in results] == ["retry", "retry"]
+
+
+def test_email_of_another_contact_of_the_holder_counts(engine: Engine, tmp_path: Path) -> None:
+    """Emails go to every contact of the holder, so a wrong last number or three unanswered
+    calls send the reminder to email, not to repair or the unreachable list."""
+    holder = "东丽区第001号公司"
+    build(
+        engine,
+        tmp_path,
+        [
+            due_row(1, contact_name="王经理", contact="13800000001"),
+            due_row(
+                2,
+                holder=holder,
+                certificate=SECOND_PERMIT,
+                contact_name="李会计",
+                contact="li@example.cn",
+            ),
+            due_row(3, contact_name="王经理", contact="13800000003"),
+            due_row(
+                4,
+                holder="东丽区第003号公司",
+                certificate=SECOND_PERMIT,
+                contact_name="李会计",
+                contact="li3@example.cn",
+            ),
+        ],
+    )
+    first, _, third, _ = reminder_ids(engine)
+    wrong = log(engine, first, "wrong_number")
+    r = reminder(engine, first)
+    assert (r.state, r.channel, r.needs_repair) == ("due", "email", False), wrong.message
+    for hours in (0, 3, 6):
+        last = log(engine, third, "no_answer", now=NOW + timedelta(hours=hours))
+    r = reminder(engine, third)
+    assert (r.state, r.channel) == ("due", "email"), last.message
+
+
+def test_moves_to_other_reminders_are_audited_each(engine: Engine, tmp_path: Path) -> None:
+    build(engine, tmp_path, two_certificates(1, "13800000001"))
+    first, second = reminder_ids(engine)
+    log(engine, first, "wrong_number")
+    e = table(AuditEvent)
+    with db.session_scope(engine, write=False) as session:
+        (event,) = session.execute(
+            select(e.c.action, e.c.note, e.c.after).where(
+                e.c.entity == "reminder", e.c.entity_id == str(second)
+            )
+        ).all()
+    assert event.action == "reminder.reach" and "没有有效号码" in event.note
+    assert event.after == {"needs_repair": True}
+
+
+def test_the_cli_logs_one_call_about_two_certificates(
+    engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(engine, tmp_path, two_certificates(1, "13800000001/13900000001") + [due_row(3)])
+    first, second, other = reminder_ids(engine)
+    monkeypatch.setenv("CALLQUEUE_CONFIG", str(tmp_path / "none.toml"))
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(
+            cli.main, ["--db", db_url, "--today", "2026-11-24", "--staff", "甲", *args]
+        )
+
+    mixed = run("call", "log", str(first), str(other), "informed")
+    assert mixed.exit_code == 1 and "同一单位" in mixed.stderr
+    assert reminder(engine, first).attempts == 0  # nothing recorded
+    done = run("call", "log", str(first), str(second), "wrong_number", "--json")
+    assert done.exit_code == 0, done.output
+    assert [r["state"] for r in json.loads(done.stdout)] == ["retry", "retry"]
+    assert invalid_numbers(engine) == ["+8613800000001"]
+
+
+def test_a_past_visit_is_not_cancelled_by_rebooking(engine: Engine, tmp_path: Path) -> None:
+    (rid,) = build(engine, tmp_path, [due_row(1)]).values()
+    log(engine, rid, "appointment", slot_at=SLOT)
+    next_day = datetime(2026, 11, 26, 9, 0, tzinfo=SHANGHAI)  # the visit was yesterday
+    again = SLOT + timedelta(days=2)
+    log(engine, rid, "appointment", now=next_day, slot_at=again)
+    a = table(Appointment)
+    with db.session_scope(engine, write=False) as session:
+        statuses = session.execute(select(a.c.status).order_by(a.c.id)).scalars().all()
+    assert statuses == ["booked", "booked"]  # the past one is for staff to mark done or missed

@@ -697,7 +697,7 @@ def _parse_day(value: str | None, what: str) -> date | None:
 
 
 @call_group.command(name="log")
-@click.argument("reminder", type=int)
+@click.argument("reminders", type=int, nargs=-1, required=True, metavar="REMINDER...")
 @click.argument("outcome", type=click.Choice([o.value for o in Outcome]))
 @click.option("--staff", "staff_name", help="工作人员（默认为全局 --staff）。")
 @click.option("--note", default="", help="备注（assisted 时也记为帮办备注）。")
@@ -719,7 +719,7 @@ def _parse_day(value: str | None, what: str) -> date | None:
 @click.pass_obj
 def call_log(
     obj: AppContext,
-    reminder: int,
+    reminders: tuple[int, ...],
     outcome: str,
     staff_name: str | None,
     note: str,
@@ -734,7 +734,12 @@ def call_log(
     phone_id: int | None,
     as_json: bool,
 ) -> None:
-    """记录一次提醒的结果。被拒绝时退出码为 1 并说明原因。"""
+    """记录一次通话的结果：一个或同一单位的几个提醒。
+
+    几张证书在一次通话中一起记录时，号码有误只标记拨打的那一个号码。
+
+    被拒绝时什么都不记录，退出码为 1 并说明原因。
+    """
     now = _now(obj)
     at = _parse_at(at_text, "通话时间")
     if at is not None and at > now + FUTURE_SLACK:
@@ -756,9 +761,9 @@ def call_log(
             me = _staff(obj, session, staff_name)
             if helper:
                 data = replace(data, helper_staff_id=_staff(obj, session, helper).id)
-            result = outcomes.record_outcome(
+            results = outcomes.record_call(
                 session,
-                reminder_id=reminder,
+                reminder_ids=reminders,
                 outcome=outcome,
                 staff_id=me.id,
                 policy=_policy(obj, session, now),
@@ -768,10 +773,11 @@ def call_log(
             )
     except outcomes.OutcomeRefused as exc:
         fail(str(exc))
-    if as_json:
-        emit_json(asdict(result))
+    if as_json:  # one reminder: its object; several: a list of them
+        emit_json(asdict(results[0]) if len(results) == 1 else [asdict(r) for r in results])
     else:
-        click.echo(f"提醒 {reminder}：{result.message}")
+        for result in results:
+            click.echo(f"提醒 {result.reminder_id}：{result.message}")
 
 
 @main.group(name="assisted", invoke_without_command=True)

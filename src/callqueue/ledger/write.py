@@ -36,6 +36,7 @@ from callqueue.models import (
     Section,
     Staff,
 )
+from callqueue.queue import reach
 from callqueue.queue.reminders import plan
 
 # The tables an import writes rows into (for bulk.loading).
@@ -677,13 +678,8 @@ def _update_existing(
             update(Certificate).where(table(Certificate).c.id == cert["id"]).values(**changes)
         )
         cert.update(changes)
-    if (phones or emails) and not other:
-        session.execute(
-            update(Reminder)
-            .where(table(Reminder).c.certificate_id == cert["id"])
-            .where(table(Reminder).c.needs_repair.is_(True))
-            .values(needs_repair=False, updated_at=now)
-        )
+    if phones or emails:  # a holder is reached through any of its contacts
+        reach.repaired(session, holder_id=hid, now=now, why="导入台账补充了联系方式", actor=actor)
     said = []
     if other:
         said.append("新增联系人" if added else "联系人不同，记入该单位的另一联系人")

@@ -30,9 +30,7 @@ from callqueue.models import (
     AppointmentStatus,
     Attempt,
     Channel,
-    Contact,
     ContactEmail,
-    ContactPhone,
     MailKind,
     MailStatus,
     OutboxEmail,
@@ -50,7 +48,7 @@ from callqueue.notify.mailer import (
 )
 from callqueue.notify.masking import mask_email
 from callqueue.notify.render import Rendered, TemplateProblem, render, templates_dir
-from callqueue.queue import outcomes
+from callqueue.queue import outcomes, reach
 
 SEND_LEASE = timedelta(minutes=10)
 log = logging.getLogger("callqueue.notify")
@@ -634,32 +632,31 @@ def _fall_back(session: Session, row: _Row, *, bad_address: bool, now: datetime)
             return
         except outbox.MailRefused:
             pass
-    ct, p = table(Contact), table(ContactPhone)
-    phone = session.execute(
-        select(p.c.id)
-        .join(ct, ct.c.id == p.c.contact_id)
-        .where(ct.c.holder_id == rem.holder_id, p.c.invalid.is_(False), ct.c.invalid.is_(False))
-        .limit(1)
-    ).scalar()
+    # The phone, if the holder has a number and did not ask not to be called; else repair.
+    callable_ = reach.phone_reachable(session, rem.holder_id)
     session.execute(
         update(r)
         .where(r.c.id == row.reminder_id)
         .values(
             channel=Channel.PHONE.value,
-            needs_repair=phone is None,
+            needs_repair=not callable_,
             version=r.c.version + 1,
             updated_at=now,
         )
     )
+    if callable_:
+        note = "邮件未能送达，改为电话提醒"
+    elif reach.do_not_call(session, rem.holder_id):
+        note = "邮件未能送达，单位要求勿电话联系，需补充有效邮箱"
+    else:
+        note = "邮件未能送达且没有有效电话，需补充联系方式"
     audit.record(
         session,
         action="email.fallback",
         entity="reminder",
         entity_id=row.reminder_id,
         before={"channel": rem.channel},
-        after={"channel": Channel.PHONE.value, "needs_repair": phone is None},
-        note="邮件未能送达，改为电话提醒"
-        if phone is not None
-        else "邮件未能送达且没有有效电话，需补充联系方式",
+        after={"channel": Channel.PHONE.value, "needs_repair": not callable_},
+        note=note,
         at=now,
     )

@@ -37,6 +37,7 @@ from callqueue.models import (
     Section,
 )
 from callqueue.notify.masking import mask_email
+from callqueue.queue import reach
 from callqueue.queue.staff import Viewer, section_refusal
 
 WORKABLE = frozenset(
@@ -376,10 +377,17 @@ def queue_due(session: Session, *, now: datetime) -> DueQueued:
     result = DueQueued(queued=[], back_to_phone=[])
     for row in due:
         if not recipients(session, holder_id=row.holder_id, certificate_id=row.certificate_id):
+            # A holder that may not be phoned (do-not-call, no number) waits for an address.
+            stuck = not reach.phone_reachable(session, row.holder_id)
             session.execute(
                 update(r)
                 .where(r.c.id == row.id)
-                .values(channel=Channel.PHONE.value, version=r.c.version + 1, updated_at=now)
+                .values(
+                    channel=Channel.PHONE.value,
+                    needs_repair=stuck,
+                    version=r.c.version + 1,
+                    updated_at=now,
+                )
             )
             audit.record(
                 session,
@@ -387,8 +395,8 @@ def queue_due(session: Session, *, now: datetime) -> DueQueued:
                 entity="reminder",
                 entity_id=row.id,
                 before={"channel": Channel.EMAIL.value},
-                after={"channel": Channel.PHONE.value},
-                note="没有有效邮箱，改为电话提醒",
+                after={"channel": Channel.PHONE.value, "needs_repair": stuck},
+                note="没有有效邮箱，需补充联系方式" if stuck else "没有有效邮箱，改为电话提醒",
                 at=now,
             )
             result.back_to_phone.append(row.id)

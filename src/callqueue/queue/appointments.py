@@ -166,7 +166,8 @@ def book(
             past, full, or this reminder is already booked then. Nothing was changed.
 
     One holder takes one place per slot, however many certificates the visit is about. A
-    reminder booked for another slot is rebooked: its earlier appointment is cancelled.
+    reminder booked for another slot is rebooked: its earlier appointment still to come is
+    cancelled (a past one stays, to be marked done or missed).
     """
     section = _section(session, section_id)
     at = local(starts_at)
@@ -212,8 +213,10 @@ def book(
         []
         if reminder_id is None
         else session.execute(
-            select(a.c.id, a.c.starts_at).where(
-                a.c.reminder_id == reminder_id, a.c.status == AppointmentStatus.BOOKED.value
+            select(a.c.id, a.c.starts_at).where(  # a past visit is done or missed, not moved
+                a.c.reminder_id == reminder_id,
+                a.c.status == AppointmentStatus.BOOKED.value,
+                a.c.starts_at > now,
             )
         ).all()
     )
@@ -326,6 +329,18 @@ def _change(
     requeued = None
     if status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
         requeued = _requeue(session, appointment.reminder_id, now)
+    if requeued is not None:
+        audit.record(
+            session,
+            action="reminder.requeue",
+            entity="reminder",
+            entity_id=requeued,
+            before={"state": ReminderState.APPOINTMENT.value},
+            after={"state": ReminderState.DUE.value},
+            staff_id=staff_id,
+            note=f"预约 {appointment.id} {STATUS_LABELS[status]}，回到待联系队列",
+            at=now,
+        )
     audit.record(
         session,
         action=f"appointment.{status}",
@@ -350,8 +365,10 @@ def _requeue(session: Session, reminder_id: int | None, now: datetime) -> int | 
     if reminder_id is None:
         return None
     r, a = table(Reminder), table(Appointment)
-    still_booked = exists().where(
-        a.c.reminder_id == r.c.id, a.c.status == AppointmentStatus.BOOKED.value
+    still_booked = exists().where(  # a visit still to come
+        a.c.reminder_id == r.c.id,
+        a.c.status == AppointmentStatus.BOOKED.value,
+        a.c.starts_at > now,
     )
     moved = session.execute(
         update(r)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlmodel import Session
 
 from callqueue import audit, workdays
@@ -19,7 +21,6 @@ from callqueue.models import (
     OPEN_STATES,
     AssistStage,
     Attempt,
-    Certificate,
     CertificateStatus,
     Channel,
     ContactPhone,
@@ -251,6 +252,60 @@ def record_outcome(
     return result
 
 
+def record_call(
+    session: Session,
+    *,
+    reminder_ids: Sequence[int],
+    outcome: Outcome | str,
+    staff_id: int | None,
+    policy: Policy,
+    data: OutcomeInput = OutcomeInput(),
+    at: datetime | None = None,
+    viewer: Viewer | None = None,
+    ticked: Mapping[int, tuple[str, ...]] | None = None,
+) -> list[OutcomeResult]:
+    """Record one call about several certificates of one holder: the outcome on each reminder.
+
+    One call dialled one number: a wrong number names it once (the holder's first valid
+    number unless `data.phone_id` says which), so a second certificate does not mark the next
+    number too. The caller's unit of work holds all of them, or none when one is refused.
+
+    Args:
+        ticked: per reminder, the materials ticked on the card for its certificate.
+
+    Raises:
+        OutcomeRefused: no reminder, reminders of several holders, or any refusal of
+            `record_outcome`.
+    """
+    ids = list(dict.fromkeys(reminder_ids))
+    if not ids:
+        raise OutcomeRefused("没有要记录的提醒")
+    if len(ids) > 1:
+        r = table(Reminder)
+        held = select(r.c.holder_id).where(r.c.id.in_(ids)).distinct()
+        if len(session.connection().execute(held).all()) > 1:
+            raise OutcomeRefused("一次通话只能记录同一单位的提醒")
+    if outcome == Outcome.WRONG_NUMBER and data.phone_id is None:
+        data = dataclasses.replace(data, phone_id=first_number(session, ids[0]))
+    return [
+        record_outcome(
+            session,
+            reminder_id=rid,
+            outcome=outcome,
+            staff_id=staff_id,
+            policy=policy,
+            data=(
+                dataclasses.replace(data, materials_ticked=ticked[rid])
+                if ticked is not None and rid in ticked
+                else data
+            ),
+            at=at,
+            viewer=viewer,
+        )
+        for rid in ids
+    ]
+
+
 def _refuse_if_held(
     session: Session, reminder: ReminderRow, staff_id: int | None, when: datetime
 ) -> None:
@@ -336,7 +391,7 @@ def _apply(
     elif kind is Outcome.CALLBACK:
         _callback(r, staff_id, policy, data, when, result)
     elif kind is Outcome.WRONG_NUMBER:
-        _wrong_number(session, r, policy, data, when, result)
+        _wrong_number(session, r, policy, data, when, result, staff_id)
     elif kind is Outcome.RENEWED:
         _renewed(session, r, policy, data, result)
     elif kind is Outcome.NOT_RENEWING:
@@ -359,8 +414,16 @@ def _follow_up_on(r: ReminderRow, policy: Policy) -> date | None:
 
 
 def _has_email(session: Session, r: ReminderRow) -> bool:
-    contact = _contact_of(session, r)
-    return contact is not None and reach.has_valid_email(session, contact)
+    return reach.has_valid_email(session, r.holder_id)
+
+
+_LATEST_ATTEMPTS = Direct(
+    select(table(Attempt).c.outcome, table(Attempt).c.channel)
+    .where(table(Attempt).c.reminder_id == bindparam("reminder_id"))
+    .order_by(table(Attempt).c.at.desc(), table(Attempt).c.id.desc())
+    .limit(bindparam("limit"))
+)
+"""The reminder's latest attempts, newest first (read on the driver's cursor, as the insert)."""
 
 
 def _unanswered_in_a_row(session: Session, reminder_id: int, limit: int) -> int:
@@ -369,13 +432,9 @@ def _unanswered_in_a_row(session: Session, reminder_id: int, limit: int) -> int:
     A callback, a wrong number (the next number starts afresh) or an email breaks the run;
     only the last `limit` attempts are read.
     """
-    a = table(Attempt)
-    latest = session.execute(
-        select(a.c.outcome, a.c.channel)
-        .where(a.c.reminder_id == reminder_id)
-        .order_by(a.c.at.desc(), a.c.id.desc())
-        .limit(limit)
-    ).all()
+    latest = _LATEST_ATTEMPTS.rows(
+        session.connection(), {"reminder_id": reminder_id, "limit": limit}
+    )
     run = 0
     for outcome, channel in latest:
         if outcome != Outcome.NO_ANSWER.value or channel != Channel.PHONE.value:
@@ -387,7 +446,10 @@ def _unanswered_in_a_row(session: Session, reminder_id: int, limit: int) -> int:
 def _no_answer(
     session: Session, r: ReminderRow, policy: Policy, when: datetime, result: OutcomeResult
 ) -> None:
-    unanswered = _unanswered_in_a_row(session, r.id, policy.max_attempts) + 1  # with this one
+    if r.attempts + 1 < policy.max_attempts:  # too few calls yet for the limit: no need to read
+        unanswered = 0
+    else:
+        unanswered = _unanswered_in_a_row(session, r.id, policy.max_attempts - 1) + 1
     if unanswered < policy.max_attempts:
         r.state = ReminderState.RETRY
         r.next_action_at = add_office_minutes(
@@ -423,26 +485,18 @@ def _callback(
     result.message = f"约定 {at:%m月%d日 %H:%M} 回电"
 
 
-def _contact_of(session: Session, r: ReminderRow) -> int | None:
-    c = table(Certificate)
-    return session.execute(select(c.c.contact_id).where(c.c.id == r.certificate_id)).scalar()
-
-
 def first_number(session: Session, reminder_id: int) -> int | None:
-    """The number a call about this reminder dials: its contact's first valid one, or None.
-
-    A desk calling a holder about several certificates dials once: it names this number for
-    each of them, so one wrong number is not taken for several.
-    """
-    c, r, p = table(Certificate), table(Reminder), table(ContactPhone)
-    return session.execute(
-        select(p.c.id)
-        .join(c, c.c.contact_id == p.c.contact_id)
-        .join(r, r.c.certificate_id == c.c.id)
-        .where(r.c.id == reminder_id, p.c.invalid.is_(False))
-        .order_by(p.c.position, p.c.id)
-        .limit(1)
-    ).scalar()
+    """The number a call about this reminder dials first: the holder's first valid one (its
+    certificate's contact first), or None."""
+    r = table(Reminder)
+    row = session.execute(
+        select(r.c.holder_id, r.c.certificate_id).where(r.c.id == reminder_id)
+    ).first()
+    if row is None:
+        return None
+    first = reach.contact_of(session, row.certificate_id)
+    found = reach.valid_phones(session, row.holder_id, first)
+    return found[0] if found else None
 
 
 def _wrong_number(
@@ -452,27 +506,17 @@ def _wrong_number(
     data: OutcomeInput,
     when: datetime,
     result: OutcomeResult,
+    staff_id: int | None,
 ) -> None:
-    p = table(ContactPhone)
-    contact = _contact_of(session, r)
-    phones = (
-        []
-        if contact is None
-        else session.execute(
-            select(p.c.id, p.c.invalid)
-            .where(p.c.contact_id == contact)
-            .order_by(p.c.position, p.c.id)
-        ).all()
-    )
-    valid = [row.id for row in phones if not row.invalid]
+    valid = reach.valid_phones(session, r.holder_id, reach.contact_of(session, r.certificate_id))
     if data.phone_id is None:
         if not valid:
             raise OutcomeRefused("没有可标记为有误的号码")
         target = valid[0]
-    elif data.phone_id in {row.id for row in phones}:
+    elif data.phone_id in valid or data.phone_id in reach.holder_phones(session, r.holder_id):
         target = data.phone_id  # already invalid: marked by this same call for another certificate
     else:
-        raise OutcomeRefused(f"号码 {data.phone_id} 不属于此联系人")
+        raise OutcomeRefused(f"号码 {data.phone_id} 不属于此单位")
     if target in valid:
         phone = session.get(ContactPhone, target)
         assert phone is not None
@@ -485,14 +529,19 @@ def _wrong_number(
         r.state, r.next_action_at = ReminderState.RETRY, when
         result.message = "号码已标记有误；请拨打下一个号码"
         return
-    # No number left: this reminder and the contact's other open ones go to email or repair.
-    assert contact is not None
-    moved = reach.divert(session, contact_id=contact, now=policy.now, exclude={r.id})
-    others = moved.to_email or moved.needs_repair
-    if others:
-        result.details["also_moved"] = others
-    also = f"（同一联系人的另 {len(others)} 条提醒同样处理）" if others else ""
-    if reach.has_valid_email(session, contact):
+    # No number left: this reminder and the holder's other open ones go to email or repair.
+    moved = reach.divert(
+        session,
+        holder_id=r.holder_id,
+        now=policy.now,
+        why="号码有误，单位已没有有效号码",
+        exclude={r.id},
+        staff_id=staff_id,
+    ).moved
+    if moved:
+        result.details["also_moved"] = moved
+    also = f"（该单位的另 {len(moved)} 条提醒同样处理）" if moved else ""
+    if reach.has_valid_email(session, r.holder_id):
         r.state, r.channel, r.next_action_at = ReminderState.DUE, Channel.EMAIL, None
         result.message = "号码已标记有误；改为电子邮件告知" + also
     else:

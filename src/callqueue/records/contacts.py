@@ -18,7 +18,6 @@ from callqueue import audit
 from callqueue.db import table
 from callqueue.ledger.phones import display_phone, mask_phone, read_contact
 from callqueue.models import (
-    Channel,
     Contact,
     ContactEmail,
     ContactPhone,
@@ -56,8 +55,7 @@ def mark_phone_invalid(
     phone = session.get(ContactPhone, phone_id)
     if phone is None:
         raise RecordRefused(f"号码 {phone_id} 不存在")
-    _contact(session, phone.contact_id, viewer)
-    contact_id = phone.contact_id
+    holder_id = _contact(session, phone.contact_id, viewer).holder_id
     shown = display_phone(phone.e164, phone.extension)
     if phone.invalid:
         raise RecordRefused(f"号码 {shown} 已标记为无效")
@@ -67,8 +65,15 @@ def mark_phone_invalid(
     session.flush()
     flagged: list[int] = []
     emailed: list[int] = []
-    if not reach.has_valid_phone(session, contact_id):
-        moved = reach.divert(session, contact_id=contact_id, now=now)
+    if not reach.has_valid_phone(session, holder_id):
+        moved = reach.divert(
+            session,
+            holder_id=holder_id,
+            now=now,
+            why="单位已没有有效号码（人工标记无效）",
+            staff_id=viewer.staff_id,
+            actor=viewer.name,
+        )
         flagged, emailed = moved.needs_repair, moved.to_email
     audit.record(
         session,
@@ -139,11 +144,13 @@ def add_phone(
     )
     session.add(row)
     session.flush()
-    repaired = reach.set_values(
+    repaired = reach.repaired(
         session,
-        reach.open_reminders(session, contact_id, repair_only=True),
-        now,
-        {"needs_repair": False},
+        holder_id=contact.holder_id,
+        now=now,
+        why="添加了电话",
+        staff_id=viewer.staff_id,
+        actor=viewer.name,
     )
     assert row.id is not None
     audit.record(
@@ -196,11 +203,16 @@ def add_email(
     row = ContactEmail(contact_id=contact_id, address=address, position=int(position) + 1)
     session.add(row)
     session.flush()
-    repair = reach.open_reminders(session, contact_id, repair_only=True)
-    values: dict[str, object] = {"needs_repair": False}
-    if not reach.has_valid_phone(session, contact_id):
-        values["channel"] = Channel.EMAIL.value  # nothing to phone: as wrong_number does
-    repaired = reach.set_values(session, repair, now, values)
+    # Nothing to phone (no number, or do-not-call): the reminders go to email, as a wrong
+    # number would have sent them.
+    repaired = reach.repaired(
+        session,
+        holder_id=contact.holder_id,
+        now=now,
+        why="添加了邮箱",
+        staff_id=viewer.staff_id,
+        actor=viewer.name,
+    )
     assert row.id is not None
     audit.record(
         session,
@@ -254,20 +266,54 @@ def set_do_not_call(
         raise RecordRefused("请填写原因（如：单位要求不再来电）")
     holder.do_not_call = value
     session.add(holder)
+    session.flush()
+    if value:  # its phone reminders go to email, or wait for an address (repair)
+        moved = reach.divert(
+            session,
+            holder_id=holder_id,
+            now=now,
+            why=f"勿电话联系：{why}",
+            staff_id=viewer.staff_id,
+            actor=viewer.name,
+        )
+        emailed, flagged = moved.to_email, moved.needs_repair
+        back: list[int] = []
+    else:  # those waiting for an address come back to the phone
+        emailed, flagged = [], []
+        back = reach.repaired(
+            session,
+            holder_id=holder_id,
+            now=now,
+            why="取消勿电话联系",
+            staff_id=viewer.staff_id,
+            actor=viewer.name,
+        )
     audit.record(
         session,
         action="holder.do_not_call" if value else "holder.may_call",
         entity="holder",
         entity_id=holder_id,
         before={"do_not_call": not value},
-        after={"do_not_call": value},
+        after={"do_not_call": value, "to_email": emailed, "needs_repair": flagged, "back": back},
         staff_id=viewer.staff_id,
         actor=viewer.name,
         note=why,
         at=now,
     )
     if value:
-        message = f"“{name}”已标记为勿电话联系，不再进入电话队列（邮件提醒照常）"
+        message = f"“{name}”已标记为勿电话联系，不再进入电话队列"
+        if emailed:
+            message += f"；{len(emailed)} 条提醒改为电子邮件告知"
+        if flagged:
+            message += f"；没有邮箱，{len(flagged)} 条提醒需补充邮箱"
     else:
-        message = f"“{name}”已取消勿电话联系，待联系的证书回到电话队列"
-    return ContactFix(message, holder_id)
+        message = f"“{name}”已取消勿电话联系，可以电话联系"
+        if back:
+            message += f"；{len(back)} 条提醒回到电话队列"
+    return ContactFix(
+        message,
+        holder_id,
+        needs_repair=tuple(flagged),
+        to_email=tuple(emailed),
+        repaired=tuple(back),
+    )

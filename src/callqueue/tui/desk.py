@@ -57,14 +57,6 @@ def failure_text(what: str, exc: BaseException) -> str:
     return f"{what}：{db.failure_kind(exc) or type(exc).__name__}。未作任何更改"
 
 
-def _with_ticks(
-    data: outcomes.OutcomeInput, ticks: tuple[str, ...] | None
-) -> outcomes.OutcomeInput:
-    if ticks is None:
-        return data
-    return dataclasses.replace(data, materials_ticked=ticks)
-
-
 class _DryRun(Exception):
     """Raised inside a check so that its unit of work rolls back."""
 
@@ -234,26 +226,16 @@ class Desk:
             policy = outcomes.policy_for(
                 session, settings=self.settings, today=self.today, now=self.now()
             )
-            inputs = {rid: _with_ticks(data, (ticked or {}).get(rid)) for rid in entry.reminders}
-            if outcome == Outcome.WRONG_NUMBER and data.phone_id is None:
-                # One call dialled one number: named before any certificate marks it wrong,
-                # so a holder's second certificate does not mark the next number too.
-                inputs = {
-                    rid: dataclasses.replace(given, phone_id=outcomes.first_number(session, rid))
-                    for rid, given in inputs.items()
-                }
-            results = [
-                outcomes.record_outcome(
-                    session,
-                    reminder_id=reminder_id,
-                    outcome=outcome,
-                    staff_id=self.staff.id,
-                    policy=policy,
-                    data=given,
-                    viewer=self.viewer,
-                )
-                for reminder_id, given in inputs.items()
-            ]
+            results = outcomes.record_call(
+                session,
+                reminder_ids=entry.reminders,
+                outcome=outcome,
+                staff_id=self.staff.id,
+                policy=policy,
+                data=data,
+                viewer=self.viewer,
+                ticked=ticked,
+            )
             if dry_run:  # the service's own rules decided; nothing is kept
                 raise _DryRun
             return results
