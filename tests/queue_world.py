@@ -69,6 +69,21 @@ def policy(engine: Engine, now: datetime = NOW, **kwargs: Any) -> outcomes.Polic
     return outcomes.Policy(calendar=cal, hours=HOURS, today=now.date(), now=now, **kwargs)
 
 
+def log(
+    engine: Engine, rid: int, outcome: str, who: str = "甲", now: datetime = NOW, **data: Any
+) -> outcomes.OutcomeResult:
+    """Record one outcome as `who` at `now`, in its own unit of work."""
+    with db.session_scope(engine, write=True) as session:
+        return outcomes.record_outcome(
+            session,
+            reminder_id=rid,
+            outcome=outcome,
+            staff_id=staff_id(engine, who),
+            policy=policy(engine, now),
+            data=outcomes.OutcomeInput(**data),
+        )
+
+
 def reminder(engine: Engine, reminder_id: int) -> Reminder:
     with db.session_scope(engine, write=False) as session:
         found = session.get(Reminder, reminder_id)

@@ -12,26 +12,11 @@ from callqueue import db
 from callqueue.clock import SHANGHAI
 from callqueue.db import table
 from callqueue.models import AuditEvent, Certificate
-from callqueue.queue import assisted, claims, outcomes
+from callqueue.queue import assisted, claims
 from callqueue.queue.assisted import AssistRefused
-from callqueue.queue.outcomes import OutcomeInput
 from callqueue.queue.refresh import refresh
 
-from .queue_world import NOW, TODAY, build, due_row, policy, reminder, section_id, staff_id
-
-
-def log(
-    engine: Engine, rid: int, outcome: str, now: datetime = NOW, **data: object
-) -> outcomes.OutcomeResult:
-    with db.session_scope(engine, write=True) as session:
-        return outcomes.record_outcome(
-            session,
-            reminder_id=rid,
-            outcome=outcome,
-            staff_id=staff_id(engine, "甲"),
-            policy=policy(engine, now),
-            data=OutcomeInput(**data),  # type: ignore[arg-type]
-        )
+from .queue_world import NOW, TODAY, build, due_row, log, reminder, section_id, staff_id
 
 
 def advance(

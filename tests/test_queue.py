@@ -32,6 +32,7 @@ from .queue_world import (
     TODAY,
     build,
     due_row,
+    log,
     policy,
     reminder,
     section_id,
@@ -45,20 +46,6 @@ def claim(engine: Engine, who: str, now: datetime = NOW) -> claims.QueueEntry | 
         return claims.next_for(
             session, staff_id=staff_id(engine, who), section_id=section_id(engine), now=now
         )
-
-
-def log(
-    engine: Engine, rid: int, outcome: str, who: str = "甲", now: datetime = NOW, **data: object
-) -> outcomes.OutcomeResult:
-    with db.session_scope(engine, write=True) as session:
-        return outcomes.record_outcome(
-            session,
-            reminder_id=rid,
-            outcome=outcome,
-            staff_id=staff_id(engine, who),
-            policy=policy(engine, now),
-            data=OutcomeInput(**data),
-        )  # type: ignore[arg-type]
 
 
 def test_refresh_moves_states_by_date(engine: Engine, tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, select, update
 
@@ -13,8 +12,7 @@ from callqueue.clock import SHANGHAI
 from callqueue.db import table
 from callqueue.ledger import service
 from callqueue.models import CatalogItem, Certificate, Holder, Reminder
-from callqueue.queue import claims, outcomes, staff
-from callqueue.queue.outcomes import OutcomeInput
+from callqueue.queue import claims, staff
 
 from .ledger_files import licence_row, write_annex2
 from .queue_world import (
@@ -22,7 +20,7 @@ from .queue_world import (
     TODAY,
     build,
     due_row,
-    policy,
+    log,
     reminder,
     section_id,
     set_reminder,
@@ -47,20 +45,6 @@ def claim(
             staff_id=staff_id(engine, who),
             section_id=section_id(engine) if section is None else section,
             now=now,
-        )
-
-
-def log(
-    engine: Engine, rid: int, outcome: str, who: str = "甲", now: datetime = NOW, **data: Any
-) -> outcomes.OutcomeResult:
-    with db.session_scope(engine, write=True) as session:
-        return outcomes.record_outcome(
-            session,
-            reminder_id=rid,
-            outcome=outcome,
-            staff_id=staff_id(engine, who),
-            policy=policy(engine, now),
-            data=OutcomeInput(**data),
         )
 
 

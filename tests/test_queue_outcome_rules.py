@@ -28,11 +28,21 @@ from callqueue.models import (
     Reminder,
     Section,
 )
-from callqueue.queue import appointments, claims, outcomes, staff
+from callqueue.queue import appointments, claims, staff
 from callqueue.queue.outcomes import OutcomeInput, OutcomeRefused
 from callqueue.tui.desk import Desk
 
-from .queue_world import HOURS, NOW, TODAY, build, due_row, policy, reminder, section_id, staff_id
+from .queue_world import (
+    HOURS,
+    NOW,
+    TODAY,
+    build,
+    due_row,
+    log,
+    reminder,
+    section_id,
+    staff_id,
+)
 
 SLOT = datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI)  # Wednesday, the first slot
 SECOND_PERMIT = "生鲜乳收购许可证"  # also 涉农事务和经贸商务科's
@@ -50,20 +60,6 @@ def two_certificates(n: int, contact: str) -> list[dict[str, Any]]:
 def reminder_ids(engine: Engine) -> list[int]:
     with db.session_scope(engine, write=False) as session:
         return list(session.execute(select(table(Reminder).c.id).order_by("id")).scalars())
-
-
-def log(
-    engine: Engine, rid: int, outcome: str, who: str = "甲", now: datetime = NOW, **data: Any
-) -> outcomes.OutcomeResult:
-    with db.session_scope(engine, write=True) as session:
-        return outcomes.record_outcome(
-            session,
-            reminder_id=rid,
-            outcome=outcome,
-            staff_id=staff_id(engine, who),
-            policy=policy(engine, now),
-            data=OutcomeInput(**data),
-        )
 
 
 def desk(engine: Engine, who: str = "甲") -> Desk:

@@ -413,10 +413,6 @@ def _follow_up_on(r: ReminderRow, policy: Policy) -> date | None:
     return day if day > policy.today else None
 
 
-def _has_email(session: Session, r: ReminderRow) -> bool:
-    return reach.has_valid_email(session, r.holder_id)
-
-
 _LATEST_ATTEMPTS = Direct(
     select(table(Attempt).c.outcome, table(Attempt).c.channel)
     .where(table(Attempt).c.reminder_id == bindparam("reminder_id"))
@@ -456,7 +452,7 @@ def _no_answer(
             when, policy.retry_delay_minutes, calendar=policy.calendar, hours=policy.hours
         )
         result.message = f"无人接听；{local(r.next_action_at):%m月%d日 %H:%M} 后重拨"
-    elif _has_email(session, r):
+    elif reach.has_valid_email(session, r.holder_id):
         r.state, r.channel, r.next_action_at = ReminderState.DUE, Channel.EMAIL, None
         result.message = f"已连续{unanswered}次无人接听，改为电子邮件告知"
     else:
