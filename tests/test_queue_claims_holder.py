@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select, update
 
 from callqueue import db
@@ -145,6 +146,35 @@ def test_a_claim_in_one_section_holds_the_holder_in_every_section(
     later = NOW + timedelta(minutes=11)  # 甲's lease is over
     taken = claim(engine, "社务", now=later, section=other)
     assert taken is not None and taken.reminders == [health]
+
+
+def test_an_own_claim_at_its_lease_end_yields_to_a_desk_claiming_the_holder(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """PostgreSQL: two desks whose clocks disagree about a lease's end never both hold it.
+
+    社务's clock says 甲's lease is over and claims H1 in its section; before it commits, 甲's
+    desk (its clock a minute behind) asks again. Snapshots hide 社务's uncommitted claim from
+    甲's claiming UPDATE: only the holder's row lock keeps 甲 off H1.
+    """
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: the claims cannot overlap")
+    build(engine, tmp_path, TWO_CERTIFICATES)
+    other = add_other_section(engine, tmp_path)
+    held = claim(engine, "甲")
+    assert held is not None and held.holder == H1
+    with db.session_scope(engine, write=True) as session:
+        taken = claims.next_for(
+            session,
+            staff_id=staff_id(engine, "社务"),
+            section_id=other,
+            now=NOW + timedelta(minutes=11),
+        )
+        assert taken is not None and taken.holder == H1
+        again = claim(engine, "甲", now=NOW + timedelta(minutes=9))
+    assert again is not None and again.holder == H3
+    lease_ends = {reminder(engine, rid).claim_expires_at for rid in held.reminders}
+    assert lease_ends == {held.claim_expires_at}  # 甲's claim on H1 was not renewed
 
 
 def test_the_own_claim_on_a_holder_marked_do_not_call_is_not_handed_back(

@@ -124,6 +124,12 @@ def next_for(
     skipped: set[int] = set()
     for _ in range(50):
         holder_id = own
+        if holder_id is not None and postgres and _lock_holder(session, holder_id) is None:
+            # Another desk is claiming the holder right now: its clock saw this desk's lease
+            # run out. Without the lock both claims would commit (their NOT EXISTS tests
+            # read snapshots that cannot see each other's uncommitted claim).
+            skipped.add(holder_id)
+            holder_id = None
         if holder_id is None:
             holder_id = _candidate(session, section_id, staff_id, now, grace, postgres, skipped)
             if holder_id is None:
@@ -264,22 +270,28 @@ def _candidate(
     skipped: set[int],
 ) -> int | None:
     """The first free holder in queue order; on PostgreSQL one no other desk has locked."""
-    h = table(Holder)
     for row in ordered_rows(session, section_id, staff_id, now, grace, free_only=True):
         holder_id = row[HOLDER]
         if holder_id in skipped:
             continue
         if not postgres:
             return int(holder_id)
-        locked = (
-            core(session)
-            .execute(select(h.c.id).where(h.c.id == holder_id).with_for_update(skip_locked=True))
-            .scalar()
-        )
+        locked = _lock_holder(session, holder_id)
         if locked is not None:
-            return int(locked)
+            return locked
         skipped.add(holder_id)
     return None
+
+
+def _lock_holder(session: Session, holder_id: int) -> int | None:
+    """PostgreSQL: lock the holder's row for this transaction, or None if another desk has."""
+    h = table(Holder)
+    locked = (
+        core(session)
+        .execute(select(h.c.id).where(h.c.id == holder_id).with_for_update(skip_locked=True))
+        .scalar()
+    )
+    return None if locked is None else int(locked)
 
 
 def _entry(rows: Sequence[Any], section_id: int, staff_id: int, now: datetime) -> QueueEntry:
