@@ -35,7 +35,7 @@ from callqueue.models import (
     Verdict,
 )
 from callqueue.queue import staff as staff_service
-from callqueue.queue.outcomes import CHANNEL_LABELS, outcome_label
+from callqueue.queue.outcome_terms import CHANNEL_LABELS, outcome_label
 from callqueue.queue.reminders import STATE_LABELS
 
 MAX_SEED = 2**31 - 1

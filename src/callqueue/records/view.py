@@ -23,7 +23,7 @@ from callqueue.models import (
     Section,
     Staff,
 )
-from callqueue.queue.outcomes import CHANNEL_LABELS, outcome_label
+from callqueue.queue.outcome_terms import CHANNEL_LABELS, outcome_label
 from callqueue.queue.reminders import STATE_LABELS
 from callqueue.records import RecordRefused, Viewer
 

@@ -25,7 +25,7 @@ from textual.widgets import Input, Label, OptionList, Select, Static
 
 from callqueue.clock import SHANGHAI
 from callqueue.queue.appointments import Slot
-from callqueue.queue.outcomes import OutcomeInput
+from callqueue.queue.outcome_terms import OutcomeInput
 from callqueue.tui.desk import failure_text
 
 Check = Callable[[OutcomeInput], str | None]

@@ -16,7 +16,7 @@ from textual.message import Message
 
 from callqueue.models import Outcome
 from callqueue.queue.claims import QueueEntry
-from callqueue.queue.outcomes import CONVEYABLE, OUTCOME_LABELS, OutcomeInput
+from callqueue.queue.outcome_terms import CONVEYABLE, OUTCOME_LABELS, OutcomeInput
 from callqueue.tui.desk import failure_text
 from callqueue.tui.messages import (
     CallbackProposed,

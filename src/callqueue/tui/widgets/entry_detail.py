@@ -7,7 +7,7 @@ from rich.text import Text
 from callqueue.clock import local
 from callqueue.queue.briefing import Briefing
 from callqueue.queue.claims import QueueEntry
-from callqueue.queue.outcomes import CHANNEL_LABELS, outcome_label
+from callqueue.queue.outcome_terms import CHANNEL_LABELS, outcome_label
 from callqueue.queue.reminders import STATE_LABELS
 from callqueue.tui.widgets.queue_table import BADGES
 from callqueue.tui.widgets.snug import SnugStatic
