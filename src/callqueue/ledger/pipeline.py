@@ -27,8 +27,8 @@ from typing import Any
 
 from callqueue.catalog import CatalogEntry
 from callqueue.ledger.check import CheckResult, Problem, RejectedRow, ValidRow, iter_checked
+from callqueue.ledger.plans import Planner
 from callqueue.ledger.read import UnreadableWorkbook, read_workbook
-from callqueue.ledger.write import Planner
 
 # Below this size a workbook is read and checked in this process: starting a second one
 # costs more than it saves. 1 MB of .xlsx is roughly 15,000 ledger rows.

@@ -20,8 +20,9 @@ from callqueue.db import table
 from callqueue.ledger.bulk import import_cache, loading
 from callqueue.ledger.check import Problem, RejectedRow, ValidRow
 from callqueue.ledger.pipeline import Part, ReaderFailed, Workbook, checked_parts
+from callqueue.ledger.plans import Planner
 from callqueue.ledger.read import UnreadableWorkbook, read_workbook
-from callqueue.ledger.write import WRITTEN_MODELS, Planner, RowWriter
+from callqueue.ledger.write import WRITTEN_MODELS, RowWriter
 from callqueue.models import ImportBatch, Role, Section
 
 log = logging.getLogger(__name__)

@@ -7,24 +7,36 @@ per row), so a 100,000-row ledger writes in seconds and a failure writes nothing
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Select, bindparam, or_, select, update
+from sqlalchemy import select
 from sqlmodel import Session
 
-from callqueue import audit, clock
+from callqueue import clock
 from callqueue.calendar import WorkCalendar
-from callqueue.db import chunks, table
+from callqueue.db import table
 from callqueue.ledger.bulk import BATCH, import_cache, loading
 from callqueue.ledger.bulk import insert_rows as _insert
 from callqueue.ledger.check import Problem, ValidRow
-from callqueue.ledger.phones import mask_phone
+from callqueue.ledger.existing import (
+    EMAIL_COLUMNS,
+    EMAIL_FIXED,
+    PHONE_COLUMNS,
+    PHONE_FIXED,
+    Existing,
+    close_renewed,
+    load_existing,
+    load_written,
+    new_emails,
+    new_phones,
+    update_existing,
+)
+from callqueue.ledger.plans import plan_columns, plan_key
 from callqueue.models import (
-    OPEN_STATES,
     Certificate,
     CertificateStatus,
     Contact,
@@ -32,12 +44,9 @@ from callqueue.models import (
     ContactPhone,
     Holder,
     Reminder,
-    ReminderState,
     Section,
     Staff,
 )
-from callqueue.queue import reach
-from callqueue.queue.reminders import plan
 
 # The tables an import writes rows into (for bulk.loading).
 WRITTEN_MODELS = (Holder, Contact, ContactPhone, ContactEmail, Certificate, Reminder)
@@ -54,91 +63,6 @@ class WriteResult:
     problems: list[Problem] = field(default_factory=list)
     foreign: list[tuple[ValidRow, str]] = field(default_factory=list)
     """Rows naming a certificate of a section other than `only_section`, with that section."""
-
-
-@dataclass
-class _Existing:
-    """What the database already holds for the holders in this file."""
-
-    holders: dict[str, int]
-    contacts: dict[tuple[int, str], int]
-    contact_names: dict[int, str]
-    phones: dict[int, set[tuple[str, str]]]
-    emails: dict[int, set[str]]
-    certs: dict[tuple[int, int, date], dict[str, Any]]
-    latest: dict[tuple[int, int], dict[str, Any]]  # (holder, item) -> newest active certificate
-
-
-def _load_existing(session: Session, keys: Iterable[str], ex: _Existing) -> None:
-    """Add to `ex` what the database holds for the holders of `keys`."""
-    holders: dict[str, int] = {}
-    for key_part in chunks(sorted(keys)):
-        rows = session.execute(
-            select(table(Holder).c.id, table(Holder).c.name_key).where(
-                table(Holder).c.name_key.in_(key_part)
-            )
-        )
-        holders.update({k: i for i, k in rows})
-    ex.holders.update(holders)
-    ids = sorted(holders.values())
-    contact_ids: set[int] = set()
-    for part in chunks(ids):
-        for cid, hid, name in session.execute(
-            select(table(Contact).c.id, table(Contact).c.holder_id, table(Contact).c.name).where(
-                table(Contact).c.holder_id.in_(part)
-            )
-        ):
-            ex.contacts.setdefault((hid, name), cid)
-            ex.contact_names[cid] = name
-            contact_ids.add(cid)
-        for row in session.execute(_certificates().where(table(Certificate).c.holder_id.in_(part))):
-            cert = dict(row._mapping)
-            ex.certs[(cert["holder_id"], cert["catalog_item_id"], cert["expires_on"])] = cert
-            if cert["status"] == CertificateStatus.ACTIVE:
-                pair = (cert["holder_id"], cert["catalog_item_id"])
-                if pair not in ex.latest or ex.latest[pair]["expires_on"] < cert["expires_on"]:
-                    ex.latest[pair] = cert
-    for part in chunks(sorted(contact_ids)):
-        for cid, e164, ext in session.execute(
-            select(
-                table(ContactPhone).c.contact_id,
-                table(ContactPhone).c.e164,
-                table(ContactPhone).c.extension,
-            ).where(table(ContactPhone).c.contact_id.in_(part))
-        ):
-            ex.phones.setdefault(cid, set()).add((e164, ext))
-        for cid, address in session.execute(
-            select(table(ContactEmail).c.contact_id, table(ContactEmail).c.address).where(
-                table(ContactEmail).c.contact_id.in_(part)
-            )
-        ):
-            ex.emails.setdefault(cid, set()).add(address)
-
-
-def _certificates() -> Select[Any]:
-    """The columns of a certificate that `_Existing.certs` holds."""
-    c = table(Certificate).c
-    return select(
-        c.id,
-        c.holder_id,
-        c.catalog_item_id,
-        c.expires_on,
-        c.status,
-        c.contact_id,
-        c.number,
-        c.issued_on,
-        c.section_id,
-    )
-
-
-def _load_written(session: Session, keys: set[tuple[int, int, date]], ex: _Existing) -> None:
-    """Add to `ex.certs` the certificates of `keys` that this import wrote, as written."""
-    for part in chunks(sorted({hid for hid, _, _ in keys})):
-        for row in session.execute(_certificates().where(table(Certificate).c.holder_id.in_(part))):
-            cert = dict(row._mapping)
-            key = (cert["holder_id"], cert["catalog_item_id"], cert["expires_on"])
-            if key in keys:
-                ex.certs[key] = cert
 
 
 def write_rows(
@@ -227,7 +151,7 @@ class RowWriter:
             name: sid
             for sid, name in session.execute(select(table(Staff).c.id, table(Staff).c.name))
         }
-        self.ex = _Existing({}, {}, {}, {}, {}, {}, {})
+        self.ex = Existing({}, {}, {}, {}, {}, {}, {})
         self.looked_up: set[str] = set()  # holder keys loaded from the database or created
         # No holder before this import (a first load): nothing in the database to look up. On
         # SQLite the transaction sees no other writer's rows, so every holder it meets later is
@@ -253,7 +177,7 @@ class RowWriter:
         if not self.nothing_before:
             fresh = {r[_KEY] for r in rows} - self.looked_up
             if fresh:
-                _load_existing(session, fresh, ex)
+                load_existing(session, fresh, ex)
                 self.looked_up |= fresh
         new_holders: dict[str, str] = {}
         for r in rows:
@@ -292,8 +216,15 @@ class RowWriter:
                 result.foreign.append((ValidRow._make(r), name))
                 continue
             if existing is not None:
-                if _update_existing(
-                    session, ValidRow._make(r), existing, ex, result, now, self.actor, self.staff_id
+                if update_existing(
+                    session,
+                    ValidRow._make(r),
+                    existing,
+                    ex,
+                    result.problems,
+                    now,
+                    self.actor,
+                    self.staff_id,
                 ):
                     result.updated += 1
                 else:
@@ -338,7 +269,7 @@ class RowWriter:
         keys = [(ex.holders[r[_KEY]], r[_ITEM].id, r[_EXPIRES]) for r in rows]
         unknown = set(keys) - ex.certs.keys()  # written by this import: not looked up yet
         if unknown:
-            _load_written(session, unknown, ex)
+            load_written(session, unknown, ex)
         for r, key in zip(rows, keys, strict=True):
             sheet, row = seen[key]
             where = f"第{row}行" if sheet == r[_SHEET] else f"“{sheet}”第{row}行"
@@ -348,12 +279,12 @@ class RowWriter:
             if (
                 cert is not None
                 and (self.only_section_id is None or cert["section_id"] == self.only_section_id)
-                and _update_existing(
+                and update_existing(
                     session,
                     ValidRow._make(r),
                     cert,
                     ex,
-                    result,
+                    result.problems,
                     self.now,
                     self.actor,
                     self.staff_id,
@@ -375,9 +306,9 @@ class RowWriter:
             item, expires_on = r[_ITEM], r[_EXPIRES]
             cid = ex.contacts[(hid, r[_CONTACT_NAME])]
             if r[_PHONES]:
-                phone_rows += _new_phones(cid, r[_PHONES], ex)
+                phone_rows += new_phones(cid, r[_PHONES], ex)
             if r[_EMAILS]:
-                email_rows += _new_emails(cid, r[_EMAILS], ex)
+                email_rows += new_emails(cid, r[_EMAILS], ex)
             cert_rows.append(
                 (
                     hid,
@@ -396,8 +327,8 @@ class RowWriter:
                 )
             )
         memo = self.memo
-        _insert(session, ContactPhone, _PHONE_COLUMNS, phone_rows, _PHONE_FIXED, memo)
-        _insert(session, ContactEmail, _EMAIL_COLUMNS, email_rows, _EMAIL_FIXED, memo)
+        _insert(session, ContactPhone, PHONE_COLUMNS, phone_rows, PHONE_FIXED, memo)
+        _insert(session, ContactEmail, EMAIL_COLUMNS, email_rows, EMAIL_FIXED, memo)
         cert_ids = _insert(
             session,
             Certificate,
@@ -410,10 +341,12 @@ class RowWriter:
         reminder_rows: list[tuple[Any, ...]] = []
         for r, cert_id, hid, cert in zip(creating, cert_ids, holder_ids, cert_rows, strict=True):
             item, expires_on = r[_ITEM], r[_EXPIRES]
-            when = _plan_key(r)
+            when = plan_key(r)
             planned = plans.get(when)
             if planned is None:
-                planned = plans[when] = _planned(when, self.calendar, today, self.margin_workdays)
+                planned = plans[when] = plan_columns(
+                    when, self.calendar, today, self.margin_workdays
+                )
             reminded_on = r[_REMINDED_ON]
             reminded = reminded_on if reminded_on and reminded_on <= today else None
             # A certificate a later row of the file renews is closed by `finish`.
@@ -457,7 +390,7 @@ class RowWriter:
                     )
                 )
             ex.latest[pair] = {"id": cert_id, "expires_on": expires_on}
-        _close_renewed(self.session, renewals, self.now, self.actor, self.staff_id)
+        close_renewed(self.session, renewals, self.now, self.actor, self.staff_id)
         return result
 
 
@@ -493,7 +426,7 @@ _REMINDER_COLUMNS = (
     "channel",
     "expires_on",
     "needs_repair",
-    # from the plan, see _planned
+    # from the plan, see plans.plan_columns
     "remind_on",
     "planned_remind_on",
     "apply_by",
@@ -510,10 +443,6 @@ _REMINDER_COLUMNS = (
     "last_staff_id",
 )
 _CERT_SECTION = _CERT_COLUMNS.index("section_id")
-_PHONE_COLUMNS = ("contact_id", "e164", "extension", "raw", "kind", "position")
-_PHONE_FIXED = {"invalid": False, "invalid_reason": ""}
-_EMAIL_COLUMNS = ("contact_id", "address", "position")
-_EMAIL_FIXED = {"invalid": False, "invalid_reason": ""}
 
 
 def _reminder_fixed(now: Any) -> dict[str, Any]:
@@ -528,246 +457,5 @@ def _reminder_fixed(now: Any) -> dict[str, Any]:
     }
 
 
-class Planner:
-    """Works out reminder plans for rows, each distinct one once, where the rows are checked.
-
-    `new_plans(rows)` returns the plans of `rows` it has not returned before, for
-    `RowWriter.plans`: a reading process (ledger/pipeline.py) does this work while the writing
-    process writes.
-    """
-
-    def __init__(self, calendar: WorkCalendar, today: date, margin_workdays: int) -> None:
-        self.calendar, self.today, self.margin_workdays = calendar, today, margin_workdays
-        self.done: set[tuple[date, int, int | None, str]] = set()
-
-    def new_plans(
-        self, rows: Iterable[tuple[Any, ...]]
-    ) -> dict[tuple[date, int, int | None, str], tuple[Any, ...]]:
-        """The plans of `rows` (ValidRow field order) not returned before."""
-        out = {}
-        for r in rows:
-            when = _plan_key(r)
-            if when not in self.done:
-                self.done.add(when)
-                out[when] = _planned(when, self.calendar, self.today, self.margin_workdays)
-        return out
-
-
-def _plan_key(r: tuple[Any, ...]) -> tuple[date, int, int | None, str]:
-    """What a row's reminder plan depends on besides the calendar: expiry and kind of item."""
-    item = r[_ITEM]
-    return (r[_EXPIRES], item.lead_months, item.filing_deadline_days, item.deadline_kind)
-
-
-def _planned(
-    when: tuple[date, int, int | None, str],
-    calendar: WorkCalendar,
-    today: date,
-    margin_workdays: int,
-) -> tuple[Any, ...]:
-    """The plan's columns of a reminder row, in _REMINDER_COLUMNS order (remind_on … close_reason)."""
-    expires_on, lead_months, filing_days, deadline_kind = when
-    p = plan(
-        expires_on=expires_on,
-        lead_months=lead_months,
-        filing_days=filing_days,
-        deadline_kind=deadline_kind,
-        calendar=calendar,
-        today=today,
-        margin_workdays=margin_workdays,
-    )
-    d = p.dates
-    return (
-        d.remind_on,
-        d.planned_remind_on,
-        d.apply_by,
-        d.window_opens_on,
-        d.pulled_earlier,
-        p.late,
-        p.state.value,
-        None,
-        "",
-    )
-
-
 def _warn(r: tuple[Any, ...], message: str, column: str | None = None) -> Problem:
     return Problem(r[_SHEET], r[_ROW], column, None, "warning", message)
-
-
-def _new_phones(
-    cid: int, phones: Iterable[tuple[str, ...]], ex: _Existing
-) -> list[tuple[Any, ...]]:
-    """The rows of `phones` (Phone or its plain tuple) that contact `cid` does not have yet,
-    in _PHONE_COLUMNS order."""
-    have = ex.phones.setdefault(cid, set())
-    out = []
-    for e164, extension, raw, kind in phones:
-        if (e164, extension) in have:
-            continue
-        have.add((e164, extension))
-        out.append((cid, e164, extension, raw[:100], kind, len(have)))
-    return out
-
-
-def _new_emails(cid: int, emails: Iterable[str], ex: _Existing) -> list[tuple[Any, ...]]:
-    """The rows of `emails` that contact `cid` does not have yet, in _EMAIL_COLUMNS order."""
-    have = ex.emails.setdefault(cid, set())
-    out = []
-    for address in emails:
-        if address in have:
-            continue
-        have.add(address)
-        out.append((cid, address, len(have)))
-    return out
-
-
-def _update_existing(
-    session: Session,
-    r: ValidRow,
-    cert: dict[str, Any],
-    ex: _Existing,
-    result: WriteResult,
-    now: Any,
-    actor: str,
-    staff_id: int | None,
-    *,
-    earlier: str | None = None,
-) -> bool:
-    """Bring an existing certificate's contact up to date; True when anything changed.
-
-    A row naming another contact person changes the certificate's contact to them, unless
-    `earlier` names the row of this file that gave the certificate: then that row's contact
-    stays, and the person this row names is kept as another contact of the holder, with the
-    numbers this row gives. (Changing it would make each import of the same file change the
-    contact again, back to the earlier row's.)
-    """
-    hid = cert["holder_id"]
-    cid = cert["contact_id"]
-    target, added = cid, False  # where the row's phones and emails go
-    if cid is None or (r.contact_name and ex.contact_names.get(cid) != r.contact_name):
-        target = ex.contacts.get((hid, r.contact_name))
-        if target is None:
-            target = _insert(
-                session,
-                Contact,
-                ("holder_id", "name"),
-                [(hid, r.contact_name)],
-                {"invalid": False, "note": "", "created_at": now},
-            )[0]
-            ex.contacts[(hid, r.contact_name)] = target
-            ex.contact_names[target] = r.contact_name
-            added = True
-        if earlier is None or cid is None:
-            cid = target
-    other = target != cid  # another contact of the holder, not the certificate's
-    phones = _new_phones(target, r.phones, ex)
-    emails = _new_emails(target, r.emails, ex)
-    changes: dict[str, Any] = {}
-    if cid != cert["contact_id"]:
-        changes["contact_id"] = cid
-    if r.number and not cert["number"]:
-        changes["number"] = r.number
-    if r.issued_on and cert["issued_on"] is None:
-        changes["issued_on"] = r.issued_on
-    if not (phones or emails or changes or added):
-        return False
-    _insert(session, ContactPhone, _PHONE_COLUMNS, phones, _PHONE_FIXED)
-    _insert(session, ContactEmail, _EMAIL_COLUMNS, emails, _EMAIL_FIXED)
-    if changes:
-        session.execute(
-            update(Certificate).where(table(Certificate).c.id == cert["id"]).values(**changes)
-        )
-        cert.update(changes)
-    if phones or emails:  # a holder is reached through any of its contacts
-        reach.repaired(session, holder_id=hid, now=now, why="导入台账补充了联系方式", actor=actor)
-    said = []
-    if other:
-        said.append("新增联系人" if added else "联系人不同，记入该单位的另一联系人")
-    if phones:
-        said.append(f"新增电话{len(phones)}个")
-    if emails:
-        said.append(f"新增邮箱{len(emails)}个")
-    if "contact_id" in changes:
-        said.append("联系人已更换")
-    if "number" in changes or "issued_on" in changes:
-        said.append("补充了证书信息")
-    head = "已有此证书，已更新：" if earlier is None else f"与{earlier}是同一张证书，已合并："
-    result.problems.append(_warn(r, head + "，".join(said)))
-    audit.record(
-        session,
-        action="ledger.update",
-        entity="certificate",
-        entity_id=cert["id"],
-        after={
-            "phones": [mask_phone(e164) for _, e164, *_ in phones],
-            "emails": len(emails),
-            **({"other_contact_id": target} if other else {}),
-            **{k: v for k, v in changes.items()},
-        },
-        actor=actor,
-        staff_id=staff_id,
-        note=f"{r.sheet} 第{r.row}行",
-        at=now,
-    )
-    return True
-
-
-def _close_renewed(
-    session: Session,
-    renewals: list[tuple[dict[str, Any], int]],
-    now: Any,
-    actor: str,
-    staff_id: int | None,
-) -> None:
-    """Newer certificates for the same holders and permits arrived: the old cycles are renewed.
-
-    Args:
-        session: the import's unit of work.
-        renewals: (old certificate, new certificate id) pairs.
-        now: the time of the import.
-        actor: who imports.
-        staff_id: their staff id.
-    """
-    if not renewals:
-        return
-    cert, reminder = table(Certificate), table(Reminder)
-    pairs = [{"old_id": old["id"], "new_id": new_id} for old, new_id in renewals]
-    session.execute(
-        update(cert)
-        .where(cert.c.id == bindparam("old_id"))
-        .values(status=CertificateStatus.RENEWED.value),
-        pairs,
-    )
-    session.execute(
-        update(cert)
-        .where(cert.c.id == bindparam("new_id"))
-        .values(previous_id=bindparam("old_id")),
-        pairs,
-    )
-    session.execute(
-        update(reminder)
-        .where(reminder.c.certificate_id == bindparam("old_id"))
-        # state = … OR …, not IN: an expanding IN cannot go into an executemany.
-        .where(or_(*(reminder.c.state == s.value for s in OPEN_STATES | {ReminderState.LAPSED})))
-        .values(
-            state=ReminderState.RENEWED.value,
-            closed_at=now,
-            close_reason="导入新证",
-            claimed_by_id=None,
-            claim_expires_at=None,
-            updated_at=now,
-        ),
-        pairs,
-    )
-    for old, new_id in renewals:
-        audit.record(
-            session,
-            action="certificate.renewed_by_import",
-            entity="certificate",
-            entity_id=old["id"],
-            before={"status": "active"},
-            after={"status": "renewed", "next": new_id},
-            actor=actor,
-            staff_id=staff_id,
-            at=now,
-        )

@@ -1,0 +1,301 @@
+"""What the database already holds for a file's holders, and what an import does to it.
+
+An existing certificate named again gets the contact details the row adds; certificates a newer
+one of the file renews are closed. Used by `ledger.write.RowWriter`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, bindparam, or_, select, update
+from sqlmodel import Session
+
+from callqueue import audit
+from callqueue.db import chunks, table
+from callqueue.ledger.bulk import insert_rows as _insert
+from callqueue.ledger.check import Problem, ValidRow
+from callqueue.ledger.phones import mask_phone
+from callqueue.models import (
+    OPEN_STATES,
+    Certificate,
+    CertificateStatus,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    Holder,
+    Reminder,
+    ReminderState,
+)
+from callqueue.queue import reach
+
+
+@dataclass
+class Existing:
+    """What the database already holds for the holders in this file."""
+
+    holders: dict[str, int]
+    contacts: dict[tuple[int, str], int]
+    contact_names: dict[int, str]
+    phones: dict[int, set[tuple[str, str]]]
+    emails: dict[int, set[str]]
+    certs: dict[tuple[int, int, date], dict[str, Any]]
+    latest: dict[tuple[int, int], dict[str, Any]]  # (holder, item) -> newest active certificate
+
+
+def load_existing(session: Session, keys: Iterable[str], ex: Existing) -> None:
+    """Add to `ex` what the database holds for the holders of `keys`."""
+    holders: dict[str, int] = {}
+    for key_part in chunks(sorted(keys)):
+        rows = session.execute(
+            select(table(Holder).c.id, table(Holder).c.name_key).where(
+                table(Holder).c.name_key.in_(key_part)
+            )
+        )
+        holders.update({k: i for i, k in rows})
+    ex.holders.update(holders)
+    ids = sorted(holders.values())
+    contact_ids: set[int] = set()
+    for part in chunks(ids):
+        for cid, hid, name in session.execute(
+            select(table(Contact).c.id, table(Contact).c.holder_id, table(Contact).c.name).where(
+                table(Contact).c.holder_id.in_(part)
+            )
+        ):
+            ex.contacts.setdefault((hid, name), cid)
+            ex.contact_names[cid] = name
+            contact_ids.add(cid)
+        for row in session.execute(_certificates().where(table(Certificate).c.holder_id.in_(part))):
+            cert = dict(row._mapping)
+            ex.certs[(cert["holder_id"], cert["catalog_item_id"], cert["expires_on"])] = cert
+            if cert["status"] == CertificateStatus.ACTIVE:
+                pair = (cert["holder_id"], cert["catalog_item_id"])
+                if pair not in ex.latest or ex.latest[pair]["expires_on"] < cert["expires_on"]:
+                    ex.latest[pair] = cert
+    for part in chunks(sorted(contact_ids)):
+        for cid, e164, ext in session.execute(
+            select(
+                table(ContactPhone).c.contact_id,
+                table(ContactPhone).c.e164,
+                table(ContactPhone).c.extension,
+            ).where(table(ContactPhone).c.contact_id.in_(part))
+        ):
+            ex.phones.setdefault(cid, set()).add((e164, ext))
+        for cid, address in session.execute(
+            select(table(ContactEmail).c.contact_id, table(ContactEmail).c.address).where(
+                table(ContactEmail).c.contact_id.in_(part)
+            )
+        ):
+            ex.emails.setdefault(cid, set()).add(address)
+
+
+def _certificates() -> Select[Any]:
+    """The columns of a certificate that `Existing.certs` holds."""
+    c = table(Certificate).c
+    return select(
+        c.id,
+        c.holder_id,
+        c.catalog_item_id,
+        c.expires_on,
+        c.status,
+        c.contact_id,
+        c.number,
+        c.issued_on,
+        c.section_id,
+    )
+
+
+def load_written(session: Session, keys: set[tuple[int, int, date]], ex: Existing) -> None:
+    """Add to `ex.certs` the certificates of `keys` that this import wrote, as written."""
+    for part in chunks(sorted({hid for hid, _, _ in keys})):
+        for row in session.execute(_certificates().where(table(Certificate).c.holder_id.in_(part))):
+            cert = dict(row._mapping)
+            key = (cert["holder_id"], cert["catalog_item_id"], cert["expires_on"])
+            if key in keys:
+                ex.certs[key] = cert
+
+
+PHONE_COLUMNS = ("contact_id", "e164", "extension", "raw", "kind", "position")
+PHONE_FIXED = {"invalid": False, "invalid_reason": ""}
+EMAIL_COLUMNS = ("contact_id", "address", "position")
+EMAIL_FIXED = {"invalid": False, "invalid_reason": ""}
+
+
+def new_phones(cid: int, phones: Iterable[tuple[str, ...]], ex: Existing) -> list[tuple[Any, ...]]:
+    """The rows of `phones` (Phone or its plain tuple) that contact `cid` does not have yet,
+    in PHONE_COLUMNS order."""
+    have = ex.phones.setdefault(cid, set())
+    out = []
+    for e164, extension, raw, kind in phones:
+        if (e164, extension) in have:
+            continue
+        have.add((e164, extension))
+        out.append((cid, e164, extension, raw[:100], kind, len(have)))
+    return out
+
+
+def new_emails(cid: int, emails: Iterable[str], ex: Existing) -> list[tuple[Any, ...]]:
+    """The rows of `emails` that contact `cid` does not have yet, in EMAIL_COLUMNS order."""
+    have = ex.emails.setdefault(cid, set())
+    out = []
+    for address in emails:
+        if address in have:
+            continue
+        have.add(address)
+        out.append((cid, address, len(have)))
+    return out
+
+
+def update_existing(
+    session: Session,
+    r: ValidRow,
+    cert: dict[str, Any],
+    ex: Existing,
+    problems: list[Problem],
+    now: Any,
+    actor: str,
+    staff_id: int | None,
+    *,
+    earlier: str | None = None,
+) -> bool:
+    """Bring an existing certificate's contact up to date; True when anything changed.
+
+    A row naming another contact person changes the certificate's contact to them, unless
+    `earlier` names the row of this file that gave the certificate: then that row's contact
+    stays, and the person this row names is kept as another contact of the holder, with the
+    numbers this row gives. (Changing it would make each import of the same file change the
+    contact again, back to the earlier row's.)
+    """
+    hid = cert["holder_id"]
+    cid = cert["contact_id"]
+    target, added = cid, False  # where the row's phones and emails go
+    if cid is None or (r.contact_name and ex.contact_names.get(cid) != r.contact_name):
+        target = ex.contacts.get((hid, r.contact_name))
+        if target is None:
+            target = _insert(
+                session,
+                Contact,
+                ("holder_id", "name"),
+                [(hid, r.contact_name)],
+                {"invalid": False, "note": "", "created_at": now},
+            )[0]
+            ex.contacts[(hid, r.contact_name)] = target
+            ex.contact_names[target] = r.contact_name
+            added = True
+        if earlier is None or cid is None:
+            cid = target
+    other = target != cid  # another contact of the holder, not the certificate's
+    phones = new_phones(target, r.phones, ex)
+    emails = new_emails(target, r.emails, ex)
+    changes: dict[str, Any] = {}
+    if cid != cert["contact_id"]:
+        changes["contact_id"] = cid
+    if r.number and not cert["number"]:
+        changes["number"] = r.number
+    if r.issued_on and cert["issued_on"] is None:
+        changes["issued_on"] = r.issued_on
+    if not (phones or emails or changes or added):
+        return False
+    _insert(session, ContactPhone, PHONE_COLUMNS, phones, PHONE_FIXED)
+    _insert(session, ContactEmail, EMAIL_COLUMNS, emails, EMAIL_FIXED)
+    if changes:
+        session.execute(
+            update(Certificate).where(table(Certificate).c.id == cert["id"]).values(**changes)
+        )
+        cert.update(changes)
+    if phones or emails:  # a holder is reached through any of its contacts
+        reach.repaired(session, holder_id=hid, now=now, why="导入台账补充了联系方式", actor=actor)
+    said = []
+    if other:
+        said.append("新增联系人" if added else "联系人不同，记入该单位的另一联系人")
+    if phones:
+        said.append(f"新增电话{len(phones)}个")
+    if emails:
+        said.append(f"新增邮箱{len(emails)}个")
+    if "contact_id" in changes:
+        said.append("联系人已更换")
+    if "number" in changes or "issued_on" in changes:
+        said.append("补充了证书信息")
+    head = "已有此证书，已更新：" if earlier is None else f"与{earlier}是同一张证书，已合并："
+    problems.append(Problem(r.sheet, r.row, None, None, "warning", head + "，".join(said)))
+    audit.record(
+        session,
+        action="ledger.update",
+        entity="certificate",
+        entity_id=cert["id"],
+        after={
+            "phones": [mask_phone(e164) for _, e164, *_ in phones],
+            "emails": len(emails),
+            **({"other_contact_id": target} if other else {}),
+            **{k: v for k, v in changes.items()},
+        },
+        actor=actor,
+        staff_id=staff_id,
+        note=f"{r.sheet} 第{r.row}行",
+        at=now,
+    )
+    return True
+
+
+def close_renewed(
+    session: Session,
+    renewals: list[tuple[dict[str, Any], int]],
+    now: Any,
+    actor: str,
+    staff_id: int | None,
+) -> None:
+    """Newer certificates for the same holders and permits arrived: the old cycles are renewed.
+
+    Args:
+        session: the import's unit of work.
+        renewals: (old certificate, new certificate id) pairs.
+        now: the time of the import.
+        actor: who imports.
+        staff_id: their staff id.
+    """
+    if not renewals:
+        return
+    cert, reminder = table(Certificate), table(Reminder)
+    pairs = [{"old_id": old["id"], "new_id": new_id} for old, new_id in renewals]
+    session.execute(
+        update(cert)
+        .where(cert.c.id == bindparam("old_id"))
+        .values(status=CertificateStatus.RENEWED.value),
+        pairs,
+    )
+    session.execute(
+        update(cert)
+        .where(cert.c.id == bindparam("new_id"))
+        .values(previous_id=bindparam("old_id")),
+        pairs,
+    )
+    session.execute(
+        update(reminder)
+        .where(reminder.c.certificate_id == bindparam("old_id"))
+        # state = … OR …, not IN: an expanding IN cannot go into an executemany.
+        .where(or_(*(reminder.c.state == s.value for s in OPEN_STATES | {ReminderState.LAPSED})))
+        .values(
+            state=ReminderState.RENEWED.value,
+            closed_at=now,
+            close_reason="导入新证",
+            claimed_by_id=None,
+            claim_expires_at=None,
+            updated_at=now,
+        ),
+        pairs,
+    )
+    for old, new_id in renewals:
+        audit.record(
+            session,
+            action="certificate.renewed_by_import",
+            entity="certificate",
+            entity_id=old["id"],
+            before={"status": "active"},
+            after={"status": "renewed", "next": new_id},
+            actor=actor,
+            staff_id=staff_id,
+            at=now,
+        )
