@@ -228,3 +228,33 @@ def test_the_own_claim_on_a_reminder_moved_to_email_is_not_handed_back(
         set_reminder(engine, rid, channel="email")
     again = claim(engine, "甲", now=NOW + timedelta(minutes=1))
     assert again is not None and again.holder == H3
+
+
+def test_a_page_lists_every_callable_certificate_of_its_holders(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A holder's certificate filed months later comes after other holders' rows in the order;
+    the page that shows the holder still lists it, as the claim then takes it too."""
+    build(engine, tmp_path, [*TWO_CERTIFICATES, due_row(4), due_row(5)])
+    ids = reminder_ids(engine)
+    pesticide, milk = ids[(H1, "农药经营许可证")], ids[(H1, "生鲜乳收购许可证")]
+    set_reminder(engine, milk, apply_by=date(2027, 6, 30))  # last in the order
+    with db.session_scope(engine, write=False) as session:
+        for only in (claims.NO_FILTER, claims.QueueFilter(kind="due")):
+            first, second = (
+                claims.queue_entries(
+                    session,
+                    section_id=section_id(engine),
+                    staff_id=staff_id(engine, "乙"),
+                    now=NOW,
+                    limit=1,
+                    offset=offset,
+                    only=only,
+                )
+                for offset in (0, 1)
+            )
+            assert [(e.holder, e.reminders) for e in first] == [(H1, [pesticide, milk])]
+            assert len(first[0].certificates) == 2 and len(second) == 1
+            assert second[0].holder != H1
+    held = claim(engine, "甲")
+    assert held is not None and held.reminders == [pesticide, milk]

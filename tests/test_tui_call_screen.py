@@ -22,6 +22,7 @@ from callqueue.tui.screens.help import HelpScreen
 from callqueue.tui.screens.queue import QueueScreen
 
 from .queue_world import NOW, build, due_row, set_reminder
+from .test_queue_claims_holder import reminder_ids
 from .test_tui_dialogs import claim_first
 from .test_tui_queue import (
     FIRST,
@@ -318,3 +319,32 @@ async def test_user_data_is_shown_as_written_never_as_markup(
         await pilot.press("4")
         await settle(app, pilot)
         assert attempts(engine)[0].outcome == "no_answer"
+
+
+async def test_the_card_of_a_claim_covers_every_certificate_it_records(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The claim takes every callable reminder of the holder: the card drawn from the list's
+    entry (read before a second one came due) must not be reused for it."""
+    build(
+        engine,
+        tmp_path,
+        [
+            due_row(2, expires_on=date(2027, 2, 10)),
+            due_row(2, certificate="生鲜乳收购许可证", expires_on=date(2027, 9, 1)),
+            due_row(3, expires_on=date(2027, 2, 17)),
+        ],
+    )
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert "生鲜乳" not in text_of(app, "#inform-words")  # scheduled: not this call's
+        milk = reminder_ids(engine)[(FIRST, "生鲜乳收购许可证")]
+        set_reminder(engine, milk, state="due")  # came due meanwhile (a refresh, say)
+        await pilot.press("n")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen) and screen.claimed is not None
+        assert len(screen.claimed.reminders) == 2
+        card = text_of(app, "#inform-words")
+        assert "农药经营许可证" in card and "生鲜乳收购许可证" in card

@@ -191,17 +191,60 @@ def queue_entries(
     rows = ordered_rows(
         session, section_id, staff_id, now, grace, free_only=not include_claimed, only=only
     )
+    more = False  # rows after the page's holders: some may be theirs
     for row in rows:
         entry = entries.get(row[HOLDER])
         if entry is None:
             if len(entries) == wanted:
+                more = True
                 break
             entry = entries[row[HOLDER]] = new_entry(row, section_id)
         add_row(entry, row, now)
     page = list(entries.values())[offset:]
+    if more and page:
+        params = {"section_id": section_id, "staff_id": staff_id, "now": now}
+        _complete(session, page, {**params, "overdue": now - grace}, not include_claimed, only)
     if include_claimed:
         _mark_held(session, page, staff_id=staff_id, now=now)
     return page
+
+
+def _complete(
+    session: Session,
+    page: Sequence[QueueEntry],
+    params: dict[str, Any],
+    free_only: bool,
+    only: QueueFilter,
+) -> None:
+    """Add to the page's entries their callable reminders further down the order.
+
+    A holder's reminders are one entry, but the page stops reading at its last holder: a
+    certificate of a listed holder to be filed months later comes after other holders' rows.
+    Without it the list, and a card drawn from the list's entry, showed one certificate of a
+    holder while the claim (and so the outcome) took them all.
+    """
+    by_holder = {e.holder_id: e for e in page}
+    listed = {rid for e in page for rid in e.reminders}
+    statement = _holders_rows(free_only, only)
+    now = params["now"]
+    for row in session.connection().execute(statement, {**params, "holder_ids": list(by_holder)}):
+        if row[ID] not in listed:
+            add_row(by_holder[row[HOLDER]], row, now)
+
+
+@functools.lru_cache(maxsize=16)
+def _holders_rows(free_only: bool, only: QueueFilter) -> Select[Any]:
+    """Callable rows of the holders `holder_ids`, in queue order (see `queue_statements`)."""
+    r = table(Reminder)
+    staff_id = bindparam("staff_id", type_=Integer())
+    conditions = _conditions(free_only, only, "")
+    if only.kind in CALLABLE_STATES:  # a filter on one state reads that state's stream only
+        conditions.append(r.c.state == only.kind)
+    return (
+        entry_rows()
+        .where(r.c.holder_id.in_(bindparam("holder_ids", expanding=True)), *conditions)
+        .order_by(*queue_order(staff_id))
+    )
 
 
 def _mark_held(
@@ -338,20 +381,8 @@ def queue_statements(
     first page never uses.
     """
     r = table(Reminder)
-    when = r.c.next_action_at.type  # aware datetimes stored as UTC: bind with the column's type
-    section_id, staff_id = (
-        bindparam(f"{prefix}section_id", type_=Integer()),
-        bindparam(f"{prefix}staff_id", type_=Integer()),
-    )
-    now, overdue = bindparam(f"{prefix}now", type_=when), bindparam(f"{prefix}overdue", type_=when)
-    conditions = [
-        r.c.section_id == section_id,
-        callable_now(staff_id, now, overdue),
-        callable_holder(),
-    ]
-    if free_only:
-        conditions.append(free_of_claims(staff_id, now))
-    conditions.extend(_narrowed(only))
+    staff_id = bindparam(f"{prefix}staff_id", type_=Integer())
+    conditions = _conditions(free_only, only, prefix)
     callbacks = (
         entry_rows()
         .where(r.c.state == ReminderState.CALLBACK.value, *conditions)
@@ -366,6 +397,26 @@ def queue_statements(
     if postgres:
         due, retry = (s.execution_options(yield_per=100) for s in (due, retry))
     return callbacks, due, retry
+
+
+def _conditions(free_only: bool, only: QueueFilter, prefix: str) -> list[ColumnElement[bool]]:
+    """What makes a reminder a row of the section's queue (bind parameters after `prefix`)."""
+    r = table(Reminder)
+    when = r.c.next_action_at.type  # aware datetimes stored as UTC: bind with the column's type
+    section_id, staff_id = (
+        bindparam(f"{prefix}section_id", type_=Integer()),
+        bindparam(f"{prefix}staff_id", type_=Integer()),
+    )
+    now, overdue = bindparam(f"{prefix}now", type_=when), bindparam(f"{prefix}overdue", type_=when)
+    conditions = [
+        r.c.section_id == section_id,
+        callable_now(staff_id, now, overdue),
+        callable_holder(),
+    ]
+    if free_only:
+        conditions.append(free_of_claims(staff_id, now))
+    conditions.extend(_narrowed(only))
+    return conditions
 
 
 def _narrowed(only: QueueFilter) -> list[ColumnElement[bool]]:

@@ -466,7 +466,13 @@ class QueueScreen(Screen[None]):
         """Draw the entry's detail and card, if it is still the one in view."""
         self.briefings[message.briefing.holder_id] = (message.briefing, message.script)
         entry = self._in_view()
-        if entry is not None and entry.holder_id == message.briefing.holder_id:
+        # Drawn only if read for the entry's own reminders: one read for another set of them
+        # (a prefetch from the list, say) leaves the entry to the read `_show_entry` asked for.
+        if (
+            entry is not None
+            and entry.holder_id == message.briefing.holder_id
+            and self._briefing_of(entry) is not None
+        ):
             self._draw(entry, message.briefing, message.script)
         if self.claimed is not None and self.claimed.holder_id == message.briefing.holder_id:
             self.refresh_bindings()  # `e` depends on whether this holder has an address
@@ -531,7 +537,7 @@ class QueueScreen(Screen[None]):
                 self.query_one(InformCard).show(None, None, claimed=False)
                 self.card_for = self.drawn = None
             return
-        known = self.briefings.get(holder_id)
+        known = self._briefing_of(entry)
         drawn = self.drawn
         if drawn is None or drawn[0] != entry or drawn[1] is not (known and known[0]) or drawn[2]:
             self._show_entry(entry)
@@ -570,9 +576,23 @@ class QueueScreen(Screen[None]):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return self.entries.get(int(key)) if key is not None else None
 
+    def _briefing_of(self, entry: QueueEntry) -> tuple[Briefing, Script] | None:
+        """The cached briefing of `entry`, if it was read for the same reminders.
+
+        A holder's entry can change under the same key: the claim takes every callable
+        reminder of the holder, and a reminder may have come due since the list was read. A
+        card drawn for fewer certificates than the outcome records would tell the holder less
+        than the ledger then says they were told.
+        """
+        cached = self.briefings.get(entry.holder_id)
+        if cached is None:
+            return None
+        shown = {c.reminder_id for c in cached[0].certificates}
+        return cached if shown == set(entry.reminders) else None
+
     def _show_entry(self, entry: QueueEntry) -> None:
         """Draw the entry from the cache, or draw what is known and read the rest."""
-        cached = self.briefings.get(entry.holder_id)
+        cached = self._briefing_of(entry)
         if cached is None:
             claimed = self._is_claimed(entry)
             self.query_one(EntryDetail).show(entry, None, claimed=claimed)
