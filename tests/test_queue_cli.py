@@ -139,8 +139,10 @@ def test_appointments_list_cancel_and_no_show(run) -> None:  # type: ignore[no-u
     ]
     text = run("appointments", "--day", "2026-11-25").stdout
     assert "已预约" in text and "booked" not in text
-    missed = run("appointments", "no-show", str(listed[0]["id"]))
-    assert missed.exit_code == 0
+    early = run("appointments", "no-show", str(listed[0]["id"]))  # today is the 24th
+    assert early.exit_code == 1 and "时间未到，不能记为未到" in early.stderr
+    missed = run("--today", "2026-11-25", "appointments", "no-show", str(listed[0]["id"]))
+    assert missed.exit_code == 0, missed.output
     assert f"提醒 {entry['reminders'][0]} 回到待联系队列" in missed.stdout
     again = run("appointments", "cancel", str(listed[0]["id"]))
     assert again.exit_code == 1 and "已是“未到”，不能再改" in again.stderr

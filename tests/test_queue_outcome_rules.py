@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -78,10 +79,12 @@ def invalid_numbers(engine: Engine) -> list[str]:
         )
 
 
-def set_status(engine: Engine, appointment_id: int, status: AppointmentStatus) -> Any:
+def set_status(
+    engine: Engine, appointment_id: int, status: AppointmentStatus, now: datetime = NOW
+) -> Any:
     with db.session_scope(engine, write=True) as session:
         return appointments.set_status(
-            session, appointment_id=appointment_id, status=status, staff_id=None, now=NOW
+            session, appointment_id=appointment_id, status=status, staff_id=None, now=now
         )
 
 
@@ -199,6 +202,25 @@ def test_a_renewal_whose_new_expiry_is_already_past_is_refused(
     )
 
 
+@pytest.mark.parametrize(
+    ("issued", "expires", "why"),
+    [
+        (date(2026, 11, 25), date(2031, 11, 24), "晚于今天"),  # issued tomorrow
+        (date(2026, 11, 20), date(2032, 3, 6), "超出法定有效期（5年"),  # 农药: 5 years
+        (None, date(2032, 3, 6), "超出法定有效期（5年，自 2026-11-24 起）"),  # issued by today
+    ],
+)
+def test_a_renewal_with_impossible_new_dates_is_refused(
+    engine: Engine, tmp_path: Path, issued: date | None, expires: date, why: str
+) -> None:
+    (rid,) = build(engine, tmp_path, [due_row(1)]).values()
+    with pytest.raises(OutcomeRefused, match=re.escape(why)):
+        log(engine, rid, "renewed", new_issued_on=issued, new_expires_on=expires)
+    assert reminder(engine, rid).attempts == 0
+    renewed = log(engine, rid, "renewed", new_issued_on=TODAY, new_expires_on=date(2031, 11, 23))
+    assert renewed.state == "renewed" and renewed.new_certificate_id is not None
+
+
 # --- appointments -------------------------------------------------------------------------
 
 
@@ -255,7 +277,7 @@ def test_a_cancelled_or_missed_visit_puts_the_reminder_back_in_the_queue(
             )
             is None
         )  # waiting for the visit: nobody calls
-    change = set_status(engine, appointment_id, status)
+    change = set_status(engine, appointment_id, status, now=SLOT + timedelta(minutes=40))
     assert change.requeued == rid
     r = reminder(engine, rid)
     assert (r.state, r.next_action_at) == ("due", None)
@@ -489,3 +511,16 @@ def test_a_past_visit_is_not_cancelled_by_rebooking(engine: Engine, tmp_path: Pa
     with db.session_scope(engine, write=False) as session:
         statuses = session.execute(select(a.c.status).order_by(a.c.id)).scalars().all()
     assert statuses == ["booked", "booked"]  # the past one is for staff to mark done or missed
+
+
+def test_a_visit_whose_time_has_not_come_cannot_be_missed(engine: Engine, tmp_path: Path) -> None:
+    (rid,) = build(engine, tmp_path, [due_row(1)]).values()
+    appointment_id = log(engine, rid, "appointment", slot_at=SLOT).appointment_id
+    assert appointment_id is not None
+    with pytest.raises(appointments.AppointmentRefused, match="时间未到，不能记为未到"):
+        set_status(
+            engine, appointment_id, AppointmentStatus.NO_SHOW, now=SLOT - timedelta(minutes=1)
+        )
+    assert booked(engine) == [(rid, SLOT)] and reminder(engine, rid).state == "appointment"
+    done = set_status(engine, appointment_id, AppointmentStatus.DONE, now=SLOT - timedelta(hours=1))
+    assert done.requeued is None  # a holder who came early is served

@@ -64,8 +64,12 @@ def world(engine: Engine, tmp_path: Path) -> dict[str, int]:
     return booked
 
 
-def app_for(engine: Engine, who: str | None = "甲") -> CallqueueApp:
-    return create_app(engine=engine, today=TODAY, staff_name=who, now=lambda: NOW)
+def app_for(
+    engine: Engine, who: str | None = "甲", clock: list[datetime] | None = None
+) -> CallqueueApp:
+    """The app as `who`; `clock`, when given, holds the time in force (tests move it on)."""
+    now = (lambda: clock[0]) if clock is not None else (lambda: NOW)
+    return create_app(engine=engine, today=TODAY, staff_name=who, now=now)
 
 
 async def settle(app: CallqueueApp, pilot: Pilot[Any]) -> None:
@@ -137,7 +141,8 @@ async def test_cancel_and_no_show_are_saved_after_confirmation(
 ) -> None:
     booked = world(engine, tmp_path)
     me = staff_id(engine, "甲")
-    app = app_for(engine)
+    clock = [NOW]
+    app = app_for(engine, clock=clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_appointments(app, pilot)
         await pilot.press("x")  # 10:00, 002: asks first; escape changes nothing
@@ -157,7 +162,13 @@ async def test_cancel_and_no_show_are_saved_after_confirmation(
         assert app.screen.check_action("change", ("no_show",)) is None
         await pilot.press("m")
         assert isinstance(app.screen, AppointmentsScreen)
-        await pilot.press("down", "m", "enter")  # 14:00, 001: no-show, no note
+        await pilot.press("down", "m", "enter")  # 14:00, 001, at 09:00: the holder may come
+        await settle(app, pilot)
+        assert appointment(engine, booked["001"]).status == "booked"
+        status = str(app.screen.query_one("#appts-status", Static).render())
+        assert "时间未到，不能记为未到" in status
+        clock[0] = at(TODAY, 14, 40)
+        await pilot.press("m", "enter")  # 14:40: missed
         await settle(app, pilot)
         assert appointment(engine, booked["001"]).status == "no_show"
         assert rows_on_screen(app)[1][3] == "未到"

@@ -311,19 +311,21 @@ async def test_renewed_dialog(engine: Engine, tmp_path: Path) -> None:
             ({"renewed_issued": "2027-02-01", "renewed_expires": "32-2-10"}, "期满日期无效"),
             ({"renewed_expires": ""}, "也请填写期满日期"),
             ({"renewed_expires": "2027-01-01"}, "应晚于原证"),
+            ({"renewed_expires": "2032-02-10"}, "晚于今天"),  # issued 2027-02-01: not yet
+            ({"renewed_issued": "2026-11-20"}, "超出法定有效期（5年"),
         ):
             await type_into(app, pilot, **fields)
             assert isinstance(app.screen, RenewedDialog), fields
             assert said in error_of(app)
             assert_nothing_saved(engine, before)
 
-        await type_into(app, pilot, renewed_expires="2032-02-10")
+        await type_into(app, pilot, renewed_expires="2031-11-19")
         assert isinstance(app.screen, QueueScreen)
         r = reminder_row(engine, before[FIRST]["id"])
         assert (r.state, r.claimed_by_id) == ("renewed", None)
         new = rows_of(engine, Certificate)[-1]
         assert len(rows_of(engine, Certificate)) == certificates + 1
-        assert (new.issued_on, new.expires_on) == (date(2027, 2, 1), date(2032, 2, 10))
+        assert (new.issued_on, new.expires_on) == (date(2026, 11, 20), date(2031, 11, 19))
 
 
 async def test_a_refusal_at_save_time_is_notified_and_the_claim_kept(

@@ -305,6 +305,13 @@ def set_status(
         raise AppointmentRefused(
             f"预约 {appointment_id} 已是“{STATUS_LABELS.get(appointment.status, appointment.status)}”，不能再改"
         )
+    starts = local(appointment.starts_at)
+    if status == AppointmentStatus.NO_SHOW and starts > local(now):
+        # A holder may still come: only a visit whose time has come can be missed. (Done
+        # before the time is fine: holders come early.)
+        raise AppointmentRefused(
+            f"预约 {appointment_id} 在 {starts:%m月%d日 %H:%M}，时间未到，不能记为未到"
+        )
     return _change(session, appointment, status, staff_id=staff_id, now=now, note=note)
 
 

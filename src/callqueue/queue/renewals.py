@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from dateutil.relativedelta import relativedelta
 from sqlmodel import Session
 
 from callqueue.calendar import WorkCalendar
@@ -54,8 +55,9 @@ def check_dates(
     """Refuse new-certificate dates that contradict the old certificate, each other or today.
 
     Raises:
-        RenewalRefused: the new expiry is not after the old one or already past, issue is
-            not before expiry, or an issue date came without an expiry.
+        RenewalRefused: the new expiry is not after the old one, already past or beyond the
+            permit's legal validity; issue is not before expiry or after today; or an issue
+            date came without an expiry.
     """
     old = session.get(Certificate, r.certificate_id)
     assert old is not None
@@ -68,8 +70,27 @@ def check_dates(
             )
         if issued_on is not None and issued_on >= expires_on:
             raise RenewalRefused("新证颁发日期应早于期满日期")
+        _check_validity(session, old, issued_on or today, expires_on)
     elif issued_on is not None:
         raise RenewalRefused("填写了新证颁发日期，也请填写期满日期")
+    if issued_on is not None and issued_on > today:
+        raise RenewalRefused(f"新证颁发日期 {issued_on} 晚于今天（{today}），请核对")
+
+
+def _check_validity(session: Session, old: Certificate, issued: date, expires_on: date) -> None:
+    """Refuse an expiry later than the permit's legal validity allows from `issued` (the new
+    certificate's issue date, or today when not given: it was issued by today at the latest).
+
+    A month's leeway, as the import's check (ledger/check.py) allows before it warns.
+    """
+    item = session.get(CatalogItem, old.catalog_item_id)
+    years = max(item.validity_years) if item is not None and item.validity_years else None
+    if years is None:
+        return
+    if expires_on > issued + relativedelta(years=years) + timedelta(days=31):
+        raise RenewalRefused(
+            f"新证期满日期 {expires_on} 超出法定有效期（{years}年，自 {issued} 起），请核对"
+        )
 
 
 def next_cycle(
