@@ -260,3 +260,27 @@ def test_a_repeated_row_in_a_later_part_of_a_large_file(
     assert accounted(report)
     assert contacts(engine) == {"王经理": {"+8613812345678", "+8613912345678"}}
     assert_again_changes_nothing(engine, path, rows=4)
+
+
+def test_a_repeated_row_of_an_older_certificate_is_rejected_as_the_first(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Both rows go to the rejects file: a clerk who corrects one must see the other."""
+    newer = licence_row(1, issued_on=date(2025, 7, 1), expires_on=date(2030, 6, 30))
+    assert run_import(engine, ledger(tmp_path / "new.xlsx", newer)).imported == 1
+    path = ledger(
+        tmp_path / "old.xlsx",
+        row(contact="13812345678"),
+        other(),
+        row(contact="13812345678、13912345678"),
+    )
+    report = run_import(engine, path)
+    assert (report.imported, report.updated, report.duplicates, report.rejected) == (1, 0, 0, 2)
+    assert accounted(report)
+    first, again = report.rejected_rows
+    assert (first.row, again.row) == (5, 7)
+    assert "旧证" in first.reasons[0]
+    assert list(again.reasons) == [f"{first.reasons[0]}（与第5行是同一张证书）"]
+    with db.session_scope(engine, write=False) as session:  # nothing of the old rows is kept
+        phones = set(session.execute(select(table(ContactPhone).c.e164)).scalars())
+    assert "+8613912345678" not in phones

@@ -161,6 +161,9 @@ class RowWriter:
             and session.execute(select(table(Holder).c.id).limit(1)).first() is None
         )
         self.seen: dict[tuple[int, int, date], tuple[str, int]] = {}
+        # Why a certificate of the file was rejected as older than one the database holds: a
+        # row repeating it is rejected alike (the clerk correcting one must see the other).
+        self.older: dict[tuple[int, int, date], str] = {}
         # (holder id, item id, expires_on, certificate id, sheet, row) of each new certificate
         self.created: list[tuple[int, int, date, int, str, int]] = []
         # What a reminder takes from its plan, worked out once per expiry date and kind of item.
@@ -232,13 +235,11 @@ class RowWriter:
                 continue
             newest = ex.latest.get((hid, item_id))
             if newest is not None and newest["expires_on"] > expires_on:
-                result.rejected.append(
-                    (
-                        ValidRow._make(r),
-                        f"已有该单位到期日更晚（{newest['expires_on']:%Y-%m-%d}）"
-                        "的同类证书，此行是旧证",
-                    )
+                why = (
+                    f"已有该单位到期日更晚（{newest['expires_on']:%Y-%m-%d}）的同类证书，此行是旧证"
                 )
+                self.older[key] = why
+                result.rejected.append((ValidRow._make(r), why))
                 continue
             creating.append(r)
             holder_ids.append(hid)
@@ -273,9 +274,12 @@ class RowWriter:
         for r, key in zip(rows, keys, strict=True):
             sheet, row = seen[key]
             where = f"第{row}行" if sheet == r[_SHEET] else f"“{sheet}”第{row}行"
+            older = self.older.get(key)
+            if older is not None:
+                result.rejected.append((ValidRow._make(r), f"{older}（与{where}是同一张证书）"))
+                continue
             cert = ex.certs.get(key)
-            # None: the earlier row was rejected (an older certificate), so nothing to add to;
-            # another section's certificate stays as it is (the import is refused anyway).
+            # Another section's certificate stays as it is (the import is refused anyway).
             if (
                 cert is not None
                 and (self.only_section_id is None or cert["section_id"] == self.only_section_id)
