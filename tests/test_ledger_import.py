@@ -286,6 +286,34 @@ def test_a_newer_certificate_closes_the_older_one(engine: Engine, tmp_path: Path
     assert (again.duplicates, again.imported) == (1, 0)
 
 
+def test_a_newer_certificate_closes_one_that_had_already_lapsed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Renewed late: the expired certificate counts as renewed, not as lapsed unrenewed."""
+    old = write_annex2(tmp_path / "old.xlsx", [licence_row(1, expires_on=date(2026, 3, 4))])
+    assert run_import(engine, old).imported == 1  # expired before TODAY: lapsed at once
+    new = write_annex2(tmp_path / "new.xlsx", [licence_row(1, expires_on=date(2031, 3, 3))])
+    report = run_import(engine, new)
+    assert report.imported == 1 and any("视为换证" in p.message for p in report.problems)
+    with db.session_scope(engine, write=False) as session:
+        certs = session.exec(select(Certificate).order_by(Certificate.expires_on)).scalars().all()  # type: ignore[call-overload]
+        reminders = {
+            r.certificate_id: r.state
+            for r in session.exec(select(Reminder)).scalars()  # type: ignore[call-overload]
+        }
+    assert [c.status for c in certs] == ["renewed", "active"]
+    assert certs[1].previous_id == certs[0].id
+    assert reminders[certs[0].id] == "renewed"
+    a = table(AuditEvent)
+    with db.session_scope(engine, write=False) as session:
+        before = session.execute(
+            select(a.c.before).where(a.c.action == "certificate.renewed_by_import")
+        ).scalar_one()
+    assert before == {"status": "lapsed"}
+    again = run_import(engine, old)  # the old ledger again: known, not revived
+    assert (again.duplicates, again.imported) == (1, 0)
+
+
 def test_an_older_certificate_than_known_is_rejected(engine: Engine, tmp_path: Path) -> None:
     run_import(
         engine, write_annex2(tmp_path / "n.xlsx", [licence_row(1, expires_on=date(2031, 1, 10))])

@@ -43,7 +43,12 @@ class Existing:
     phones: dict[int, set[tuple[str, str]]]
     emails: dict[int, set[str]]
     certs: dict[tuple[int, int, date], dict[str, Any]]
-    latest: dict[tuple[int, int], dict[str, Any]]  # (holder, item) -> newest active certificate
+    latest: dict[tuple[int, int], dict[str, Any]]
+    """(holder, item) -> the newest certificate not closed: active, or lapsed (a newer one in
+    the file is its renewal, made late)."""
+
+
+_OPEN = (CertificateStatus.ACTIVE.value, CertificateStatus.LAPSED.value)
 
 
 def load_existing(session: Session, keys: Iterable[str], ex: Existing) -> None:
@@ -71,7 +76,7 @@ def load_existing(session: Session, keys: Iterable[str], ex: Existing) -> None:
         for row in session.execute(_certificates().where(table(Certificate).c.holder_id.in_(part))):
             cert = dict(row._mapping)
             ex.certs[(cert["holder_id"], cert["catalog_item_id"], cert["expires_on"])] = cert
-            if cert["status"] == CertificateStatus.ACTIVE:
+            if cert["status"] in _OPEN:
                 pair = (cert["holder_id"], cert["catalog_item_id"])
                 if pair not in ex.latest or ex.latest[pair]["expires_on"] < cert["expires_on"]:
                     ex.latest[pair] = cert
@@ -293,7 +298,7 @@ def close_renewed(
             action="certificate.renewed_by_import",
             entity="certificate",
             entity_id=old["id"],
-            before={"status": "active"},
+            before={"status": old.get("status", CertificateStatus.ACTIVE.value)},
             after={"status": "renewed", "next": new_id},
             actor=actor,
             staff_id=staff_id,
