@@ -252,6 +252,46 @@ def test_export_round_trip_changes_nothing(run, tmp_path: Path, db_url: str) -> 
     assert json.loads(run("ledger", "--json").stdout) == before
 
 
+def test_an_export_keeps_the_certificate_numbers_for_another_database(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    numbered = ("序号", "单位（个人）名称", "许可证书名称", "证书编号", "颁发日期", "期满日期")
+    keys = ("seq", "holder", "certificate", "number", "issued_on", "expires_on")
+    source = write_annex2(
+        tmp_path / "src.xlsx",
+        [
+            licence_row(1, number="津东农药14-0001221", expires_on=date(2027, 3, 1)),
+            licence_row(2, number="120110000012345", expires_on=date(2027, 4, 1)),  # digits only
+            licence_row(3, expires_on=date(2027, 5, 1)),  # none given
+        ],
+        section="涉农事务和经贸商务科",
+        headers=numbered,
+        keys=keys,
+    )
+    assert run("import", str(source)).exit_code == 0
+    out = tmp_path / "导出.xlsx"
+    assert run("export", "ledger", "-o", str(out)).exit_code == 0
+    ws = load_workbook(out)["涉农事务和经贸商务科"]
+    header = [c.value for c in ws[4]]
+    assert header[10] == "证书编号"  # after the plan's ten columns
+    numbers = [ws.cell(r, 11).value for r in range(5, ws.max_row + 1)]
+    assert sorted(numbers, key=str) == sorted(
+        ["津东农药14-0001221", "120110000012345", None], key=str
+    )
+    cells = [ws.cell(r, 11) for r in range(5, ws.max_row + 1) if ws.cell(r, 11).value]
+    assert [c.data_type for c in cells] == ["s", "s"]  # text, not a number
+
+    fresh = f"sqlite:///{tmp_path / 'fresh.sqlite'}"  # another office's database
+    monkeypatch.setenv("CALLQUEUE_CONFIG", str(tmp_path / "none.toml"))
+    imported = CliRunner().invoke(
+        cli.main, ["--db", fresh, "--today", TODAY, "import", str(out), "--json"]
+    )
+    assert report_of(imported)["imported"] == 3
+    with create_engine(fresh).connect() as conn:
+        kept = set(conn.execute(text("SELECT number FROM certificate")).scalars())
+    assert kept == {"津东农药14-0001221", "120110000012345", ""}
+
+
 def test_control_characters_never_break_the_rejects_or_an_export(  # type: ignore[no-untyped-def]
     run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

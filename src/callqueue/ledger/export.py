@@ -8,13 +8,16 @@ from openpyxl import Workbook
 
 from callqueue.catalog import METHOD_LABELS
 from callqueue.excel import BODY_FONT, put, save_atomic, title, write_table
-from callqueue.ledger.check import ANNEX2_HEADERS, EXPORT_EXTRA_HEADERS
+from callqueue.ledger.check import ANNEX2_HEADERS, EXPORT_EXTRA_HEADERS, HEADERS
 from callqueue.ledger.listing import LedgerRow
 from callqueue.ledger.phones import display_phone
 from callqueue.models import Channel
 from callqueue.queue.reminders import STATE_LABELS
 
-WIDTHS = (6, 32, 26, 12, 12, 10, 28, 12, 14, 10, 14, 14, 10)
+WIDTHS = (6, 32, 26, 12, 12, 10, 28, 12, 14, 10, 20, 14, 14, 10)
+# After the plan's ten columns: the certificate's number (the import reads it back, so a
+# ledger exported and imported elsewhere keeps it), then what the app adds for staff.
+HEADERS_OUT = (*ANNEX2_HEADERS, HEADERS["number"], *EXPORT_EXTRA_HEADERS)
 
 
 def contact_text(row: LedgerRow) -> str:
@@ -46,7 +49,7 @@ def export_ledger(rows: list[LedgerRow], path: Path, *, office_name: str) -> Pat
     for section, section_rows in by_section.items():
         ws = wb.create_sheet(section[:31] or "台账")
         put(ws.cell(row=1, column=1), "附件2").font = BODY_FONT
-        headers = ANNEX2_HEADERS + EXPORT_EXTRA_HEADERS
+        headers = HEADERS_OUT
         title(ws, row=2, text=f"{office_name}许可证书到期前提醒台账", columns=len(headers))
         put(ws.cell(row=3, column=1), f"科室名称：{section}").font = BODY_FONT
         body = [
@@ -61,6 +64,7 @@ def export_ledger(rows: list[LedgerRow], path: Path, *, office_name: str) -> Pat
                 r.reminded_on,
                 METHOD_LABELS.get(Channel(r.reminded_channel), "") if r.reminded_channel else "",
                 r.reminded_by or ("系统邮件" if r.reminded_channel == Channel.EMAIL else None),
+                r.number or None,
                 r.apply_by,
                 r.remind_on,
                 STATE_LABELS.get(r.state or "", ""),
