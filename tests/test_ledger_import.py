@@ -14,6 +14,7 @@ from sqlmodel import Session
 from callqueue import db
 from callqueue.db import table
 from callqueue.ledger import pipeline, service, write
+from callqueue.ledger.check import ANNEX2_HEADERS, ANNEX2_KEYS
 from callqueue.ledger.read import UnreadableWorkbook
 from callqueue.models import (
     AuditEvent,
@@ -312,6 +313,71 @@ def test_a_newer_certificate_closes_one_that_had_already_lapsed(
     assert before == {"status": "lapsed"}
     again = run_import(engine, old)  # the old ledger again: known, not revived
     assert (again.duplicates, again.imported) == (1, 0)
+
+
+def numbered(path: Path, *rows: dict[str, Any]) -> Path:
+    """A 附件2 workbook with a 证书编号 column after the plan's ten."""
+    return write_annex2(
+        path, list(rows), headers=(*ANNEX2_HEADERS, "证书编号"), keys=(*ANNEX2_KEYS, "number")
+    )
+
+
+def certificate_states(engine: Engine) -> list[tuple[str, str, str]]:
+    """(number, certificate status, reminder state) of each certificate, by expiry."""
+    c, r = table(Certificate), table(Reminder)
+    with db.session_scope(engine, write=False) as session:
+        rows = session.execute(
+            select(c.c.number, c.c.status, r.c.state)
+            .join(r, r.c.certificate_id == c.c.id)
+            .order_by(c.c.expires_on)
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+def test_two_premises_certificates_of_one_permit_both_stay(engine: Engine, tmp_path: Path) -> None:
+    """Different numbers, the later issued long before the earlier expires: two certificates
+    (a property company's 二次供水 permits for two compounds), neither closed as renewed."""
+    a = licence_row(1, number="001", issued_on=date(2022, 3, 5), expires_on=date(2027, 3, 4))
+    b = licence_row(1, number="002", issued_on=date(2024, 1, 10), expires_on=date(2029, 1, 9))
+    report = run_import(engine, numbered(tmp_path / "ab.xlsx", b, a))
+    assert (report.imported, report.rejected) == (2, 0)
+    [said] = [p.message for p in report.problems if "换证" in p.message]
+    assert said.startswith("证书编号与原证（到期2027-03-04）不同，且颁发早于原证到期一年以上")
+    assert [(n, s) for n, s, _ in certificate_states(engine)] == [
+        ("001", "active"),
+        ("002", "active"),
+    ]
+
+
+def test_an_earlier_premises_certificate_is_not_rejected_as_old(
+    engine: Engine, tmp_path: Path
+) -> None:
+    b = licence_row(1, number="002", issued_on=date(2024, 1, 10), expires_on=date(2029, 1, 9))
+    assert run_import(engine, numbered(tmp_path / "b.xlsx", b)).imported == 1
+    a = licence_row(1, number="001", issued_on=date(2022, 3, 5), expires_on=date(2027, 3, 4))
+    report = run_import(engine, numbered(tmp_path / "a.xlsx", a))
+    assert (report.imported, report.rejected) == (1, 0)
+    assert [(n, s) for n, s, _ in certificate_states(engine)] == [
+        ("001", "active"),
+        ("002", "active"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("number", "issued"),
+    [("009", date(2027, 2, 20)), ("001", date(2022, 6, 1)), ("", date(2022, 6, 1))],
+)
+def test_a_renewal_with_a_new_number_issued_near_the_old_expiry_closes_it(
+    engine: Engine, tmp_path: Path, number: str, issued: date
+) -> None:
+    """A new number issued within a year before the old expiry, the same number, or no number:
+    the later certificate is the renewal."""
+    old = licence_row(1, number="001", issued_on=date(2022, 3, 5), expires_on=date(2027, 3, 4))
+    new = licence_row(1, number=number, issued_on=issued, expires_on=date(2032, 3, 3))
+    report = run_import(engine, numbered(tmp_path / "r.xlsx", old, new))
+    assert report.imported == 2
+    assert any(p.message.startswith("视为换证") for p in report.problems)
+    assert [s for _, s, _ in certificate_states(engine)] == ["renewed", "active"]
 
 
 def test_an_older_certificate_than_known_is_rejected(engine: Engine, tmp_path: Path) -> None:

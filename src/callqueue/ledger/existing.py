@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, or_, select, update
@@ -243,6 +243,21 @@ def update_existing(
         at=now,
     )
     return True
+
+
+def renews(
+    old_number: str | None, old_expires: date, number: str | None, issued_on: date | None
+) -> bool:
+    """Whether a later certificate of the same holder and permit is the renewal of the old one.
+
+    Without both numbers, or with the same number, it is (a ledger rarely gives numbers). Two
+    different numbers are two certificates (two premises of one business, say) unless the later
+    one was issued within a year before the old one expired, as renewals are: closing the other
+    premises' certificate as renewed would leave it to lapse unreminded.
+    """
+    if not old_number or not number or old_number == number:
+        return True
+    return issued_on is not None and issued_on >= old_expires - timedelta(days=366)
 
 
 def close_renewed(

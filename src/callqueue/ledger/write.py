@@ -33,6 +33,7 @@ from callqueue.ledger.existing import (
     load_written,
     new_emails,
     new_phones,
+    renews,
     update_existing,
 )
 from callqueue.ledger.plans import plan_columns, plan_key
@@ -165,7 +166,8 @@ class RowWriter:
         # row repeating it is rejected alike (the clerk correcting one must see the other).
         self.older: dict[tuple[int, int, date], str] = {}
         # (holder id, item id, expires_on, certificate id, sheet, row) of each new certificate
-        self.created: list[tuple[int, int, date, int, str, int]] = []
+        # (holder, item, expires_on, certificate id, sheet, row, number, issued_on) of each new one
+        self.created: list[tuple[int, int, date, int, str, int, str, date | None]] = []
         # What a reminder takes from its plan, worked out once per expiry date and kind of item.
         # A reading process may work them out ahead (`Planner`) and hand them over.
         self.plans: dict[tuple[date, int, int | None, str], tuple[Any, ...]] = {}
@@ -234,7 +236,11 @@ class RowWriter:
                     result.duplicates += 1
                 continue
             newest = ex.latest.get((hid, item_id))
-            if newest is not None and newest["expires_on"] > expires_on:
+            if (
+                newest is not None
+                and newest["expires_on"] > expires_on
+                and renews(r[_NUMBER], expires_on, newest["number"], newest["issued_on"])
+            ):
                 why = (
                     f"已有该单位到期日更晚（{newest['expires_on']:%Y-%m-%d}）的同类证书，此行是旧证"
                 )
@@ -359,7 +365,9 @@ class RowWriter:
                 + planned
                 + (reminded, r[_CHANNEL], staff.get(r[_REMINDED_BY]))
             )
-            created.append((hid, item.id, expires_on, cert_id, r[_SHEET], r[_ROW]))
+            created.append(
+                (hid, item.id, expires_on, cert_id, r[_SHEET], r[_ROW], r[_NUMBER], r[_ISSUED])
+            )
         _insert(
             session, Reminder, _REMINDER_COLUMNS, reminder_rows, _reminder_fixed(self.now), memo
         )
@@ -378,22 +386,29 @@ class RowWriter:
         # (`seen`), so sorting whole tuples orders by it, without a key function per row.
         renewals: list[tuple[dict[str, Any], int]] = []
         candidates = [c for c in self.created if (c[0], c[1]) in renewing] if renewing else []
-        for hid, item_id, expires_on, cert_id, sheet, row in sorted(candidates):
+        for hid, item_id, expires_on, cert_id, sheet, row, number, issued in sorted(candidates):
             pair = (hid, item_id)
             newest = ex.latest.get(pair)
             if newest is not None and newest["expires_on"] < expires_on:
-                renewals.append((newest, cert_id))
-                result.problems.append(
-                    Problem(
-                        sheet,
-                        row,
-                        None,
-                        None,
-                        "warning",
-                        f"视为换证：原证（到期{newest['expires_on']:%Y-%m-%d}）已关闭",
+                was = f"原证（到期{newest['expires_on']:%Y-%m-%d}）"
+                if renews(newest["number"], newest["expires_on"], number, issued):
+                    renewals.append((newest, cert_id))
+                    said = f"视为换证：{was}已关闭"
+                else:  # two certificates of the holder for one permit (two premises, say)
+                    when = "未填颁发日期" if issued is None else "颁发早于原证到期一年以上"
+                    said = (
+                        f"证书编号与{was}不同，且{when}，未视为换证，两张都保留；"
+                        "如确为换证，请在原证的提醒上记录“已换证”"
                     )
-                )
-            ex.latest[pair] = {"id": cert_id, "expires_on": expires_on}
+                result.problems.append(Problem(sheet, row, None, None, "warning", said))
+            elif newest is not None:
+                continue  # an older certificate of its own (another number): not the latest
+            ex.latest[pair] = {
+                "id": cert_id,
+                "expires_on": expires_on,
+                "number": number,
+                "issued_on": issued,
+            }
         close_renewed(self.session, renewals, self.now, self.actor, self.staff_id)
         return result
 
