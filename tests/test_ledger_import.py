@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
@@ -444,3 +444,30 @@ def test_bulk_write_keeps_file_order_and_the_page_cache(
     assert [r for _, r in certs] == sorted(r for _, r in certs)  # ids follow the file
     assert sorted(c for c, _ in reminders) == [i for i, _ in certs]
     assert {v for _, v in reminders} == {1}
+
+
+# --- what the reader recognises, end to end --------------------------------------------------
+
+
+def test_a_two_level_header_imports_the_expiry_not_the_issue_date(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "wps.xlsx"
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["科室名称：社会事务科"])
+    ws.append(
+        ["序号", "单位（个人）名称", "许可证书名称", "证书有效期", None, "联系人", "联系方式"]
+    )
+    ws.append([None, None, None, "颁发日期", "期满日期", None, None])
+    ws.append([1, "丁公司", "卫生许可证", date(2023, 5, 10), date(2027, 5, 9), "赵", "13800138000"])
+    for ref in ("A2:A3", "B2:B3", "C2:C3", "D2:E2", "F2:F3", "G2:G3"):
+        ws.merge_cells(ref)
+    wb.save(path)
+    report = run_import(engine, path)
+    assert (report.rows, report.imported, report.rejected, report.warnings) == (1, 1, 0, 0)
+    with db.session_scope(engine, write=False) as session:
+        cert = session.exec(select(Certificate)).scalar_one()  # type: ignore[call-overload]
+        assert (cert.issued_on, cert.expires_on) == (date(2023, 5, 10), date(2027, 5, 9))
+        assert not cert.expiry_computed and cert.source_row == 4

@@ -237,6 +237,61 @@ def test_two_level_header_with_vertical_merges(tmp_path: Path) -> None:
     assert table.rows[0].row == 3 and table.rows[0].values["holder"] == "丙公司"
 
 
+def two_level_ledger(path: Path, *, merged: bool = True) -> Path:
+    """WPS's two-level header: 证书有效期 merged across 颁发日期 | 期满日期 on the row below,
+    the other headers merged down over both rows; the top row alone looks like a header."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["东丽区政务服务办公室许可证书到期前提醒台账"])
+    ws.append(["科室名称：社会事务科"])
+    ws.append(
+        ["序号", "单位（个人）名称", "许可证书名称", "证书有效期", None, "联系人", "联系方式"]
+    )
+    ws.append([None, None, None, "颁发日期", "期满日期", None, None])
+    ws.append([1, "丁公司", "卫生许可证", date(2023, 5, 10), date(2027, 5, 9), "赵", "13800138000"])
+    ws.append([2, "戊公司", "卫生许可证", date(2022, 7, 1), date(2026, 6, 30), "钱", "13900139000"])
+    if merged:
+        for ref in ("A3:A4", "B3:B4", "C3:C4", "D3:E3", "F3:F4", "G3:G4"):
+            ws.merge_cells(ref)
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("merged", [True, False], ids=["merged", "merges lost"])
+def test_second_header_row_under_a_header_names_the_columns(tmp_path: Path, merged: bool) -> None:
+    # The top row was taken for the header: 证书有效期 became the expiry (the issue dates) and
+    # the 颁发日期 | 期满日期 row a data row.
+    table = only_table(two_level_ledger(tmp_path / "wps.xlsx", merged=merged))
+    assert (table.header_row, table.section) == (4, "社会事务科")
+    assert table.columns == {
+        "seq": 0,
+        "holder": 1,
+        "certificate": 2,
+        "issued_on": 3,
+        "expires_on": 4,
+        "contact_name": 5,
+        "contact": 6,
+    }
+    assert table.extra_headers == [] and table.duplicate_headers == [] and table.skipped == []
+    assert row_numbers(table) == [5, 6]
+    first = table.rows[0].values
+    assert (first["issued_on"], first["expires_on"]) == (date(2023, 5, 10), date(2027, 5, 9))
+    assert read_lazily(tmp_path / "wps.xlsx") == read_at_once(tmp_path / "wps.xlsx")
+
+
+def test_a_row_under_the_header_is_a_second_header_only_if_all_of_it_names_columns(
+    tmp_path: Path,
+) -> None:
+    path = two_level_ledger(tmp_path / "wps.xlsx")
+    with edit(path) as wb:
+        assert wb.active is not None
+        wb.active["D4"] = "张三"  # not a column name: the row is data (and rejected later)
+    table = only_table(path)
+    assert table.header_row == 3 and table.columns["expires_on"] == 3
+    assert row_numbers(table) == [4, 5, 6]
+
+
 # --- sheets ---------------------------------------------------------------------------------
 
 

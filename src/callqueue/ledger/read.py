@@ -374,6 +374,27 @@ def _find_header(rows: Sequence[list[object]]) -> tuple[int, list[str | None]] |
     return None
 
 
+def _sub_header(
+    top: list[object], below: list[object], keys: list[str | None], grouped: set[int]
+) -> list[str | None] | None:
+    """The columns named by a second header row (WPS: 证书有效期 merged across two columns over
+    颁发日期 | 期满日期, the other headers merged down over both rows), or None when `below`
+    is not one: each of its cells must name a column and sit under a header cell merged
+    across it (`grouped`), a blank one or one that names no column."""
+    named = [(col, value) for col, value in enumerate(below) if value != ""]
+    if not named or len(below) > len(top):
+        return None
+    sub = list(keys)
+    for col, value in named:
+        key = _header_key(value)
+        if key is None and not _is_weak_expiry(value):
+            return None
+        if not (col in grouped or top[col] == "" or keys[col] is None):
+            return None
+        sub[col] = key
+    return sub
+
+
 def _find_section(rows: Sequence[list[object]]) -> str | None:
     section = None
     for row in rows:
@@ -398,10 +419,13 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
     col0, width = start[1], sheet.width
     # Merge coordinates are absolute and 0-based; cell lists start at column `col0`.
     wide: set[tuple[int, int]] = set()
+    across: dict[int, list[tuple[int, int]]] = {}  # merges over two columns or more, near the top
     down: dict[int, list[tuple[int, int]]] = {}
     for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []:
         if c1 - c0 >= 2:
             wide.add((r0, c0 - col0))
+        if c1 > c0 and r0 < _HEADER_SCAN:
+            across.setdefault(r0, []).append((c0 - col0, c1 - col0))
         if r1 > r0 and col0 <= c0 < col0 + width:
             down.setdefault(r0, []).append((c0 - col0, r1))
 
@@ -417,16 +441,28 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
     if found is None:
         return table
     header, keys = found
-    table.header_row = header + 1
+    texts = scan[header]
+    first = header + 1  # the first row under the header
+    if first < len(head):
+        below = _strip(head[first])
+        grouped = {c for c0, c1 in across.get(header, ()) for c in range(c0, c1 + 1)}
+        sub = _sub_header(texts, below, keys, grouped)
+        if sub is not None:
+            # A two-level header: the second row's names are the more specific ones.
+            keys = sub
+            texts = [b if b != "" else t for t, b in zip(texts, below, strict=False)]
+            texts += scan[header][len(texts) :]
+            first += 1
+    table.header_row = first
     table.section = _find_section(scan[:header])
     picks: dict[str, int] = {}
     joined: dict[str, list[int]] = {}  # more columns of a key whose cells add up (电话, 手机)
     if "expires_on" not in keys:
-        weak = [c for c, t in enumerate(scan[header]) if _is_weak_expiry(t) and keys[c] is None]
+        weak = [c for c, t in enumerate(texts) if _is_weak_expiry(t) and keys[c] is None]
         if weak:
             keys = list(keys)
             keys[weak[0]] = "expires_on"
-    for col, (key, text) in enumerate(zip(keys, scan[header], strict=True)):
+    for col, (key, text) in enumerate(zip(keys, texts, strict=True)):
         if key is None:
             if text != "":
                 table.extra_headers.append(str(text))
@@ -443,7 +479,7 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
     narrow = size == width  # every column is mapped: no other cell can hold content
     position = {col: pos for pos, col in enumerate(cols)}
     holder, seq = names.index("holder"), picks.get("seq")
-    header_holders = _HOLDER_HEADERS | {scan[header][cols[holder]]}
+    header_holders = _HOLDER_HEADERS | {texts[cols[holder]]}
     spread = {
         r0: [(position[c], r1) for c, r1 in spans if c in position] for r0, spans in down.items()
     }
@@ -452,7 +488,7 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
 
     def data_rows() -> Iterator[RawRow]:
         fills: dict[int, list[tuple[int, object]]] = {}
-        for r, raw in enumerate(itertools.chain(head[header + 1 :], rows), start=header + 1):
+        for r, raw in enumerate(itertools.chain(head[first:], rows), start=first):
             picked = take(raw)
             values = [(v.strip() or None) if isinstance(v, str) else v for v in picked]
             for pos, more in joins:
@@ -483,7 +519,7 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
 
     if lazy:
         table.pending = data_rows()
-        table.expected_rows = max(0, start[0] + sheet.height - header - 1)
+        table.expected_rows = max(0, start[0] + sheet.height - first)
     else:
         table.rows = list(data_rows())
         table.expected_rows = len(table.rows)
