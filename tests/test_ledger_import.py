@@ -471,3 +471,32 @@ def test_a_two_level_header_imports_the_expiry_not_the_issue_date(
         cert = session.exec(select(Certificate)).scalar_one()  # type: ignore[call-overload]
         assert (cert.issued_on, cert.expires_on) == (date(2023, 5, 10), date(2027, 5, 9))
         assert not cert.expiry_computed and cert.source_row == 4
+
+
+def test_an_expiry_column_not_recognised_is_never_guessed_from_the_issue_date(
+    engine: Engine, tmp_path: Path
+) -> None:
+    headers = ("序号", "单位名称", "许可证书名称", "发证日期", "有效期止于", "联系人", "联系电话")
+    keys = ("seq", "holder", "certificate", "issued_on", "expiry", "contact_name", "contact")
+    licence = licence_row(1, issued_on=date(2025, 11, 20), expiry=date(2031, 3, 4))
+    path = write_annex2(tmp_path / "h.xlsx", [licence], headers=headers, keys=keys)
+    report = run_import(engine, path)
+    assert (report.rows, report.imported, report.rejected) == (1, 0, 1)
+    assert count(engine, Certificate) == 0
+    (error,) = [p for p in report.problems if p.severity == "error"]
+    assert (
+        error.row == 5 and "“有效期止于”" in error.message and "不按颁发日期推算" in error.message
+    )
+    assert any(
+        p.column == "有效期止于" and "可能是期满日期" in p.message
+        for p in report.problems
+        if p.severity == "warning"
+    )
+    # Spelled as ledgers commonly do, the same column is the expiry.
+    headers = ("序号", "单位名称", "许可证书名称", "发证日期", "有效期止", "联系人", "联系电话")
+    path = write_annex2(tmp_path / "k.xlsx", [licence], headers=headers, keys=keys)
+    report = run_import(engine, path)
+    assert (report.imported, report.rejected) == (1, 0)
+    with db.session_scope(engine, write=False) as session:
+        cert = session.exec(select(Certificate)).scalar_one()  # type: ignore[call-overload]
+        assert cert.expires_on == date(2031, 3, 4) and not cert.expiry_computed

@@ -161,6 +161,30 @@ def test_expiry_headers_with_remarks_or_an_owner_are_known(tmp_path: Path, expir
     assert table.rows[0].values["expires_on"] == "2024.12.31" and table.extra_headers == []
 
 
+@pytest.mark.parametrize(
+    "expiry",
+    [
+        "有效期止",
+        "有效期截至",
+        "有效期至",
+        "期满时间",
+        "届满日期",
+        "有效期结束日期",
+        "有效日期至",
+        "有效期限截止",
+        "到期日期",
+        "到期时间",
+    ],
+)
+def test_common_expiry_spellings_are_known(tmp_path: Path, expiry: str) -> None:
+    headers = ("序号", "单位名称", "许可证书名称", "发证日期", expiry, "联系人", "联系电话")
+    keys = ("seq", "holder", "certificate", "issued_on", "expires_on", "contact_name", "contact")
+    row = licence_row(1, expires_on=date(2031, 3, 4))
+    table = only_table(write_annex2(tmp_path / "e.xlsx", [row], headers=headers, keys=keys))
+    assert table.columns["expires_on"] == 4 and table.extra_headers == []
+    assert table.rows[0].values["expires_on"] == date(2031, 3, 4)
+
+
 def test_a_bare_validity_header_is_the_expiry_only_when_nothing_else_is(tmp_path: Path) -> None:
     headers = ("单位名称", "证书名称", "有效期", "联系电话")
     keys = ("holder", "certificate", "validity", "contact")

@@ -49,6 +49,9 @@ ANNEX2_HEADERS = tuple(HEADERS[k] for k in ANNEX2_KEYS)
 EXPORT_EXTRA_HEADERS = ("申请换证时限", "计划提醒日期", "状态")
 REASON_HEADER = "原因"
 IGNORED_HEADERS = frozenset({REASON_HEADER, *EXPORT_EXTRA_HEADERS})
+# An unrecognised header that may name the expiry (有效期止于, 证照到期年月): while a sheet has
+# one, no expiry is worked out from the issue date, since the sheet may well give it.
+_EXPIRY_LIKE = re.compile(r"期满|届满|到期|有效.*[止至截]|截止|失效")
 _CHANNELS = {
     "电话": Channel.PHONE,
     "人工电话通知": Channel.PHONE,
@@ -259,8 +262,16 @@ def iter_checked(
         column_notes = [
             (h, f"列“{h}”与前面的列重复，只读取了前一列") for h in table.duplicate_headers
         ]
+        unknown = [h for h in table.extra_headers if h not in IGNORED_HEADERS]
+        # Only when the sheet has no expiry column, or the rows leave it empty, does this matter.
+        expiry_like = next((h for h in unknown if _EXPIRY_LIKE.search(h) and "提醒" not in h), None)
         column_notes += [
-            (h, f"未识别的列“{h}”，已忽略") for h in table.extra_headers if h not in IGNORED_HEADERS
+            (
+                h,
+                f"未识别的列“{h}”，已忽略"
+                + ("；它可能是期满日期，本表不按颁发日期推算期满日期" if h == expiry_like else ""),
+            )
+            for h in unknown
         ]
         for header, message in column_notes:
             part.problems.append(
@@ -269,7 +280,7 @@ def iter_checked(
         rows = table.data_rows()
         while chunk := list(itertools.islice(rows, chunk_rows)):
             for raw in chunk:
-                _check_row(raw, section, index, known, part, memo)
+                _check_row(raw, section, index, known, part, memo, expiry_like)
             yield part
             part = CheckResult()
     if not found:
@@ -311,6 +322,7 @@ def _check_row(
     known: dict[str, str],
     result: CheckResult,
     memo: _Memo,
+    expiry_like: str | None = None,
 ) -> None:
     v = raw.values
     dates = memo.dates
@@ -349,7 +361,13 @@ def _check_row(
     if item is not None and len(item.validity_years) == 1:
         validity = item.validity_years[0]
     if expires is None and v.get("expires_on") is None and item is not None:
-        if issued is None:
+        if expiry_like is not None:
+            err(
+                "expires_on",
+                f"未填期满日期；本表的“{expiry_like}”列未能识别，可能是期满日期，"
+                "不按颁发日期推算。请将该列表头改为“期满日期”后重新导入",
+            )
+        elif issued is None:
             err("expires_on", "缺少期满日期（也没有颁发日期可推算）")
         elif validity is None:
             err(
