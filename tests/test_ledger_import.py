@@ -500,3 +500,31 @@ def test_an_expiry_column_not_recognised_is_never_guessed_from_the_issue_date(
     with db.session_scope(engine, write=False) as session:
         cert = session.exec(select(Certificate)).scalar_one()  # type: ignore[call-overload]
         assert cert.expires_on == date(2031, 3, 4) and not cert.expiry_computed
+
+
+def test_footer_and_note_rows_are_said_not_rejected(engine: Engine, tmp_path: Path) -> None:
+    path = write_annex2(
+        tmp_path / "f.xlsx",
+        [
+            licence_row(1),
+            licence_row(2),
+            [None, "合计：2户"],
+            None,
+            ["填表人：张敏", None, None, "审核人：王主任", None, None, "填表日期：2024年5月1日"],
+            ["填报单位：涉农事务和经贸商务科", None, None, None, None, "联系电话：", "24399999"],
+            ["说明", "本表每月更新"],
+            [9],
+            [10],
+        ],
+        section=SECTION,
+    )
+    report = run_import(engine, path)
+    assert (report.rows, report.imported, report.rejected) == (2, 2, 0)
+    assert report.rejects_file is None
+    said = {(p.row, p.message) for p in report.problems if p.severity == "warning"}
+    assert said == {
+        *((n, "视为说明行，未导入") for n in (7, 9, 10, 11)),
+        (12, "2行只有序号、没有其他内容（第12行至第13行），视为空行，未导入"),
+    }
+    for problem in report.problems:
+        assert "24399999" not in problem.message and "张敏" not in problem.message

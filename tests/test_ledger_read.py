@@ -469,6 +469,31 @@ def test_note_rows_are_skipped_with_a_reason(tmp_path: Path) -> None:
     ]
 
 
+def test_footer_rows_are_note_rows_but_a_licence_never_is(tmp_path: Path) -> None:
+    rows: list[Row] = [
+        licence_row(1),
+        [None, "合计：1户"],
+        None,
+        ["填表人：张敏", None, None, "审核人：王主任", None, None, "填表日期：2024年5月1日"],
+        ["填报单位：涉农事务和经贸商务科", None, None, None, None, "联系电话：", "24399999"],
+        ["说明", "本表每月更新"],
+        ["制表：张三", None, None, "日期：2024-05-01"],
+        ["负责人：李四", None, None, None, None, None, "13800138000"],
+        # Data, whatever the first cell says: a holder with a certificate or a date.
+        ["说明", "丁公司", "卫生许可证", None, date(2027, 1, 1)],
+        ["备注：补录", "说明书印刷有限公司", "卫生许可证"],
+        ["注：", "戊公司", None, None, "2027.1.1"],
+    ]
+    table = only_table(write_annex2(tmp_path / "footer.xlsx", rows))
+    assert row_numbers(table) == [5, 13, 14, 15]
+    assert [r.values["holder"] for r in table.rows[1:]] == [
+        "丁公司",
+        "说明书印刷有限公司",
+        "戊公司",
+    ]
+    assert table.skipped == [(n, NOTE_ROW) for n in (6, 8, 9, 10, 11, 12)]
+
+
 def test_repeated_header_rows_are_skipped(tmp_path: Path) -> None:
     rows: list[Row] = [licence_row(1), list(ANNEX2_HEADERS), licence_row(2), licence_row(3)]
     table = only_table(write_annex2(tmp_path / "r.xlsx", rows))

@@ -13,7 +13,15 @@ from typing import Any, NamedTuple
 from callqueue.catalog import CatalogEntry, name_key
 from callqueue.ledger.dates import DateParseError, read_date
 from callqueue.ledger.phones import ContactInfo, Phone, mask_phone, read_contact
-from callqueue.ledger.read import LedgerWorkbook, RawRow, SheetTable, UnreadableWorkbook
+from callqueue.ledger.read import (
+    NOTE_ROW,
+    REPEATED_HEADER,
+    SEQ_ONLY,
+    LedgerWorkbook,
+    RawRow,
+    SheetTable,
+    UnreadableWorkbook,
+)
 from callqueue.models import Channel
 
 HEADERS = {
@@ -52,6 +60,10 @@ IGNORED_HEADERS = frozenset({REASON_HEADER, *EXPORT_EXTRA_HEADERS})
 # An unrecognised header that may name the expiry (有效期止于, 证照到期年月): while a sheet has
 # one, no expiry is worked out from the issue date, since the sheet may well give it.
 _EXPIRY_LIKE = re.compile(r"期满|届满|到期|有效.*[止至截]|截止|失效")
+_SKIPPED = {
+    NOTE_ROW: "视为说明行，未导入",
+    REPEATED_HEADER: "重复的表头，未导入",
+}
 _CHANNELS = {
     "电话": Channel.PHONE,
     "人工电话通知": Channel.PHONE,
@@ -283,6 +295,7 @@ def iter_checked(
                 _check_row(raw, section, index, known, part, memo, expiry_like)
             yield part
             part = CheckResult()
+        part.problems += _skipped_rows(table)  # known once the sheet's rows are all read
     if not found:
         # Not a ledger at all (the wrong file, an empty workbook): refused like a file that
         # cannot be read, so handing in the wrong file never looks like a successful import.
@@ -292,6 +305,31 @@ def iter_checked(
         )
     if part.problems or part.columns:
         yield part
+
+
+def _skipped_rows(table: SheetTable) -> list[Problem]:
+    """What the reader set aside in `table` (note rows, repeated headers, rows with only a
+    number), said in the report: nothing leaves an import unsaid."""
+    problems = [
+        Problem(table.sheet, row, None, None, "warning", _SKIPPED[reason])
+        for row, reason in table.skipped
+        if reason in _SKIPPED
+    ]
+    numbered = [row for row, reason in table.skipped if reason == SEQ_ONLY]
+    if numbered:
+        # A template's pre-numbered rows can run to hundreds: one line for all of them.
+        where = f"第{numbered[0]}行" + (f"至第{numbered[-1]}行" if len(numbered) > 1 else "")
+        problems.append(
+            Problem(
+                table.sheet,
+                numbered[0],
+                HEADERS["seq"],
+                None,
+                "warning",
+                f"{len(numbered)}行只有序号、没有其他内容（{where}），视为空行，未导入",
+            )
+        )
+    return problems
 
 
 def _sheet_section(

@@ -109,6 +109,15 @@ _OWNER = re.compile(r"^(?:证书|许可证书?|证照)")
 # Headers that name the expiry only when nothing else does: "有效期" may also hold "5年".
 _WEAK_EXPIRES = frozenset({"有效期", "有效期限", "证书有效期"})
 _TOTAL = re.compile(r"[合总小共]\s*计\s*[:：]?")
+# A footer's first cell: who filled the form in or checked it, a phone to ask, a note
+# (填报单位：…, 审核人：…, 联系电话：, 说明). Unlike _NOTE it must be a whole label, so that
+# 合计贸易有限公司 or 说明书印刷厂 stays a holder.
+_FOOTER = re.compile(
+    r"(?:(?:填报|填表|制表|审核|复核|审批|统计|经办|报送)(?:单位|科室|人|日期|时间)?"
+    r"|(?:单位|科室|部门)?负责人|(?:分管|主管)领导|联系人|联系电话|电话|日期)\s*[:：].*"
+    r"|(?:说明|备注|填表说明)(?:\s*[:：].*)?|注\s*(?:[:：\d].*)?",
+    re.DOTALL,
+)
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 
@@ -378,6 +387,10 @@ def _is_total(value: object) -> bool:
     return isinstance(value, str) and _TOTAL.fullmatch(value) is not None
 
 
+def _is_footer(value: object) -> bool:
+    return isinstance(value, str) and _FOOTER.fullmatch(value) is not None
+
+
 def _find_header(rows: Sequence[list[object]]) -> tuple[int, list[str | None]] | None:
     for index, row in enumerate(rows):
         keys = [_header_key(value) for value in row]
@@ -498,6 +511,12 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
     }
     skipped, name = table.skipped, sheet.name
     joins = [(names.index(key), more) for key, more in joined.items()]
+    # The cells that make a row a licence whatever else it holds: holder, certificate, dates.
+    essential = (
+        picks["holder"],
+        picks.get("certificate"),
+        tuple(picks[k] for k in ("issued_on", "expires_on") if k in picks),
+    )
 
     def data_rows() -> Iterator[RawRow]:
         fills: dict[int, list[tuple[int, object]]] = {}
@@ -513,7 +532,7 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
                 for pos, value in fills.pop(r):
                     values[pos] = value
             if filled <= 4 or not own:
-                reason = _skip_reason(_strip(raw), r, wide, position, seq)
+                reason = _skip_reason(_strip(raw), r, wide, position, seq, essential)
                 if reason == _BLANK:
                     continue
                 if reason is not None:
@@ -545,6 +564,7 @@ def _skip_reason(
     wide: set[tuple[int, int]],
     mapped: dict[int, int],
     seq: int | None,
+    essential: tuple[int, int | None, tuple[int, ...]],
 ) -> str | None:
     present = [(col, v) for col, v in enumerate(cells) if v != ""]
     if not present:
@@ -555,9 +575,27 @@ def _skip_reason(
             return NOTE_ROW
         if col == seq and _is_number(value):
             return SEQ_ONLY
-    elif _is_total(present[0][1]) or all(_is_note(v) for _, v in present):
-        return NOTE_ROW
+    else:
+        first = present[0][1]
+        if _is_total(first) or all(_is_note(v) for _, v in present):
+            return NOTE_ROW
+        if _is_footer(first) and not _names_a_licence(cells, essential):
+            return NOTE_ROW
     return None
+
+
+def _names_a_licence(
+    cells: list[object], essential: tuple[int, int | None, tuple[int, ...]]
+) -> bool:
+    """Whether two of a holder, a certificate and a date are given (not as footer labels):
+    such a row is data, and is checked as such, whatever its first cell says."""
+    holder, certificate, dates = essential
+
+    def given(col: int | None) -> bool:
+        value = cells[col] if col is not None and col < len(cells) else ""
+        return value != "" and not _is_footer(value)
+
+    return given(holder) + given(certificate) + any(given(c) for c in dates) >= 2
 
 
 def _strip(row: list[Any]) -> list[object]:
