@@ -18,6 +18,7 @@ from callqueue.ledger.read import UnreadableWorkbook
 from callqueue.models import (
     AuditEvent,
     Certificate,
+    Contact,
     ContactEmail,
     ContactPhone,
     Holder,
@@ -528,3 +529,53 @@ def test_footer_and_note_rows_are_said_not_rejected(engine: Engine, tmp_path: Pa
     }
     for problem in report.problems:
         assert "24399999" not in problem.message and "张敏" not in problem.message
+
+
+@pytest.mark.parametrize(
+    ("name_cell", "contact_cell", "merge"),
+    [
+        ("李四 13900139000", None, False),
+        ("李四 13900139000", None, True),  # 联系人 merged across 联系方式
+        ("李四13900139000", None, False),
+        ("李四（13900139000）", "13900139000", False),  # the same number twice: once
+        (13900139000.0, None, False),
+        ("李四 li@example.com", None, False),
+        ("李四", "13900139000", False),
+    ],
+)
+def test_a_phone_or_email_in_the_contact_name_column_is_a_contact(
+    engine: Engine, tmp_path: Path, name_cell: object, contact_cell: object, merge: bool
+) -> None:
+    path = write_annex2(
+        tmp_path / "n.xlsx",
+        [licence_row(1, contact_name=name_cell, contact=contact_cell)],
+        section=SECTION,
+    )
+    if merge:
+        with edit(path) as wb:
+            wb.active.merge_cells("F5:G5")
+    report = run_import(engine, path)
+    assert (report.imported, report.rejected) == (1, 0)
+    assert not any("补充联系方式" in p.message for p in report.problems)
+    with db.session_scope(engine, write=False) as session:
+        names = session.execute(select(table(Contact).c.name)).scalars().all()
+        phones = session.execute(select(table(ContactPhone).c.e164)).scalars().all()
+        emails = session.execute(select(table(ContactEmail).c.address)).scalars().all()
+        repair = session.execute(select(table(Reminder).c.needs_repair)).scalar_one()
+    assert names == ([""] if isinstance(name_cell, float) else ["李四"])
+    assert [*phones, *emails] == (
+        ["li@example.com"] if "@" in str(name_cell) else ["+8613900139000"]
+    )
+    assert not repair
+
+
+def test_digits_in_the_contact_name_that_are_no_phone_stay_the_name(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write_annex2(
+        tmp_path / "d.xlsx", [licence_row(1, contact_name="3号楼王工")], section=SECTION
+    )
+    report = run_import(engine, path)
+    assert (report.imported, report.warnings) == (1, 0)
+    with db.session_scope(engine, write=False) as session:
+        assert session.execute(select(table(Contact).c.name)).scalars().all() == ["3号楼王工"]

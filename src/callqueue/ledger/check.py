@@ -64,6 +64,9 @@ _SKIPPED = {
     NOTE_ROW: "视为说明行，未导入",
     REPEATED_HEADER: "重复的表头，未导入",
 }
+# A contact-name cell that may hold a phone or an email too (李四 13900139000).
+_CONTACT_HINT = re.compile(r"[\d@]")
+_NAME_SEPARATORS = re.compile(r"[,，、;；/|:：()（）\[\]<>《》\-—_]+")
 _CHANNELS = {
     "电话": Channel.PHONE,
     "人工电话通知": Channel.PHONE,
@@ -429,7 +432,13 @@ def _check_row(
     info = _contact(v)
     for message in info.problems:
         warn("contact", message)
-    contact_name = _stored(_text(v.get("contact_name")) or "、".join(info.names))
+    name_cell = v.get("contact_name")
+    if name_cell is not None and (
+        not isinstance(name_cell, str) or _CONTACT_HINT.search(name_cell)
+    ):
+        contact_name, info = _contact_in_name(name_cell, info, warn)
+    else:
+        contact_name = _stored(_text(name_cell) or "、".join(info.names))
     if not info.phones and not info.emails:
         warn("contact", "没有可用的电话或邮箱，导入后需补充联系方式")
     reminded_on = _date(v, "reminded_on", warn, dates)
@@ -531,6 +540,33 @@ def _date(
         report(column, found)
         return None
     return found
+
+
+def _contact_in_name(
+    cell: object, info: ContactInfo, warn: Callable[[str | None, str], None]
+) -> tuple[str, ContactInfo]:
+    """The contact's name from a 联系人 cell that holds digits or an @, and `info` with the
+    phones and emails written there too (李四 13900139000, 王五13700137000)."""
+    text = _text(cell)
+    found = read_contact(cell)
+    if not found.phones and not found.emails:
+        return _stored(text or "、".join(info.names)), info  # 3号楼王工: digits, but no phone
+    for message in found.problems:
+        warn("contact_name", message)
+    rest = text
+    for piece in (*(p.raw for p in found.phones), *found.emails):
+        rest = rest.replace(piece, " ")
+    rest = " ".join(_NAME_SEPARATORS.sub(" ", rest).split())
+    if not rest or _CONTACT_HINT.search(rest):
+        rest = "、".join(found.names) or "、".join(info.names)
+    phones = {(p.e164, p.extension): p for p in (*info.phones, *found.phones)}
+    merged = ContactInfo(
+        phones=tuple(phones.values()),
+        emails=tuple(dict.fromkeys(info.emails + found.emails)),
+        names=info.names,
+        problems=info.problems,
+    )
+    return _stored(rest), merged
 
 
 def _contact(values: dict[str, object]) -> ContactInfo:
