@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
@@ -19,6 +19,7 @@ from callqueue.ledger.read import UnreadableWorkbook
 from callqueue.models import (
     AuditEvent,
     Certificate,
+    Contact,
     ContactEmail,
     ContactPhone,
     Holder,
@@ -538,3 +539,137 @@ def test_bulk_write_keeps_file_order_and_the_page_cache(
     assert [r for _, r in certs] == sorted(r for _, r in certs)  # ids follow the file
     assert sorted(c for c, _ in reminders) == [i for i, _ in certs]
     assert {v for _, v in reminders} == {1}
+
+
+# --- what the reader recognises, end to end --------------------------------------------------
+
+
+def test_a_two_level_header_imports_the_expiry_not_the_issue_date(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "wps.xlsx"
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["科室名称：社会事务科"])
+    ws.append(
+        ["序号", "单位（个人）名称", "许可证书名称", "证书有效期", None, "联系人", "联系方式"]
+    )
+    ws.append([None, None, None, "颁发日期", "期满日期", None, None])
+    ws.append([1, "丁公司", "卫生许可证", date(2023, 5, 10), date(2027, 5, 9), "赵", "13800138000"])
+    for ref in ("A2:A3", "B2:B3", "C2:C3", "D2:E2", "F2:F3", "G2:G3"):
+        ws.merge_cells(ref)
+    wb.save(path)
+    report = run_import(engine, path)
+    assert (report.rows, report.imported, report.rejected, report.warnings) == (1, 1, 0, 0)
+    with db.session_scope(engine, write=False) as session:
+        cert = session.exec(select(Certificate)).scalar_one()  # type: ignore[call-overload]
+        assert (cert.issued_on, cert.expires_on) == (date(2023, 5, 10), date(2027, 5, 9))
+        assert not cert.expiry_computed and cert.source_row == 4
+
+
+def test_an_expiry_column_not_recognised_is_never_guessed_from_the_issue_date(
+    engine: Engine, tmp_path: Path
+) -> None:
+    headers = ("序号", "单位名称", "许可证书名称", "发证日期", "有效期止于", "联系人", "联系电话")
+    keys = ("seq", "holder", "certificate", "issued_on", "expiry", "contact_name", "contact")
+    licence = licence_row(1, issued_on=date(2025, 11, 20), expiry=date(2031, 3, 4))
+    path = write_annex2(tmp_path / "h.xlsx", [licence], headers=headers, keys=keys)
+    report = run_import(engine, path)
+    assert (report.rows, report.imported, report.rejected) == (1, 0, 1)
+    assert count(engine, Certificate) == 0
+    (error,) = [p for p in report.problems if p.severity == "error"]
+    assert (
+        error.row == 5 and "“有效期止于”" in error.message and "不按颁发日期推算" in error.message
+    )
+    assert any(
+        p.column == "有效期止于" and "可能是期满日期" in p.message
+        for p in report.problems
+        if p.severity == "warning"
+    )
+    # Spelled as ledgers commonly do, the same column is the expiry.
+    headers = ("序号", "单位名称", "许可证书名称", "发证日期", "有效期止", "联系人", "联系电话")
+    path = write_annex2(tmp_path / "k.xlsx", [licence], headers=headers, keys=keys)
+    report = run_import(engine, path)
+    assert (report.imported, report.rejected) == (1, 0)
+    with db.session_scope(engine, write=False) as session:
+        cert = session.exec(select(Certificate)).scalar_one()  # type: ignore[call-overload]
+        assert cert.expires_on == date(2031, 3, 4) and not cert.expiry_computed
+
+
+def test_footer_and_note_rows_are_said_not_rejected(engine: Engine, tmp_path: Path) -> None:
+    path = write_annex2(
+        tmp_path / "f.xlsx",
+        [
+            licence_row(1),
+            licence_row(2),
+            [None, "合计：2户"],
+            None,
+            ["填表人：张敏", None, None, "审核人：王主任", None, None, "填表日期：2024年5月1日"],
+            ["填报单位：涉农事务和经贸商务科", None, None, None, None, "联系电话：", "24399999"],
+            ["说明", "本表每月更新"],
+            [9],
+            [10],
+        ],
+        section=SECTION,
+    )
+    report = run_import(engine, path)
+    assert (report.rows, report.imported, report.rejected) == (2, 2, 0)
+    assert report.rejects_file is None
+    said = {(p.row, p.message) for p in report.problems if p.severity == "warning"}
+    assert said == {
+        *((n, "视为说明行，未导入") for n in (7, 9, 10, 11)),
+        (12, "2行只有序号、没有其他内容（第12行至第13行），视为空行，未导入"),
+    }
+    for problem in report.problems:
+        assert "24399999" not in problem.message and "张敏" not in problem.message
+
+
+@pytest.mark.parametrize(
+    ("name_cell", "contact_cell", "merge"),
+    [
+        ("李四 13900139000", None, False),
+        ("李四 13900139000", None, True),  # 联系人 merged across 联系方式
+        ("李四13900139000", None, False),
+        ("李四（13900139000）", "13900139000", False),  # the same number twice: once
+        (13900139000.0, None, False),
+        ("李四 li@example.com", None, False),
+        ("李四", "13900139000", False),
+    ],
+)
+def test_a_phone_or_email_in_the_contact_name_column_is_a_contact(
+    engine: Engine, tmp_path: Path, name_cell: object, contact_cell: object, merge: bool
+) -> None:
+    path = write_annex2(
+        tmp_path / "n.xlsx",
+        [licence_row(1, contact_name=name_cell, contact=contact_cell)],
+        section=SECTION,
+    )
+    if merge:
+        with edit(path) as wb:
+            wb.active.merge_cells("F5:G5")
+    report = run_import(engine, path)
+    assert (report.imported, report.rejected) == (1, 0)
+    assert not any("补充联系方式" in p.message for p in report.problems)
+    with db.session_scope(engine, write=False) as session:
+        names = session.execute(select(table(Contact).c.name)).scalars().all()
+        phones = session.execute(select(table(ContactPhone).c.e164)).scalars().all()
+        emails = session.execute(select(table(ContactEmail).c.address)).scalars().all()
+        repair = session.execute(select(table(Reminder).c.needs_repair)).scalar_one()
+    assert names == ([""] if isinstance(name_cell, float) else ["李四"])
+    assert [*phones, *emails] == (
+        ["li@example.com"] if "@" in str(name_cell) else ["+8613900139000"]
+    )
+    assert not repair
+
+
+def test_digits_in_the_contact_name_that_are_no_phone_stay_the_name(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write_annex2(
+        tmp_path / "d.xlsx", [licence_row(1, contact_name="3号楼王工")], section=SECTION
+    )
+    report = run_import(engine, path)
+    assert (report.imported, report.warnings) == (1, 0)
+    with db.session_scope(engine, write=False) as session:
+        assert session.execute(select(table(Contact).c.name)).scalars().all() == ["3号楼王工"]

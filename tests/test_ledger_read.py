@@ -161,6 +161,30 @@ def test_expiry_headers_with_remarks_or_an_owner_are_known(tmp_path: Path, expir
     assert table.rows[0].values["expires_on"] == "2024.12.31" and table.extra_headers == []
 
 
+@pytest.mark.parametrize(
+    "expiry",
+    [
+        "有效期止",
+        "有效期截至",
+        "有效期至",
+        "期满时间",
+        "届满日期",
+        "有效期结束日期",
+        "有效日期至",
+        "有效期限截止",
+        "到期日期",
+        "到期时间",
+    ],
+)
+def test_common_expiry_spellings_are_known(tmp_path: Path, expiry: str) -> None:
+    headers = ("序号", "单位名称", "许可证书名称", "发证日期", expiry, "联系人", "联系电话")
+    keys = ("seq", "holder", "certificate", "issued_on", "expires_on", "contact_name", "contact")
+    row = licence_row(1, expires_on=date(2031, 3, 4))
+    table = only_table(write_annex2(tmp_path / "e.xlsx", [row], headers=headers, keys=keys))
+    assert table.columns["expires_on"] == 4 and table.extra_headers == []
+    assert table.rows[0].values["expires_on"] == date(2031, 3, 4)
+
+
 def test_a_bare_validity_header_is_the_expiry_only_when_nothing_else_is(tmp_path: Path) -> None:
     headers = ("单位名称", "证书名称", "有效期", "联系电话")
     keys = ("holder", "certificate", "validity", "contact")
@@ -235,6 +259,61 @@ def test_two_level_header_with_vertical_merges(tmp_path: Path) -> None:
         "contact_name",
     }
     assert table.rows[0].row == 3 and table.rows[0].values["holder"] == "丙公司"
+
+
+def two_level_ledger(path: Path, *, merged: bool = True) -> Path:
+    """WPS's two-level header: 证书有效期 merged across 颁发日期 | 期满日期 on the row below,
+    the other headers merged down over both rows; the top row alone looks like a header."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["东丽区政务服务办公室许可证书到期前提醒台账"])
+    ws.append(["科室名称：社会事务科"])
+    ws.append(
+        ["序号", "单位（个人）名称", "许可证书名称", "证书有效期", None, "联系人", "联系方式"]
+    )
+    ws.append([None, None, None, "颁发日期", "期满日期", None, None])
+    ws.append([1, "丁公司", "卫生许可证", date(2023, 5, 10), date(2027, 5, 9), "赵", "13800138000"])
+    ws.append([2, "戊公司", "卫生许可证", date(2022, 7, 1), date(2026, 6, 30), "钱", "13900139000"])
+    if merged:
+        for ref in ("A3:A4", "B3:B4", "C3:C4", "D3:E3", "F3:F4", "G3:G4"):
+            ws.merge_cells(ref)
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("merged", [True, False], ids=["merged", "merges lost"])
+def test_second_header_row_under_a_header_names_the_columns(tmp_path: Path, merged: bool) -> None:
+    # The top row was taken for the header: 证书有效期 became the expiry (the issue dates) and
+    # the 颁发日期 | 期满日期 row a data row.
+    table = only_table(two_level_ledger(tmp_path / "wps.xlsx", merged=merged))
+    assert (table.header_row, table.section) == (4, "社会事务科")
+    assert table.columns == {
+        "seq": 0,
+        "holder": 1,
+        "certificate": 2,
+        "issued_on": 3,
+        "expires_on": 4,
+        "contact_name": 5,
+        "contact": 6,
+    }
+    assert table.extra_headers == [] and table.duplicate_headers == [] and table.skipped == []
+    assert row_numbers(table) == [5, 6]
+    first = table.rows[0].values
+    assert (first["issued_on"], first["expires_on"]) == (date(2023, 5, 10), date(2027, 5, 9))
+    assert read_lazily(tmp_path / "wps.xlsx") == read_at_once(tmp_path / "wps.xlsx")
+
+
+def test_a_row_under_the_header_is_a_second_header_only_if_all_of_it_names_columns(
+    tmp_path: Path,
+) -> None:
+    path = two_level_ledger(tmp_path / "wps.xlsx")
+    with edit(path) as wb:
+        assert wb.active is not None
+        wb.active["D4"] = "张三"  # not a column name: the row is data (and rejected later)
+    table = only_table(path)
+    assert table.header_row == 3 and table.columns["expires_on"] == 3
+    assert row_numbers(table) == [4, 5, 6]
 
 
 # --- sheets ---------------------------------------------------------------------------------
@@ -388,6 +467,31 @@ def test_note_rows_are_skipped_with_a_reason(tmp_path: Path) -> None:
         (16, NOTE_ROW),
         (17, NOTE_ROW),
     ]
+
+
+def test_footer_rows_are_note_rows_but_a_licence_never_is(tmp_path: Path) -> None:
+    rows: list[Row] = [
+        licence_row(1),
+        [None, "合计：1户"],
+        None,
+        ["填表人：张敏", None, None, "审核人：王主任", None, None, "填表日期：2024年5月1日"],
+        ["填报单位：涉农事务和经贸商务科", None, None, None, None, "联系电话：", "24399999"],
+        ["说明", "本表每月更新"],
+        ["制表：张三", None, None, "日期：2024-05-01"],
+        ["负责人：李四", None, None, None, None, None, "13800138000"],
+        # Data, whatever the first cell says: a holder with a certificate or a date.
+        ["说明", "丁公司", "卫生许可证", None, date(2027, 1, 1)],
+        ["备注：补录", "说明书印刷有限公司", "卫生许可证"],
+        ["注：", "戊公司", None, None, "2027.1.1"],
+    ]
+    table = only_table(write_annex2(tmp_path / "footer.xlsx", rows))
+    assert row_numbers(table) == [5, 13, 14, 15]
+    assert [r.values["holder"] for r in table.rows[1:]] == [
+        "丁公司",
+        "说明书印刷有限公司",
+        "戊公司",
+    ]
+    assert table.skipped == [(n, NOTE_ROW) for n in (6, 8, 9, 10, 11, 12)]
 
 
 def test_repeated_header_rows_are_skipped(tmp_path: Path) -> None:
