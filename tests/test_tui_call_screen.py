@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
-from textual.widgets import Input, Select, SelectionList
+from textual.widgets import Input, Select, SelectionList, Static
 
 from callqueue.queue.outcomes import CONVEYABLE
 from callqueue.tui import desk as desk_module
+from callqueue.tui.collector import IDLE
 from callqueue.tui.desk import Desk
 from callqueue.tui.screens import queue as queue_module
 from callqueue.tui.screens.confirm import ConfirmDialog, NoteDialog
@@ -318,3 +319,39 @@ async def test_user_data_is_shown_as_written_never_as_markup(
         await pilot.press("4")
         await settle(app, pilot)
         assert attempts(engine)[0].outcome == "no_answer"
+
+
+async def test_what_was_saved_leads_the_status_line_then_the_counts_do(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_name = "天津市东丽区某某农业生产资料有限责任公司第一分公司（华明镇门市部）"
+    build(
+        engine,
+        tmp_path,
+        [
+            due_row(1, holder=long_name, expires_on=date(2027, 2, 10)),
+            due_row(2, expires_on=date(2027, 2, 17)),
+        ],
+    )
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await claim_first(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        await pilot.press("7", "enter")  # 已换证, no new dates
+        await settle(app, pilot)
+        assert attempts(engine)[0].outcome == "renewed"
+        status = screen.query_one("#queue-status", Static)
+        shown = status.region.width - 2  # what the line shows (padding 1 each side)
+        line = text_of(app, "#queue-status")
+        assert line.startswith(f"{long_name}：")
+        assert "已换证" in line[: shown // 2]  # wide characters: two cells each
+        assert "待联系" in line  # the counts follow
+
+        monkeypatch.setattr(queue_module, "SAID_FIRST", 0.0)
+        await pilot.press("4")  # a new message, already old
+        await settle(app, pilot)
+        app.last_input -= IDLE + 0.1  # staff pause: the counts lead again
+        screen._tidy()
+        line = text_of(app, "#queue-status")
+        assert line.startswith("第 1 页") and "东丽区第002号公司：" in line
