@@ -218,6 +218,10 @@ async def test_assisted_dialog(engine: Engine, tmp_path: Path) -> None:
         assert isinstance(dialog, AssistedDialog)
         helper = dialog.query_one("#assisted-helper", Select)
         assert helper.value == me  # the desk's staff member unless changed
+        # the cursor starts in the first field on screen; Tab follows the screen's order
+        chain = dialog.focus_chain
+        assert dialog.focused is chain[0] and chain[0].id == "assisted-notes"
+        assert [w.region.y for w in chain] == sorted(w.region.y for w in chain)
         await pilot.press("escape")
         await settle(app, pilot)
         assert_nothing_saved(engine, before)
@@ -232,7 +236,7 @@ async def test_assisted_dialog(engine: Engine, tmp_path: Path) -> None:
         assert attempts(engine) == []
 
         set_reminder(engine, first_id, state="due")
-        await pilot.press("shift+tab", "enter")  # open the helper list: 甲 (this desk) highlighted
+        await pilot.press("tab", "enter")  # open the helper list: 甲 (this desk) highlighted
         await settle(app, pilot)
         await pilot.press("down", "enter", "tab")  # the next one: 丙 (the staff list's order)
         await settle(app, pilot)

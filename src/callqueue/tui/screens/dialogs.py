@@ -193,21 +193,25 @@ class AssistedDialog(OutcomeDialog):
         self.helper_id = helper_id
 
     def fields(self) -> list[Widget]:
-        """Who helps, and the notes field."""
+        """The notes field, then who helps (usually the one at the desk, so second).
+
+        The cursor starts in the first field on screen and Tab follows the screen's order:
+        it started in the notes below the helper, and what was typed went where not expected.
+        """
         return [
-            Label("帮办人"),
+            Label("备注"),
+            Input(placeholder="可不填，例如：代为准备材料、约定上门", id="assisted-notes"),
+            Label("帮办人（Tab 选择）"),
             Select(
                 [(Text(name), sid) for sid, name in self.helpers],
                 value=self.helper_id,
                 allow_blank=False,
                 id="assisted-helper",
             ),
-            Label("备注"),
-            Input(placeholder="可不填，例如：代为准备材料、约定上门", id="assisted-notes"),
         ]
 
     def on_mount(self) -> None:
-        """Start in the notes: the helper is usually the one at the desk."""
+        """Start in the notes, the first field."""
         self.query_one("#assisted-notes", Input).focus()
 
     @on(Input.Submitted, "#assisted-notes")
