@@ -35,11 +35,17 @@ from callqueue.tui.messages import (
     DeskFailed,
     EntryClaimed,
     HelpersRead,
+    NumbersRead,
     QueuePageLoaded,
     SectionSwitched,
     SlotsRead,
 )
-from callqueue.tui.screens.dialogs import AssistedDialog, CallbackDialog, SlotDialog
+from callqueue.tui.screens.dialogs import (
+    AssistedDialog,
+    CallbackDialog,
+    SlotDialog,
+    WrongNumberDialog,
+)
 from callqueue.tui.screens.filter import FilterDialog, describe
 from callqueue.tui.screens.help import HelpScreen
 from callqueue.tui.screens.outcome_keys import (
@@ -499,6 +505,13 @@ class QueueScreen(Screen[None]):
         ]
         me = self.desk.staff.id
         self.flow.ask(Outcome.ASSISTED, lambda h, c: AssistedDialog(h, c, helpers, me))
+
+    @on(NumbersRead)
+    def ask_wrong_number(self, message: NumbersRead) -> None:
+        """Open the wrong-number dialog with the holder's valid numbers."""
+        self.busy = False
+        numbers = message.numbers
+        self.flow.ask(Outcome.WRONG_NUMBER, lambda h, c: WrongNumberDialog(h, c, numbers))
 
     @on(SlotsRead)
     def ask_slot(self, message: SlotsRead) -> None:
