@@ -355,3 +355,44 @@ async def test_what_was_saved_leads_the_status_line_then_the_counts_do(
         screen._tidy()
         line = text_of(app, "#queue-status")
         assert line.startswith("第 1 页") and "东丽区第002号公司：" in line
+
+
+async def test_the_palette_help_and_footers_speak_chinese(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "查找（/）" in titles
+        assert all(not t.isascii() for t in titles), titles  # no Keys, Maximize, Focus Next…
+        await pilot.press("ctrl+p")
+        await settle(app, pilot)
+        shown = "\n".join(screen_lines(app))
+        assert "输入功能名称" in shown and "下一户（n）" in shown
+        for english in ("Search for commands", "Copy selected text", "Focus Next", "Keys"):
+            assert english not in shown
+        await pilot.press(*"zzz")
+        await pilot.pause(0.8)
+        assert "No matches" not in "\n".join(screen_lines(app))
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        help_ = app.screen
+        assert isinstance(help_, HelpScreen)
+        keys = {key: name for key, name, _ in help_.rows}
+        assert keys["/"] == "查找" and "slash" not in keys
+        # every note shows whole at 120×40 (the help was cut off in the first one)
+        lines = "".join(line.strip(" █▀▄") for line in screen_lines(app))
+        assert "已拨次数）。" in lines and "再按 1 保存。" in lines
+        await pilot.press("escape", "a")  # a side screen: no English palette key in its footer
+        await settle(app, pilot)
+        footer = screen_lines(app)[-1]
+        assert "预约" in footer and "palette" not in footer
+
+
+def screen_lines(app: Any) -> list[str]:
+    """The screen as staff see it, one string a line."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]

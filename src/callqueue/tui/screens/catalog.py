@@ -44,7 +44,7 @@ class CatalogScreen(SideScreen):
         yield DataTable(id="catalog-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="catalog-detail")
         yield Static(id="catalog-status")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the table and start reading the catalog."""
