@@ -118,7 +118,14 @@ class CallqueueGroup(LazyGroup):
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command, translating known failures."""
         try:
-            return super().invoke(ctx)
+            done = super().invoke(ctx)
+            sys.stdout.flush()  # a reader gone shows here, not in the interpreter's last flush
+            return done
+        except BrokenPipeError:
+            # The reader of stdout went away (`callqueue report | head`): end quietly, exit 1,
+            # as click does (its main catches EPIPE); what is left unwritten goes nowhere.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise
         except db.DatabaseError as exc:
             raise UnusableError(str(exc)) from exc
         except (SettingsError, catalog.CatalogError) as exc:
