@@ -363,7 +363,7 @@ async def test_the_palette_help_and_footers_speak_chinese(engine: Engine, tmp_pa
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert "查找（/）" in titles
+        assert "查找（/）" in titles and "下页（]）" in titles
         assert all(not t.isascii() for t in titles), titles  # no Keys, Maximize, Focus Next…
         await pilot.press("ctrl+p")
         await settle(app, pilot)

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.keys import key_to_character
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
@@ -31,8 +32,8 @@ NOTES = (
 
 
 def key_name(key: str) -> str:
-    """A key as staff read it on the keyboard (`/`, not `slash`)."""
-    return KEY_NAMES.get(key, key)
+    """A key as staff read it on the keyboard (`/` and `]`, not `slash`, `right_square_bracket`)."""
+    return KEY_NAMES.get(key) or key_to_character(key) or key
 
 
 def _key(binding: Binding) -> str:
