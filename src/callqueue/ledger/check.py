@@ -13,15 +13,7 @@ from typing import Any, NamedTuple
 from callqueue.catalog import CatalogEntry, name_key
 from callqueue.ledger.dates import DateParseError, read_date
 from callqueue.ledger.phones import ContactInfo, Phone, mask_phone, read_contact
-from callqueue.ledger.read import (
-    NOTE_ROW,
-    REPEATED_HEADER,
-    SEQ_ONLY,
-    LedgerWorkbook,
-    RawRow,
-    SheetTable,
-    UnreadableWorkbook,
-)
+from callqueue.ledger.read import LedgerWorkbook, RawRow, SheetTable, UnreadableWorkbook
 from callqueue.models import Channel
 
 HEADERS = {
@@ -57,15 +49,6 @@ ANNEX2_HEADERS = tuple(HEADERS[k] for k in ANNEX2_KEYS)
 EXPORT_EXTRA_HEADERS = ("申请换证时限", "计划提醒日期", "状态")
 REASON_HEADER = "原因"
 IGNORED_HEADERS = frozenset({REASON_HEADER, *EXPORT_EXTRA_HEADERS})
-# An unrecognised header that may name the expiry (有效期止于, 证照到期年月): while a sheet has
-# one, no expiry is worked out from the issue date, since the sheet may well give it.
-_EXPIRY_LIKE = re.compile(r"期满|届满|到期|有效.*[止至截]|截止|失效")
-_SKIPPED = {
-    NOTE_ROW: "视为说明行，未导入",
-    REPEATED_HEADER: "重复的表头，未导入",
-}
-# A contact-name cell that may hold a phone or an email too (李四 13900139000).
-_CONTACT_HINT = re.compile(r"[\d@]")
 _CHANNELS = {
     "电话": Channel.PHONE,
     "人工电话通知": Channel.PHONE,
@@ -276,16 +259,8 @@ def iter_checked(
         column_notes = [
             (h, f"列“{h}”与前面的列重复，只读取了前一列") for h in table.duplicate_headers
         ]
-        unknown = [h for h in table.extra_headers if h not in IGNORED_HEADERS]
-        # Only when the sheet has no expiry column, or the rows leave it empty, does this matter.
-        expiry_like = next((h for h in unknown if _EXPIRY_LIKE.search(h) and "提醒" not in h), None)
         column_notes += [
-            (
-                h,
-                f"未识别的列“{h}”，已忽略"
-                + ("；它可能是期满日期，本表不按颁发日期推算期满日期" if h == expiry_like else ""),
-            )
-            for h in unknown
+            (h, f"未识别的列“{h}”，已忽略") for h in table.extra_headers if h not in IGNORED_HEADERS
         ]
         for header, message in column_notes:
             part.problems.append(
@@ -294,10 +269,9 @@ def iter_checked(
         rows = table.data_rows()
         while chunk := list(itertools.islice(rows, chunk_rows)):
             for raw in chunk:
-                _check_row(raw, section, index, known, part, memo, expiry_like)
+                _check_row(raw, section, index, known, part, memo)
             yield part
             part = CheckResult()
-        part.problems += _skipped_rows(table)  # known once the sheet's rows are all read
     if not found:
         # Not a ledger at all (the wrong file, an empty workbook): refused like a file that
         # cannot be read, so handing in the wrong file never looks like a successful import.
@@ -307,31 +281,6 @@ def iter_checked(
         )
     if part.problems or part.columns:
         yield part
-
-
-def _skipped_rows(table: SheetTable) -> list[Problem]:
-    """What the reader set aside in `table` (note rows, repeated headers, rows with only a
-    number), said in the report: nothing leaves an import unsaid."""
-    problems = [
-        Problem(table.sheet, row, None, None, "warning", _SKIPPED[reason])
-        for row, reason in table.skipped
-        if reason in _SKIPPED
-    ]
-    numbered = [row for row, reason in table.skipped if reason == SEQ_ONLY]
-    if numbered:
-        # A template's pre-numbered rows can run to hundreds: one line for all of them.
-        where = f"第{numbered[0]}行" + (f"至第{numbered[-1]}行" if len(numbered) > 1 else "")
-        problems.append(
-            Problem(
-                table.sheet,
-                numbered[0],
-                HEADERS["seq"],
-                None,
-                "warning",
-                f"{len(numbered)}行只有序号、没有其他内容（{where}），视为空行，未导入",
-            )
-        )
-    return problems
 
 
 def _sheet_section(
@@ -362,7 +311,6 @@ def _check_row(
     known: dict[str, str],
     result: CheckResult,
     memo: _Memo,
-    expiry_like: str | None = None,
 ) -> None:
     v = raw.values
     dates = memo.dates
@@ -401,13 +349,7 @@ def _check_row(
     if item is not None and len(item.validity_years) == 1:
         validity = item.validity_years[0]
     if expires is None and v.get("expires_on") is None and item is not None:
-        if expiry_like is not None:
-            err(
-                "expires_on",
-                f"未填期满日期；本表的“{expiry_like}”列未能识别，可能是期满日期，"
-                "不按颁发日期推算。请将该列表头改为“期满日期”后重新导入",
-            )
-        elif issued is None:
+        if issued is None:
             err("expires_on", "缺少期满日期（也没有颁发日期可推算）")
         elif validity is None:
             err(
@@ -431,13 +373,7 @@ def _check_row(
     info = _contact(v)
     for message in info.problems:
         warn("contact", message)
-    name_cell = v.get("contact_name")
-    if name_cell is not None and (
-        not isinstance(name_cell, str) or _CONTACT_HINT.search(name_cell)
-    ):
-        contact_name, info = _contact_in_name(name_cell, info, warn)
-    else:
-        contact_name = _stored(_text(name_cell) or "、".join(info.names))
+    contact_name = _stored(_text(v.get("contact_name")) or "、".join(info.names))
     if not info.phones and not info.emails:
         warn("contact", "没有可用的电话或邮箱，导入后需补充联系方式")
     reminded_on = _date(v, "reminded_on", warn, dates)
@@ -539,36 +475,6 @@ def _date(
         report(column, found)
         return None
     return found
-
-
-def _contact_in_name(
-    cell: object, info: ContactInfo, warn: Callable[[str | None, str], None]
-) -> tuple[str, ContactInfo]:
-    """The contact's name from a 联系人 cell that holds digits or an @, and `info` with the
-    phones and emails written there too (李四 13900139000, 王五13700137000)."""
-    text = _text(cell)
-    found = read_contact(cell)
-    if not found.phones and not found.emails:
-        return _stored(text or "、".join(info.names)), info  # 3号楼王工: digits, but no phone
-    for message in found.problems:
-        warn("contact_name", message)
-    rest = text
-    for piece in (*(p.raw for p in found.phones), *found.emails):
-        rest = rest.replace(piece, " ")
-    rest = " ".join(_NAME_SEPARATORS.sub(" ", rest).split())
-    if not rest or _CONTACT_HINT.search(rest):
-        rest = "、".join(found.names) or "、".join(info.names)
-    phones = {(p.e164, p.extension): p for p in (*info.phones, *found.phones)}
-    merged = ContactInfo(
-        phones=tuple(phones.values()),
-        emails=tuple(dict.fromkeys(info.emails + found.emails)),
-        names=info.names,
-        problems=info.problems,
-    )
-    return _stored(rest), merged
-
-
-_NAME_SEPARATORS = re.compile(r"[,，、;；/|:：()（）\[\]<>《》\-—_]+")
 
 
 def _contact(values: dict[str, object]) -> ContactInfo:

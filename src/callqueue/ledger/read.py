@@ -40,26 +40,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "到期日期",
         "到期时间",
         "到期日",
-        "期满时间",
-        "届满日期",
-        "届满时间",
         "有效期至",
         "有效期到",
-        "有效期止",
-        "有效期截至",
         "有效期截止日期",
-        "有效期截止时间",
         "有效期截止",
-        "有效期结束日期",
-        "有效期结束",
-        "有效期满日期",
-        "有效日期至",
         "有效截止日期",
         "截止日期",
         "有效期限至",
-        "有效期限止",
-        "有效期限截止",
-        "有效期限截止日期",
         "失效日期",
     ),
     "contact_name": ("联系人",),
@@ -109,15 +96,6 @@ _OWNER = re.compile(r"^(?:证书|许可证书?|证照)")
 # Headers that name the expiry only when nothing else does: "有效期" may also hold "5年".
 _WEAK_EXPIRES = frozenset({"有效期", "有效期限", "证书有效期"})
 _TOTAL = re.compile(r"[合总小共]\s*计\s*[:：]?")
-# A footer's first cell: who filled the form in or checked it, a phone to ask, a note
-# (填报单位：…, 审核人：…, 联系电话：, 说明). Unlike _NOTE it must be a whole label, so that
-# 合计贸易有限公司 or 说明书印刷厂 stays a holder.
-_FOOTER = re.compile(
-    r"(?:(?:填报|填表|制表|审核|复核|审批|统计|经办|报送)(?:单位|科室|人|日期|时间)?"
-    r"|(?:单位|科室|部门)?负责人|(?:分管|主管)领导|联系人|联系电话|电话|日期)\s*[:：].*"
-    r"|(?:说明|备注|填表说明)(?:\s*[:：].*)?|注\s*(?:[:：\d].*)?",
-    re.DOTALL,
-)
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 
@@ -387,10 +365,6 @@ def _is_total(value: object) -> bool:
     return isinstance(value, str) and _TOTAL.fullmatch(value) is not None
 
 
-def _is_footer(value: object) -> bool:
-    return isinstance(value, str) and _FOOTER.fullmatch(value) is not None
-
-
 def _find_header(rows: Sequence[list[object]]) -> tuple[int, list[str | None]] | None:
     for index, row in enumerate(rows):
         keys = [_header_key(value) for value in row]
@@ -398,27 +372,6 @@ def _find_header(rows: Sequence[list[object]]) -> tuple[int, list[str | None]] |
         if len(found) >= 3 and "holder" in found and found & {"certificate", "expires_on"}:
             return index, keys
     return None
-
-
-def _sub_header(
-    top: list[object], below: list[object], keys: list[str | None], grouped: set[int]
-) -> list[str | None] | None:
-    """The columns named by a second header row (WPS: 证书有效期 merged across two columns over
-    颁发日期 | 期满日期, the other headers merged down over both rows), or None when `below`
-    is not one: each of its cells must name a column and sit under a header cell merged
-    across it (`grouped`), a blank one or one that names no column."""
-    named = [(col, value) for col, value in enumerate(below) if value != ""]
-    if not named or len(below) > len(top):
-        return None
-    sub = list(keys)
-    for col, value in named:
-        key = _header_key(value)
-        if key is None and not _is_weak_expiry(value):
-            return None
-        if not (col in grouped or top[col] == "" or keys[col] is None):
-            return None
-        sub[col] = key
-    return sub
 
 
 def _find_section(rows: Sequence[list[object]]) -> str | None:
@@ -445,13 +398,10 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
     col0, width = start[1], sheet.width
     # Merge coordinates are absolute and 0-based; cell lists start at column `col0`.
     wide: set[tuple[int, int]] = set()
-    across: dict[int, list[tuple[int, int]]] = {}  # merges over two columns or more, near the top
     down: dict[int, list[tuple[int, int]]] = {}
     for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []:
         if c1 - c0 >= 2:
             wide.add((r0, c0 - col0))
-        if c1 > c0 and r0 < _HEADER_SCAN:
-            across.setdefault(r0, []).append((c0 - col0, c1 - col0))
         if r1 > r0 and col0 <= c0 < col0 + width:
             down.setdefault(r0, []).append((c0 - col0, r1))
 
@@ -467,28 +417,16 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
     if found is None:
         return table
     header, keys = found
-    texts = scan[header]
-    first = header + 1  # the first row under the header
-    if first < len(head):
-        below = _strip(head[first])
-        grouped = {c for c0, c1 in across.get(header, ()) for c in range(c0, c1 + 1)}
-        sub = _sub_header(texts, below, keys, grouped)
-        if sub is not None:
-            # A two-level header: the second row's names are the more specific ones.
-            keys = sub
-            texts = [b if b != "" else t for t, b in zip(texts, below, strict=False)]
-            texts += scan[header][len(texts) :]
-            first += 1
-    table.header_row = first
+    table.header_row = header + 1
     table.section = _find_section(scan[:header])
     picks: dict[str, int] = {}
     joined: dict[str, list[int]] = {}  # more columns of a key whose cells add up (电话, 手机)
     if "expires_on" not in keys:
-        weak = [c for c, t in enumerate(texts) if _is_weak_expiry(t) and keys[c] is None]
+        weak = [c for c, t in enumerate(scan[header]) if _is_weak_expiry(t) and keys[c] is None]
         if weak:
             keys = list(keys)
             keys[weak[0]] = "expires_on"
-    for col, (key, text) in enumerate(zip(keys, texts, strict=True)):
+    for col, (key, text) in enumerate(zip(keys, scan[header], strict=True)):
         if key is None:
             if text != "":
                 table.extra_headers.append(str(text))
@@ -505,22 +443,16 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
     narrow = size == width  # every column is mapped: no other cell can hold content
     position = {col: pos for pos, col in enumerate(cols)}
     holder, seq = names.index("holder"), picks.get("seq")
-    header_holders = _HOLDER_HEADERS | {texts[cols[holder]]}
+    header_holders = _HOLDER_HEADERS | {scan[header][cols[holder]]}
     spread = {
         r0: [(position[c], r1) for c, r1 in spans if c in position] for r0, spans in down.items()
     }
     skipped, name = table.skipped, sheet.name
     joins = [(names.index(key), more) for key, more in joined.items()]
-    # The cells that make a row a licence whatever else it holds: holder, certificate, dates.
-    essential = (
-        picks["holder"],
-        picks.get("certificate"),
-        tuple(picks[k] for k in ("issued_on", "expires_on") if k in picks),
-    )
 
     def data_rows() -> Iterator[RawRow]:
         fills: dict[int, list[tuple[int, object]]] = {}
-        for r, raw in enumerate(itertools.chain(head[first:], rows), start=first):
+        for r, raw in enumerate(itertools.chain(head[header + 1 :], rows), start=header + 1):
             picked = take(raw)
             values = [(v.strip() or None) if isinstance(v, str) else v for v in picked]
             for pos, more in joins:
@@ -532,7 +464,7 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
                 for pos, value in fills.pop(r):
                     values[pos] = value
             if filled <= 4 or not own:
-                reason = _skip_reason(_strip(raw), r, wide, position, seq, essential)
+                reason = _skip_reason(_strip(raw), r, wide, position, seq)
                 if reason == _BLANK:
                     continue
                 if reason is not None:
@@ -551,7 +483,7 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
 
     if lazy:
         table.pending = data_rows()
-        table.expected_rows = max(0, start[0] + sheet.height - first)
+        table.expected_rows = max(0, start[0] + sheet.height - header - 1)
     else:
         table.rows = list(data_rows())
         table.expected_rows = len(table.rows)
@@ -564,7 +496,6 @@ def _skip_reason(
     wide: set[tuple[int, int]],
     mapped: dict[int, int],
     seq: int | None,
-    essential: tuple[int, int | None, tuple[int, ...]],
 ) -> str | None:
     present = [(col, v) for col, v in enumerate(cells) if v != ""]
     if not present:
@@ -575,27 +506,9 @@ def _skip_reason(
             return NOTE_ROW
         if col == seq and _is_number(value):
             return SEQ_ONLY
-    else:
-        first = present[0][1]
-        if _is_total(first) or all(_is_note(v) for _, v in present):
-            return NOTE_ROW
-        if _is_footer(first) and not _names_a_licence(cells, essential):
-            return NOTE_ROW
+    elif _is_total(present[0][1]) or all(_is_note(v) for _, v in present):
+        return NOTE_ROW
     return None
-
-
-def _names_a_licence(
-    cells: list[object], essential: tuple[int, int | None, tuple[int, ...]]
-) -> bool:
-    """Whether two of a holder, a certificate and a date are given (not as footer labels):
-    such a row is data, and is checked as such, whatever its first cell says."""
-    holder, certificate, dates = essential
-
-    def given(col: int | None) -> bool:
-        value = cells[col] if col is not None and col < len(cells) else ""
-        return value != "" and not _is_footer(value)
-
-    return given(holder) + given(certificate) + any(given(c) for c in dates) >= 2
 
 
 def _strip(row: list[Any]) -> list[object]:

@@ -177,7 +177,7 @@ class CatalogScreen(SideScreen):
         late = self.late.get(e.seq)
         if late is not None:
             lines.append(f"⚠ {late.message}\n", style="bold yellow")
-        lines.append(f"依据：{e.legal_basis}（可信度：{e.confidence}）\n")
+        lines.append(f"依据：{e.legal_basis}（可信度：{e.confidence_label}）\n")
         lines.append(f"办理地点：{e.place or '（未设置）'} · 服务电话：{e.phone or '（未设置）'}\n")
         lines.append("提交材料：" + "；".join(e.materials))
         self.query_one("#catalog-detail", Static).update(lines)
