@@ -173,3 +173,24 @@ def test_unexpected_errors_are_one_line_and_logged_masked(
     assert "13800138000" not in logged and "23456789" not in logged
     assert "138****8000" in logged
     assert "王小明" not in logged and "王＊＊" in logged  # names in a message are data too
+
+
+@pytest.mark.parametrize("command", [["catalog"], ["catalog", "--json"], ["report"]])
+def test_a_closed_stdout_pipe_ends_quietly(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`callqueue report | head`: the reader went away; no error message, exit 1 (as click)."""
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("CALLQUEUE_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CALLQUEUE_LOG", str(tmp_path / "cq.log"))
+    url = f"sqlite:///{tmp_path / 'pipe.sqlite'}"
+    assert CliRunner().invoke(cli.main, ["--db", url, "catalog"]).exit_code == 0  # migrated
+    args = [sys.executable, "-m", "callqueue", "--db", url, "--today", "2026-11-24", *command]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before anything is written
+    _, err = proc.communicate(timeout=60)
+    assert err.decode("utf-8") == ""
+    assert proc.returncode == 1

@@ -195,3 +195,8 @@ def test_assisted_list_and_advance(run) -> None:  # type: ignore[no-untyped-def]
     assert [(c["reminder_id"], c["state"], c["stage"]) for c in closed] == [
         (rid, "renewed", "filed")
     ]
+
+
+def test_queue_badges_in_the_words_of_the_call_screen(run) -> None:  # type: ignore[no-untyped-def]
+    out = run("queue", "--section", SECTION).stdout
+    assert "（补录）" in out and "[late]" not in out  # imported after the reminder date

@@ -44,3 +44,17 @@ async def test_lost_database_shows_a_message_and_keeps_the_screen(tmp_path) -> N
         await pilot.pause()
         assert app.is_running
     engine.dispose()
+
+
+async def test_catalog_detail_gives_the_confidence_in_chinese(engine: Engine) -> None:
+    app = create_app(engine=engine, today=date(2026, 11, 24), staff_name="张敏")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        said = []
+        for _ in range(app.screen.query_one(DataTable).row_count):
+            said.append(str(app.screen.query_one("#catalog-detail", Static).render()))
+            await pilot.press("down")
+        confidences = [d.split("可信度：")[1].split("）")[0] for d in said if "可信度：" in d]
+        assert "期限高；材料中" in confidences and "低" in confidences
+        assert not any(c.isascii() or "high" in c or "deadline" in c for c in confidences)

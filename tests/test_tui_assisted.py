@@ -105,3 +105,37 @@ async def test_escape_saves_nothing(engine: Engine, tmp_path: Path) -> None:
         await settle(app, pilot)
         assert isinstance(app.screen, AssistedScreen)
     assert reminder(engine, a).assist_stage == "registered"
+
+
+async def test_the_filing_date_is_typed_first_and_a_date_is_never_taken_as_the_note(
+    engine: Engine, tmp_path: Path
+) -> None:
+    ids = build(engine, tmp_path, [due_row(1)])
+    (a,) = ids.values()
+    register(engine, a)  # on TODAY
+    later = date(2026, 11, 26)
+    app = create_app(engine=engine, today=later, staff_name="甲", now=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w")
+        await settle(app, pilot)
+        await pilot.press("t")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, StageDialog)
+        # the cursor starts in the first field on screen, and Tab follows the screen's order
+        chain = dialog.focus_chain
+        assert dialog.focused is chain[0] and chain[0].id == "stage-date"
+        assert [w.region.y for w in chain] == sorted(w.region.y for w in chain)
+        await pilot.press("tab", *"2026-11-25", "enter")  # the date typed into the note
+        await settle(app, pilot)
+        assert app.screen is dialog and "日期" in shown(app, "#dialog-error")
+        assert dialog.focused is dialog.query_one("#stage-date", Input)
+        assert reminder(engine, a).assist_stage == "registered"  # nothing saved
+
+        dialog.query_one("#stage-note", Input).value = ""
+        await pilot.press(*"2026-11-25", "enter")  # typed over the proposed date
+        await settle(app, pilot)
+        assert isinstance(app.screen, AssistedScreen)
+    filed = reminder(engine, a)
+    assert (filed.assist_stage, filed.assist_filed_on) == ("filed", date(2026, 11, 25))

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
-from textual.widgets import Input, Select, SelectionList
+from textual.widgets import Input, Select, SelectionList, Static
 
 from callqueue.queue.outcomes import CONVEYABLE
 from callqueue.tui import desk as desk_module
+from callqueue.tui.collector import IDLE
 from callqueue.tui.desk import Desk
 from callqueue.tui.screens import queue as queue_module
 from callqueue.tui.screens.confirm import ConfirmDialog, NoteDialog
@@ -348,3 +349,80 @@ async def test_the_card_of_a_claim_covers_every_certificate_it_records(
         assert len(screen.claimed.reminders) == 2
         card = text_of(app, "#inform-words")
         assert "农药经营许可证" in card and "生鲜乳收购许可证" in card
+
+
+async def test_what_was_saved_leads_the_status_line_then_the_counts_do(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_name = "天津市东丽区某某农业生产资料有限责任公司第一分公司（华明镇门市部）"
+    build(
+        engine,
+        tmp_path,
+        [
+            due_row(1, holder=long_name, expires_on=date(2027, 2, 10)),
+            due_row(2, expires_on=date(2027, 2, 17)),
+        ],
+    )
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await claim_first(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        await pilot.press("7", "enter")  # 已换证, no new dates
+        await settle(app, pilot)
+        assert attempts(engine)[0].outcome == "renewed"
+        status = screen.query_one("#queue-status", Static)
+        shown = status.region.width - 2  # what the line shows (padding 1 each side)
+        line = text_of(app, "#queue-status")
+        assert line.startswith(f"{long_name}：")
+        assert "已换证" in line[: shown // 2]  # wide characters: two cells each
+        assert "待联系" in line  # the counts follow
+
+        monkeypatch.setattr(queue_module, "SAID_FIRST", 0.0)
+        await pilot.press("4")  # a new message, already old
+        await settle(app, pilot)
+        app.last_input -= IDLE + 0.1  # staff pause: the counts lead again
+        screen._tidy()
+        line = text_of(app, "#queue-status")
+        assert line.startswith("第 1 页") and "东丽区第002号公司：" in line
+
+
+async def test_the_palette_help_and_footers_speak_chinese(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "查找（/）" in titles and "下页（]）" in titles
+        assert all(not t.isascii() for t in titles), titles  # no Keys, Maximize, Focus Next…
+        await pilot.press("ctrl+p")
+        await settle(app, pilot)
+        shown = "\n".join(screen_lines(app))
+        assert "输入功能名称" in shown and "下一户（n）" in shown
+        for english in ("Search for commands", "Copy selected text", "Focus Next", "Keys"):
+            assert english not in shown
+        await pilot.press(*"zzz")
+        await pilot.pause(0.8)
+        assert "No matches" not in "\n".join(screen_lines(app))
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        help_ = app.screen
+        assert isinstance(help_, HelpScreen)
+        keys = {key: name for key, name, _ in help_.rows}
+        assert keys["/"] == "查找" and "slash" not in keys
+        # every note shows whole at 120×40 (the help was cut off in the first one)
+        lines = "".join(line.strip(" █▀▄") for line in screen_lines(app))
+        assert "已拨次数）。" in lines and "再按 1 保存。" in lines
+        await pilot.press("escape", "a")  # a side screen: no English palette key in its footer
+        await settle(app, pilot)
+        footer = screen_lines(app)[-1]
+        assert "预约" in footer and "palette" not in footer
+
+
+def screen_lines(app: Any) -> list[str]:
+    """The screen as staff see it, one string a line."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]

@@ -28,7 +28,7 @@ from callqueue.tui.screens.dialogs import (
 )
 from callqueue.tui.screens.queue import QueueScreen
 
-from .queue_world import HOURS, NOW, section_id, set_reminder, staff_id
+from .queue_world import HOURS, NOW, build, due_row, section_id, set_reminder, staff_id
 from .test_tui_queue import FIRST, app_for, attempts, reminders, settle, world
 
 DIALOG_KEYS = (
@@ -218,6 +218,10 @@ async def test_assisted_dialog(engine: Engine, tmp_path: Path) -> None:
         assert isinstance(dialog, AssistedDialog)
         helper = dialog.query_one("#assisted-helper", Select)
         assert helper.value == me  # the desk's staff member unless changed
+        # the cursor starts in the first field on screen; Tab follows the screen's order
+        chain = dialog.focus_chain
+        assert dialog.focused is chain[0] and chain[0].id == "assisted-notes"
+        assert [w.region.y for w in chain] == sorted(w.region.y for w in chain)
         await pilot.press("escape")
         await settle(app, pilot)
         assert_nothing_saved(engine, before)
@@ -232,7 +236,7 @@ async def test_assisted_dialog(engine: Engine, tmp_path: Path) -> None:
         assert attempts(engine) == []
 
         set_reminder(engine, first_id, state="due")
-        await pilot.press("shift+tab", "enter")  # open the helper list: 甲 (this desk) highlighted
+        await pilot.press("tab", "enter")  # open the helper list: 甲 (this desk) highlighted
         await settle(app, pilot)
         await pilot.press("down", "enter", "tab")  # the next one: 丙 (the staff list's order)
         await settle(app, pilot)
@@ -345,3 +349,35 @@ async def test_a_refusal_at_save_time_is_notified_and_the_claim_kept(
         assert_nothing_saved(engine, before)
         assert reminders(engine)[FIRST]["claimed_by_id"] == me
         assert app.screen.check_action("outcome", ("renewed",)) is True
+
+
+async def test_wrong_number_says_which_number_and_lets_staff_pick_the_one_dialled(
+    engine: Engine, tmp_path: Path
+) -> None:
+    build(engine, tmp_path, [due_row(1, contact="13800000001、13900000009")])
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await claim_first(app, pilot)
+        rid = next(iter(reminders(engine).values()))["id"]
+        first, second = sorted(phones_of(engine, rid), key=lambda p: p.position)
+        dialog = await open_dialog(app, pilot, "6")
+        assert isinstance(dialog, WrongNumberDialog)
+        options = dialog.query_one("#wrong-number-list", OptionList)
+        shown = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert [s.split("（")[0] for s in shown] == ["13800000001", "13900000009"]
+        await pilot.press("down", "enter")  # the second number was the one dialled
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+        marked = {p.id: p.invalid for p in phones_of(engine, rid)}
+        assert marked == {first.id: False, second.id: True}
+        assert [a.outcome for a in attempts(engine)] == ["wrong_number"]
+
+
+async def test_wrong_number_with_one_number_names_it(engine: Engine, tmp_path: Path) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await claim_first(app, pilot)
+        dialog = await open_dialog(app, pilot, "6")
+        said = str(dialog.query_one("#wrong-number", Static).render())
+        assert "13800000002" in said and "王经理" in said  # FIRST is row 2's holder

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -14,6 +15,39 @@ from callqueue.models import CatalogItem, Channel, Section, Setting
 METHOD_LABELS = {Channel.PHONE: "人工电话通知", Channel.EMAIL: "电子邮件告知"}
 OFFICE_KEYS = {"name": "office.name", "place": "office.place", "service_phone": "office.phone"}
 DEFAULT_OFFICE = {"office.name": "东丽区政务服务办公室", "office.place": "", "office.phone": ""}
+
+
+CONFIDENCE_WORDS = {
+    "high": "高",
+    "medium-high": "中高",
+    "medium": "中",
+    "medium-low": "中低",
+    "low": "低",
+    "deadline": "期限",
+    "materials": "材料",
+    "non-Tianjin guides": "参照外地办事指南",
+}
+"""The research's confidence words (seeds/catalog.toml writes them in English) for staff."""
+CONFIDENCE_PART = re.compile(r"\s*([A-Za-z-]+)\s*(?:\(([^)]*)\))?\s*")
+
+
+def confidence_label(text: str) -> str:
+    """A confidence as staff read it: `high (deadline); medium (materials)` → `期限高；材料中`.
+
+    Words it does not know are kept as written.
+    """
+    parts = []
+    for part in text.split(";"):
+        found = CONFIDENCE_PART.fullmatch(part)
+        if found is None:
+            parts.append(part.strip())
+            continue
+        level = CONFIDENCE_WORDS.get(found[1], found[1])
+        what = [w.strip() for w in (found[2] or "").split(",") if w.strip()]
+        aspect = CONFIDENCE_WORDS.get(what[0], what[0]) if what else ""
+        extra = "、".join(CONFIDENCE_WORDS.get(w, w) for w in what[1:])
+        parts.append(f"{aspect}{level}" + (f"（{extra}）" if extra else ""))
+    return "；".join(p for p in parts if p)
 
 
 class CatalogError(ValueError):
@@ -50,6 +84,11 @@ class CatalogEntry:
     place: str = ""
     phone: str = ""
     active: bool = True
+
+    @property
+    def confidence_label(self) -> str:
+        """How sure the research behind the deadline and materials is, in Chinese."""
+        return confidence_label(self.confidence)
 
     @property
     def validity_label(self) -> str:

@@ -85,7 +85,7 @@ def export_catalog(entries: list[CatalogEntry], path: Path, *, office_name: str)
                 e.deadline_label,
                 e.deadline_note,
                 e.legal_basis,
-                e.confidence,
+                e.confidence_label,
                 "\n".join(f"{n}. {m}" for n, m in enumerate(e.materials, 1)),
                 e.place,
                 e.phone,

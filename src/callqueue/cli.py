@@ -25,7 +25,7 @@ from callqueue.models import AppointmentStatus, Outcome
 from callqueue.queue import appointments, assisted, claims, outcomes, signin
 from callqueue.queue import staff as staff_service
 from callqueue.queue.refresh import refresh
-from callqueue.queue.reminders import STATE_LABELS
+from callqueue.queue.reminders import BADGE_LABELS, STATE_LABELS
 from callqueue.roles import NotAllowed
 
 if TYPE_CHECKING:
@@ -118,7 +118,14 @@ class CallqueueGroup(LazyGroup):
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command, translating known failures."""
         try:
-            return super().invoke(ctx)
+            done = super().invoke(ctx)
+            sys.stdout.flush()  # a reader gone shows here, not in the interpreter's last flush
+            return done
+        except BrokenPipeError:
+            # The reader of stdout went away (`callqueue report | head`): end quietly, exit 1,
+            # as click does (its main catches EPIPE); what is left unwritten goes nowhere.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise
         except db.DatabaseError as exc:
             raise UnusableError(str(exc)) from exc
         except (SettingsError, catalog.CatalogError) as exc:
@@ -618,7 +625,8 @@ def queue_cmd(obj: AppContext, section: str | None, limit: int, as_json: bool) -
         if len(scope.sections) > 1 and e.section_id != shown:
             shown = e.section_id
             click.echo(f"【{scope.sections[shown]}】")
-        badges = f" [{','.join(e.badges)}]" if e.badges else ""
+        words = "、".join(BADGE_LABELS.get(b, b) for b in e.badges)
+        badges = f"（{words}）" if words else ""
         click.echo(
             f"{n:>4}. {e.holder} — {'、'.join(e.certificates)}；申请截止 {e.apply_by}，"
             f"期满 {e.expires_on}，已拨 {e.attempts} 次{badges}"

@@ -24,6 +24,8 @@ STATE_LABELS = {
     "withdrawn": "目录事项已取消",
 }
 """Reminder states as staff read them."""
+BADGE_LABELS = {"callback": "回电", "retry": "重拨", "late": "补录", "follow_up": "跟进"}
+"""A queue entry's badges (`QueueEntry.badges`) as staff read them, on screen and in `queue`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from callqueue.tui import remembered
 from callqueue.tui.collector import IDLE, collect_when_idle, hand_back_collector
 from callqueue.tui.desk import Desk, default_clock, failure_text
 from callqueue.tui.messages import CalendarUncovered, StaffFound, StaffListed, StaffMissing
+from callqueue.tui.screens.help import key_name
 from callqueue.tui.screens.pin_dialog import PinDialog
 from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.screens.side import SideScreen
@@ -66,6 +67,18 @@ class CallqueueApp(App[None]):
     TITLE = "许可证书到期前提醒"
     BINDINGS = [
         Binding("q", "quit", "退出", tooltip="退出程序", id="quit"),
+        # Named here, Textual does not add its own, English, one. Footers do not show it: a
+        # Chinese label docked over the keys loses a character where they end (Textual cuts
+        # wide characters at widget edges); `?` lists it.
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "命令",
+            tooltip="输入功能名称，执行当前可用的操作",
+            show=False,
+            priority=True,
+            id="app.palette",
+        ),
         Binding(
             "slash",
             "search",
@@ -153,19 +166,32 @@ class CallqueueApp(App[None]):
         """Leave the garbage collector as it was found (tests run many apps in one process)."""
         hand_back_collector()
 
+    def action_command_palette(self) -> None:
+        """Open the command palette, in Chinese."""
+        from callqueue.tui.screens.palette import Palette
+
+        if self.use_command_palette and not isinstance(self.screen, Palette):
+            self.push_screen(Palette())
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """The palette offers every key of the screen (and the app) that works right now."""
-        yield from super().get_system_commands(screen)
+        """The palette offers every key of the screen (and the app) that works right now.
+
+        Only ours: Textual's own commands and keys (Theme, Keys, Maximize, Focus Next, Copy
+        selected text…) are in English, and staff need none of them.
+        """
         for key, active in screen.active_bindings.items():
             b, node = active.binding, active.node
             if not active.enabled or not b.description or node not in (screen, self):
+                continue
+            if b.description.isascii() or b.action == "command_palette":
                 continue
 
             def run(action: str = b.action, node: Any = node) -> Any:
                 return self.run_action(action, node)
 
-            shown = "?" if key == "question_mark" else key
-            yield SystemCommand(f"{b.description}（{shown}）", b.tooltip or b.description, run)
+            yield SystemCommand(
+                f"{b.description}（{key_name(key)}）", b.tooltip or b.description, run
+            )
 
     @property
     def database(self) -> str:

@@ -18,13 +18,14 @@ from callqueue.config import Settings
 from callqueue.hours import HoursError, OfficeHours
 from callqueue.models import Outcome
 from callqueue.notify import outbox
-from callqueue.queue import appointments, claims, outcomes
+from callqueue.queue import appointments, claims, outcomes, reach
 from callqueue.queue import staff as staff_service
 from callqueue.queue.briefing import Briefing, briefing
 from callqueue.queue.refresh import RefreshResult, refresh
 from callqueue.queue.script import Script, inform_script
 from callqueue.queue.staff import StaffError, StaffRow, Viewer, list_staff
 from callqueue.queue.tally import Tally, tally
+from callqueue.records.view import contacts_of
 from callqueue.roles import NotAllowed
 
 if TYPE_CHECKING:
@@ -69,6 +70,15 @@ class QueuePage:
     tally: Tally | None
     """None when not asked for (`page(counts=False)`)."""
     refreshed: RefreshResult | None = None
+
+
+@dataclass(frozen=True)
+class Number:
+    """A valid number of the holder, as the card shows it, to say which one was dialled."""
+
+    phone_id: int
+    display: str
+    contact: str
 
 
 @dataclass(frozen=True)
@@ -239,6 +249,15 @@ class Desk:
             if dry_run:  # the service's own rules decided; nothing is kept
                 raise _DryRun
             return results
+
+    def numbers(self, entry: claims.QueueEntry) -> list[Number]:
+        """The holder's valid numbers now; first the one a wrong number marks by default."""
+        with db.session_scope(self.engine, write=False) as session:
+            valid = reach.valid_phones(session, entry.holder_id)
+            first = outcomes.first_number(session, entry.reminders[0])
+            cards = contacts_of(session, entry.holder_id)
+        shown = {p.id: Number(p.id, p.display, c.name) for c in cards for p in c.phones}
+        return [shown[i] for i in sorted(valid, key=lambda i: i != first) if i in shown]
 
     def callback_proposal(self) -> datetime:
         """The usual callback time: 10:00 on the next working day after today."""

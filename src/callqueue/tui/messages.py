@@ -15,7 +15,7 @@ from callqueue.queue.refresh import RefreshResult
 from callqueue.queue.script import Script
 from callqueue.queue.staff import StaffRow
 from callqueue.queue.tally import Tally
-from callqueue.tui.desk import Desk
+from callqueue.tui.desk import Desk, Number
 
 
 @dataclass
@@ -128,6 +128,13 @@ class SlotsRead(Message):
     """The section's next free appointment slots were read."""
 
     slots: list[Slot]
+
+
+@dataclass
+class NumbersRead(Message):
+    """The holder's valid numbers were read, to say which one was wrong (号码有误)."""
+
+    numbers: list[Number]
 
 
 @dataclass

@@ -109,7 +109,7 @@ class AppointmentsScreen(SideScreen):
         yield Static(id="appts-day")
         yield DataTable(id="appts-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="appts-status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the table and read today's appointments."""

@@ -91,7 +91,7 @@ class AssistedScreen(SideScreen):
         yield Static(id="who")
         yield DataTable(id="assisted-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="assisted-status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the table and read the cases."""

@@ -15,7 +15,7 @@ from textual.widgets import Input, Label, Static
 
 from callqueue.models import AssistStage
 from callqueue.queue.assisted import STAGE_LABELS
-from callqueue.tui.screens.dialogs import parse_day
+from callqueue.tui.screens.dialogs import DATE_FORM, parse_day
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ class StageDialog(ModalScreen[StageStep | None]):
             yield Static(Text("回车保存 · Tab 切换 · Esc 取消（不保存）"), classes="dialog-hint")
 
     def on_mount(self) -> None:
-        """Start in the note: the date is usually today."""
-        self.query_one("#stage-note", Input).focus()
+        """Start in the first field on screen (the date when filed): typing replaces it."""
+        self.query_one(Input).focus()
 
     @on(Input.Submitted)
     def submit(self) -> None:
@@ -79,6 +79,12 @@ class StageDialog(ModalScreen[StageStep | None]):
                 self.query_one("#stage-date", Input).focus()
                 return
         note = self.query_one("#stage-note", Input).value.strip()
+        if self.stage == AssistStage.FILED and DATE_FORM.fullmatch(note):
+            # A date alone in the note was meant for the date field: saved as a note, the case
+            # would be filed on the date proposed instead.
+            self._error(f"备注中只写了日期 {note}：提交日期请填在上面的“提交申请的日期”")
+            self.query_one("#stage-date", Input).focus()
+            return
         self.dismiss(StageStep(self.stage, filed_on, note))
 
     def _error(self, message: str) -> None:

@@ -136,7 +136,7 @@ class CalendarScreen(SideScreen):
         yield Static(id="cal-year")
         yield DataTable(id="cal-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="cal-status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the table and read this year."""

@@ -44,7 +44,7 @@ class CatalogScreen(SideScreen):
         yield DataTable(id="catalog-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="catalog-detail")
         yield Static(id="catalog-status")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the table and start reading the catalog."""
@@ -177,7 +177,7 @@ class CatalogScreen(SideScreen):
         late = self.late.get(e.seq)
         if late is not None:
             lines.append(f"⚠ {late.message}\n", style="bold yellow")
-        lines.append(f"依据：{e.legal_basis}（可信度：{e.confidence}）\n")
+        lines.append(f"依据：{e.legal_basis}（可信度：{e.confidence_label}）\n")
         lines.append(f"办理地点：{e.place or '（未设置）'} · 服务电话：{e.phone or '（未设置）'}\n")
         lines.append("提交材料：" + "；".join(e.materials))
         self.query_one("#catalog-detail", Static).update(lines)

@@ -78,7 +78,7 @@ class DashboardScreen(SideScreen):
         yield DataTable(id="dash-table", cursor_type="cell", zebra_stripes=True)
         yield WorkloadChart(id="dash-chart")
         yield Static(id="dash-status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Say who looks at what, then read the figures."""

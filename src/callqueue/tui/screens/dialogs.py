@@ -26,7 +26,7 @@ from textual.widgets import Input, Label, OptionList, Select, Static
 from callqueue.clock import SHANGHAI
 from callqueue.queue.appointments import Slot
 from callqueue.queue.outcome_terms import OutcomeInput
-from callqueue.tui.desk import failure_text
+from callqueue.tui.desk import Number, failure_text
 
 Check = Callable[[OutcomeInput], str | None]
 """A dry run of the outcome with these details: the service's refusal, or None."""
@@ -193,21 +193,25 @@ class AssistedDialog(OutcomeDialog):
         self.helper_id = helper_id
 
     def fields(self) -> list[Widget]:
-        """Who helps, and the notes field."""
+        """The notes field, then who helps (usually the one at the desk, so second).
+
+        The cursor starts in the first field on screen and Tab follows the screen's order:
+        it started in the notes below the helper, and what was typed went where not expected.
+        """
         return [
-            Label("帮办人"),
+            Label("备注"),
+            Input(placeholder="可不填，例如：代为准备材料、约定上门", id="assisted-notes"),
+            Label("帮办人（Tab 选择）"),
             Select(
                 [(Text(name), sid) for sid, name in self.helpers],
                 value=self.helper_id,
                 allow_blank=False,
                 id="assisted-helper",
             ),
-            Label("备注"),
-            Input(placeholder="可不填，例如：代为准备材料、约定上门", id="assisted-notes"),
         ]
 
     def on_mount(self) -> None:
-        """Start in the notes: the helper is usually the one at the desk."""
+        """Start in the notes, the first field."""
         self.query_one("#assisted-notes", Input).focus()
 
     @on(Input.Submitted, "#assisted-notes")
@@ -219,7 +223,7 @@ class AssistedDialog(OutcomeDialog):
 
 
 class WrongNumberDialog(OutcomeDialog):
-    """号码有误：confirm marking the first valid number invalid."""
+    """号码有误：the number to mark, shown; with several valid ones, staff pick the one dialled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "confirm", "确认", tooltip="标记号码有误", id="dialog.confirm"),
@@ -227,13 +231,44 @@ class WrongNumberDialog(OutcomeDialog):
     HEADING = "号码有误"
     HINT = "回车确认 · Esc 取消（不保存）"
 
+    def __init__(self, holder: str, check: Check, numbers: list[Number]) -> None:
+        super().__init__(holder, check)
+        self.numbers = numbers
+
     def fields(self) -> list[Widget]:
-        """What confirming does."""
-        return [Static(Text("将把第一个有效号码标记为有误，并转下一个号码或电子邮件。确认？"))]
+        """The number that will be marked, or the list to choose it from."""
+        after = "标记为有误，并转下一个号码或电子邮件。"
+        if not self.numbers:
+            return [Static(Text("该单位已没有有效号码可标记。"), id="wrong-number")]
+        if len(self.numbers) == 1:
+            return [
+                Static(
+                    Text(f"将把 {self._label(self.numbers[0])} {after}确认？"), id="wrong-number"
+                )
+            ]
+        return [
+            Label(f"拨打的是哪个号码？所选号码将{after}"),
+            OptionList(*(Text(self._label(n)) for n in self.numbers), id="wrong-number-list"),
+        ]
+
+    @staticmethod
+    def _label(number: Number) -> str:
+        return f"{number.display}（{number.contact}）" if number.contact else number.display
+
+    @on(OptionList.OptionSelected, "#wrong-number-list")
+    def pick(self, event: OptionList.OptionSelected) -> None:
+        """Ask the service with the number chosen."""
+        self.propose(OutcomeInput(phone_id=self.numbers[event.option_index].phone_id))
 
     def action_confirm(self) -> None:
-        """Ask the service with its default (the first valid number)."""
-        self.propose(OutcomeInput())
+        """Ask the service with the number shown (none left: its own answer)."""
+        if len(self.numbers) == 1:
+            self.propose(OutcomeInput(phone_id=self.numbers[0].phone_id))
+        elif not self.numbers:
+            self.propose(OutcomeInput())
+        else:
+            index = self.query_one("#wrong-number-list", OptionList).highlighted or 0
+            self.propose(OutcomeInput(phone_id=self.numbers[index].phone_id))
 
 
 class RenewedDialog(OutcomeDialog):

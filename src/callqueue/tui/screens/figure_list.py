@@ -95,7 +95,7 @@ class FigureListScreen(Screen[None]):
         yield Static(id="figure-title")
         yield DataTable(id="figure-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="figure-status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Columns, the title, the first page."""

@@ -8,11 +8,19 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
+from textual.keys import key_to_character
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-KEY_NAMES = {"question_mark": "?", "escape": "Esc", "enter": "回车", "ctrl+s": "Ctrl+S"}
+KEY_NAMES = {
+    "question_mark": "?",
+    "slash": "/",
+    "escape": "Esc",
+    "enter": "回车",
+    "ctrl+s": "Ctrl+S",
+    "ctrl+p": "Ctrl+P",
+}
 NOTES = (
     "列表按队列顺序排列：到时的回电（本人的优先）→ 待联系和到时的重拨（按申请截止日、期满日、已拨次数）。",
     "标记：回电＝约定的回电时间已到；重拨＝无人接听后到了重拨时间；补录＝导入时提醒日已过；"
@@ -20,12 +28,16 @@ NOTES = (
     "剩余天数：距申请截止日的天数；黄色为 10 天以内，红色为已过截止日。",
     "一次性告知：按右侧卡片逐项讲清期满日期、申请截止日期、办理地点、咨询电话和所需材料，"
     "讲到一项材料就在清单中勾选（Tab 进入清单，空格勾选），再按 1 保存。",
-    "Ctrl+P 打开命令面板：输入功能名称即可执行当前可用的操作。",
 )
 
 
+def key_name(key: str) -> str:
+    """A key as staff read it on the keyboard (`/` and `]`, not `slash`, `right_square_bracket`)."""
+    return KEY_NAMES.get(key) or key_to_character(key) or key
+
+
 def _key(binding: Binding) -> str:
-    return " / ".join(KEY_NAMES.get(k, k) for k in binding.key.split(","))
+    return "、".join(key_name(k) for k in binding.key.split(","))
 
 
 class HelpScreen(ModalScreen[None]):
@@ -58,10 +70,11 @@ class HelpScreen(ModalScreen[None]):
         for row in self.rows:
             table.add_row(row[0], row[1], Text(row[2]))
         with VerticalScroll(classes="dialog-box", id="help-box"):
-            yield Static(Text("帮助（Esc 关闭）", style="bold"))
+            yield Static(Text("帮助（↑↓ 翻看 · Esc 关闭）", style="bold"))
             yield Static(table)
-            for note in NOTES:
-                yield Static(Text(note), classes="help-note")
+            with Vertical(id="help-notes"):
+                for note in NOTES:
+                    yield Static(Text(note), classes="help-note")
 
     def action_close(self) -> None:
         """Back to the screen below."""

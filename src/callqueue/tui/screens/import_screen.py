@@ -80,7 +80,7 @@ class ImportScreen(SideScreen):
         yield DataTable(id="import-problems", cursor_type="row", zebra_stripes=True)
         yield Static(id="import-detail")
         yield Static(id="import-status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the problems table, read the sections, focus the path."""

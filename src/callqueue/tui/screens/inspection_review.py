@@ -108,7 +108,7 @@ class InspectionReviewScreen(SideScreen):
         with VerticalScroll(id="review-pane"):
             yield Static(id="review-item")
         yield Static(id="review-status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the item list and read the inspection."""

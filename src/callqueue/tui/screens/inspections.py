@@ -56,7 +56,7 @@ class InspectionsScreen(SideScreen):
         yield Static(id="who")
         yield DataTable(id="inspect-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="inspect-list-status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the table and read the inspections."""

@@ -23,6 +23,7 @@ from callqueue.tui.messages import (
     ClaimClosed,
     DeskFailed,
     HelpersRead,
+    NumbersRead,
     SlotsRead,
 )
 from callqueue.tui.screens.confirm import ConfirmDialog, NoteDialog
@@ -30,7 +31,6 @@ from callqueue.tui.screens.dialogs import (
     Check,
     OutcomeDialog,
     RenewedDialog,
-    WrongNumberDialog,
 )
 from callqueue.tui.screens.reason import ReasonDialog
 from callqueue.tui.widgets.inform_card import InformCard
@@ -130,8 +130,8 @@ class OutcomeFlow:
             self._read(s.desk.callback_proposal, CallbackProposed, "读取工作日失败")
         elif outcome is Outcome.ASSISTED:
             self._read(s.desk.helpers, HelpersRead, "读取工作人员失败")
-        elif outcome is Outcome.WRONG_NUMBER:
-            self.ask(Outcome.WRONG_NUMBER, WrongNumberDialog)
+        elif outcome is Outcome.WRONG_NUMBER:  # read now: another desk may have marked one
+            self._read(lambda: s.desk.numbers(entry), NumbersRead, "读取号码失败")
         elif outcome is Outcome.RENEWED:
             self.ask(Outcome.RENEWED, RenewedDialog)
 

@@ -35,11 +35,17 @@ from callqueue.tui.messages import (
     DeskFailed,
     EntryClaimed,
     HelpersRead,
+    NumbersRead,
     QueuePageLoaded,
     SectionSwitched,
     SlotsRead,
 )
-from callqueue.tui.screens.dialogs import AssistedDialog, CallbackDialog, SlotDialog
+from callqueue.tui.screens.dialogs import (
+    AssistedDialog,
+    CallbackDialog,
+    SlotDialog,
+    WrongNumberDialog,
+)
 from callqueue.tui.screens.filter import FilterDialog, describe
 from callqueue.tui.screens.help import HelpScreen
 from callqueue.tui.screens.outcome_keys import (
@@ -55,6 +61,9 @@ from callqueue.tui.widgets.queue_table import BADGES, QueueTable
 
 PREFETCH = 15  # about the rows a 40-line terminal shows
 PREFETCH_DELAY = 0.04  # seconds: a frame's drawing
+SAID_FIRST = 8.0
+"""Seconds what just happened leads the status line; then the counts lead again (behind them
+it was cut off at 120 columns, where staff must read what was saved)."""
 log = logging.getLogger("callqueue.tui")
 EMAIL_HELP = "向认领的单位发送一次性告知邮件，然后认领下一户（单位需有有效邮箱）"
 
@@ -131,7 +140,9 @@ class QueueScreen(Screen[None]):
         """The page was read again without its counts (after this desk's own write): they are
         read at the next pause."""
         self.said: str | None = None
-        """What the status line says after the counts; None when it shows no counts."""
+        """What the status line says besides the counts; None when it shows no counts."""
+        self.said_until = 0.0
+        """Until when (monotonic) `said` comes before the counts."""
         self.flow = OutcomeFlow(self)
 
     def compose(self) -> ComposeResult:
@@ -175,10 +186,18 @@ class QueueScreen(Screen[None]):
         return True
 
     def _tidy(self) -> None:
-        """Once staff pause (no key for `IDLE` seconds), take finished rows out of the list."""
+        """Once staff pause (no key for `IDLE` seconds), take finished rows out of the list.
+
+        Also puts the counts first on the status line again once a message has led it for
+        `SAID_FIRST` seconds (in a pause too: no repaint lands between key presses).
+        """
         quiet_since = getattr(self.app, "last_input", None)
         if quiet_since is None or time.monotonic() - quiet_since < IDLE or self.busy:
             return
+        if self.said_until and time.monotonic() >= self.said_until:
+            self.said_until = 0.0
+            if self.said is not None:
+                self._show_said()
         if self.counts_stale:
             self.counts_stale = False
             self.read_counts()
@@ -493,6 +512,13 @@ class QueueScreen(Screen[None]):
         me = self.desk.staff.id
         self.flow.ask(Outcome.ASSISTED, lambda h, c: AssistedDialog(h, c, helpers, me))
 
+    @on(NumbersRead)
+    def ask_wrong_number(self, message: NumbersRead) -> None:
+        """Open the wrong-number dialog with the holder's valid numbers."""
+        self.busy = False
+        numbers = message.numbers
+        self.flow.ask(Outcome.WRONG_NUMBER, lambda h, c: WrongNumberDialog(h, c, numbers))
+
     @on(SlotsRead)
     def ask_slot(self, message: SlotsRead) -> None:
         """Open the slot dialog with the free slots."""
@@ -673,12 +699,22 @@ class QueueScreen(Screen[None]):
         """The counts were read again: the status line keeps what it said after them."""
         self.tally = message.tally
         if self.said is not None:  # else the line says something else (a failure, a wait)
-            self._say(self.said)
+            self._show_said()
 
     def _say(self, text: str) -> None:
-        """The status line: the counts, then `text`."""
-        self._status(self.counts + text)
+        """The status line: the counts and `text` (" · what happened", or ""); a new `text`
+        comes first for `SAID_FIRST` seconds, so that it is never cut off while it is news."""
         self.said = text
+        self.said_until = time.monotonic() + SAID_FIRST if text else 0.0
+        self._show_said()
+
+    def _show_said(self) -> None:
+        said, counts = (self.said or "").removeprefix(" · "), self.counts
+        if said and self.said_until and counts:
+            line = f"{said} · {counts}"
+        else:
+            line = counts + (f" · {said}" if said and counts else said)
+        self.query_one("#queue-status", Static).update(Text(line))
 
     def show_note(self, note: str) -> None:
         """Show the pending note under the entry."""

@@ -66,7 +66,7 @@ class RecordScreen(Screen[None]):
         with VerticalScroll(id="record-certs-box"):
             yield Static(id="record-certs")
         yield Static(id="record-status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Columns, then read the record."""

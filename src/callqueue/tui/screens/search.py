@@ -55,7 +55,7 @@ class SearchScreen(Screen[None]):
         yield Input(placeholder=PLACEHOLDER, id="search-input")
         yield Static(id="search-status")
         yield DataTable(id="search-table", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Columns, who is looking, focus on the query."""

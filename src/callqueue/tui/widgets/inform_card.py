@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.widgets import SelectionList, Static
 
 from callqueue.queue.briefing import Briefing
@@ -12,8 +12,11 @@ from callqueue.queue.script import Script
 from callqueue.tui.widgets.snug import SnugStatic
 
 
-class InformCard(Vertical):
-    """The script for the entry in view; its checklist is live while the entry is claimed."""
+class InformCard(VerticalScroll, can_focus=False):
+    """The script for the entry in view; its checklist is live while the entry is claimed.
+
+    It scrolls when the terminal is too short for the words and the checklist (80×24).
+    """
 
     def compose(self) -> ComposeResult:
         """The words, the warnings, the checklist."""

@@ -17,6 +17,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 from callqueue.queue.claims import QueueEntry
+from callqueue.queue.reminders import BADGE_LABELS
 
 COLUMNS = (  # key, label, width (cells); sized to fit 120 columns
     ("holder", "单位（个人）名称", 32),
@@ -30,7 +31,7 @@ COLUMNS = (  # key, label, width (cells); sized to fit 120 columns
 _RowLines = tuple[SegmentLines, SegmentLines]
 """What DataTable renders for one line of a row: fixed cells' lines, scrollable cells' lines."""
 
-BADGES = {"callback": "回电", "retry": "重拨", "late": "补录", "follow_up": "跟进"}
+BADGES = BADGE_LABELS
 
 
 def certificates_label(e: QueueEntry) -> str:
