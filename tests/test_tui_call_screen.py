@@ -351,6 +351,38 @@ async def test_the_card_of_a_claim_covers_every_certificate_it_records(
         assert "农药经营许可证" in card and "生鲜乳收购许可证" in card
 
 
+async def test_the_card_shows_a_holders_certificate_further_down_the_order(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The desk's page reads no further than its last holder's first row; the card of a holder
+    lists its certificate to be filed months later all the same, before and after the claim."""
+    monkeypatch.setattr(desk_module, "PAGE_SIZE", 2)
+    build(
+        engine,
+        tmp_path,
+        [
+            due_row(2, expires_on=date(2027, 2, 10)),
+            due_row(2, certificate="生鲜乳收购许可证", expires_on=date(2027, 9, 1)),
+            due_row(3, expires_on=date(2027, 2, 17)),
+            due_row(1, expires_on=date(2027, 2, 24)),
+        ],
+    )
+    milk = reminder_ids(engine)[(FIRST, "生鲜乳收购许可证")]
+    set_reminder(engine, milk, state="due", apply_by=date(2027, 6, 30))  # last in the order
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen) and holders_on_page(app)[0] == FIRST
+        card = text_of(app, "#inform-words")
+        assert "农药经营许可证" in card and "生鲜乳收购许可证" in card
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert screen.claimed is not None and milk in screen.claimed.reminders
+        card = text_of(app, "#inform-words")
+        assert "农药经营许可证" in card and "生鲜乳收购许可证" in card
+
+
 async def test_what_was_saved_leads_the_status_line_then_the_counts_do(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

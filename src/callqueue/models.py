@@ -355,7 +355,9 @@ class Reminder(SQLModel, table=True):
         ),
         # Live claims, and one holder's reminders claimed together.
         Index("ix_reminder_claim", "claimed_by_id", "claim_expires_at", sqlite_where=text(CLAIMED)),
-        Index("ix_reminder_holder_state", "holder_id", "state"),
+        # A holder's reminders by state; with the section, a queue page finds its holders'
+        # other callable reminders in the index alone (queue/order.py `_complete`).
+        Index("ix_reminder_holder_state", "holder_id", "state", "section_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

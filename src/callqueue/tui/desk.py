@@ -148,6 +148,7 @@ class Desk:
                 limit=PAGE_SIZE,
                 offset=number * PAGE_SIZE,
                 only=only,
+                complete=False,  # each card's read completes its entry (`brief`)
             )
             counted = self._tally(session, now) if counts else None
         return QueuePage(entries, counted, refreshed)
@@ -163,9 +164,22 @@ class Desk:
         )
 
     def brief(self, entry: claims.QueueEntry) -> tuple[Briefing, Script]:
-        """The entry's contacts, certificates and attempts, and the words of 一次性告知."""
+        """The entry's contacts, certificates and attempts, and the words of 一次性告知.
+
+        The certificates are every callable one of the holder in the section, as a claim takes
+        them: the page lists a holder with the rows it read, and a certificate to be filed
+        months later comes after other holders' rows.
+        """
+        whole = dataclasses.replace(entry, reminders=list(entry.reminders))
         with db.session_scope(self.engine, write=False) as session:
-            found = briefing(session, holder_id=entry.holder_id, reminder_ids=entry.reminders)
+            claims.complete_entries(
+                session,
+                [whole],
+                staff_id=self.staff.id,
+                now=self.now(),
+                grace=timedelta(minutes=self.settings.callback_grace_minutes),
+            )
+            found = briefing(session, holder_id=entry.holder_id, reminder_ids=whole.reminders)
         return found, inform_script(found, today=self.today)
 
     def helpers(self) -> list[StaffRow]:

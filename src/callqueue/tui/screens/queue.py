@@ -603,7 +603,10 @@ class QueueScreen(Screen[None]):
         return self.entries.get(int(key)) if key is not None else None
 
     def _briefing_of(self, entry: QueueEntry) -> tuple[Briefing, Script] | None:
-        """The cached briefing of `entry`, if it was read for the same reminders.
+        """The cached briefing of `entry`, if it covers the entry's reminders.
+
+        A briefing covers the holder's callable certificates when it was read (`Desk.brief`),
+        which may be more than a list entry names.
 
         A holder's entry can change under the same key: the claim takes every callable
         reminder of the holder, and a reminder may have come due since the list was read. A
@@ -614,7 +617,7 @@ class QueueScreen(Screen[None]):
         if cached is None:
             return None
         shown = {c.reminder_id for c in cached[0].certificates}
-        return cached if shown == set(entry.reminders) else None
+        return cached if shown >= set(entry.reminders) else None
 
     def _show_entry(self, entry: QueueEntry) -> None:
         """Draw the entry from the cache, or draw what is known and read the rest."""
