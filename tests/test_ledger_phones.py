@@ -53,6 +53,9 @@ def test_empty_cells(cell: object) -> None:
         "１３８００１３８０００",
         "手机：13800138000",
         "手机号码13800138000",
+        # A number cell saved through CSV as a float.
+        "13800138000.0",
+        "13800138000.00",
     ],
 )
 def test_mobile_spellings(cell: object) -> None:
@@ -66,6 +69,7 @@ def test_mobile_spellings(cell: object) -> None:
 def test_plain_mobile_keeps_the_cell_as_raw() -> None:
     assert read_contact(" 13800138000 ").phones == (Phone(MOBILE, "", "13800138000", "mobile"),)
     assert read_contact(13800138000.0).phones[0].raw == "13800138000"
+    assert read_contact("13800138000.0").phones[0].raw == "13800138000"
     assert read_contact("手机 138-0013-8000").phones[0].raw == "138-0013-8000"
 
 
@@ -104,6 +108,9 @@ def test_scientific_notation_lost_digits(cell: str) -> None:
         # A number cell drops the trunk 0 of an area-coded landline; area codes are prefix-free.
         (2223456789, TIANJIN),
         (75512345678, "+8675512345678"),
+        # Text of a float that was a number cell: its digits read as that number cell's.
+        ("23456789.0", TIANJIN),
+        ("2223456789.0", TIANJIN),
     ],
 )
 def test_landlines(cell: object, e164: str) -> None:

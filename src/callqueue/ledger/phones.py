@@ -135,7 +135,7 @@ def read_contact(value: object) -> ContactInfo:
             return _read_digits(text, numeric=False)
         if not text:
             return _EMPTY
-        return _read_common(text) or _read_text(text, numeric=False)
+        return _read_common(text) or _read_other(text)
     if value is None:
         return _EMPTY
     if isinstance(value, bool):
@@ -151,6 +151,18 @@ def read_contact(value: object) -> ContactInfo:
     if isinstance(value, datetime | date | time):
         return _only_problem(_NOT_CONTACT.format(_show_when(value)))
     return _only_problem(_NOT_CONTACT.format(_quote(str(value)[:40])))
+
+
+# A number cell exported through CSV as a float: "13800138000.0".
+_FLOAT_TEXT = re.compile(r"(\d{1,20})\.0+", re.ASCII)
+
+
+def _read_other(text: str) -> ContactInfo:
+    """Read a stripped text cell that is neither bare digits nor of a common shape."""
+    if text[-1] == "0" and (number := _FLOAT_TEXT.fullmatch(text)) is not None:
+        # The digits are a number cell's, trunk 0 lost included, as if calamine had read the float.
+        return _read_digits(number[1], numeric=True)
+    return _read_text(text, numeric=False)
 
 
 def _read_digits(digits: str, *, numeric: bool) -> ContactInfo:
