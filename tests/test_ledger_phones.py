@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 
 import phonenumbers
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from callqueue.ledger.phones import ContactInfo, Phone, mask_phone, read_contact
@@ -53,6 +53,9 @@ def test_empty_cells(cell: object) -> None:
         "１３８００１３８０００",
         "手机：13800138000",
         "手机号码13800138000",
+        # A number cell saved through CSV as a float.
+        "13800138000.0",
+        "13800138000.00",
     ],
 )
 def test_mobile_spellings(cell: object) -> None:
@@ -66,6 +69,7 @@ def test_mobile_spellings(cell: object) -> None:
 def test_plain_mobile_keeps_the_cell_as_raw() -> None:
     assert read_contact(" 13800138000 ").phones == (Phone(MOBILE, "", "13800138000", "mobile"),)
     assert read_contact(13800138000.0).phones[0].raw == "13800138000"
+    assert read_contact("13800138000.0").phones[0].raw == "13800138000"
     assert read_contact("手机 138-0013-8000").phones[0].raw == "138-0013-8000"
 
 
@@ -104,6 +108,9 @@ def test_scientific_notation_lost_digits(cell: str) -> None:
         # A number cell drops the trunk 0 of an area-coded landline; area codes are prefix-free.
         (2223456789, TIANJIN),
         (75512345678, "+8675512345678"),
+        # Text of a float that was a number cell: its digits read as that number cell's.
+        ("23456789.0", TIANJIN),
+        ("2223456789.0", TIANJIN),
     ],
 )
 def test_landlines(cell: object, e164: str) -> None:
@@ -172,6 +179,119 @@ def test_hyphen_digits_after_a_mobile_are_not_an_extension() -> None:
     info = read_contact("13800138000-123")
     assert numbers(info) == [(MOBILE, "")]
     assert len(info.problems) == 1 and "“123”" in info.problems[0]
+
+
+PBX = "+862258881234"
+
+
+@pytest.mark.parametrize(
+    ("cell", "phones"),
+    [
+        ("022-58881234-8011-8012", [(PBX, "8011"), (PBX, "8012")]),
+        ("电话022-23456789 8021 8022", [(TIANJIN, "8021"), (TIANJIN, "8022")]),
+        ("022-23456789（分机8021、8022）", [(TIANJIN, "8021"), (TIANJIN, "8022")]),
+        ("022-58881234转8011/8012", [(PBX, "8011"), (PBX, "8012")]),
+        ("022-58881234转8011、8012", [(PBX, "8011"), (PBX, "8012")]),
+        ("022-58881234转8011或8012", [(PBX, "8011"), (PBX, "8012")]),
+        ("58881234-8011、8012", [(PBX, "8011"), (PBX, "8012")]),
+        ("022-58881234 8011", [(PBX, "8011")]),
+        ("022-58881234/8011", [(PBX, "8011")]),
+        ("022-58881234-8011转8012", [(PBX, "8011"), (PBX, "8012")]),
+        ("022-58881234/8011 8012", [(PBX, "8011"), (PBX, "8012")]),
+        ("022-58881234 8011 8012 8013", [(PBX, "8011"), (PBX, "8012"), (PBX, "8013")]),
+        ("022-58881234转8011；13800138000", [(PBX, "8011"), (MOBILE, "")]),
+    ],
+)
+def test_digit_groups_after_a_landline_are_its_extensions(
+    cell: str, phones: list[tuple[str, str]]
+) -> None:
+    """Several extensions are several phones of one number, never glued into a new number."""
+    info = read_contact(cell)
+    assert numbers(info) == phones
+    assert info.problems == ()
+
+
+def test_extensions_keep_the_pieces_they_came_from() -> None:
+    info = read_contact("022-23456789（分机8021、8022）")
+    assert [p.raw for p in info.phones] == ["022-23456789（分机8021", "8022"]
+    assert [p.kind for p in info.phones] == ["landline", "landline"]
+    info = read_contact("022-58881234-8011-8012")
+    assert [p.raw for p in info.phones] == ["022-58881234-8011", "8012"]
+
+
+# Local numbers that no extension digits can turn into a 400/800 or mobile number.
+LOCALS = st.builds(
+    lambda head, tail: f"{head}{tail:07}", st.sampled_from("23567"), st.integers(0, 10**7 - 1)
+)
+# Three digits or more: "12、" reads as the number of an item in a list ("1、138… 2、139…").
+EXTENSIONS = st.lists(st.integers(100, 999999).map(str), min_size=1, max_size=4)
+WRITTEN_WHOLE = re.compile(r"(?<!\d)(?:1\d\d\D\d{4}\D\d{4}|[48]00\D\d)")
+EXTENSION_SEPARATORS = st.sampled_from(
+    [" ", "-", "/", "、", "，", "；", "转", "分机", "（分机", "或"]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(LOCALS, st.sampled_from(["", "022-", "(022)"]), EXTENSIONS, st.data())
+def test_extensions_never_make_another_number(
+    local: str, area: str, extensions: list[str], data: st.DataObject
+) -> None:
+    assume(read_contact(local).phones)  # a valid Tianjin number
+    e164 = "+8622" + local
+    cell = area + local
+    for extension in extensions:
+        cell += data.draw(EXTENSION_SEPARATORS) + extension
+    # Numbers that say they are whole: a mobile spaced 3-4-4, a 400/800 number.
+    assume(not WRITTEN_WHOLE.search(cell))
+    info = read_contact(cell)
+    assert {p.e164 for p in info.phones} <= {e164}, cell
+    assert {p.extension for p in info.phones} <= {"", *extensions}, cell
+    for problem in info.problems:
+        assert not UNMASKED.search(problem), problem
+
+
+@pytest.mark.parametrize(
+    ("cell", "phones"),
+    [
+        # A number written whole after a landline is another number.
+        ("022-58881234、23456789", [(PBX, ""), (TIANJIN, "")]),
+        ("022-58881234 23456789", [(PBX, ""), (TIANJIN, "")]),
+        ("022-58881234-8011、23456789", [(PBX, "8011"), (TIANJIN, "")]),
+        ("022-58881234 022 2345 6789", [(PBX, ""), (TIANJIN, "")]),
+        ("022-58881234 13800138000", [(PBX, ""), (MOBILE, "")]),
+        ("022-58881234/138 0013 8000", [(PBX, ""), (MOBILE, "")]),
+        ("022-58881234 400-123-4567", [(PBX, ""), ("+864001234567", "")]),
+        ("022-58881234、+86 22 2345 6789", [(PBX, ""), (TIANJIN, "")]),
+        # Spaces inside one number still read as one number.
+        ("022 5888 1234", [(PBX, "")]),
+        ("5888 1234", [(PBX, "")]),
+        ("5888 1234转8011", [(PBX, "8011")]),
+        ("13800138000、5888 1234", [(MOBILE, ""), (PBX, "")]),
+    ],
+)
+def test_whole_numbers_after_a_landline_are_other_numbers(
+    cell: str, phones: list[tuple[str, str]]
+) -> None:
+    info = read_contact(cell)
+    assert numbers(info) == phones
+    assert info.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("cell", "left"),
+    [
+        ("13812345678 8011", "“8011”（4位数字）"),
+        ("13812345678 8011 8012", "“****8012”（8位数字）"),
+        ("13812345678-8011-8012", "“****8012”（8位数字）"),
+        ("022-58881234 张三 8011", "“8011”（4位数字）"),
+        # Not read as a local number glued from groups; the warning masks it like any number.
+        ("13800138000 2458 1234", "“****1234”（8位数字）"),
+    ],
+)
+def test_short_groups_that_extend_no_landline_are_not_glued(cell: str, left: str) -> None:
+    info = read_contact(cell)
+    assert len(info.phones) == 1
+    assert info.problems == ("无法识别的电话号码：" + left,)
 
 
 @pytest.mark.parametrize(
@@ -474,7 +594,9 @@ COMMON_SHAPES = st.one_of(
         "{}{}{}".format,
         st.sampled_from(["", "0", "86", "+86 ", "tel ", "13812345678 "]),
         st.sampled_from(["13812345678、022-23456789", "022-2345 6789转12", "022-2345 6789转"]),
-        st.sampled_from(["", "0", "1", "、", " ", "转3", "-1", "@a.cn"]),
+        st.sampled_from(
+            ["", "0", "1", "、", " ", "转3", "-1", "@a.cn", "、8012", " 8012", "/8012"]
+        ),
     ),
 )
 

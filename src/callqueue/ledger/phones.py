@@ -96,6 +96,9 @@ _TOKEN = re.compile(
 _EXTENSION = re.compile(r" *(?:转|分机号?|(?i:ext)\.?|[xX#]) *:? *(?P<ext>\d{1,6})(?!\d)", re.ASCII)
 _HYPHEN_EXTENSION = re.compile(r"(?P<main>.*\d\)?) ?- ?(?P<ext>\d{1,5})", re.ASCII)
 _DIGIT_GROUP = re.compile(r"\d+", re.ASCII)
+# What may stand between a landline and a digit group that is then one of its extensions.
+_EXTENSION_GAP = re.compile(r"(?:[ \n/,;、|()#:xX~\-]|转|分机号?|或者?|(?i:ext)\.?)*", re.ASCII)
+_MAX_EXTENSION = 6  # digits, as _EXTENSION reads them
 # Longer labels first: the regex takes the first alternative that matches.
 _LABEL = re.compile(
     "联系电话|电话号码|手机号码|手机号|手机|电话|座机|固话|办公室|办公|传真号码|传真号|传真"
@@ -135,7 +138,7 @@ def read_contact(value: object) -> ContactInfo:
             return _read_digits(text, numeric=False)
         if not text:
             return _EMPTY
-        return _read_common(text) or _read_text(text, numeric=False)
+        return _read_common(text) or _read_other(text)
     if value is None:
         return _EMPTY
     if isinstance(value, bool):
@@ -151,6 +154,18 @@ def read_contact(value: object) -> ContactInfo:
     if isinstance(value, datetime | date | time):
         return _only_problem(_NOT_CONTACT.format(_show_when(value)))
     return _only_problem(_NOT_CONTACT.format(_quote(str(value)[:40])))
+
+
+# A number cell exported through CSV as a float: "13800138000.0".
+_FLOAT_TEXT = re.compile(r"(\d{1,20})\.0+", re.ASCII)
+
+
+def _read_other(text: str) -> ContactInfo:
+    """Read a stripped text cell that is neither bare digits nor of a common shape."""
+    if text[-1] == "0" and (number := _FLOAT_TEXT.fullmatch(text)) is not None:
+        # The digits are a number cell's, trunk 0 lost included, as if calamine had read the float.
+        return _read_digits(number[1], numeric=True)
+    return _read_text(text, numeric=False)
 
 
 def _read_digits(digits: str, *, numeric: bool) -> ContactInfo:
@@ -265,7 +280,7 @@ def _quote(piece: str) -> str:
 class _Reader:
     """Collects what one contact cell holds while its text is scanned left to right."""
 
-    __slots__ = ("emails", "names", "numeric", "phones", "problems", "text")
+    __slots__ = ("emails", "landline", "names", "numeric", "phones", "problems", "text")
 
     def __init__(self, text: str, *, numeric: bool) -> None:
         self.text = text
@@ -274,6 +289,9 @@ class _Reader:
         self.emails: dict[str, None] = {}
         self.names: dict[str, None] = {}
         self.problems: list[str] = []
+        # The landline read last, which digit groups right after it extend: (its key in phones
+        # when it was read here without an extension, else None; its start; its end) in text.
+        self.landline: tuple[str, tuple[str, str] | None, int, int] | None = None
 
     def result(self) -> ContactInfo:
         """Return the collected contact information."""
@@ -284,9 +302,13 @@ class _Reader:
             tuple(self.problems),
         )
 
-    def add_phone(self, e164: str, extension: str, raw: str, kind: str) -> None:
-        """Keep a phone unless the same number and extension was already found."""
-        self.phones.setdefault((e164, extension), Phone(e164, extension, raw.strip(), kind))
+    def add_phone(self, e164: str, extension: str, raw: str, kind: str) -> bool:
+        """Keep a phone unless the same number and extension was already found; say if new."""
+        key = (e164, extension)
+        if key in self.phones:
+            return False
+        self.phones[key] = Phone(e164, extension, raw.strip(), kind)
+        return True
 
     def take_emails(self, work: str) -> str:
         """Collect the emails in `work` and return it with them (and broken ones) blanked."""
@@ -311,6 +333,8 @@ class _Reader:
     def take_number(self, work: str, start: int, end: int, *, fax: bool) -> int:
         """Read the digit chunk at work[start:end] and its extension; return where it ends."""
         chunk = work[start:end].rstrip(" -(+.")
+        if chunk.endswith(")") and chunk.count(")") > chunk.count("("):
+            chunk = chunk[:-1]  # closes a bracket opened before the chunk: "（分机8021、8022）"
         end = start + len(chunk)
         extension, ext_end = "", end
         marked = _EXTENSION.match(work, end)
@@ -319,45 +343,90 @@ class _Reader:
         raw = self.text[start:ext_end]
         if len(chunk) <= 2 and not extension and work[end : end + 1] in _LIST_MARKS:
             return end  # "1、138… 2、139…": the numbering of a list, not a phone
+        landline, self.landline = self.landline, None
         if fax:
             self.problems.append(_FAX.format(_quote(raw)))
             return ext_end
+        if landline is not None and _EXTENSION_GAP.fullmatch(
+            self.text[landline[3] : start].translate(_FOLD)
+        ):
+            # Right after a landline: its extensions, and other numbers only when written whole.
+            self.landline = landline
+            self._split_chunk(chunk, start, extension, ext_end, glue=False)
+            return ext_end
         whole = _interpret_chunk(chunk, self.numeric)
         if whole is not None:
-            self._add_with_extension(whole, extension, raw, self.text[end:ext_end])
+            self._add_with_extension(whole, extension, start, ext_end, self.text[end:ext_end])
             return ext_end
         if not extension:
             hyphen = _HYPHEN_EXTENSION.fullmatch(chunk)
             if hyphen is not None:
                 main = _interpret_chunk(hyphen["main"], self.numeric)
                 if main is not None and main[1] == LANDLINE:
-                    self.add_phone(main[0], hyphen["ext"], raw, LANDLINE)
+                    self._add_with_extension(main, hyphen["ext"], start, ext_end, "")
                     return ext_end
-        self._split_chunk(chunk, start, extension, ext_end)
+        self._split_chunk(chunk, start, extension, ext_end, glue=True)
         return ext_end
 
     def _add_with_extension(
-        self, found: tuple[str, str], extension: str, raw: str, ext_text: str
+        self, found: tuple[str, str], extension: str, start: int, end: int, ext_text: str
     ) -> None:
-        """Keep a phone; an extension only belongs to a landline."""
-        if extension and found[1] == MOBILE:
-            self.problems.append(_MOBILE_EXTENSION.format(ext_text.strip()))
-            extension = ""
-        self.add_phone(found[0], extension, raw, found[1])
+        """Keep the phone written at text[start:end]; an extension only belongs to a landline."""
+        e164, kind = found
+        if kind == MOBILE:
+            if extension:
+                self.problems.append(_MOBILE_EXTENSION.format(_quote(ext_text)))
+            self.add_phone(e164, "", self.text[start:end], kind)
+            self.landline = None
+            return
+        new = self.add_phone(e164, extension, self.text[start:end], kind)
+        self.landline = (e164, (e164, "") if new and not extension else None, start, end)
 
-    def _split_chunk(self, chunk: str, start: int, extension: str, ext_end: int) -> None:
-        """Read a chunk that is not one number as several, warning about what is left."""
+    def _extend(
+        self,
+        landline: tuple[str, tuple[str, str] | None, int, int],
+        extension: str,
+        start: int,
+        end: int,
+    ) -> None:
+        """Keep the digits at text[start:end] as an extension of the landline just read."""
+        e164, bare, first, _ = landline
+        if bare is not None:
+            # The landline was read here without an extension: this one is its extension. It is
+            # the last phone kept, so it stays in its place.
+            phone = self.phones.pop(bare)
+            self.add_phone(e164, extension, self.text[first:end], phone.kind)
+        else:
+            self.add_phone(e164, extension, self.text[start:end], LANDLINE)
+        self.landline = (e164, None, first, end)
+
+    def _split_chunk(
+        self, chunk: str, start: int, extension: str, ext_end: int, *, glue: bool
+    ) -> None:
+        """Read a chunk that is not one number as several, warning about what is left.
+
+        Digit groups are joined into a local number only at the chunk's start (`glue`) and
+        before any number in it: after a number they are extensions of a landline, or other
+        numbers written whole, never a new number made of a list of extensions."""
         groups = list(_DIGIT_GROUP.finditer(chunk))
         if len(groups) > _MAX_PIECE_GROUPS:
             self._unusable(chunk)
+            self.landline = None
             return
         plus = chunk.lstrip("(").startswith("+")
         ext_text = self.text[start + len(chunk) : ext_end]
         i, left_from = 0, -1
         while i < len(groups):
-            longest = _longest_number(groups, i, plus=plus and i == 0, numeric=self.numeric)
+            longest = _longest_number(
+                groups, i, plus=plus and i == 0, numeric=self.numeric, glue=glue
+            )
             if longest is None:
-                left_from = i if left_from < 0 else left_from
+                group, landline = groups[i], self.landline
+                if left_from < 0 and landline is not None and len(group[0]) <= _MAX_EXTENSION:
+                    self._extend(landline, group[0], start + group.start(), start + group.end())
+                else:
+                    left_from = i if left_from < 0 else left_from
+                    self.landline = None
                 i += 1
                 continue
             j, found = longest
@@ -368,13 +437,16 @@ class _Reader:
             piece_start = start + (0 if i == 0 else groups[i].start())
             piece_end = ext_end if last else start + groups[j - 1].end()
             self._add_with_extension(
-                found, extension if last else "", self.text[piece_start:piece_end], ext_text
+                found, extension if last else "", piece_start, piece_end, ext_text
             )
             extension = "" if last else extension
+            glue = False
             i = j
         if left_from >= 0:
             self._unusable(chunk[groups[left_from].start() :])
-        if extension:
+        if extension and self.landline is not None:
+            self._extend(self.landline, extension, start + len(chunk), ext_end)
+        elif extension:
             self._unusable(ext_text)
 
     def _unusable(self, piece: str) -> None:
@@ -409,19 +481,34 @@ def _read_text(text: str, *, numeric: bool) -> ContactInfo:
 
 
 def _longest_number(
-    groups: list[re.Match[str]], first: int, *, plus: bool, numeric: bool
+    groups: list[re.Match[str]], first: int, *, plus: bool, numeric: bool, glue: bool
 ) -> tuple[int, tuple[str, str]] | None:
-    """Return (end group, (e164, kind)) for the most digit groups from `first` that form a number."""
+    """Return (end group, (e164, kind)) for the most digit groups from `first` that form a number;
+    without `glue`, only a number written whole (see _written_whole) when it is several groups."""
     for end in range(len(groups), first, -1):
+        parts = [group[0] for group in groups[first:end]]
+        digits = "".join(parts)
+        several = end - first > 1
+        if several and not glue and not plus and not _written_whole(parts):
+            continue
         found = _interpret(
-            "".join(group[0] for group in groups[first:end]),
-            plus=plus,
-            country=end - first > 1 and groups[first][0] == "86",
-            numeric=numeric,
+            digits, plus=plus, country=several and groups[first][0] == "86", numeric=numeric
         )
         if found is not None:
             return end, found
     return None
+
+
+def _written_whole(parts: list[str]) -> bool:
+    """Whether digit groups, read after another number, are one number that says so: an area
+    code or a country code first, a 400/800 number, or a mobile spaced 3-4-4. Others ("8011 8012"
+    after a landline) are extensions or leftovers, never glued into a local number or a mobile."""
+    head = parts[0]
+    return (
+        (len(head) >= 3 and head[0] == "0")
+        or head in ("86", "400", "800")
+        or (len(parts) == 3 and len(head) == 3 and len(parts[1]) == len(parts[2]) == 4)
+    )
 
 
 def _interpret_chunk(chunk: str, numeric: bool) -> tuple[str, str] | None:
