@@ -292,6 +292,44 @@ def test_an_export_keeps_the_certificate_numbers_for_another_database(  # type: 
     assert kept == {"津东农药14-0001221", "120110000012345", ""}
 
 
+def test_an_export_with_a_retired_items_certificates_reads_back_unchanged(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, db_url: str
+) -> None:
+    """Its known certificates are duplicates; only a new certificate of it is refused."""
+    rows = [
+        licence_row(1, expires_on=date(2027, 3, 1)),
+        licence_row(2, certificate="兽药经营许可证", expires_on=date(2027, 4, 1)),
+    ]
+    assert run("import", str(write_annex2(tmp_path / "a.xlsx", rows))).exit_code == 0
+    with create_engine(db_url).connect() as conn:
+        seq = conn.execute(
+            text("SELECT seq FROM catalogitem WHERE certificate_name = '农药经营许可证'")
+        ).scalar_one()
+    assert (
+        run("staff", "add", "周主任", "--section", "政务服务科", "--role", "supervisor").exit_code
+        == 0
+    )
+    retired = run(
+        "--staff", "周主任", "catalog", "retire", str(seq), "--reason", "事项取消", "--yes"
+    )
+    assert retired.exit_code == 0, retired.output
+    out = tmp_path / "导出.xlsx"
+    assert run("export", "ledger", "-o", str(out)).exit_code == 0
+    again = report_of(run("import", str(out), "--json"))
+    assert (again["imported"], again["rejected"], again["duplicates"]) == (0, 0, 2)
+
+    new = write_annex2(tmp_path / "b.xlsx", [licence_row(3, expires_on=date(2027, 5, 1))])
+    refused = report_of(run("import", str(new), "--json"))
+    assert (refused["imported"], refused["rejected"]) == (0, 1)
+    [problem] = [p for p in refused["problems"] if p["severity"] == "error"]
+    assert (
+        problem["message"] == "“农药经营许可证”已从目录停用，不再导入新证书（已有的证书不受影响）"
+    )
+    typo = write_annex2(tmp_path / "c.xlsx", [licence_row(4, certificate="农药经营许可正")])
+    hinted = report_of(run("import", str(typo), "--json"))  # no hint to a retired name
+    assert all("农药经营许可证" not in p["message"] for p in hinted["problems"])
+
+
 def test_control_characters_never_break_the_rejects_or_an_export(  # type: ignore[no-untyped-def]
     run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -158,12 +158,15 @@ class _Catalog:
     """Catalog items looked up by normalised certificate name."""
 
     def __init__(self, entries: Iterable[CatalogEntry]) -> None:
-        entries = list(entries)
+        # Active items first: a retired item's name finds it only when no active one has it.
+        # Rows of a retired item are checked as any (the ledger may hold its certificates: an
+        # export read back); the writer refuses only a new certificate of it.
+        entries = sorted(entries, key=lambda e: not e.active)
         self.by_key: dict[str, CatalogEntry] = {}
         for e in entries:
             self.by_key.setdefault(name_key(e.certificate_name), e)
             self.by_key.setdefault(name_key(e.permit_item), e)
-        self.names = sorted({e.certificate_name for e in entries})
+        self.names = sorted({e.certificate_name for e in entries if e.active})
         # A ledger spells its few certificate names over and over: look each spelling up once.
         self._found: dict[str, CatalogEntry | None] = {}
         self._suggested: dict[str, str | None] = {}

@@ -140,7 +140,7 @@ def import_ledger(
         section = caller_section
     notify = progress or (lambda _stage, _done, _total: None)
     notify("读取", 0, 1)
-    entries = catalog.list_items(session)
+    entries = catalog.list_items(session, include_retired=True)  # see ledger.check._Catalog
     sections = [name for (name,) in session.execute(select(table(Section).c.name))]
     calendar = workdays.load_calendar(session)
     with contextlib.closing(

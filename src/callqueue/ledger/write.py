@@ -247,6 +247,12 @@ class RowWriter:
                 self.older[key] = why
                 result.rejected.append((ValidRow._make(r), why))
                 continue
+            if not r[_ITEM].active:  # known certificates of a retired item stay, as above
+                name = r[_ITEM].certificate_name
+                why = f"“{name}”已从目录停用，不再导入新证书（已有的证书不受影响）"
+                self.older[key] = why  # a repeat of the row is rejected alike
+                result.rejected.append((ValidRow._make(r), why))
+                continue
             creating.append(r)
             holder_ids.append(hid)
             if (hid, r[_CONTACT_NAME]) not in ex.contacts:
