@@ -180,6 +180,10 @@ def test_ledger_json_fields(run, tmp_path: Path) -> None:  # type: ignore[no-unt
     assert lapsed["state"] == "lapsed" and {"expired", "no_contact"} <= set(lapsed["flags"])
     only = json.loads(run("ledger", "--json", "--section", "社会事务科").stdout)
     assert only == []
+    text_out = run("ledger").stdout  # for people: the state and flags in words
+    assert "已过期（已过期满日、" in text_out and "无联系方式）" in text_out
+    assert "待联系（补录" in text_out
+    assert not any(code in text_out for code in ("lapsed", "expired", "no_contact", "due"))
 
 
 def test_export_round_trip_changes_nothing(run, tmp_path: Path, db_url: str) -> None:  # type: ignore[no-untyped-def]

@@ -19,8 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from callqueue import __version__, bootstrap, catalog, catalog_edit, clock, db, logs
 from callqueue.config import Settings, SettingsError, data_dir, load_settings, log_path
 from callqueue.hours import HoursError
+from callqueue.ledger.listing import FLAG_LABELS, ledger_rows
 from callqueue.ledger.listing import certificate_count as ledger_rows_count
-from callqueue.ledger.listing import ledger_rows
 from callqueue.models import AppointmentStatus, Outcome
 from callqueue.queue import appointments, assisted, claims, outcomes, signin
 from callqueue.queue import staff as staff_service
@@ -543,10 +543,12 @@ def ledger(obj: AppContext, section: str | None, include_closed: bool, as_json: 
         emit_json([r.to_json() for r in rows])
         return
     for r in rows:
-        flags = f" [{','.join(r.flags)}]" if r.flags else ""
+        words = [FLAG_LABELS.get(f, f) for f in r.flags]
+        flags = f"（{'、'.join(words)}）" if words else ""
+        state = STATE_LABELS.get(r.state or "", r.state or "")
         click.echo(
             f"{r.id:>6} {r.section} {r.holder} {r.certificate} 期满 {r.expires_on} "
-            f"提醒 {r.remind_on} 申请截止 {r.apply_by} {r.state}{flags}"
+            f"提醒 {r.remind_on} 申请截止 {r.apply_by} {state}{flags}"
         )
     click.echo(f"共 {len(rows)} 张证书", err=True)
 

@@ -25,6 +25,16 @@ from callqueue.models import (
     Staff,
 )
 
+FLAG_LABELS = {
+    "expired": "已过期满日",
+    "late": "补录",
+    "pulled_earlier": "提醒日已提前",
+    "expiry_computed": "期满日为推算",
+    "needs_repair": "需补充联系方式",
+    "no_contact": "无联系方式",
+}
+"""The ledger's flags in words (`callqueue ledger`; the JSON keeps the codes)."""
+
 
 @dataclass
 class LedgerRow:
