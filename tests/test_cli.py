@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from callqueue import cli, db
+from callqueue import cli, clock, db
 
 
 @pytest.fixture
@@ -140,6 +140,8 @@ def test_demo_without_tui_builds_a_database(
     rows = json.loads(ledger.stdout)
     assert len(rows) == 400
     assert {"due", "scheduled"} <= {r["state"] for r in rows}
+    today = clock.today().isoformat()
+    assert all(r["issued_on"] <= today for r in rows)  # none issued in the future
     assert len({r["section"] for r in rows}) == 3
     queue = CliRunner().invoke(cli.main, ["--db", url, "--staff", "张敏", "queue", "--json"])
     assert json.loads(queue.stdout), queue.output

@@ -137,8 +137,9 @@ def build_demo(
             item = rng.choice(items)
             h = rng.randrange(holders)
             holder = _holder(random.Random(h))
-            expires = today + timedelta(days=rng.randrange(-20, 5 * 365))
             years = max(item.validity_years)
+            # Issued by today: a certificate valid for `years` expires within `years` from now.
+            expires = today + timedelta(days=rng.randrange(-20, years * 365))
             issued = expires - timedelta(days=365 * years - 1)
             no_contact = rng.random() < 0.02
             rows.append(
