@@ -139,6 +139,7 @@ def test_appointments_list_cancel_and_no_show(run) -> None:  # type: ignore[no-u
     ]
     text = run("appointments", "--day", "2026-11-25").stdout
     assert "已预约" in text and "booked" not in text
+    assert entry["holder"] in text and listed[0]["holder"] == entry["holder"]  # names, not ids
     early = run("appointments", "no-show", str(listed[0]["id"]))  # today is the 24th
     assert early.exit_code == 1 and "时间未到，不能记为未到" in early.stderr
     missed = run("--today", "2026-11-25", "appointments", "no-show", str(listed[0]["id"]))
