@@ -11,8 +11,9 @@ from callqueue.tui.app import CallqueueApp
 from callqueue.tui.widgets.inform_card import InformCard
 from callqueue.tui.widgets.queue_table import QueueTable
 
+from .queue_world import build, due_row
 from .test_tui_dialogs import claim_first
-from .test_tui_queue import FIRST, app_for, world
+from .test_tui_queue import FIRST, app_for, settle, world
 
 
 def screen_lines(app: CallqueueApp) -> list[str]:
@@ -42,3 +43,21 @@ async def test_80_by_24_keeps_the_list_and_the_status_line(engine: Engine, tmp_p
         card = screen.query_one(InformCard)
         assert card.region.height < 20 and pane.region.height < 20
         assert card.max_scroll_y > 0 or card.virtual_size.height <= card.region.height
+
+
+async def test_the_row_under_the_cursor_stays_in_view_when_the_terminal_shrinks(
+    engine: Engine, tmp_path: Path
+) -> None:
+    build(engine, tmp_path, [due_row(n) for n in range(1, 16)])
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        table = app.screen.query_one(QueueTable)
+        await pilot.press(*["down"] * 12)
+        await settle(app, pilot)
+        assert table.cursor_row == 12
+        await pilot.resize_terminal(80, 24)
+        await settle(app, pilot)
+        top = round(table.scroll_y)
+        shown = table.region.height - 1  # the header row
+        assert top <= table.cursor_row < top + shown, (top, shown)

@@ -164,8 +164,11 @@ class QueueTable(DataTable[Text]):
         ):  # only the rows changed, and `settle` has already moved the scrollbar
             self._sized = (key, False)
             return False
+        shrunk = self._sized is not None and size.height < self._sized[0][0].height
         resized = super()._size_updated(size, virtual_size, container_size, layout)
         self._sized = (key, resized)
+        if shrunk:  # a smaller terminal: the row under the cursor may have left the view
+            self.call_after_refresh(self._scroll_cursor_into_view)
         return resized
 
     def _render_cell(
