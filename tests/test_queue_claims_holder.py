@@ -256,5 +256,31 @@ def test_a_page_lists_every_callable_certificate_of_its_holders(
             assert [(e.holder, e.reminders) for e in first] == [(H1, [pesticide, milk])]
             assert len(first[0].certificates) == 2 and len(second) == 1
             assert second[0].holder != H1
+        # A filter holds for the completion too: only the permit asked for.
+        milk_item = reminder(engine, milk).certificate_id
+        item = session.get(Certificate, milk_item)
+        assert item is not None
+        narrowed = claims.QueueFilter(catalog_item_id=item.catalog_item_id)
+        only_milk = claims.queue_entries(
+            session,
+            section_id=section_id(engine),
+            staff_id=staff_id(engine, "乙"),
+            now=NOW,
+            limit=1,
+            only=narrowed,
+        )
+        assert [(e.holder, e.reminders) for e in only_milk] == [(H1, [milk])]
+        pesticide_item = session.get(Certificate, reminder(engine, pesticide).certificate_id)
+        assert pesticide_item is not None
+        narrowed = claims.QueueFilter(catalog_item_id=pesticide_item.catalog_item_id)
+        [only_pesticide] = claims.queue_entries(
+            session,
+            section_id=section_id(engine),
+            staff_id=staff_id(engine, "乙"),
+            now=NOW,
+            limit=1,
+            only=narrowed,
+        )
+        assert only_pesticide.reminders == [pesticide]
     held = claim(engine, "甲")
     assert held is not None and held.reminders == [pesticide, milk]

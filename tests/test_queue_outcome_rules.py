@@ -206,8 +206,9 @@ def test_a_renewal_whose_new_expiry_is_already_past_is_refused(
     ("issued", "expires", "why"),
     [
         (date(2026, 11, 25), date(2031, 11, 24), "晚于今天"),  # issued tomorrow
-        (date(2026, 11, 20), date(2032, 3, 6), "超出法定有效期（5年"),  # 农药: 5 years
-        (None, date(2032, 3, 6), "超出法定有效期（5年，自 2026-11-24 起）"),  # issued by today
+        # 农药: 5 years from the day after the old expiry (2027-02-16) at the latest
+        (date(2026, 11, 20), date(2032, 6, 30), "超出法定有效期（5年，自 2027-02-17 起）"),
+        (None, date(2032, 6, 30), "超出法定有效期（5年，自 2027-02-17 起）"),
     ],
 )
 def test_a_renewal_with_impossible_new_dates_is_refused(
@@ -219,6 +220,16 @@ def test_a_renewal_with_impossible_new_dates_is_refused(
     assert reminder(engine, rid).attempts == 0
     renewed = log(engine, rid, "renewed", new_issued_on=TODAY, new_expires_on=date(2031, 11, 23))
     assert renewed.state == "renewed" and renewed.new_certificate_id is not None
+
+
+@pytest.mark.parametrize("issued", [date(2026, 11, 20), None])
+def test_a_renewal_whose_period_runs_on_from_the_old_expiry_is_taken(
+    engine: Engine, tmp_path: Path, issued: date | None
+) -> None:
+    """A 延续 continuing the old period: five years from the day after the old expiry."""
+    (rid,) = build(engine, tmp_path, [due_row(1)]).values()  # expires 2027-02-16
+    renewed = log(engine, rid, "renewed", new_issued_on=issued, new_expires_on=date(2032, 2, 16))
+    assert renewed.state == "renewed"
 
 
 # --- appointments -------------------------------------------------------------------------

@@ -316,7 +316,7 @@ async def test_renewed_dialog(engine: Engine, tmp_path: Path) -> None:
             ({"renewed_expires": ""}, "也请填写期满日期"),
             ({"renewed_expires": "2027-01-01"}, "应晚于原证"),
             ({"renewed_expires": "2032-02-10"}, "晚于今天"),  # issued 2027-02-01: not yet
-            ({"renewed_issued": "2026-11-20"}, "超出法定有效期（5年"),
+            ({"renewed_issued": "2026-11-20", "renewed_expires": "2032-06-30"}, "超出法定有效期"),
         ):
             await type_into(app, pilot, **fields)
             assert isinstance(app.screen, RenewedDialog), fields

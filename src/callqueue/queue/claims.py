@@ -290,7 +290,13 @@ def _lock_holder(session: Session, holder_id: int) -> int | None:
     h = table(Holder)
     locked = (
         core(session)
-        .execute(select(h.c.id).where(h.c.id == holder_id).with_for_update(skip_locked=True))
+        # NO KEY UPDATE: a row inserted meanwhile that refers to the holder (a contact) takes
+        # KEY SHARE, which FOR UPDATE would count as a desk's lock and pass the holder over.
+        .execute(
+            select(h.c.id)
+            .where(h.c.id == holder_id)
+            .with_for_update(skip_locked=True, key_share=True)
+        )
         .scalar()
     )
     return None if locked is None else int(locked)

@@ -218,7 +218,13 @@ def queue_entries(
     page = list(entries.values())[offset:]
     if more and page and complete:
         complete_entries(
-            session, page, staff_id=staff_id, now=now, grace=grace, free_only=not include_claimed
+            session,
+            page,
+            staff_id=staff_id,
+            now=now,
+            grace=grace,
+            free_only=not include_claimed,
+            only=only,
         )
     if include_claimed:
         _mark_held(session, page, staff_id=staff_id, now=now)

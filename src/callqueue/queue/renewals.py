@@ -70,16 +70,18 @@ def check_dates(
             )
         if issued_on is not None and issued_on >= expires_on:
             raise RenewalRefused("新证颁发日期应早于期满日期")
-        _check_validity(session, old, issued_on or today, expires_on)
+        # The new period runs from its issue (by today at the latest) or, for a 延续 that
+        # continues the old one, from the day after the old expiry: the later of the two.
+        start = max(issued_on or today, old.expires_on + timedelta(days=1))
+        _check_validity(session, old, start, expires_on)
     elif issued_on is not None:
         raise RenewalRefused("填写了新证颁发日期，也请填写期满日期")
     if issued_on is not None and issued_on > today:
         raise RenewalRefused(f"新证颁发日期 {issued_on} 晚于今天（{today}），请核对")
 
 
-def _check_validity(session: Session, old: Certificate, issued: date, expires_on: date) -> None:
-    """Refuse an expiry later than the permit's legal validity allows from `issued` (the new
-    certificate's issue date, or today when not given: it was issued by today at the latest).
+def _check_validity(session: Session, old: Certificate, start: date, expires_on: date) -> None:
+    """Refuse an expiry later than the permit's legal validity allows from `start`.
 
     A month's leeway, as the import's check (ledger/check.py) allows before it warns.
     """
@@ -87,9 +89,9 @@ def _check_validity(session: Session, old: Certificate, issued: date, expires_on
     years = max(item.validity_years) if item is not None and item.validity_years else None
     if years is None:
         return
-    if expires_on > issued + relativedelta(years=years) + timedelta(days=31):
+    if expires_on > start + relativedelta(years=years) + timedelta(days=31):
         raise RenewalRefused(
-            f"新证期满日期 {expires_on} 超出法定有效期（{years}年，自 {issued} 起），请核对"
+            f"新证期满日期 {expires_on} 超出法定有效期（{years}年，自 {start} 起），请核对"
         )
 
 

@@ -616,8 +616,10 @@ class QueueScreen(Screen[None]):
         cached = self.briefings.get(entry.holder_id)
         if cached is None:
             return None
-        shown = {c.reminder_id for c in cached[0].certificates}
-        return cached if shown >= set(entry.reminders) else None
+        shown, wanted = {c.reminder_id for c in cached[0].certificates}, set(entry.reminders)
+        if self._is_claimed(entry):  # what the outcome records: exactly these
+            return cached if shown == wanted else None
+        return cached if shown >= wanted else None
 
     def _show_entry(self, entry: QueueEntry) -> None:
         """Draw the entry from the cache, or draw what is known and read the rest."""
