@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
 from callqueue import db
@@ -18,6 +18,7 @@ from callqueue.ledger.check import ANNEX2_HEADERS, ANNEX2_KEYS
 from callqueue.ledger.read import UnreadableWorkbook
 from callqueue.models import (
     AuditEvent,
+    CatalogItem,
     Certificate,
     Contact,
     ContactEmail,
@@ -379,6 +380,53 @@ def test_a_renewal_with_a_new_number_issued_near_the_old_expiry_closes_it(
     assert report.imported == 2
     assert any(p.message.startswith("视为换证") for p in report.problems)
     assert [s for _, s, _ in certificate_states(engine)] == ["renewed", "active"]
+
+
+@pytest.mark.parametrize("one_file", [True, False])
+def test_a_renewal_closes_the_certificate_with_its_number_not_the_newest(
+    engine: Engine, tmp_path: Path, one_file: bool
+) -> None:
+    """Premises 001 renews while premises 002 (the newest) runs on: 001's old one is closed."""
+    a = licence_row(1, number="001", issued_on=date(2021, 12, 1), expires_on=date(2026, 11, 30))
+    b = licence_row(1, number="002", issued_on=date(2022, 6, 1), expires_on=date(2027, 5, 31))
+    c = licence_row(1, number="001", issued_on=date(2026, 11, 1), expires_on=date(2031, 10, 31))
+    if one_file:
+        report = run_import(engine, numbered(tmp_path / "abc.xlsx", a, b, c))
+    else:
+        run_import(engine, numbered(tmp_path / "ab.xlsx", a, b))
+        report = run_import(engine, numbered(tmp_path / "c.xlsx", c))
+    assert report.rejected == 0
+    assert [(n, st) for n, st, _ in certificate_states(engine)] == [
+        ("001", "renewed"),
+        ("002", "active"),
+        ("001", "active"),
+    ]
+
+
+def test_a_new_permit_years_after_one_lapsed_is_not_its_renewal(
+    engine: Engine, tmp_path: Path
+) -> None:
+    old = licence_row(1, issued_on=date(2015, 5, 2), expires_on=date(2020, 5, 1))
+    assert run_import(engine, write_annex2(tmp_path / "old.xlsx", [old])).imported == 1
+    new = licence_row(1, issued_on=date(2026, 6, 1), expires_on=date(2031, 5, 31))
+    report = run_import(engine, write_annex2(tmp_path / "new.xlsx", [new]))
+    assert report.imported == 1
+    assert [st for _, st, _ in certificate_states(engine)] == ["lapsed", "active"]
+
+
+def test_a_new_holder_whose_only_row_names_a_retired_item_is_not_created(
+    engine: Engine, tmp_path: Path
+) -> None:
+    c = table(CatalogItem)
+    with db.session_scope(engine, write=True) as session:
+        session.execute(
+            update(c).where(c.c.certificate_name == "农药经营许可证").values(active=False)
+        )
+    row = licence_row(1, holder="东丽区新开业公司")
+    report = run_import(engine, write_annex2(tmp_path / "r.xlsx", [row, row]))
+    assert (report.imported, report.rejected) == (0, 2)
+    assert all("已从目录停用" in r.reasons[0] for r in report.rejected_rows)
+    assert count(engine, Holder) == 0
 
 
 def test_an_older_certificate_than_known_is_rejected(engine: Engine, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ one of the file renews are closed. Used by `ledger.write.RowWriter`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -46,6 +46,8 @@ class Existing:
     latest: dict[tuple[int, int], dict[str, Any]]
     """(holder, item) -> the newest certificate not closed: active, or lapsed (a newer one in
     the file is its renewal, made late)."""
+    numbered: dict[tuple[int, int, str], dict[str, Any]] = field(default_factory=dict)
+    """(holder, item, 证书编号) -> the newest certificate not closed with that number."""
 
 
 _OPEN = (CertificateStatus.ACTIVE.value, CertificateStatus.LAPSED.value)
@@ -77,9 +79,7 @@ def load_existing(session: Session, keys: Iterable[str], ex: Existing) -> None:
             cert = dict(row._mapping)
             ex.certs[(cert["holder_id"], cert["catalog_item_id"], cert["expires_on"])] = cert
             if cert["status"] in _OPEN:
-                pair = (cert["holder_id"], cert["catalog_item_id"])
-                if pair not in ex.latest or ex.latest[pair]["expires_on"] < cert["expires_on"]:
-                    ex.latest[pair] = cert
+                keep_open(ex, cert)
     for part in chunks(sorted(contact_ids)):
         for cid, e164, ext in session.execute(
             select(
@@ -243,6 +243,67 @@ def update_existing(
         at=now,
     )
     return True
+
+
+def keep_open(ex: Existing, cert: dict[str, Any]) -> None:
+    """Note `cert` (holder_id, catalog_item_id, expires_on, number, issued_on, status) as a
+    certificate not closed, for the renewals of later rows."""
+    pair = (cert["holder_id"], cert["catalog_item_id"])
+    newest = ex.latest.get(pair)
+    if newest is None or newest["expires_on"] < cert["expires_on"]:
+        ex.latest[pair] = cert
+    if cert["number"]:
+        key = (*pair, cert["number"])
+        same = ex.numbered.get(key)
+        if same is None or same["expires_on"] < cert["expires_on"]:
+            ex.numbered[key] = cert
+
+
+def forget_open(ex: Existing, cert: dict[str, Any]) -> None:
+    """`cert` was closed (renewed): no later row renews it again, nor is older than it."""
+    pair = (cert["holder_id"], cert["catalog_item_id"])
+    if ex.latest.get(pair) is cert:
+        del ex.latest[pair]
+    key = (*pair, cert["number"])
+    if cert["number"] and ex.numbered.get(key) is cert:
+        del ex.numbered[key]
+
+
+def renewed_by(
+    ex: Existing, pair: tuple[int, int], number: str, issued_on: date | None, expires_on: date
+) -> dict[str, Any] | None:
+    """The certificate not closed that a certificate of the holder and permit renews, or None.
+
+    The one with the same number first, whatever the others (a renewal usually keeps it);
+    else the newest, if `renews` says so: a certificate issued long before it expires, under
+    another number, is another premises' own. A lapsed one is renewed only by a certificate
+    issued within a year after it lapsed: a new permit years later is not its renewal.
+    """
+    same = ex.numbered.get((*pair, number)) if number else None
+    if same is not None:
+        return same if same["expires_on"] < expires_on else None
+    old = ex.latest.get(pair)
+    if old is None or old["expires_on"] >= expires_on:
+        return None
+    if not renews(old["number"], old["expires_on"], number, issued_on):
+        return None
+    lapsed = old.get("status") == CertificateStatus.LAPSED.value
+    if lapsed and issued_on is not None and issued_on > old["expires_on"] + timedelta(days=366):
+        return None
+    return old
+
+
+def older_than(
+    ex: Existing, pair: tuple[int, int], number: str, expires_on: date
+) -> dict[str, Any] | None:
+    """The certificate not closed that a row expiring `expires_on` is an older version of."""
+    same = ex.numbered.get((*pair, number)) if number else None
+    if same is not None:
+        return same if same["expires_on"] > expires_on else None
+    newest = ex.latest.get(pair)
+    if newest is None or newest["expires_on"] <= expires_on:
+        return None
+    return newest if renews(number, expires_on, newest["number"], newest["issued_on"]) else None
 
 
 def renews(

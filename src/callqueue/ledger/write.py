@@ -29,11 +29,14 @@ from callqueue.ledger.existing import (
     PHONE_FIXED,
     Existing,
     close_renewed,
+    forget_open,
+    keep_open,
     load_existing,
     load_written,
     new_emails,
     new_phones,
-    renews,
+    older_than,
+    renewed_by,
     update_existing,
 )
 from callqueue.ledger.plans import plan_columns, plan_key
@@ -186,7 +189,9 @@ class RowWriter:
                 self.looked_up |= fresh
         new_holders: dict[str, str] = {}
         for r in rows:
-            if r[_KEY] not in ex.holders:
+            # A new holder only for a row that can make a certificate: not for one that names
+            # a retired item (refused below), which would leave a holder without any.
+            if r[_KEY] not in ex.holders and r[_ITEM].active:
                 new_holders.setdefault(r[_KEY], r[_HOLDER])
         ids = _insert(
             session,
@@ -204,7 +209,10 @@ class RowWriter:
         contact_needed: dict[tuple[int, str], None] = {}
         repeated: list[tuple[Any, ...]] = []  # rows of a certificate an earlier row gave
         for r in rows:
-            hid = ex.holders[r[_KEY]]
+            hid = ex.holders.get(r[_KEY])
+            if hid is None:  # a new holder whose rows so far all name a retired item
+                result.rejected.append((ValidRow._make(r), _retired(r)))
+                continue
             item_id, expires_on = r[_ITEM].id, r[_EXPIRES]
             key = (hid, item_id, expires_on)
             if key in seen:
@@ -235,22 +243,16 @@ class RowWriter:
                 else:
                     result.duplicates += 1
                 continue
-            newest = ex.latest.get((hid, item_id))
-            if (
-                newest is not None
-                and newest["expires_on"] > expires_on
-                and renews(r[_NUMBER], expires_on, newest["number"], newest["issued_on"])
-            ):
+            newer = older_than(ex, (hid, item_id), r[_NUMBER], expires_on)
+            if newer is not None:
                 why = (
-                    f"已有该单位到期日更晚（{newest['expires_on']:%Y-%m-%d}）的同类证书，此行是旧证"
+                    f"已有该单位到期日更晚（{newer['expires_on']:%Y-%m-%d}）的同类证书，此行是旧证"
                 )
                 self.older[key] = why
                 result.rejected.append((ValidRow._make(r), why))
                 continue
             if not r[_ITEM].active:  # known certificates of a retired item stay, as above
-                name = r[_ITEM].certificate_name
-                why = f"“{name}”已从目录停用，不再导入新证书（已有的证书不受影响）"
-                self.older[key] = why  # a repeat of the row is rejected alike
+                self.older[key] = why = _retired(r)  # a repeat of the row is rejected alike
                 result.rejected.append((ValidRow._make(r), why))
                 continue
             creating.append(r)
@@ -394,27 +396,33 @@ class RowWriter:
         candidates = [c for c in self.created if (c[0], c[1]) in renewing] if renewing else []
         for hid, item_id, expires_on, cert_id, sheet, row, number, issued in sorted(candidates):
             pair = (hid, item_id)
+            old = renewed_by(ex, pair, number, issued, expires_on)
             newest = ex.latest.get(pair)
-            if newest is not None and newest["expires_on"] < expires_on:
-                was = f"原证（到期{newest['expires_on']:%Y-%m-%d}）"
-                if renews(newest["number"], newest["expires_on"], number, issued):
-                    renewals.append((newest, cert_id))
-                    said = f"视为换证：{was}已关闭"
-                else:  # two certificates of the holder for one permit (two premises, say)
-                    when = "未填颁发日期" if issued is None else "颁发早于原证到期一年以上"
-                    said = (
-                        f"证书编号与{was}不同，且{when}，未视为换证，两张都保留；"
-                        "如确为换证，请在原证的提醒上记录“已换证”"
-                    )
+            if old is not None:
+                renewals.append((old, cert_id))
+                said = f"视为换证：原证（到期{old['expires_on']:%Y-%m-%d}）已关闭"
                 result.problems.append(Problem(sheet, row, None, None, "warning", said))
-            elif newest is not None:
-                continue  # an older certificate of its own (another number): not the latest
-            ex.latest[pair] = {
-                "id": cert_id,
-                "expires_on": expires_on,
-                "number": number,
-                "issued_on": issued,
-            }
+                forget_open(ex, old)
+            elif newest is not None and newest["expires_on"] < expires_on:
+                # two certificates of the holder for one permit (two premises, say)
+                when = "未填颁发日期" if issued is None else "颁发早于原证到期一年以上"
+                said = (
+                    f"证书编号与原证（到期{newest['expires_on']:%Y-%m-%d}）不同，且{when}，"
+                    "未视为换证，两张都保留；如确为换证，请在原证的提醒上记录“已换证”"
+                )
+                result.problems.append(Problem(sheet, row, None, None, "warning", said))
+            keep_open(
+                ex,
+                {
+                    "id": cert_id,
+                    "holder_id": hid,
+                    "catalog_item_id": item_id,
+                    "expires_on": expires_on,
+                    "number": number,
+                    "issued_on": issued,
+                    "status": CertificateStatus.ACTIVE.value,
+                },
+            )
         close_renewed(self.session, renewals, self.now, self.actor, self.staff_id)
         return result
 
@@ -484,3 +492,8 @@ def _reminder_fixed(now: Any) -> dict[str, Any]:
 
 def _warn(r: tuple[Any, ...], message: str, column: str | None = None) -> Problem:
     return Problem(r[_SHEET], r[_ROW], column, None, "warning", message)
+
+
+def _retired(r: tuple[Any, ...]) -> str:
+    """Why a new certificate of a retired catalog item is not imported."""
+    return f"“{r[_ITEM].certificate_name}”已从目录停用，不再导入新证书（已有的证书不受影响）"
