@@ -231,6 +231,24 @@ EXTENSION_SEPARATORS = st.sampled_from(
 )
 
 
+def another_number_in(extensions: list[str], separators: list[str]) -> bool:
+    """Whether groups of the list are a number the reader must take as one (a little more
+    often than it does): 11 digits of a mobile in any spacing, or two groups of 8 digits in one
+    chunk, 3-5 or 4-4 but not of one block of extensions (8011 8012)."""
+    for i, first in enumerate(extensions):
+        for j in range(i + 1, len(extensions) + 1):
+            digits = "".join(extensions[i:j])
+            if len(digits) == 11 and digits[0] == "1":
+                return True
+        if i + 1 < len(extensions) and separators[i + 1] in (" ", "-"):
+            second = extensions[i + 1]
+            if (len(first), len(second)) == (3, 5):
+                return True
+            if len(first) == len(second) == 4 and first[:3] != second[:3]:
+                return True
+    return False
+
+
 @settings(max_examples=500, deadline=None)
 @given(LOCALS, st.sampled_from(["", "022-", "(022)"]), EXTENSIONS, st.data())
 def test_extensions_never_make_another_number(
@@ -239,10 +257,12 @@ def test_extensions_never_make_another_number(
     assume(read_contact(local).phones)  # a valid Tianjin number
     e164 = "+8622" + local
     cell = area + local
-    for extension in extensions:
-        cell += data.draw(EXTENSION_SEPARATORS) + extension
+    separators = [data.draw(EXTENSION_SEPARATORS) for _ in extensions]
+    for separator, extension in zip(separators, extensions, strict=True):
+        cell += separator + extension
     # Numbers that say they are whole: a mobile spaced 3-4-4, a 400/800 number.
     assume(not WRITTEN_WHOLE.search(cell))
+    assume(not another_number_in(extensions, separators))
     info = read_contact(cell)
     assert {p.e164 for p in info.phones} <= {e164}, cell
     assert {p.extension for p in info.phones} <= {"", *extensions}, cell
@@ -275,6 +295,112 @@ def test_whole_numbers_after_a_landline_are_other_numbers(
     info = read_contact(cell)
     assert numbers(info) == phones
     assert info.problems == ()
+
+
+# A second number after a landline is another number, never a list of invented extensions
+# (73d3ec4 read "022-2345 6789、2345 6790" as extensions 2345 and 6790 of the first).
+@pytest.mark.parametrize(
+    ("cell", "phones"),
+    [
+        ("022-23456789、2345 6790", [(TIANJIN, ""), ("+862223456790", "")]),
+        ("022-2345 6789、2345 6790", [(TIANJIN, ""), ("+862223456790", "")]),
+        ("022-2345 6789，234 56790", [(TIANJIN, ""), ("+862223456790", "")]),
+        ("022-2345 6789/2345-6790", [(TIANJIN, ""), ("+862223456790", "")]),
+        ("24356789 2345 6790", [("+862224356789", ""), ("+862223456790", "")]),
+        ("022 8439 8765 8439 8766", [("+862284398765", ""), ("+862284398766", "")]),
+        ("022-23456789 (王) 2345 6790", [(TIANJIN, ""), ("+862223456790", "")]),
+        ("022-84398765 84398766", [("+862284398765", ""), ("+862284398766", "")]),
+        ("84398765-803 84398766", [("+862284398765", "803"), ("+862284398766", "")]),
+        ("(022)84398765 84398766-12", [("+862284398765", ""), ("+862284398766", "12")]),
+        ("022-23456789 / 022 2345 6790", [(TIANJIN, ""), ("+862223456790", "")]),
+        ("022-58881234/58885678", [(PBX, ""), ("+862258885678", "")]),
+        # A mobile after a landline, in any spacing, is a mobile.
+        ("022-23456789 1380 013 8000", [(TIANJIN, ""), (MOBILE, "")]),
+        ("022-23456789 1380 0138 000", [(TIANJIN, ""), (MOBILE, "")]),
+        ("022-23456789 138 0013 8000", [(TIANJIN, ""), (MOBILE, "")]),
+        ("022-23456789，138-0013-8000", [(TIANJIN, ""), (MOBILE, "")]),
+        ("022-23456789 13800138000", [(TIANJIN, ""), (MOBILE, "")]),
+        ("022-23456789-1380-013-8000", [(TIANJIN, ""), (MOBILE, "")]),
+        ("022-23456789 转8011 13800138000", [(TIANJIN, "8011"), (MOBILE, "")]),
+        ("022-23456789转8011、2345 6790", [(TIANJIN, "8011"), ("+862223456790", "")]),
+        ("022-23456789 8011 2345 6790", [(TIANJIN, "8011"), ("+862223456790", "")]),
+    ],
+)
+def test_a_second_number_after_a_landline_is_not_extensions(
+    cell: str, phones: list[tuple[str, str]]
+) -> None:
+    info = read_contact(cell)
+    assert numbers(info) == phones
+    assert info.problems == ()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    LOCALS,
+    st.sampled_from(["", "022-", "(022)"]),
+    st.sampled_from(["、", "/", "，", "；", " ", " / ", "或"]),
+    st.integers(2, 9),
+    st.integers(0, 10**7 - 1),
+)
+def test_a_local_number_after_a_landline_is_read(
+    local: str, area: str, separator: str, head: int, tail: int
+) -> None:
+    """A second local number written 4-4 after a landline is read, unless its halves could be
+    one block of extensions (spaced and sharing two leading digits, or sharing three)."""
+    assume(read_contact(local).phones)
+    second = f"{head}{tail:07}"
+    spaced = separator.strip() == ""
+    assume(second[:3] != second[4:7] and not (spaced and second[:2] == second[4:6]))
+    assume(second != local)
+    info = read_contact(f"{area}{local}{separator}{second[:4]} {second[4:]}")
+    assert numbers(info) == [("+8622" + local, ""), ("+8622" + second, "")]
+    assert info.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("cell", "phones"),
+    [
+        # One block of extensions (same first three digits) is still a list of extensions.
+        ("022-23456789 8021 8022", [(TIANJIN, "8021"), (TIANJIN, "8022")]),
+        ("022-23456789、8021 8022", [(TIANJIN, "8021"), (TIANJIN, "8022")]),
+        ("022-23456789转8011、8012", [(TIANJIN, "8011"), (TIANJIN, "8012")]),
+        ("022-23456789 88 13800138000", [(TIANJIN, "88"), (MOBILE, "")]),
+        # After an extension word or a hyphen, 4-digit groups are extensions, not a number.
+        ("022-23456789-2345-6790", [(TIANJIN, "2345"), (TIANJIN, "6790")]),
+        ("022-23456789分机2345 6790", [(TIANJIN, "2345"), (TIANJIN, "6790")]),
+        ("022-23456789 2345-6790", [(TIANJIN, "2345"), (TIANJIN, "6790")]),
+    ],
+)
+def test_extension_lists_after_a_landline_stay_extensions(
+    cell: str, phones: list[tuple[str, str]]
+) -> None:
+    info = read_contact(cell)
+    assert numbers(info) == phones
+    assert info.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("cell", "phones", "problem"),
+    [
+        # Two spaced groups that could be two extensions of one block or a number: neither is
+        # invented, staff are told.
+        (
+            "022-23456789 8011 8099",
+            [(TIANJIN, "")],
+            "无法确定“****8099”是分机号还是另一个电话号码，未使用，请核对",
+        ),
+        # An extension has at most 5 digits.
+        ("022-23456789转123456", [(TIANJIN, "")], "无法识别的电话号码：“123456”（6位数字）"),
+        ("022-23456789 123456", [(TIANJIN, "")], "无法识别的电话号码：“123456”（6位数字）"),
+        ("022-23456789-123456", [(TIANJIN, "")], "无法识别的电话号码：“123456”（6位数字）"),
+    ],
+)
+def test_uncertain_digits_after_a_landline_are_a_warning(
+    cell: str, phones: list[tuple[str, str]], problem: str
+) -> None:
+    info = read_contact(cell)
+    assert numbers(info) == phones
+    assert info.problems == (problem,)
 
 
 @pytest.mark.parametrize(
@@ -596,6 +722,7 @@ COMMON_SHAPES = st.one_of(
         st.sampled_from(["13812345678、022-23456789", "022-2345 6789转12", "022-2345 6789转"]),
         st.sampled_from(
             ["", "0", "1", "、", " ", "转3", "-1", "@a.cn", "、8012", " 8012", "/8012"]
+            + ["345", "3456", " 2345 6790", "、2345 6790", " 1380 013 8000", " 8013 8099"]
         ),
     ),
 )

@@ -93,12 +93,18 @@ _TOKEN = re.compile(
     r"|(?P<sep>[/,;、|\n]| {2,})",
     re.ASCII,
 )
-_EXTENSION = re.compile(r" *(?:转|分机号?|(?i:ext)\.?|[xX#]) *:? *(?P<ext>\d{1,6})(?!\d)", re.ASCII)
+_EXTENSION = re.compile(r" *(?:转|分机号?|(?i:ext)\.?|[xX#]) *:? *(?P<ext>\d{1,5})(?!\d)", re.ASCII)
 _HYPHEN_EXTENSION = re.compile(r"(?P<main>.*\d\)?) ?- ?(?P<ext>\d{1,5})", re.ASCII)
 _DIGIT_GROUP = re.compile(r"\d+", re.ASCII)
 # What may stand between a landline and a digit group that is then one of its extensions.
 _EXTENSION_GAP = re.compile(r"(?:[ \n/,;、|()#:xX~\-]|转|分机号?|或者?|(?i:ext)\.?)*", re.ASCII)
-_MAX_EXTENSION = 6  # digits, as _EXTENSION reads them
+_MAX_EXTENSION = 5  # digits, as _EXTENSION reads them; a longer group is not an extension
+# What stands before digit groups after a landline says how they may be read (_written_whole):
+# an extension word or a hyphen makes them extensions, a list mark ("、", "/", "或"…) starts
+# another item, and spaces (or brackets) alone leave it open.
+_AFTER_EXTENSION_WORD = re.compile(r"转|分机|(?i:ext)|[xX#:~\-]")
+_AFTER_LIST_MARK = re.compile(r"[/,;、|\n]|或")
+_EXTENSIONS, _LISTED, _SPACED = 0, 1, 2
 # Longer labels first: the regex takes the first alternative that matches.
 _LABEL = re.compile(
     "联系电话|电话号码|手机号码|手机号|手机|电话|座机|固话|办公室|办公|传真号码|传真号|传真"
@@ -120,6 +126,7 @@ _UNUSABLE = "无法识别的电话号码：“{}”（{}位数字）"
 _MOBILE_EXTENSION = "手机号码没有分机，已忽略“{}”"
 _BROKEN = "邮箱地址不完整：“{}”"
 _NOT_CONTACT = "不是联系方式：“{}”"
+_AMBIGUOUS = "无法确定“{}”是分机号还是另一个电话号码，未使用，请核对"
 
 
 def read_contact(value: object) -> ContactInfo:
@@ -181,7 +188,7 @@ def _read_digits(digits: str, *, numeric: bool) -> ContactInfo:
 # side ("13812345678、022-23456789"), and a landline with its extension ("022-2345 6789转123").
 # Their pieces are what _read_text's tokens would be; each goes through the same _interpret.
 _MOBILE_AND_LANDLINE = re.compile(r"(\d{11})、(0\d{2,3})-(\d{7,8})", re.ASCII)
-_LANDLINE_EXTENSION = re.compile(r"((0\d{2,3})-(\d{3,4}) (\d{4}))转(\d{1,6})", re.ASCII)
+_LANDLINE_EXTENSION = re.compile(r"((0\d{2,3})-(\d{3,4}) (\d{4}))转(\d{1,5})", re.ASCII)
 
 
 def _read_common(text: str) -> ContactInfo | None:
@@ -352,7 +359,8 @@ class _Reader:
         ):
             # Right after a landline: its extensions, and other numbers only when written whole.
             self.landline = landline
-            self._split_chunk(chunk, start, extension, ext_end, glue=False)
+            lead = _lead(self.text[landline[3] : start].translate(_FOLD))
+            self._split_chunk(chunk, start, extension, ext_end, glue=False, lead=lead)
             return ext_end
         whole = _interpret_chunk(chunk, self.numeric)
         if whole is not None:
@@ -401,13 +409,21 @@ class _Reader:
         self.landline = (e164, None, first, end)
 
     def _split_chunk(
-        self, chunk: str, start: int, extension: str, ext_end: int, *, glue: bool
+        self,
+        chunk: str,
+        start: int,
+        extension: str,
+        ext_end: int,
+        *,
+        glue: bool,
+        lead: int = _EXTENSIONS,
     ) -> None:
         """Read a chunk that is not one number as several, warning about what is left.
 
         Digit groups are joined into a local number only at the chunk's start (`glue`) and
         before any number in it: after a number they are extensions of a landline, or other
-        numbers written whole, never a new number made of a list of extensions."""
+        numbers written whole, never a new number made of a list of extensions. `lead` says
+        what stands before the chunk's first group when it follows a landline (see _lead)."""
         groups = list(_DIGIT_GROUP.finditer(chunk))
         if len(groups) > _MAX_PIECE_GROUPS:
             self._unusable(chunk)
@@ -417,13 +433,20 @@ class _Reader:
         ext_text = self.text[start + len(chunk) : ext_end]
         i, left_from = 0, -1
         while i < len(groups):
+            if i > 0:
+                between = chunk[groups[i - 1].end() : groups[i].start()]
+                lead = _lead(between) if self.landline is not None else _EXTENSIONS
             longest = _longest_number(
-                groups, i, plus=plus and i == 0, numeric=self.numeric, glue=glue
+                groups, i, plus=plus and i == 0, numeric=self.numeric, glue=glue, lead=lead
             )
             if longest is None:
                 group, landline = groups[i], self.landline
                 if left_from < 0 and landline is not None and len(group[0]) <= _MAX_EXTENSION:
                     self._extend(landline, group[0], start + group.start(), start + group.end())
+                elif left_from < 0 and landline is not None:
+                    # Too long for an extension: a warning, and the groups after it still extend.
+                    self._unusable(group[0])
+                    self.landline = (*landline[:3], start + group.end())
                 else:
                     left_from = i if left_from < 0 else left_from
                     self.landline = None
@@ -433,6 +456,13 @@ class _Reader:
             if left_from >= 0:
                 self._unusable(chunk[groups[left_from].start() : groups[i - 1].end()])
                 left_from = -1
+            if found is None:
+                # Neither extensions nor a number for sure: keep neither, tell staff.
+                piece = chunk[groups[i].start() : groups[j - 1].end()]
+                self.problems.append(_AMBIGUOUS.format(_quote(piece)))
+                self.landline = None
+                i = j
+                continue
             last = j == len(groups)
             piece_start = start + (0 if i == 0 else groups[i].start())
             piece_end = ext_end if last else start + groups[j - 1].end()
@@ -481,34 +511,73 @@ def _read_text(text: str, *, numeric: bool) -> ContactInfo:
 
 
 def _longest_number(
-    groups: list[re.Match[str]], first: int, *, plus: bool, numeric: bool, glue: bool
-) -> tuple[int, tuple[str, str]] | None:
+    groups: list[re.Match[str]], first: int, *, plus: bool, numeric: bool, glue: bool, lead: int
+) -> tuple[int, tuple[str, str] | None] | None:
     """Return (end group, (e164, kind)) for the most digit groups from `first` that form a number;
-    without `glue`, only a number written whole (see _written_whole) when it is several groups."""
+    without `glue`, only a number written whole (see _written_whole) when it is several groups,
+    and (end group, None) for groups that may be a number or extensions (staff must check)."""
     for end in range(len(groups), first, -1):
         parts = [group[0] for group in groups[first:end]]
         digits = "".join(parts)
         several = end - first > 1
-        if several and not glue and not plus and not _written_whole(parts):
-            continue
+        whole: bool | None = True
+        if several and not glue and not plus:
+            rest = end == len(groups)
+            inner = groups[first].string[groups[first].end() : groups[end - 1].start()]
+            whole = _written_whole(parts, lead if rest else _EXTENSIONS, inner)
+            if whole is False:
+                continue
         found = _interpret(
             digits, plus=plus, country=several and groups[first][0] == "86", numeric=numeric
         )
         if found is not None:
-            return end, found
+            return end, found if whole else None
     return None
 
 
-def _written_whole(parts: list[str]) -> bool:
-    """Whether digit groups, read after another number, are one number that says so: an area
-    code or a country code first, a 400/800 number, or a mobile spaced 3-4-4. Others ("8011 8012"
-    after a landline) are extensions or leftovers, never glued into a local number or a mobile."""
+def _lead(between: str) -> int:
+    """How digit groups may be read after a landline, from what stands between them."""
+    if _AFTER_EXTENSION_WORD.search(between):
+        return _EXTENSIONS
+    return _LISTED if _AFTER_LIST_MARK.search(between) else _SPACED
+
+
+def _written_whole(parts: list[str], lead: int, inner: str) -> bool | None:
+    """Whether digit groups, read after another number, are one number that says so (True),
+    extensions or leftovers (False: never glued into a number), or either (None).
+
+    Always a number: an area or country code first, a 400/800 number, or 11 digits that are a
+    mobile in any spacing (138 0013 8000, 1380 013 8000). Extensions are numbered in blocks
+    (8011 8012), so after a landline, and only as the last groups of their chunk, two groups
+    of 8 digits (4-4 or 3-5) are another local number:
+    - after a list mark (、 / ， ；或), unless they are two 4-digit groups of one block (same
+      first three digits, "8011 8012"): extensions, as 73d3ec4 reads them;
+    - after spaces alone, the same, but two 4-digit groups that share their first two digits
+      ("8011 8099") could as well be two extensions as a number: None, neither is invented.
+    Phonenumbers cannot tell them apart (any 8 digits from 2 on are a valid Tianjin number).
+    After an extension word or a hyphen ("-8011 8012", "分机8011 8012"), or after a mobile,
+    they are extensions or leftovers."""
     head = parts[0]
-    return (
+    if (
         (len(head) >= 3 and head[0] == "0")
         or head in ("86", "400", "800")
         or (len(parts) == 3 and len(head) == 3 and len(parts[1]) == len(parts[2]) == 4)
-    )
+    ):
+        return True
+    if len(head) <= 4 and head[0] == "1":
+        return _MOBILE.fullmatch("".join(parts)) is not None
+    if lead == _EXTENSIONS or len(parts) != 2:
+        return False
+    tail = parts[1]
+    if not ((len(head) == len(tail) == 4) or (len(head) == 3 and len(tail) == 5)):
+        return False
+    if len(head) == 4 and head[:3] == tail[:3]:
+        return False
+    if lead == _SPACED and "-" in inner:
+        return False  # "8011-8099": a range of extensions
+    if lead == _SPACED and len(head) == 4 and head[:2] == tail[:2]:
+        return None
+    return True
 
 
 def _interpret_chunk(chunk: str, numeric: bool) -> tuple[str, str] | None:
