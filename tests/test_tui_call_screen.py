@@ -21,6 +21,7 @@ from callqueue.tui.screens.confirm import ConfirmDialog, NoteDialog
 from callqueue.tui.screens.filter import FilterDialog
 from callqueue.tui.screens.help import HelpScreen
 from callqueue.tui.screens.queue import QueueScreen
+from callqueue.tui.widgets.queue_table import QueueTable
 
 from .queue_world import NOW, build, due_row, set_reminder
 from .test_queue_claims_holder import reminder_ids
@@ -376,6 +377,11 @@ async def test_the_card_shows_a_holders_certificate_further_down_the_order(
         assert isinstance(screen, QueueScreen) and holders_on_page(app)[0] == FIRST
         card = text_of(app, "#inform-words")
         assert "农药经营许可证" in card and "生鲜乳收购许可证" in card
+        table = screen.query_one(QueueTable)
+        assert str(table.get_row_at(0)[1]) == "农药经营许可证 等2张"  # the row names both too
+        await pilot.press("r")  # a reload reads the page and the cards again: still both
+        await settle(app, pilot)
+        assert str(table.get_row_at(0)[1]) == "农药经营许可证 等2张"
         await pilot.press("n")
         await settle(app, pilot)
         assert screen.claimed is not None and milk in screen.claimed.reminders

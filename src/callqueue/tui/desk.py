@@ -170,7 +170,14 @@ class Desk:
         them: the page lists a holder with the rows it read, and a certificate to be filed
         months later comes after other holders' rows.
         """
-        whole = dataclasses.replace(entry, reminders=list(entry.reminders))
+        # A copy with lists of its own: the screen's entry is not changed from this thread.
+        whole = dataclasses.replace(
+            entry,
+            reminders=list(entry.reminders),
+            certificates=list(entry.certificates),
+            certificates_items=list(entry.certificates_items),
+            badges=list(entry.badges),
+        )
         with db.session_scope(self.engine, write=False) as session:
             claims.complete_entries(
                 session,

@@ -6,6 +6,7 @@ the claim, the detail pane and the card, and the workers that read them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -484,6 +485,12 @@ class QueueScreen(Screen[None]):
     def show_briefing(self, message: BriefingRead) -> None:
         """Draw the entry's detail and card, if it is still the one in view."""
         self.briefings[message.briefing.holder_id] = (message.briefing, message.script)
+        listed = self.entries.get(message.briefing.holder_id)
+        if listed is not None and not self._is_claimed(listed):
+            grown = self._grown(listed)
+            if grown is not listed:  # the card found certificates further down the order
+                self.entries[grown.holder_id] = grown
+                self.query_one(QueueTable).redraw(grown, self.desk.today, self._marks(grown))
         entry = self._in_view()
         # Drawn only if read for the entry's own reminders: one read for another set of them
         # (a prefetch from the list, say) leaves the entry to the read `_show_entry` asked for.
@@ -632,6 +639,25 @@ class QueueScreen(Screen[None]):
             return
         self._draw(entry, *cached)
 
+    def _grown(self, entry: QueueEntry) -> QueueEntry:
+        """`entry` with the certificates its card's read found further down the order.
+
+        The desk's page lists a holder with the rows it read (`Desk.page`); the card's read
+        completes the entry (`Desk.brief`), and the list row then names them all too.
+        """
+        cached = self.briefings.get(entry.holder_id)
+        if cached is None:
+            return entry
+        listed = set(entry.reminders)
+        more = [c for c in cached[0].certificates if c.reminder_id not in listed]
+        if not more or not listed <= {c.reminder_id for c in cached[0].certificates}:
+            return entry
+        return dataclasses.replace(
+            entry,
+            reminders=[*entry.reminders, *(c.reminder_id for c in more)],
+            certificates=[*entry.certificates, *(c.certificate for c in more)],
+        )
+
     def _is_claimed(self, entry: QueueEntry) -> bool:
         return self.claimed is not None and self.claimed.holder_id == entry.holder_id
 
@@ -647,11 +673,12 @@ class QueueScreen(Screen[None]):
 
     def _fill(self, page: QueuePageLoaded, *, changed: QueueEntry | None = None) -> None:
         """Show a page; after this desk's own outcome only `changed` holder's briefing is stale."""
-        self.entries = {e.holder_id: e for e in page.entries}
         if changed is None:
             self.briefings.clear()  # a reload: other desks may have changed anything
         else:
             self.briefings.pop(changed.holder_id, None)
+        self.entries = {e.holder_id: self._grown(e) for e in page.entries}
+        page.entries[:] = self.entries.values()
         if any(e.holder_id not in self.briefings for e in page.entries[:PREFETCH]):
             # After the frame this page is drawn in: a fixed delay put the reads where the next
             # key's save and frame were (40 ms on, on a fast-typing desk).

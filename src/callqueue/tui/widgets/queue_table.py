@@ -443,6 +443,17 @@ class QueueTable(DataTable[Text]):
         if rows:
             self.move_cursor(row=min(row, len(rows) - 1))
 
+    def redraw(self, e: QueueEntry, today: date, marks: Text) -> None:
+        """Draw `e`'s row again where its cells changed (an entry that grew), if it is shown."""
+        key = str(e.holder_id)
+        if key not in self.rows or key in self.done:
+            return
+        self._shown[key] = (e, today, marks)
+        cells = _cells(e, today, {e.holder_id: marks})
+        for (column, *_), value, before in zip(COLUMNS, cells, self.get_row(key), strict=True):
+            if not _same(value, before):
+                self.update_cell(key, column, value)
+
     def show_claimed(self, e: QueueEntry, marks: Text) -> None:
         """Mark the claimed holder's row and put the cursor on it, if it is on this page."""
         key = str(e.holder_id)
