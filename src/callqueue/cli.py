@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from callqueue import __version__, bootstrap, catalog, catalog_edit, clock, db, logs
@@ -21,8 +21,8 @@ from callqueue.config import Settings, SettingsError, data_dir, load_settings, l
 from callqueue.hours import HoursError
 from callqueue.ledger.listing import FLAG_LABELS, ledger_rows
 from callqueue.ledger.listing import certificate_count as ledger_rows_count
-from callqueue.models import AppointmentStatus, Holder, Outcome
-from callqueue.queue import appointments, assisted, claims, outcomes, signin
+from callqueue.models import AppointmentStatus, Outcome
+from callqueue.queue import agenda, appointments, assisted, claims, outcomes, signin
 from callqueue.queue import staff as staff_service
 from callqueue.queue.refresh import refresh
 from callqueue.queue.reminders import BADGE_LABELS, STATE_LABELS
@@ -878,19 +878,16 @@ def appointments_group(
     obj: AppContext = ctx.obj
     day = _parse_day(day_text, "日期") or obj.today
     with db.session_scope(obj.engine(), write=False) as session:
-        booked = appointments.day_list(
-            session,
-            section_ids=_scope(obj, session, section).ids,
-            day=datetime.combine(day, time(0), clock.SHANGHAI),
+        booked = agenda.day_agenda(
+            session, day=day, section_ids=_scope(obj, session, section).ids, limit=None
         )
-        names = _holder_names(session, {a.holder_id for a in booked})
     rows = [
         {
             "id": a.id,
-            "starts_at": clock.local(a.starts_at).isoformat(),
-            "ends_at": clock.local(a.ends_at).isoformat(),
+            "starts_at": a.starts_at.isoformat(),
+            "ends_at": a.ends_at.isoformat(),
             "holder_id": a.holder_id,
-            "holder": names.get(a.holder_id, ""),
+            "holder": a.holder,
             "reminder_id": a.reminder_id,
             "section_id": a.section_id,
             "status": a.status,
@@ -902,19 +899,11 @@ def appointments_group(
         return
     for a in booked:
         click.echo(
-            f"{a.id:>5} {clock.local(a.starts_at):%H:%M}–{clock.local(a.ends_at):%H:%M} "
-            f"{names.get(a.holder_id, '')}（单位 {a.holder_id}，提醒 {a.reminder_id}） "
+            f"{a.id:>5} {a.starts_at:%H:%M}–{a.ends_at:%H:%M} "
+            f"{a.holder}（单位 {a.holder_id}，提醒 {a.reminder_id}） "
             f"{appointments.STATUS_LABELS.get(a.status, a.status)}"
         )
     click.echo(f"{day:%Y-%m-%d} 共 {len(rows)} 个预约", err=True)
-
-
-def _holder_names(session: Any, ids: set[int]) -> dict[int, str]:
-    """Holder names by id (a day's appointments: a handful)."""
-    if not ids:
-        return {}
-    h = db.table(Holder)
-    return dict(session.execute(select(h.c.id, h.c.name).where(h.c.id.in_(sorted(ids)))).all())
 
 
 def _set_appointment(

@@ -24,7 +24,10 @@ class AgendaRow:
     starts_at: datetime
     ends_at: datetime
     status: str
+    holder_id: int
     holder: str
+    reminder_id: int | None
+    section_id: int
     certificate: str
     certificate_number: str
     section: str
@@ -33,7 +36,7 @@ class AgendaRow:
 
 
 def day_agenda(
-    session: Session, *, day: date, section_ids: Sequence[int] | None, limit: int = LIMIT
+    session: Session, *, day: date, section_ids: Sequence[int] | None, limit: int | None = LIMIT
 ) -> list[AgendaRow]:
     """The appointments of `day` in time order, all sections when `section_ids` is None.
 
@@ -41,7 +44,7 @@ def day_agenda(
         session: a read session.
         day: the day, in office (Shanghai) time.
         section_ids: whose hall desks, or None for every section.
-        limit: at most this many rows.
+        limit: at most this many rows (None: all).
 
     Returns:
         One row per appointment, cancelled and no-show ones included.
@@ -61,6 +64,9 @@ def day_agenda(
             sec.c.name,
             st.c.name,
             a.c.note,
+            a.c.holder_id,
+            a.c.reminder_id,
+            a.c.section_id,
         )
         .join(h, h.c.id == a.c.holder_id)
         .join(sec, sec.c.id == a.c.section_id)
@@ -80,7 +86,10 @@ def day_agenda(
             starts_at=local(row[1]),
             ends_at=local(row[2]),
             status=row[3],
+            holder_id=row[10],
             holder=row[4],
+            reminder_id=row[11],
+            section_id=row[12],
             certificate=row[5] or "",
             certificate_number=row[6] or "",
             section=row[7],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -388,16 +387,3 @@ def _requeue(session: Session, reminder_id: int | None, now: datetime) -> int | 
         )
     )
     return reminder_id if rowcount(moved) else None
-
-
-def day_list(
-    session: Session, *, section_ids: Sequence[int] | None, day: datetime
-) -> list[Appointment]:
-    """A day's appointments by time (all sections when `section_ids` is None)."""
-    start = datetime.combine(local(day).date(), datetime.min.time(), SHANGHAI)
-    a = table(Appointment)
-    query = select(a.c.id).where(a.c.starts_at >= start, a.c.starts_at < start + timedelta(days=1))
-    if section_ids is not None:
-        query = query.where(a.c.section_id.in_(list(section_ids)))
-    ids = session.execute(query.order_by(a.c.starts_at, a.c.id)).scalars().all()
-    return [a_ for i in ids if (a_ := session.get(Appointment, i)) is not None]
