@@ -269,12 +269,9 @@ def test_merged_holder_applies_to_each_row(engine: Engine, tmp_path: Path) -> No
     assert count(engine, Holder) == 1
 
 
-def test_a_newer_certificate_closes_the_older_one(engine: Engine, tmp_path: Path) -> None:
-    old = write_annex2(tmp_path / "old.xlsx", [licence_row(1, expires_on=date(2026, 12, 31))])
-    run_import(engine, old)
-    new = write_annex2(tmp_path / "new.xlsx", [licence_row(1, expires_on=date(2031, 12, 30))])
-    report = run_import(engine, new)
-    assert report.imported == 1 and any("视为换证" in p.message for p in report.problems)
+def assert_the_newer_renewed_the_older(engine: Engine) -> None:
+    """Two certificates of one holder and permit: the older closed as renewed, with its reminder,
+    and the newer pointing back to it."""
     with db.session_scope(engine, write=False) as session:
         certs = session.exec(select(Certificate).order_by(Certificate.expires_on)).scalars().all()  # type: ignore[call-overload]
         reminders = {
@@ -284,6 +281,15 @@ def test_a_newer_certificate_closes_the_older_one(engine: Engine, tmp_path: Path
     assert [c.status for c in certs] == ["renewed", "active"]
     assert certs[1].previous_id == certs[0].id
     assert reminders[certs[0].id] == "renewed"
+
+
+def test_a_newer_certificate_closes_the_older_one(engine: Engine, tmp_path: Path) -> None:
+    old = write_annex2(tmp_path / "old.xlsx", [licence_row(1, expires_on=date(2026, 12, 31))])
+    run_import(engine, old)
+    new = write_annex2(tmp_path / "new.xlsx", [licence_row(1, expires_on=date(2031, 12, 30))])
+    report = run_import(engine, new)
+    assert report.imported == 1 and any("视为换证" in p.message for p in report.problems)
+    assert_the_newer_renewed_the_older(engine)
     # The old ledger again: its row is older than what we know, so it is refused, not revived.
     again = run_import(engine, old)
     assert (again.duplicates, again.imported) == (1, 0)
@@ -298,15 +304,7 @@ def test_a_newer_certificate_closes_one_that_had_already_lapsed(
     new = write_annex2(tmp_path / "new.xlsx", [licence_row(1, expires_on=date(2031, 3, 3))])
     report = run_import(engine, new)
     assert report.imported == 1 and any("视为换证" in p.message for p in report.problems)
-    with db.session_scope(engine, write=False) as session:
-        certs = session.exec(select(Certificate).order_by(Certificate.expires_on)).scalars().all()  # type: ignore[call-overload]
-        reminders = {
-            r.certificate_id: r.state
-            for r in session.exec(select(Reminder)).scalars()  # type: ignore[call-overload]
-        }
-    assert [c.status for c in certs] == ["renewed", "active"]
-    assert certs[1].previous_id == certs[0].id
-    assert reminders[certs[0].id] == "renewed"
+    assert_the_newer_renewed_the_older(engine)
     a = table(AuditEvent)
     with db.session_scope(engine, write=False) as session:
         before = session.execute(

@@ -240,47 +240,32 @@ def test_a_page_lists_every_callable_certificate_of_its_holders(
     pesticide, milk = ids[(H1, "农药经营许可证")], ids[(H1, "生鲜乳收购许可证")]
     set_reminder(engine, milk, apply_by=date(2027, 6, 30))  # last in the order
     with db.session_scope(engine, write=False) as session:
-        for only in (claims.NO_FILTER, claims.QueueFilter(kind="due")):
-            first, second = (
-                claims.queue_entries(
-                    session,
-                    section_id=section_id(engine),
-                    staff_id=staff_id(engine, "乙"),
-                    now=NOW,
-                    limit=1,
-                    offset=offset,
-                    only=only,
-                )
-                for offset in (0, 1)
+
+        def page(only: claims.QueueFilter, offset: int = 0) -> list[claims.QueueEntry]:
+            return claims.queue_entries(
+                session,
+                section_id=section_id(engine),
+                staff_id=staff_id(engine, "乙"),
+                now=NOW,
+                limit=1,
+                offset=offset,
+                only=only,
             )
+
+        def permit(reminder_id: int) -> claims.QueueFilter:
+            cert = session.get(Certificate, reminder(engine, reminder_id).certificate_id)
+            assert cert is not None
+            return claims.QueueFilter(catalog_item_id=cert.catalog_item_id)
+
+        for only in (claims.NO_FILTER, claims.QueueFilter(kind="due")):
+            first, second = page(only), page(only, offset=1)
             assert [(e.holder, e.reminders) for e in first] == [(H1, [pesticide, milk])]
             assert len(first[0].certificates) == 2 and len(second) == 1
             assert second[0].holder != H1
         # A filter holds for the completion too: only the permit asked for.
-        milk_item = reminder(engine, milk).certificate_id
-        item = session.get(Certificate, milk_item)
-        assert item is not None
-        narrowed = claims.QueueFilter(catalog_item_id=item.catalog_item_id)
-        only_milk = claims.queue_entries(
-            session,
-            section_id=section_id(engine),
-            staff_id=staff_id(engine, "乙"),
-            now=NOW,
-            limit=1,
-            only=narrowed,
-        )
+        only_milk = page(permit(milk))
         assert [(e.holder, e.reminders) for e in only_milk] == [(H1, [milk])]
-        pesticide_item = session.get(Certificate, reminder(engine, pesticide).certificate_id)
-        assert pesticide_item is not None
-        narrowed = claims.QueueFilter(catalog_item_id=pesticide_item.catalog_item_id)
-        [only_pesticide] = claims.queue_entries(
-            session,
-            section_id=section_id(engine),
-            staff_id=staff_id(engine, "乙"),
-            now=NOW,
-            limit=1,
-            only=narrowed,
-        )
+        [only_pesticide] = page(permit(pesticide))
         assert only_pesticide.reminders == [pesticide]
     held = claim(engine, "甲")
     assert held is not None and held.reminders == [pesticide, milk]

@@ -263,7 +263,7 @@ def complete_entries(
     }
     conn = session.connection()
     found = conn.execute(
-        _HOLDERS_REMINDERS, {"holder_ids": list(by_holder), "section_id": params["section_id"]}
+        _holders_reminders(), {"holder_ids": list(by_holder), "section_id": params["section_id"]}
     )
     extra = [rid for (rid,) in found if rid not in listed]
     if not extra:
@@ -275,12 +275,15 @@ def complete_entries(
         add_row(by_holder[row[HOLDER]], row, now)
 
 
-_HOLDERS_REMINDERS = select(table(Reminder).c.id).where(
-    table(Reminder).c.holder_id.in_(bindparam("holder_ids", expanding=True)),
-    table(Reminder).c.state.in_([literal(s) for s in CALLABLE_STATES]),
-    table(Reminder).c.section_id == bindparam("section_id", type_=Integer()),
-)
-"""Reminders of the holders `holder_ids` in a callable state in the section (an index read)."""
+@functools.cache
+def _holders_reminders() -> Select[Any]:
+    """Reminders of the holders `holder_ids` in a callable state in the section (an index read)."""
+    r = table(Reminder)
+    return select(r.c.id).where(
+        r.c.holder_id.in_(bindparam("holder_ids", expanding=True)),
+        r.c.state.in_([literal(s) for s in CALLABLE_STATES]),
+        r.c.section_id == bindparam("section_id", type_=Integer()),
+    )
 
 
 @functools.lru_cache(maxsize=16)

@@ -677,26 +677,26 @@ class QueueScreen(Screen[None]):
             self.briefings.clear()  # a reload: other desks may have changed anything
         else:
             self.briefings.pop(changed.holder_id, None)
-        self.entries = {e.holder_id: self._grown(e) for e in page.entries}
-        page.entries[:] = self.entries.values()
-        if any(e.holder_id not in self.briefings for e in page.entries[:PREFETCH]):
+        entries = [self._grown(e) for e in page.entries]
+        self.entries = {e.holder_id: e for e in entries}
+        if any(e.holder_id not in self.briefings for e in entries[:PREFETCH]):
             # After the frame this page is drawn in: a fixed delay put the reads where the next
             # key's save and frame were (40 ms on, on a fast-typing desk).
             self.page_read_ahead = True
             self.call_after_refresh(self._prefetch_page)
         self.query_one(QueueTable).fill(
-            page.entries,
+            entries,
             today=self.desk.today,
-            marks={e.holder_id: self._marks(e) for e in page.entries},
+            marks={e.holder_id: self._marks(e) for e in entries},
         )
         if page.tally is None:
             self.counts_stale = True
         else:
             self.tally, self.counts_stale = page.tally, False
-        self.where = f"第 {self.page_number + 1} 页 {len(page.entries)} 户"
+        self.where = f"第 {self.page_number + 1} 页 {len(entries)} 户"
         if self.only.active:
             self.where += f"（筛选：{describe(self.only, self.desk.today)}）"
-        mine = [e for e in page.entries if e.claimed_by_id == self.desk.staff.id]
+        mine = [e for e in entries if e.claimed_by_id == self.desk.staff.id]
         if self.claimed is None and mine and not self.busy:
             self._hold(mine[0])  # a restarted desk picks up the call it was on
             return
