@@ -437,7 +437,13 @@ class _Reader:
                 between = chunk[groups[i - 1].end() : groups[i].start()]
                 lead = _lead(between) if self.landline is not None else _EXTENSIONS
             longest = _longest_number(
-                groups, i, plus=plus and i == 0, numeric=self.numeric, glue=glue, lead=lead
+                groups,
+                i,
+                plus=plus and i == 0,
+                numeric=self.numeric,
+                glue=glue,
+                lead=lead,
+                exchange=_exchange(self.landline),
             )
             if longest is None:
                 group, landline = groups[i], self.landline
@@ -511,11 +517,19 @@ def _read_text(text: str, *, numeric: bool) -> ContactInfo:
 
 
 def _longest_number(
-    groups: list[re.Match[str]], first: int, *, plus: bool, numeric: bool, glue: bool, lead: int
+    groups: list[re.Match[str]],
+    first: int,
+    *,
+    plus: bool,
+    numeric: bool,
+    glue: bool,
+    lead: int,
+    exchange: str = "",
 ) -> tuple[int, tuple[str, str] | None] | None:
     """Return (end group, (e164, kind)) for the most digit groups from `first` that form a number;
     without `glue`, only a number written whole (see _written_whole) when it is several groups,
-    and (end group, None) for groups that may be a number or extensions (staff must check)."""
+    and (end group, None) for groups that may be a number or extensions (staff must check).
+    `exchange` is the first four digits of the landline's local number the groups follow."""
     for end in range(len(groups), first, -1):
         parts = [group[0] for group in groups[first:end]]
         digits = "".join(parts)
@@ -524,7 +538,7 @@ def _longest_number(
         if several and not glue and not plus:
             rest = end == len(groups)
             inner = groups[first].string[groups[first].end() : groups[end - 1].start()]
-            whole = _written_whole(parts, lead if rest else _EXTENSIONS, inner)
+            whole = _written_whole(parts, lead if rest else _EXTENSIONS, inner, exchange)
             if whole is False:
                 continue
         found = _interpret(
@@ -542,7 +556,7 @@ def _lead(between: str) -> int:
     return _LISTED if _AFTER_LIST_MARK.search(between) else _SPACED
 
 
-def _written_whole(parts: list[str], lead: int, inner: str) -> bool | None:
+def _written_whole(parts: list[str], lead: int, inner: str, exchange: str = "") -> bool | None:
     """Whether digit groups, read after another number, are one number that says so (True),
     extensions or leftovers (False: never glued into a number), or either (None).
 
@@ -555,6 +569,8 @@ def _written_whole(parts: list[str], lead: int, inner: str) -> bool | None:
     - after spaces alone, the same, but two 4-digit groups that share their first two digits
       ("8011 8099") could as well be two extensions as a number: None, neither is invented.
     Phonenumbers cannot tell them apart (any 8 digits from 2 on are a valid Tianjin number).
+    Two groups that start with the landline's own exchange ("022-2345 6789、2345 2346") are its
+    neighbour number, not a block of extensions that happens to repeat the exchange.
     After an extension word or a hyphen ("-8011 8012", "分机8011 8012"), or after a mobile,
     they are extensions or leftovers."""
     head = parts[0]
@@ -571,13 +587,20 @@ def _written_whole(parts: list[str], lead: int, inner: str) -> bool | None:
     tail = parts[1]
     if not ((len(head) == len(tail) == 4) or (len(head) == 3 and len(tail) == 5)):
         return False
-    if len(head) == 4 and head[:3] == tail[:3]:
+    if len(head) == 4 and head[:3] == tail[:3] and head != exchange:
         return False
     if lead == _SPACED and "-" in inner:
         return False  # "8011-8099": a range of extensions
+    if head == exchange:
+        return True
     if lead == _SPACED and len(head) == 4 and head[:2] == tail[:2]:
         return None
     return True
+
+
+def _exchange(landline: tuple[str, tuple[str, str] | None, int, int] | None) -> str:
+    """The first four digits of a landline's 8-digit local number ("" without one)."""
+    return "" if landline is None else landline[0][-8:-4]
 
 
 def _interpret_chunk(chunk: str, numeric: bool) -> tuple[str, str] | None:
