@@ -353,3 +353,31 @@ def test_a_reminder_claimed_by_a_caller_is_left_alone(engine: Engine, tmp_path: 
     assert (plan.reminders_changed, plan.kept_in_progress) == (4, 3)
     assert apply(engine, lead_months=6).reminders_changed == 4
     assert reminders(engine)[world["甲公司"]] == before
+
+
+@pytest.mark.parametrize("days", [-3, 731])
+def test_a_filing_deadline_out_of_range_is_refused(
+    engine: Engine, tmp_path: Path, days: int
+) -> None:
+    build_world(engine, tmp_path)
+    with pytest.raises(CatalogError, match="申请换证时限应为 0–730 日"):
+        apply(engine, filing_deadline_days=days)
+    me = supervisor(engine)
+    values = {"permit_item": "养犬登记", "certificate_name": "养犬登记证", "lead_months": 2}
+    with (
+        db.session_scope(engine, write=True) as session,
+        pytest.raises(CatalogError, match="申请换证时限应为 0–730 日"),
+    ):
+        add_item(
+            session=session,
+            section="社会事务科",
+            values={**values, "filing_deadline_days": days},
+            effective_on=TODAY,
+            reason="新增事项",
+            staff=me,
+            today=TODAY,
+            now=NOW,
+        )
+    with db.session_scope(engine, write=False) as session:
+        names = [e.certificate_name for e in catalog.list_items(session, include_retired=True)]
+    assert "养犬登记证" not in names and item(engine).filing_deadline_days == 90
