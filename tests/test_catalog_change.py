@@ -381,3 +381,18 @@ def test_a_filing_deadline_out_of_range_is_refused(
     with db.session_scope(engine, write=False) as session:
         names = [e.certificate_name for e in catalog.list_items(session, include_retired=True)]
     assert "养犬登记证" not in names and item(engine).filing_deadline_days == 90
+
+
+def test_an_edit_cannot_take_another_items_certificate_name(engine: Engine, tmp_path: Path) -> None:
+    build_world(engine, tmp_path)
+    with pytest.raises(CatalogError, match="已在目录第14项中"):
+        preview(engine, certificate_name="兽药经营许可证")
+    with pytest.raises(CatalogError, match="已在目录第14项中"):
+        apply(engine, certificate_name="兽 药经营许可证")  # spaces do not make it another name
+    with pytest.raises(CatalogError, match="已在目录第14项中"):
+        apply(engine, on=date(2027, 1, 1), certificate_name="兽药经营许可证")
+    assert item(engine).certificate_name == "农药经营许可证"
+    assert audits(engine) == []
+    # its own name, written differently, is no clash
+    apply(engine, certificate_name="农药经营许可证（新）")
+    assert item(engine).certificate_name == "农药经营许可证（新）"
