@@ -396,3 +396,29 @@ def test_an_edit_cannot_take_another_items_certificate_name(engine: Engine, tmp_
     # its own name, written differently, is no clash
     apply(engine, certificate_name="农药经营许可证（新）")
     assert item(engine).certificate_name == "农药经营许可证（新）"
+
+
+def test_history_shows_office_time(engine: Engine, tmp_path: Path) -> None:
+    build_world(engine, tmp_path)
+    apply(engine, materials=["申请书"], reason="材料简化")  # at NOW, 09:00 in Shanghai
+    apply(engine, on=date(2027, 1, 1), lead_months=6, reason="新规")
+    with db.session_scope(engine, write=False) as session:
+        rows = history(session=session, seq=SEQ)
+    edit = next(r for r in rows if r.action == "catalog.edit")
+    assert edit.at is not None and edit.at.utcoffset() == timedelta(hours=8)
+    assert edit.line().startswith("2026-11-24 09:00 第7项 修改")
+    assert edit.to_json()["at"].startswith("2026-11-24T09:00:00")
+    pending = rows[0]
+    assert pending.action == "pending.edit" and pending.at is not None
+    assert pending.at.utcoffset() == timedelta(hours=8)
+    me = supervisor(engine)
+    with db.session_scope(engine, write=True) as session:
+        cancel_change(
+            session=session, change_id=pending.pending_id or 0, reason="搞错", staff=me, now=NOW
+        )
+    with db.session_scope(engine, write=False) as session:
+        (cancelled, *_) = history(session=session, seq=SEQ)
+    assert (
+        cancelled.line()
+        == "2026-11-24 09:00 第7项 撤销待生效修改 · 张敏：提醒时限（月） 6；原因：搞错"
+    )
