@@ -353,3 +353,72 @@ def test_a_reminder_claimed_by_a_caller_is_left_alone(engine: Engine, tmp_path: 
     assert (plan.reminders_changed, plan.kept_in_progress) == (4, 3)
     assert apply(engine, lead_months=6).reminders_changed == 4
     assert reminders(engine)[world["甲公司"]] == before
+
+
+@pytest.mark.parametrize("days", [-3, 731])
+def test_a_filing_deadline_out_of_range_is_refused(
+    engine: Engine, tmp_path: Path, days: int
+) -> None:
+    build_world(engine, tmp_path)
+    with pytest.raises(CatalogError, match="申请换证时限应为 0–730 日"):
+        apply(engine, filing_deadline_days=days)
+    me = supervisor(engine)
+    values = {"permit_item": "养犬登记", "certificate_name": "养犬登记证", "lead_months": 2}
+    with (
+        db.session_scope(engine, write=True) as session,
+        pytest.raises(CatalogError, match="申请换证时限应为 0–730 日"),
+    ):
+        add_item(
+            session=session,
+            section="社会事务科",
+            values={**values, "filing_deadline_days": days},
+            effective_on=TODAY,
+            reason="新增事项",
+            staff=me,
+            today=TODAY,
+            now=NOW,
+        )
+    with db.session_scope(engine, write=False) as session:
+        names = [e.certificate_name for e in catalog.list_items(session, include_retired=True)]
+    assert "养犬登记证" not in names and item(engine).filing_deadline_days == 90
+
+
+def test_an_edit_cannot_take_another_items_certificate_name(engine: Engine, tmp_path: Path) -> None:
+    build_world(engine, tmp_path)
+    with pytest.raises(CatalogError, match="已在目录第14项中"):
+        preview(engine, certificate_name="兽药经营许可证")
+    with pytest.raises(CatalogError, match="已在目录第14项中"):
+        apply(engine, certificate_name="兽 药经营许可证")  # spaces do not make it another name
+    with pytest.raises(CatalogError, match="已在目录第14项中"):
+        apply(engine, on=date(2027, 1, 1), certificate_name="兽药经营许可证")
+    assert item(engine).certificate_name == "农药经营许可证"
+    assert audits(engine) == []
+    # its own name, written differently, is no clash
+    apply(engine, certificate_name="农药经营许可证（新）")
+    assert item(engine).certificate_name == "农药经营许可证（新）"
+
+
+def test_history_shows_office_time(engine: Engine, tmp_path: Path) -> None:
+    build_world(engine, tmp_path)
+    apply(engine, materials=["申请书"], reason="材料简化")  # at NOW, 09:00 in Shanghai
+    apply(engine, on=date(2027, 1, 1), lead_months=6, reason="新规")
+    with db.session_scope(engine, write=False) as session:
+        rows = history(session=session, seq=SEQ)
+    edit = next(r for r in rows if r.action == "catalog.edit")
+    assert edit.at is not None and edit.at.utcoffset() == timedelta(hours=8)
+    assert edit.line().startswith("2026-11-24 09:00 第7项 修改")
+    assert edit.to_json()["at"].startswith("2026-11-24T09:00:00")
+    pending = rows[0]
+    assert pending.action == "pending.edit" and pending.at is not None
+    assert pending.at.utcoffset() == timedelta(hours=8)
+    me = supervisor(engine)
+    with db.session_scope(engine, write=True) as session:
+        cancel_change(
+            session=session, change_id=pending.pending_id or 0, reason="搞错", staff=me, now=NOW
+        )
+    with db.session_scope(engine, write=False) as session:
+        (cancelled, *_) = history(session=session, seq=SEQ)
+    assert (
+        cancelled.line()
+        == "2026-11-24 09:00 第7项 撤销待生效修改 · 张敏：提醒时限（月） 6；原因：搞错"
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -188,3 +190,18 @@ def test_export_scope_and_unwritable_file(run, tmp_path: Path) -> None:  # type:
     (tmp_path / "a-file").write_text("not a folder")
     blocked = run("export", "report", "-o", str(tmp_path / "a-file" / "x.xlsx"))
     assert blocked.exit_code == 2 and "无法写入" in blocked.stderr
+
+
+def test_an_exported_workbook_is_readable_as_any_new_file_is(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A workbook for the shared folder gets the usual permissions (umask), not owner-only."""
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "共享" / "督查统计.xlsx"
+        assert run("export", "report", "-o", str(out)).exit_code == 0
+        assert stat.S_IMODE(out.stat().st_mode) == 0o644
+        out.chmod(0o664)  # written again, it keeps the mode the office gave it
+        assert run("export", "report", "-o", str(out)).exit_code == 0
+        assert stat.S_IMODE(out.stat().st_mode) == 0o664
+    finally:
+        os.umask(old)
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temporary file left

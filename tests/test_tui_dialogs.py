@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, update
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Select, Static
 
@@ -18,6 +19,7 @@ from callqueue.models import Appointment, Certificate, ContactPhone, Reminder
 from callqueue.queue import appointments
 from callqueue.tui.app import CallqueueApp
 from callqueue.tui.desk import Desk
+from callqueue.tui.screens.confirm import ConfirmDialog
 from callqueue.tui.screens.dialogs import (
     AssistedDialog,
     CallbackDialog,
@@ -381,3 +383,22 @@ async def test_wrong_number_with_one_number_names_it(engine: Engine, tmp_path: P
         dialog = await open_dialog(app, pilot, "6")
         said = str(dialog.query_one("#wrong-number", Static).render())
         assert "13800000002" in said and "王经理" in said  # FIRST is row 2's holder
+
+
+@pytest.mark.parametrize(
+    ("key", "answer"),
+    [("y", True), ("Y", True), ("enter", True), ("n", False), ("N", False), ("escape", False)],
+)
+async def test_the_yes_no_question_takes_either_case(key: str, answer: bool) -> None:
+    """The hint says “Y 或回车确认 · N 或 Esc 返回”: Shift or Caps Lock must not matter."""
+    answers: list[bool | None] = []
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(ConfirmDialog("确认目录修改", "保存？"), answers.append)
+
+    async with Host().run_test() as pilot:
+        await pilot.pause()
+        await pilot.press(key)
+        await pilot.pause()
+    assert answers == [answer]

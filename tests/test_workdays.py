@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from callqueue import cli, db, workdays
+from callqueue.clock import SHANGHAI
 from callqueue.holiday_file import read_schedule, write_schedule
 from callqueue.models import AuditEvent, CalendarYear
 
@@ -118,6 +119,17 @@ def test_a_loaded_year_decides_its_working_days_and_overrides_still_win(engine: 
         (event,) = session.exec(select(AuditEvent).where(AuditEvent.action == "calendar.load"))
         assert event.entity_id == "2027" and event.after is not None
         assert event.after["holidays"] == 10 and len(event.after["changed_days"]) == 8
+
+
+def test_the_day_a_year_was_loaded_is_the_office_day(engine: Engine) -> None:
+    early = datetime(2026, 11, 25, 7, 30, tzinfo=SHANGHAI)  # still 11-24 in UTC
+    with db.session_scope(engine, write=True) as session:
+        workdays.load_schedule(
+            session, schedule=read_schedule(SCHEDULE_2027), source="t", actor="李主管", now=early
+        )
+    with db.session_scope(engine, write=False) as session:
+        (loaded,) = workdays.loaded_years(session)
+    assert loaded.loaded_at == early and loaded.loaded_at.date() == date(2026, 11, 25)
 
 
 def test_loading_a_year_again_replaces_it(engine: Engine) -> None:

@@ -44,6 +44,8 @@ EDITABLE: dict[str, tuple[type, ...]] = {
     "phone": (str, type(None)),
     "active": (bool,),
 }
+MAX_FILING_DAYS = 730
+"""The longest renewal filing deadline an item may state (the longest lead is 24 months)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,9 @@ def _validate(values: Mapping[str, Any], *, where: str) -> None:
         isinstance(y, int) and 0 < y <= 30 for y in values["validity_years"]
     ):
         raise CatalogError(f"{where}：有效期限应为 1–30 年的整数")
+    days = values.get("filing_deadline_days")
+    if days is not None and not 0 <= days <= MAX_FILING_DAYS:
+        raise CatalogError(f"{where}：申请换证时限应为 0–{MAX_FILING_DAYS} 日（不规定时留空）")
     if "method" in values and values["method"] not in set(Channel):
         raise CatalogError(f"{where}：提醒方式“{values['method']}”无法识别")
 

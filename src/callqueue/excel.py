@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -80,9 +81,13 @@ def save_atomic(wb: Workbook, path: Path) -> Path:
     A failed save (disk full, killed process) never leaves half a workbook at `path`.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
-    os.close(fd)
+    # Not mkstemp: its file is owner-only (0600), and the workbook is for colleagues too. Made
+    # with 0666 the file gets the user's umask like any new file; a replaced one keeps its mode.
+    tmp = str(path.parent / f".{path.stem}.{secrets.token_hex(6)}.xlsx")
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
+        if path.exists():
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
         wb.save(tmp)
         os.replace(tmp, path)
     finally:

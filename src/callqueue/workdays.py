@@ -97,7 +97,7 @@ def loaded_years(session: Session) -> list[LoadedYear]:
         LoadedYear(
             y.year,
             y.source,
-            y.loaded_at,
+            clock.local(y.loaded_at),
             counts.get((y.year, False), 0),
             counts.get((y.year, True), 0),
         )

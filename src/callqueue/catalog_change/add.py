@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from callqueue import audit
-from callqueue.catalog import CatalogEntry, CatalogError, entries_of, name_key
+from callqueue.catalog import CatalogEntry, CatalogError, entries_of
 from callqueue.catalog_change.edit import require_editor, schedule
 from callqueue.catalog_change.plans import FIELD_LABELS, ChangePlan
+from callqueue.catalog_change.recompute import require_free_name
 from callqueue.catalog_edit import check_values
 from callqueue.db import table
 from callqueue.models import CatalogItem, Channel, Section
@@ -66,11 +67,7 @@ def add_item(
     data.setdefault("deadline_kind", "latest_filing")
     seq = next_seq(session)
     check_values(data, where=f"新增事项（第{seq}项）")
-    c = table(CatalogItem)
-    key = name_key(str(data["certificate_name"]))
-    for other_seq, other in session.execute(select(c.c.seq, c.c.certificate_name)):
-        if name_key(other) == key:
-            raise CatalogError(f"许可证书名称“{other}”已在目录第{other_seq}项中")
+    require_free_name(session, str(data["certificate_name"]))
     later = effective_on > today
     item = CatalogItem(
         **data,

@@ -26,6 +26,7 @@ from callqueue.catalog_change.recompute import (
     kept_count,
     of_item,
     recompute,
+    require_free_name,
     unworked,
     write_dates,
 )
@@ -51,6 +52,19 @@ def changed_fields(item: CatalogItem, changes: Mapping[str, Any]) -> list[FieldC
         for k, v in changes.items()
         if getattr(item, k) != v
     ]
+
+
+def _edited_fields(
+    session: Session, item: CatalogItem, changes: Mapping[str, Any]
+) -> list[FieldChange]:
+    """changed_fields, refusing an empty edit and a certificate name another item has."""
+    fields = changed_fields(item, changes)
+    if not fields:
+        raise CatalogError("没有修改任何内容")
+    for f in fields:
+        if f.field == "certificate_name":
+            require_free_name(session, str(f.after), except_id=item.id)
+    return fields
 
 
 def plan_edit(
@@ -124,9 +138,7 @@ def preview_change(
         CatalogError: unknown item or field, a bad value, or nothing to change.
     """
     item = item_by_seq(session, seq)
-    fields = changed_fields(item, changes)
-    if not fields:
-        raise CatalogError("没有修改任何内容")
+    fields = _edited_fields(session, item, changes)
     plan, _work = plan_edit(
         session,
         item,
@@ -174,9 +186,7 @@ def apply_change(
     require_editor(staff, reason)
     assert staff is not None
     item = item_by_seq(session, seq)
-    fields = changed_fields(item, changes)
-    if not fields:
-        raise CatalogError("没有修改任何内容")
+    fields = _edited_fields(session, item, changes)
     plan, work = plan_edit(
         session,
         item,

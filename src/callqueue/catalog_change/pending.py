@@ -19,6 +19,7 @@ from callqueue.catalog_change.edit import (
 )
 from callqueue.catalog_change.plans import FIELD_LABELS, ChangePlan, FieldChange, HistoryEntry
 from callqueue.catalog_change.recompute import write_dates
+from callqueue.clock import local
 from callqueue.db import table
 from callqueue.models import AuditEvent, CatalogChange, CatalogChangeStatus, CatalogItem
 from callqueue.queue.staff import StaffRow
@@ -154,7 +155,7 @@ def history(*, session: Session, seq: int | None = None, limit: int = 200) -> li
         audit_q = audit_q.where(a.c.entity_id == str(seq))
     out = [
         HistoryEntry(
-            at=row.created_at,
+            at=local(row.created_at),
             seq=str(row.seq),
             action=f"pending.{row.kind}",
             actor=row.actor,
@@ -171,7 +172,7 @@ def history(*, session: Session, seq: int | None = None, limit: int = 200) -> li
         on = after.get("effective_on")
         out.append(
             HistoryEntry(
-                at=row.at,
+                at=local(row.at),
                 seq=row.entity_id,
                 action=row.action,
                 actor=row.actor,

@@ -164,10 +164,14 @@ class HistoryEntry:
         at = f"{self.at:%Y-%m-%d %H:%M}" if self.at else ""
         on = f" 生效 {self.effective_on:%Y-%m-%d}" if self.effective_on else ""
         after = self.after or {}
+        before = self.before
+        if self.action == "catalog.cancel":
+            # a cancellation keeps the withdrawn values as its `before`: name them
+            after, before = before or {}, None
         fields = [k for k in after if k in FIELD_LABELS or k == "active"]
         shown = "；".join(
-            f"{FIELD_LABELS.get(k, '状态')} {_shown((self.before or {}).get(k))}→{_shown(after[k])}"
-            if self.before is not None
+            f"{FIELD_LABELS.get(k, '状态')} {_shown((before or {}).get(k))}→{_shown(after[k])}"
+            if before is not None
             else f"{FIELD_LABELS.get(k, '状态')} {_shown(after[k])}"
             for k in fields[:6]
         )

@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlmodel import Session
 
 from callqueue.calendar import WorkCalendar
-from callqueue.catalog import CatalogError
+from callqueue.catalog import CatalogError, name_key
 from callqueue.catalog_change.plans import EXAMPLES, ReminderExample
 from callqueue.dates import reminder_dates
 from callqueue.db import chunks, table
@@ -29,6 +29,20 @@ def item_by_seq(session: Session, seq: int) -> CatalogItem:
     if item is None:
         raise CatalogError(f"目录中没有序号为 {seq} 的事项")
     return item
+
+
+def require_free_name(session: Session, name: str, *, except_id: int | None = None) -> None:
+    """Refuse a certificate name another item already uses (after normalising), CatalogError.
+
+    Two items of one name would leave an imported ledger row without one catalog item.
+    """
+    c = table(CatalogItem)
+    key = name_key(name)
+    for other_id, other_seq, other in session.execute(
+        select(c.c.id, c.c.seq, c.c.certificate_name)
+    ):
+        if other_id != except_id and name_key(other) == key:
+            raise CatalogError(f"许可证书名称“{other}”已在目录第{other_seq}项中")
 
 
 def unworked(now: datetime) -> Any:

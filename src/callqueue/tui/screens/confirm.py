@@ -15,8 +15,8 @@ class ConfirmDialog(ModalScreen[bool]):
     """A question answered with y/enter (yes) or n/escape (no)."""
 
     BINDINGS = [
-        Binding("y,enter", "answer(True)", "确认", tooltip="确认", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "返回", tooltip="返回，不保存", id="confirm.no"),
+        Binding("y,Y,enter", "answer(True)", "确认", tooltip="确认", id="confirm.yes"),
+        Binding("n,N,escape", "answer(False)", "返回", tooltip="返回，不保存", id="confirm.no"),
     ]
 
     def __init__(self, title: str, question: str) -> None:
