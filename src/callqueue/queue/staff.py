@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlmodel import Session
 
 from callqueue import audit, clock, roles
 from callqueue.db import table
-from callqueue.models import Role, Section, Staff
+from callqueue.models import CatalogItem, Role, Section, SectionKind, Staff
 from callqueue.queue import pins
 
 
@@ -103,6 +103,30 @@ def scope(session: Session, *, viewer: Viewer | None, requested: str | None) -> 
         query = query.where(sec.c.name.in_(allowed))
     found = {int(i): n for i, n in session.execute(query)}
     return SectionScope(found, every=allowed is None)
+
+
+def queue_sections(session: Session, *, viewer: Viewer | None) -> dict[int, str]:
+    """The sections whose call queues `viewer` may work, by id in name order.
+
+    As `scope` without a section asked for, less a supervising section (政务服务科) that
+    no catalog item names: it has no queue of its own, so a supervisor's desk does not open
+    on it or stop at it when going round the sections. A caller's own section always counts.
+    """
+    sections = scope(session, viewer=viewer, requested=None).sections
+    sec, item = table(Section), table(CatalogItem)
+    idle = set(
+        session.execute(
+            select(sec.c.id).where(
+                sec.c.id.in_(list(sections)),
+                sec.c.kind == SectionKind.SUPERVISION.value,
+                ~exists().where(item.c.section_id == sec.c.id),
+            )
+        ).scalars()
+    )
+    if viewer is not None and not viewer.sees_all:
+        idle.discard(viewer.section_id)
+    working = {i: name for i, name in sections.items() if i not in idle}
+    return working or sections
 
 
 def section_refusal(

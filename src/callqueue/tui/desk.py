@@ -109,16 +109,30 @@ class Desk:
         return Viewer.of(self.staff)
 
     def next_section(self) -> Desk:
-        """The same desk on the next section this staff member may see (callers: their own)."""
+        """The same desk on the next section with a queue this staff member may work (callers:
+        their own; see staff.queue_sections)."""
         with db.session_scope(self.engine, write=False) as session:
-            sections = staff_service.scope(session, viewer=self.viewer, requested=None).sections
+            sections = staff_service.queue_sections(session, viewer=self.viewer)
         ids = list(sections)
         following = (
             ids[(ids.index(self.section_id) + 1) % len(ids)] if self.section_id in ids else ids[0]
         )
-        if following == self.staff.section_id:
+        return self._on(following, sections[following])
+
+    def opening(self) -> Desk:
+        """The desk to open with: this one, unless its section has no queue (a supervisor of
+        政务服务科), then the same desk on the first section that has one."""
+        with db.session_scope(self.engine, write=False) as session:
+            sections = staff_service.queue_sections(session, viewer=self.viewer)
+        if self.section_id in sections or not sections:
+            return self
+        first = next(iter(sections))
+        return self._on(first, sections[first])
+
+    def _on(self, section_id: int, name: str) -> Desk:
+        if section_id == self.staff.section_id:
             return dataclasses.replace(self, viewing=None)
-        return dataclasses.replace(self, viewing=(following, sections[following]))
+        return dataclasses.replace(self, viewing=(section_id, name))
 
     def page(
         self,

@@ -56,6 +56,8 @@ class QueuePageLoaded(Message):
     tally: Tally | None
     """None when the page was read without its counts (after this desk's own write)."""
     refreshed: RefreshResult | None = None
+    desk: Desk | None = None
+    """Set when the page is another section's than the screen's desk (see Desk.opening)."""
 
 
 @dataclass

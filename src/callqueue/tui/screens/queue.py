@@ -304,13 +304,15 @@ class QueueScreen(Screen[None]):
     def load_page(self, refresh_first: bool = False) -> None:
         """Read the current page of the queue (after a refresh) and post it."""
         try:
-            page = self.desk.page(
-                number=self.page_number, only=self.only, refresh_first=refresh_first
-            )
+            # The first read (and a refresh) opens on a section with a queue: a supervisor of
+            # 政务服务科 starts on the first approval section, not on an empty list.
+            desk = self.desk.opening() if refresh_first else self.desk
+            page = desk.page(number=self.page_number, only=self.only, refresh_first=refresh_first)
         except Exception as exc:  # shown, the screen stays usable
             self.post_message(DeskFailed(failure_text("读取队列失败", exc)))
             return
-        self.post_message(QueuePageLoaded(page.entries, page.tally, page.refreshed))
+        moved = desk if desk is not self.desk else None
+        self.post_message(QueuePageLoaded(page.entries, page.tally, page.refreshed, moved))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="briefing")
     def read_briefing(self, entry: QueueEntry) -> None:
@@ -411,6 +413,9 @@ class QueueScreen(Screen[None]):
     @on(QueuePageLoaded)
     def show_page(self, message: QueuePageLoaded) -> None:
         """Fill the table; say what a refresh changed."""
+        if message.desk is not None:
+            self.desk = message.desk
+            self._show_who()
         first = not self.entries
         self._fill(message)
         if first:
