@@ -89,6 +89,13 @@ async def test_a_future_edit_is_stored(engine: Engine, tmp_path: Path) -> None:
     assert [a["action"] for a in audits(engine)] == ["catalog.schedule"]
 
 
+def assert_centred(app: Any, selector: str, size: tuple[int, int]) -> None:
+    """The dialog's box sits in the middle of the screen (left and right margins alike)."""
+    box = app.screen.query_one(selector).region
+    left, right = box.x, size[0] - box.right
+    assert left > 0 and abs(left - right) <= 1, (box, size)
+
+
 async def test_retire_from_the_screen(engine: Engine, tmp_path: Path) -> None:
     world = build_world(engine, tmp_path)
     app = create_app(engine=engine, today=TODAY, staff_name="张敏")
@@ -97,6 +104,7 @@ async def test_retire_from_the_screen(engine: Engine, tmp_path: Path) -> None:
         await pilot.press("x")
         await pilot.pause()
         assert isinstance(app.screen, RetireDialog)
+        assert_centred(app, "#catalog-edit-box", (120, 40))
         await pilot.press("enter")  # no reason yet
         await settle(app, pilot)
         assert "请填写修改原因" in text_of(app, "#retire-error")
@@ -121,6 +129,7 @@ async def test_add_from_the_screen(engine: Engine, tmp_path: Path) -> None:
         await pilot.press("n")
         await pilot.pause()
         assert isinstance(app.screen, AddItemDialog)
+        assert_centred(app, "#catalog-edit-box", (120, 40))
         values = {"permit_item": "养犬登记", "certificate_name": "养犬登记证", "reason": "新增"}
         await fill(app, pilot, "add", **values, lead_months="两")
         assert "提醒时限（月）应为整数" in text_of(app, "#add-error")
