@@ -433,6 +433,31 @@ def test_cancel_before_the_confirmation_went_withdraws_it(engine: Engine, tmp_pa
     assert [r.status for r in outbox_rows(engine)] == [MailStatus.CANCELLED]
 
 
+def test_a_visit_already_past_is_not_emailed_about(engine: Engine, tmp_path: Path) -> None:
+    """A cancellation recorded after the visit's time (the holder phoned yesterday), or a
+    confirmation the send run reaches only after the visit, would tell the holder about a
+    visit already over: withdrawn, and the outbox says why."""
+    cancelled_after, late = world(
+        engine, tmp_path, ["13800000001 li@example.cn", "13800000002 wang@example.cn"]
+    )
+    past = book(engine, cancelled_after)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        send(engine, settings(port, tmp_path))  # its confirmation goes out in time
+        book(engine, late)
+        cancel(engine, past, now=SLOT + timedelta(minutes=40))
+        report = send(engine, settings(port, tmp_path), now=SLOT + timedelta(minutes=45))
+    assert [a.rcpt_tos for a in inbox.arrived] == [["li@example.cn"]] and report.sent == []
+    assert report.withdrawn == 2
+    confirmed, *withdrawn = outbox_rows(engine)
+    assert confirmed.status == MailStatus.SENT
+    assert [(r.kind, r.status) for r in withdrawn] == [
+        ("appointment", MailStatus.CANCELLED),
+        ("cancellation", MailStatus.CANCELLED),
+    ]
+    assert all("预约时间已过" in r.last_error for r in withdrawn)
+
+
 def test_booking_without_an_address_queues_nothing(engine: Engine, tmp_path: Path) -> None:
     (rid,) = world(engine, tmp_path, ["13800000001"])
     book(engine, rid)
