@@ -233,6 +233,38 @@ def test_bounce_with_no_address_left_goes_back_to_the_phone_queue(
     assert (nothing_left.channel, nothing_left.needs_repair) == ("phone", True)
 
 
+def retry(engine: Engine, outbox_id: int, now: datetime) -> str:
+    with db.session_scope(engine, write=True) as session:
+        return outbox.retry(
+            session, outbox_id=outbox_id, staff_id=w.staff_id(engine, "甲"), now=now
+        )
+
+
+def test_retry_of_a_bounced_email_goes_to_a_valid_address_or_is_refused(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The server said the address does not exist and it was marked invalid: retrying must not
+    send to it again. Once staff added a good address, the retry goes there."""
+    (rid,) = world(engine, tmp_path, ["13800000001 gone@example.cn"])
+    inbox = Inbox(refuse_rcpt={"gone@example.cn": "550 5.1.1 no such user"})
+    queue_email(engine, rid)
+    with smtp_server(inbox) as port:
+        (bounced,) = send(engine, settings(port, tmp_path)).failed
+        later = w.NOW + timedelta(minutes=5)
+        with pytest.raises(outbox.MailRefused, match="已标记无效") as refused:
+            retry(engine, bounced.id, later)
+        assert "gone@example.cn" not in str(refused.value)  # masked
+        assert outbox_rows(engine)[0].status == MailStatus.FAILED  # nothing changed
+        with db.session_scope(engine, write=True) as session:
+            e = table(ContactEmail)
+            contact_id = session.execute(select(e.c.contact_id)).scalar_one()
+            session.add(ContactEmail(contact_id=contact_id, address="fresh@example.cn", position=2))
+        assert retry(engine, bounced.id, later) == "fr***@example.cn"
+        again = send(engine, settings(port, tmp_path), now=later)
+    assert [a.rcpt_tos for a in inbox.arrived] == [["fresh@example.cn"]]
+    assert [d.to for d in again.sent] == ["fr***@example.cn"]
+
+
 def test_temporary_failures_retry_with_backoff_then_give_up(engine: Engine, tmp_path: Path) -> None:
     rids = world(engine, tmp_path, ["13800000001 slow@example.cn", "13800000002 busy@example.cn"])
     inbox = Inbox(busy_rcpt={"slow@example.cn": 2, "busy@example.cn": 99})

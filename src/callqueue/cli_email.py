@@ -151,12 +151,12 @@ def email_retry(obj: AppContext, outbox_id: int, staff_name: str | None) -> None
     try:
         with db.session_scope(obj.engine(), write=True) as session:
             me = _staff(obj, session, staff_name)
-            outbox.retry(
+            to = outbox.retry(
                 session, outbox_id=outbox_id, staff_id=me.id, now=_now(obj), viewer=Viewer.of(me)
             )
     except outbox.MailRefused as exc:
         fail(str(exc))
-    click.echo(f"邮件 #{outbox_id} 已重新排队，下次 email send 时发出")
+    click.echo(f"邮件 #{outbox_id} 已重新排队（→ {to}），下次 email send 时发出")
 
 
 @email_group.command(name="templates")
