@@ -121,3 +121,10 @@ def test_test_mail(run, inbox: Inbox) -> None:  # type: ignore[no-untyped-def]
     result = run("email", "test", "--to", "check@example.cn")
     assert result.exit_code == 0, result.output
     assert inbox.to("check@example.cn")[0].message["Subject"] == "许可证书到期提醒系统：测试邮件"
+
+
+@pytest.mark.parametrize("to", ["not an address", "check@example", "a@b@example.cn", " "])
+def test_test_mail_to_something_that_is_no_address_is_refused(run, inbox: Inbox, to: str) -> None:  # type: ignore[no-untyped-def]
+    result = run("email", "test", "--to", to)
+    assert result.exit_code == 1 and "邮箱地址无效" in result.stderr
+    assert inbox.arrived == []

@@ -189,6 +189,11 @@ def email_templates(obj: AppContext, init: bool) -> None:
 @click.pass_obj
 def email_test(obj: AppContext, to: str) -> None:
     """发一封测试邮件，检查邮件服务器设置。"""
+    from callqueue.records.contacts import valid_email
+
+    to = to.strip()
+    if not valid_email(to):
+        fail(f"邮箱地址无效：“{mask_email(to)}”，应如 name@example.com")
     try:
         server = MailServer.from_settings(obj.settings)
     except MailSettingsError as exc:
