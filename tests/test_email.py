@@ -789,3 +789,32 @@ def test_sent_emails_fill_the_exported_ledger(engine: Engine, tmp_path: Path) ->
     }
     assert found["东丽区第001号公司"] == (w.TODAY, "电子邮件告知", "甲")
     assert found["东丽区第002号公司"] == (w.TODAY, "电子邮件告知", "系统邮件")
+
+
+@pytest.mark.parametrize("phone", ["", "022-24391234"])
+def test_calendar_file_names_the_phone_only_when_set(
+    engine: Engine, tmp_path: Path, phone: str
+) -> None:
+    """The office's service phone may not be filled in yet (catalog check warns): the calendar
+    entry must then not say 咨询电话： followed by nothing."""
+    from callqueue.catalog import office
+    from callqueue.models import Setting
+
+    with db.session_scope(engine, write=True) as session:
+        if phone:
+            session.merge(Setting(key="office.phone", value=phone, updated_at=w.NOW))
+    with db.session_scope(engine, write=False) as session:
+        assert office(session)["service_phone"] == phone
+    (rid,) = world(engine, tmp_path, ["13800000001 li@example.cn"])
+    book(engine, rid)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        send(engine, settings(port, tmp_path))
+    (confirmation,) = inbox.arrived
+    _, cal = calendar_of(confirmation)
+    (event,) = cal.walk("VEVENT")
+    lines = str(event["DESCRIPTION"]).split("\n")
+    assert [line for line in lines if line.startswith("咨询电话")] == (
+        [f"咨询电话：{phone}"] if phone else []
+    )
+    assert lines[-1].startswith("需带材料：1. ")

@@ -334,9 +334,10 @@ def _ics(row: _Row, sender: Address, now: datetime) -> str | None:
     ctx = row.context
     certificate = ctx.get("certificate") or "许可证书"
     materials = "；".join(f"{n}. {m}" for n, m in enumerate(ctx.get("materials") or [], 1))
-    description = f"咨询电话：{ctx.get('phone', '')}" + (
-        f"\n需带材料：{materials}" if materials else ""
-    )
+    lines = [f"咨询电话：{ctx['phone']}"] if ctx.get("phone") else []  # unset: not said at all
+    if materials:
+        lines.append(f"需带材料：{materials}")
+    description = "\n".join(lines)
     return appointment_ics(
         uid=f"appointment-{row.appointment_id}@{sender.domain}",
         starts_at=datetime.fromisoformat(ctx["starts_at"]),
