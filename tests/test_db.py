@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -193,3 +194,76 @@ def test_plain_postgresql_url_uses_psycopg3() -> None:
 
 def test_safe_url_hides_password() -> None:
     assert "secret" not in db.safe_url("postgresql+psycopg://u:secret@h/d")
+
+
+def _copy(source: Path, dest: Path) -> Path:
+    conn = sqlite3.connect(source)
+    try:
+        conn.execute(f"VACUUM INTO '{dest}'")
+    finally:
+        conn.close()
+    return dest
+
+
+def _names(engine: Engine) -> list[str]:
+    with db.session_scope(engine, write=False) as session:
+        return list(session.execute(text("SELECT name FROM person ORDER BY name")).scalars())
+
+
+def _add(engine: Engine, name: str) -> None:
+    with db.session_scope(engine, write=True) as session:
+        session.execute(text("INSERT INTO person (name) VALUES (:n)"), {"n": name})
+
+
+def test_sqlite_file_deleted_mid_session_refuses_work_instead_of_losing_it(
+    tmp_path: Path,
+) -> None:
+    """A desk whose database file was deleted must not go on "saving" into the unlinked file
+    (gone when the desk closes) nor create an empty one: it says so in Chinese, and works
+    again once the file is put back."""
+    path = tmp_path / "desk.sqlite"
+    engine = db.make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE person (name TEXT NOT NULL)")
+    _add(engine, "before")
+    saved = _copy(path, tmp_path / "saved.sqlite")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    with pytest.raises(OperationalError) as refused:
+        _add(engine, "lost")
+    kind = db.failure_kind(refused.value)
+    assert kind is not None and "数据库文件" in kind and "恢复" in kind
+    with pytest.raises(OperationalError):
+        _names(engine)
+    assert not path.exists()  # no empty database made in its place
+
+    saved.replace(path)  # an administrator restores it
+    assert _names(engine) == ["before"]
+    _add(engine, "after")
+    assert _names(engine) == ["after", "before"]
+    engine.dispose()
+
+
+def test_sqlite_file_replaced_mid_session_is_read_and_written_in_its_new_form(
+    tmp_path: Path,
+) -> None:
+    """`callqueue restore` swaps the file under a desk: the desk's next unit of work uses the
+    file now at the path, not the replaced one it still had open."""
+    path = tmp_path / "desk.sqlite"
+    engine = db.make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE person (name TEXT NOT NULL)")
+    _add(engine, "old")
+    other = _copy(path, tmp_path / "other.sqlite")
+    _add(engine, "only in the replaced file")
+    other.replace(path)
+    for suffix in ("-wal", "-shm"):  # as restore does: the old file's log must not apply
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    assert _names(engine) == ["old"]
+    _add(engine, "new")
+    engine.dispose()
+    fresh = db.make_engine(f"sqlite:///{path}")
+    assert _names(fresh) == ["new", "old"]
+    fresh.dispose()

@@ -233,6 +233,38 @@ def test_bounce_with_no_address_left_goes_back_to_the_phone_queue(
     assert (nothing_left.channel, nothing_left.needs_repair) == ("phone", True)
 
 
+def retry(engine: Engine, outbox_id: int, now: datetime) -> str:
+    with db.session_scope(engine, write=True) as session:
+        return outbox.retry(
+            session, outbox_id=outbox_id, staff_id=w.staff_id(engine, "甲"), now=now
+        )
+
+
+def test_retry_of_a_bounced_email_goes_to_a_valid_address_or_is_refused(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The server said the address does not exist and it was marked invalid: retrying must not
+    send to it again. Once staff added a good address, the retry goes there."""
+    (rid,) = world(engine, tmp_path, ["13800000001 gone@example.cn"])
+    inbox = Inbox(refuse_rcpt={"gone@example.cn": "550 5.1.1 no such user"})
+    queue_email(engine, rid)
+    with smtp_server(inbox) as port:
+        (bounced,) = send(engine, settings(port, tmp_path)).failed
+        later = w.NOW + timedelta(minutes=5)
+        with pytest.raises(outbox.MailRefused, match="已标记无效") as refused:
+            retry(engine, bounced.id, later)
+        assert "gone@example.cn" not in str(refused.value)  # masked
+        assert outbox_rows(engine)[0].status == MailStatus.FAILED  # nothing changed
+        with db.session_scope(engine, write=True) as session:
+            e = table(ContactEmail)
+            contact_id = session.execute(select(e.c.contact_id)).scalar_one()
+            session.add(ContactEmail(contact_id=contact_id, address="fresh@example.cn", position=2))
+        assert retry(engine, bounced.id, later) == "fr***@example.cn"
+        again = send(engine, settings(port, tmp_path), now=later)
+    assert [a.rcpt_tos for a in inbox.arrived] == [["fresh@example.cn"]]
+    assert [d.to for d in again.sent] == ["fr***@example.cn"]
+
+
 def test_temporary_failures_retry_with_backoff_then_give_up(engine: Engine, tmp_path: Path) -> None:
     rids = world(engine, tmp_path, ["13800000001 slow@example.cn", "13800000002 busy@example.cn"])
     inbox = Inbox(busy_rcpt={"slow@example.cn": 2, "busy@example.cn": 99})
@@ -431,6 +463,31 @@ def test_cancel_before_the_confirmation_went_withdraws_it(engine: Engine, tmp_pa
         report = send(engine, settings(port, tmp_path))
     assert inbox.arrived == [] and report.sent == []
     assert [r.status for r in outbox_rows(engine)] == [MailStatus.CANCELLED]
+
+
+def test_a_visit_already_past_is_not_emailed_about(engine: Engine, tmp_path: Path) -> None:
+    """A cancellation recorded after the visit's time (the holder phoned yesterday), or a
+    confirmation the send run reaches only after the visit, would tell the holder about a
+    visit already over: withdrawn, and the outbox says why."""
+    cancelled_after, late = world(
+        engine, tmp_path, ["13800000001 li@example.cn", "13800000002 wang@example.cn"]
+    )
+    past = book(engine, cancelled_after)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        send(engine, settings(port, tmp_path))  # its confirmation goes out in time
+        book(engine, late)
+        cancel(engine, past, now=SLOT + timedelta(minutes=40))
+        report = send(engine, settings(port, tmp_path), now=SLOT + timedelta(minutes=45))
+    assert [a.rcpt_tos for a in inbox.arrived] == [["li@example.cn"]] and report.sent == []
+    assert report.withdrawn == 2
+    confirmed, *withdrawn = outbox_rows(engine)
+    assert confirmed.status == MailStatus.SENT
+    assert [(r.kind, r.status) for r in withdrawn] == [
+        ("appointment", MailStatus.CANCELLED),
+        ("cancellation", MailStatus.CANCELLED),
+    ]
+    assert all("预约时间已过" in r.last_error for r in withdrawn)
 
 
 def test_booking_without_an_address_queues_nothing(engine: Engine, tmp_path: Path) -> None:
@@ -732,3 +789,32 @@ def test_sent_emails_fill_the_exported_ledger(engine: Engine, tmp_path: Path) ->
     }
     assert found["东丽区第001号公司"] == (w.TODAY, "电子邮件告知", "甲")
     assert found["东丽区第002号公司"] == (w.TODAY, "电子邮件告知", "系统邮件")
+
+
+@pytest.mark.parametrize("phone", ["", "022-24391234"])
+def test_calendar_file_names_the_phone_only_when_set(
+    engine: Engine, tmp_path: Path, phone: str
+) -> None:
+    """The office's service phone may not be filled in yet (catalog check warns): the calendar
+    entry must then not say 咨询电话： followed by nothing."""
+    from callqueue.catalog import office
+    from callqueue.models import Setting
+
+    with db.session_scope(engine, write=True) as session:
+        if phone:
+            session.merge(Setting(key="office.phone", value=phone, updated_at=w.NOW))
+    with db.session_scope(engine, write=False) as session:
+        assert office(session)["service_phone"] == phone
+    (rid,) = world(engine, tmp_path, ["13800000001 li@example.cn"])
+    book(engine, rid)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        send(engine, settings(port, tmp_path))
+    (confirmation,) = inbox.arrived
+    _, cal = calendar_of(confirmation)
+    (event,) = cal.walk("VEVENT")
+    lines = str(event["DESCRIPTION"]).split("\n")
+    assert [line for line in lines if line.startswith("咨询电话")] == (
+        [f"咨询电话：{phone}"] if phone else []
+    )
+    assert lines[-1].startswith("需带材料：1. ")

@@ -87,6 +87,17 @@ def test_retry_refuses_what_was_sent(run) -> None:  # type: ignore[no-untyped-de
     assert refused.exit_code == 1 and "不需要重发" in refused.stderr
 
 
+def test_retry_of_a_bounced_email_is_refused_without_another_address(run) -> None:  # type: ignore[no-untyped-def]
+    _, gone, _ = reminders(run)
+    run("--staff", "甲", "email", "queue", str(gone))
+    (line,) = json.loads(run("email", "list", "--json").stdout)
+    refused = run("--staff", "甲", "email", "retry", str(line["id"]))
+    assert refused.exit_code == 1 and "已标记无效" in refused.stderr
+    assert "gone@example.cn" not in refused.output
+    (after,) = json.loads(run("email", "list", "--json").stdout)
+    assert after["status"] == "failed"
+
+
 def test_server_unreachable_exits_2_with_one_line(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     first, _, _ = reminders(run)
     run("--staff", "甲", "email", "queue", str(first), "--no-send")
@@ -110,3 +121,10 @@ def test_test_mail(run, inbox: Inbox) -> None:  # type: ignore[no-untyped-def]
     result = run("email", "test", "--to", "check@example.cn")
     assert result.exit_code == 0, result.output
     assert inbox.to("check@example.cn")[0].message["Subject"] == "许可证书到期提醒系统：测试邮件"
+
+
+@pytest.mark.parametrize("to", ["not an address", "check@example", "a@b@example.cn", " "])
+def test_test_mail_to_something_that_is_no_address_is_refused(run, inbox: Inbox, to: str) -> None:  # type: ignore[no-untyped-def]
+    result = run("email", "test", "--to", to)
+    assert result.exit_code == 1 and "邮箱地址无效" in result.stderr
+    assert inbox.arrived == []

@@ -151,12 +151,12 @@ def email_retry(obj: AppContext, outbox_id: int, staff_name: str | None) -> None
     try:
         with db.session_scope(obj.engine(), write=True) as session:
             me = _staff(obj, session, staff_name)
-            outbox.retry(
+            to = outbox.retry(
                 session, outbox_id=outbox_id, staff_id=me.id, now=_now(obj), viewer=Viewer.of(me)
             )
     except outbox.MailRefused as exc:
         fail(str(exc))
-    click.echo(f"邮件 #{outbox_id} 已重新排队，下次 email send 时发出")
+    click.echo(f"邮件 #{outbox_id} 已重新排队（→ {to}），下次 email send 时发出")
 
 
 @email_group.command(name="templates")
@@ -189,6 +189,11 @@ def email_templates(obj: AppContext, init: bool) -> None:
 @click.pass_obj
 def email_test(obj: AppContext, to: str) -> None:
     """发一封测试邮件，检查邮件服务器设置。"""
+    from callqueue.records.contacts import valid_email
+
+    to = to.strip()
+    if not valid_email(to):
+        fail(f"邮箱地址无效：“{mask_email(to)}”，应如 name@example.com")
     try:
         server = MailServer.from_settings(obj.settings)
     except MailSettingsError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -35,9 +36,17 @@ class DatabaseError(Exception):
     """A database that cannot be used; the message is for staff (Chinese)."""
 
 
+# In the driver error raised when a SQLite file is no longer where the engine opened it.
+FILE_GONE = "callqueue: the database file is gone"
+
+
 def failure_kind(exc: BaseException) -> str | None:
     """A staff-facing description of a database failure, or None if `exc` is not one."""
     text = str(getattr(exc, "orig", exc)).lower()
+    if FILE_GONE in text:
+        return (
+            "数据库文件已不在原处（被删除或移走），刚才的操作没有保存；请管理员恢复数据库文件后重试"
+        )
     if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
         if "locked" in text or "busy" in text:
             return "数据库正忙（其他工作台正在写入），请稍后重试"
@@ -140,7 +149,47 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
                 statement, None, exc, sqlite3.Error, hide_parameters=True
             ) from exc
 
+    if url.database and url.database != ":memory:" and not url.query.get("uri"):
+        _guard_file(engine, os.path.abspath(os.path.expanduser(url.database)))
     return engine
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _guard_file(engine: Engine, path: str) -> None:
+    """Keep every unit of work on the file now at `path`.
+
+    An open SQLite connection goes on reading and writing a file that was deleted (or
+    replaced, as `callqueue restore` does) under it: a desk would "save" into a file that is
+    gone when it closes. Each checkout compares the file at the path with the one the
+    connection opened; on a change the pool's connections are dropped and a new one opens
+    the file now there. A missing file is refused, not created empty, once one was opened.
+    """
+    opened: dict[str, tuple[int, int] | None] = {}
+
+    @event.listens_for(engine, "do_connect")
+    def _refuse_missing(_dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> None:
+        if opened and _file_identity(path) is None:
+            raise sqlite3.OperationalError(f"{FILE_GONE}: {path}")
+
+    @event.listens_for(engine, "connect")
+    def _remember(_dbapi_conn: Any, record: Any) -> None:
+        record.info["file"] = opened["file"] = _file_identity(path)
+
+    @event.listens_for(engine, "checkout")
+    def _same_file(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if _file_identity(path) != record.info.get("file"):
+            # Close the idle ones on the old file now, before a new connection opens the
+            # file there: SQLite, closing the old file's last connection, deletes the -wal
+            # by name, which by then could be the new file's.
+            engine.pool.dispose()
+            raise sa_exc.InvalidatePoolError(f"{FILE_GONE}: {path}")
 
 
 def foreign_keys_checked(session: Session) -> bool:

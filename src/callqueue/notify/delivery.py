@@ -185,7 +185,7 @@ def _dry_run(
                     report.queued, report.back_to_phone = len(due.queued), len(due.back_to_phone)
                 for outbox_id in _due_ids(session, now=now, only=only, limit=limit):
                     row = _load(session, outbox_id)
-                    if _still_wanted(session, row) is not None:
+                    if _still_wanted(session, row, now) is not None:
                         report.withdrawn += 1
                         continue
                     try:
@@ -280,7 +280,7 @@ def _load(session: Session, outbox_id: int) -> _Row:
     return _Row(**row._asdict())
 
 
-def _still_wanted(session: Session, row: _Row) -> str | None:
+def _still_wanted(session: Session, row: _Row, now: datetime) -> str | None:
     """Why this email should not go any more, or None when it should."""
     if row.kind == MailKind.REMINDER:
         r = table(Reminder)
@@ -288,10 +288,15 @@ def _still_wanted(session: Session, row: _Row) -> str | None:
         return None if state in outbox.WORKABLE else "提醒已结束，邮件撤回"
     if row.appointment_id is not None:
         a = table(Appointment)
-        status = session.execute(select(a.c.status).where(a.c.id == row.appointment_id)).scalar()
+        appt = session.execute(
+            select(a.c.status, a.c.starts_at).where(a.c.id == row.appointment_id)
+        ).one()
         wants = AppointmentStatus.CANCELLED if row.kind == MailKind.CANCELLATION else None
-        if wants is None and status != AppointmentStatus.BOOKED:
+        if wants is None and appt.status != AppointmentStatus.BOOKED:
             return "预约已不再有效，确认邮件撤回"
+        # A confirmation or cancellation of a visit already over tells the holder nothing.
+        if local(appt.starts_at) <= local(now):
+            return "预约时间已过，邮件撤回"
     return None
 
 
@@ -329,9 +334,10 @@ def _ics(row: _Row, sender: Address, now: datetime) -> str | None:
     ctx = row.context
     certificate = ctx.get("certificate") or "许可证书"
     materials = "；".join(f"{n}. {m}" for n, m in enumerate(ctx.get("materials") or [], 1))
-    description = f"咨询电话：{ctx.get('phone', '')}" + (
-        f"\n需带材料：{materials}" if materials else ""
-    )
+    lines = [f"咨询电话：{ctx['phone']}"] if ctx.get("phone") else []  # unset: not said at all
+    if materials:
+        lines.append(f"需带材料：{materials}")
+    description = "\n".join(lines)
     return appointment_ics(
         uid=f"appointment-{row.appointment_id}@{sender.domain}",
         starts_at=datetime.fromisoformat(ctx["starts_at"]),
@@ -371,7 +377,7 @@ def _send_one(
     o = table(OutboxEmail)
     with db.session_scope(engine, write=True) as session:
         row = _load(session, outbox_id)
-        why_not = _still_wanted(session, row)
+        why_not = _still_wanted(session, row, now)
         if why_not is not None:
             outbox.cancel_for_closed(session, outbox_id=outbox_id, reason=why_not, now=now)
             report.withdrawn += 1

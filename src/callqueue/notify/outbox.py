@@ -567,20 +567,33 @@ def retry(
     staff_id: int | None,
     now: datetime,
     viewer: Viewer | None = None,
-) -> None:
+) -> str:
     """Send a failed or uncertain email again (staff checked that it did not arrive).
 
     `viewer` is who asks: a caller retries their own section's emails only (None: no check).
+    An address marked invalid since (the server said it does not exist) is not used again:
+    the email goes to the holder's first valid address instead.
+
+    Returns:
+        The address it will go to, masked.
 
     Raises:
         MailRefused: no such email, another section's email for a caller, it is not failed or
-            uncertain, or its stage or event has another email on its way or sent since.
+            uncertain, its stage or event has another email on its way or sent since, or its
+            address is invalid and the holder has no other.
     """
     o = table(OutboxEmail)
     row = session.execute(
-        select(o.c.status, o.c.kind, o.c.reminder_id, o.c.appointment_id, o.c.stage).where(
-            o.c.id == outbox_id
-        )
+        select(
+            o.c.status,
+            o.c.kind,
+            o.c.reminder_id,
+            o.c.appointment_id,
+            o.c.stage,
+            o.c.holder_id,
+            o.c.email_id,
+            o.c.to_address,
+        ).where(o.c.id == outbox_id)
     ).one_or_none()
     if row is None:
         raise MailRefused(f"邮件 {outbox_id} 不存在")
@@ -605,6 +618,24 @@ def retry(
     held = _holding(session, key)
     if row.status == MailStatus.FAILED and held is not None:
         raise MailRefused(_held_message(held))
+    to: dict[str, Any] = {}
+    if _invalid_address(session, row.email_id):
+        r = table(Reminder)
+        certificate_id = (
+            None
+            if row.reminder_id is None
+            else session.execute(
+                select(r.c.certificate_id).where(r.c.id == row.reminder_id)
+            ).scalar_one_or_none()
+        )
+        valid = recipients(session, holder_id=row.holder_id, certificate_id=certificate_id)
+        if not valid:
+            raise MailRefused(
+                f"收件地址 {mask_email(row.to_address)} 已标记无效（对方服务器退信），该单位没有"
+                "其他有效邮箱：请先在单位记录中补充邮箱，再重发"
+            )
+        to = {"email_id": valid[0].email_id, "to_address": valid[0].address}
+        to["to_name"] = valid[0].name
     session.execute(
         update(o)
         .where(o.c.id == outbox_id)
@@ -614,18 +645,30 @@ def retry(
             tries=0,
             next_try_at=now,
             lease_until=None,
+            **to,
         )
     )
+    address = mask_email(to.get("to_address", row.to_address))
     audit.record(
         session,
         action="email.retry",
         entity="outboxemail",
         entity_id=outbox_id,
-        before={"status": row.status},
-        after={"status": MailStatus.QUEUED.value},
+        before={"status": row.status, "to": mask_email(row.to_address)},
+        after={"status": MailStatus.QUEUED.value, "to": address},
         staff_id=staff_id,
         at=now,
     )
+    return address
+
+
+def _invalid_address(session: Session, email_id: int | None) -> bool:
+    """Whether the address an email was for has been marked invalid (or removed) since."""
+    if email_id is None:
+        return False
+    e = table(ContactEmail)
+    invalid = session.execute(select(e.c.invalid).where(e.c.id == email_id)).scalar()
+    return invalid is None or bool(invalid)
 
 
 STATUS_LABELS = {

@@ -176,6 +176,11 @@ def add_phone(
     return ContactFix(message, row.id, repaired=tuple(repaired))
 
 
+def valid_email(address: str) -> bool:
+    """Whether `address` is one whole email address (`name@example.com`), as staff may add."""
+    return bool(_EMAIL.fullmatch(address)) and ".." not in address and len(address) <= 254
+
+
 def add_email(
     session: Session, *, contact_id: int, text: str, viewer: Viewer, now: datetime
 ) -> ContactFix:
@@ -188,7 +193,7 @@ def add_email(
     address = text.strip().lower()
     if not address:
         raise RecordRefused("请填写邮箱地址")
-    if not _EMAIL.fullmatch(address) or ".." in address or len(address) > 254:
+    if not valid_email(address):
         raise RecordRefused(f"邮箱地址无效：“{text.strip()}”，应如 name@example.com")
     e = table(ContactEmail)
     same = session.execute(
