@@ -148,6 +148,10 @@ def test_appointments_list_cancel_and_no_show(run) -> None:  # type: ignore[no-u
     again = run("appointments", "cancel", str(listed[0]["id"]))
     assert again.exit_code == 1 and "已是“未到”，不能再改" in again.stderr
     assert run("appointments", "cancel", "999").exit_code == 1
+    impossible = run("appointments", "--day", "2026-02-30")
+    assert impossible.exit_code == 1
+    assert "日期“2026-02-30”无效，应为 YYYY-MM-DD 格式的真实日期" in impossible.stderr
+    assert "日期：日期" not in impossible.stderr  # the label once
 
 
 def test_skip_releases_only_your_own_claim(run) -> None:  # type: ignore[no-untyped-def]

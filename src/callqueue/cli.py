@@ -702,8 +702,8 @@ def _parse_day(value: str | None, what: str) -> date | None:
         return None
     try:
         return clock.parse_day(value)
-    except ValueError as exc:
-        fail(f"{what}：{exc}")
+    except ValueError:
+        fail(f"{what}“{value}”无效，应为 YYYY-MM-DD 格式的真实日期")
 
 
 @call_group.command(name="log")
