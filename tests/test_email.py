@@ -454,6 +454,34 @@ def test_booking_sends_a_confirmation_with_a_calendar_file(engine: Engine, tmp_p
     assert (r.state, r.channel) == (ReminderState.DUE, "phone")
 
 
+def test_a_rebooked_visit_is_cancelled_before_the_new_one_is_confirmed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The holder reads the old visit's cancellation first, then the new visit's confirmation:
+    the other way round, the last email they got said their visit was cancelled."""
+    (rid,) = world(engine, tmp_path, ["13800000001 li@example.cn"])
+    book(engine, rid)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        send(engine, settings(port, tmp_path))
+        later = SLOT + timedelta(hours=1)
+        with db.session_scope(engine, write=True) as session:
+            outcomes.record_outcome(
+                session,
+                reminder_id=rid,
+                outcome=Outcome.APPOINTMENT,
+                staff_id=w.staff_id(engine, "甲"),
+                policy=w.policy(engine),
+                data=outcomes.OutcomeInput(slot_at=later),
+            )
+        send(engine, settings(port, tmp_path), now=w.NOW + timedelta(minutes=6))
+    subjects = [m.message["Subject"] for m in inbox.arrived]
+    assert len(subjects) == 3, subjects
+    assert "预约确认" in subjects[0] and "09:00" in subjects[0]
+    assert "预约取消" in subjects[1] and "09:00" in subjects[1]
+    assert "预约确认" in subjects[2] and "10:00" in subjects[2]
+
+
 def test_cancel_before_the_confirmation_went_withdraws_it(engine: Engine, tmp_path: Path) -> None:
     (rid,) = world(engine, tmp_path, ["13800000001 li@example.cn"])
     appointment_id = book(engine, rid)

@@ -241,9 +241,6 @@ def book(
         at=now,
     )
     assert appointment.id is not None
-    outbox.queue_appointment(
-        session, appointment_id=appointment.id, cancelled=False, staff_id=staff_id, now=now
-    )
     for old_id, old_at in earlier:  # rebooked: the old slot is given back
         old = session.get(Appointment, old_id)
         assert old is not None
@@ -255,6 +252,11 @@ def book(
             now=now,
             note=f"改约至 {at:%m月%d日 %H:%M}（原 {local(old_at):%m月%d日 %H:%M}）",
         )
+    # After the old visit's cancellation: emails go out in the order they were queued, and
+    # the last one the holder reads must be the visit that stands.
+    outbox.queue_appointment(
+        session, appointment_id=appointment.id, cancelled=False, staff_id=staff_id, now=now
+    )
     return appointment
 
 
