@@ -12,7 +12,7 @@ from callqueue import db
 from callqueue.clock import SHANGHAI
 from callqueue.db import table
 from callqueue.models import AuditEvent, Certificate
-from callqueue.queue import assisted, claims
+from callqueue.queue import assisted, claims, outcomes
 from callqueue.queue.assisted import AssistRefused
 from callqueue.queue.refresh import refresh
 
@@ -205,3 +205,35 @@ def test_a_second_assisted_outcome_keeps_the_stage(engine: Engine, tmp_path: Pat
             .where(table(AuditEvent).c.action == "outcome.assisted")
         ).scalar()
     assert outcomes_logged == 2
+
+
+@pytest.mark.parametrize(
+    ("outcome", "data"),
+    [
+        ("no_answer", {}),
+        ("informed", {}),
+        ("wrong_number", {}),
+        ("callback", {"callback_at": datetime(2026, 11, 25, 10, tzinfo=SHANGHAI)}),
+    ],
+)
+def test_a_filed_case_takes_only_its_result(
+    engine: Engine, tmp_path: Path, outcome: str, data: dict[str, object]
+) -> None:
+    """Once the application is filed, only the result (renewed, not renewing) is recorded: a
+    stray call outcome (a script, a stale screen) would move the case back to the phone
+    queue, and at expiry it would lapse instead of waiting for the approval."""
+    ids = build(engine, tmp_path, [due_row(1), due_row(2)])
+    rid, other = sorted(ids.values())
+    register(engine, rid)
+    advance(engine, rid, "filed")
+    version = reminder(engine, rid).version
+    with pytest.raises(outcomes.OutcomeRefused, match="已提交申请.*只能记录已换证或不再延续"):
+        log(engine, rid, outcome, **data)
+    r = reminder(engine, rid)
+    assert (r.state, r.assist_stage, r.version) == ("assisted", "filed", version)
+    # Before it is filed, calls about the case are recorded as before.
+    register(engine, other)
+    log(engine, other, "no_answer")
+    assert reminder(engine, other).attempts == 2
+    log(engine, rid, "not_renewing", reason="企业注销")
+    assert reminder(engine, rid).state == "not_renewing"

@@ -16,7 +16,15 @@ from callqueue import audit
 from callqueue.clock import local
 from callqueue.db import table
 from callqueue.direct import Direct
-from callqueue.models import OPEN_STATES, Attempt, Channel, Outcome, Reminder
+from callqueue.models import (
+    OPEN_STATES,
+    AssistStage,
+    Attempt,
+    Channel,
+    Outcome,
+    Reminder,
+    ReminderState,
+)
 from callqueue.queue import outcome_rules, reminder_rows
 from callqueue.queue.outcome_rules import first_number
 from callqueue.queue.outcome_terms import (
@@ -52,6 +60,8 @@ __all__ = [
 ]
 
 _NOTHING_CONVEYED = frozenset({Outcome.NO_ANSWER, Outcome.WRONG_NUMBER})
+# What may still be recorded on an assisted case whose application was filed: its result.
+_AFTER_FILING = frozenset({Outcome.RENEWED, Outcome.NOT_RENEWING, Outcome.ASSISTED})
 _INSERT_ATTEMPT = Direct(insert(table(Attempt)))
 """Built once and run on the driver's cursor: every outcome writes one (see callqueue.direct)."""
 
@@ -113,6 +123,16 @@ def record_outcome(
     if reminder.state not in OPEN_STATES and not (closing and reminder.state == "lapsed"):
         raise OutcomeRefused(
             f"提醒 {reminder_id} 已结束（{STATE_LABELS.get(reminder.state, reminder.state)}），不能再记录结果"
+        )
+    if (
+        reminder.state == ReminderState.ASSISTED
+        and reminder.assist_stage == AssistStage.FILED
+        and kind not in _AFTER_FILING
+    ):
+        # The case waits for the approval now; a call outcome would put it back in the phone
+        # queue, and refresh would let it lapse at expiry instead of keeping it open.
+        raise OutcomeRefused(
+            f"提醒 {reminder_id} 的帮办代办已提交申请，等待审批结果：只能记录已换证或不再延续"
         )
     if channel is Channel.PHONE:  # an email that went out is a fact, whoever holds the claim
         _refuse_if_held(session, reminder, staff_id, when)
