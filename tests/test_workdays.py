@@ -36,6 +36,28 @@ def test_overrides_change_the_calendar_and_are_audited(engine: Engine) -> None:
         assert workdays.load_calendar(session).is_workday(monday)
 
 
+def test_setting_a_day_again_without_a_reason_keeps_its_reason(engine: Engine) -> None:
+    monday = date(2026, 12, 7)
+
+    def stored() -> str:
+        with db.session_scope(engine, write=False) as session:
+            (found,) = workdays.list_overrides(session, year=2026)
+            return found.reason
+
+    with db.session_scope(engine, write=True) as session:
+        workdays.set_override(session, day=monday, is_workday=False, reason="停电", actor="a")
+    with db.session_scope(engine, write=True) as session:
+        workdays.set_override(session, day=monday, is_workday=False, reason="", actor="a")
+    assert stored() == "停电"
+    with db.session_scope(engine, write=True) as session:
+        workdays.set_override(session, day=monday, is_workday=False, reason="检修", actor="a")
+    assert stored() == "检修"
+    # Opened instead: the closing's reason no longer fits.
+    with db.session_scope(engine, write=True) as session:
+        workdays.set_override(session, day=monday, is_workday=True, reason="", actor="a")
+    assert stored() == ""
+
+
 def test_loaded_year_counts_as_covered(engine: Engine) -> None:
     with db.session_scope(engine, write=False) as session:
         assert not workdays.load_calendar(session).is_covered(2027)

@@ -253,6 +253,9 @@ def set_override(
                 created_at=clock.now(),
             )
         else:
+            # Setting a day as it already is, without a reason, keeps the one given before.
+            if not reason.strip() and current.is_workday == is_workday:
+                reason = current.reason
             current.is_workday, current.reason = is_workday, reason
         session.add(current)
         after = {"is_workday": is_workday, "reason": reason}
