@@ -297,8 +297,12 @@ def _rows_of(free_only: bool, only: QueueFilter) -> Select[Any]:
     r = table(Reminder)
     staff_id = bindparam("staff_id", type_=Integer())
     conditions = _conditions(free_only, only, "", section=False)
+    # Nor may the states be read through an index: SQLite then read every due reminder of the
+    # database (ix_reminder_state_*, 7 ms on a million certificates) instead of the few ids by
+    # key. `(…) IS true` keeps a state's condition whole, so only the ids can lead.
+    conditions[0] = conditions[0].is_(True)
     if only.kind in CALLABLE_STATES:  # a filter on one state reads that state's stream only
-        conditions.append(r.c.state == only.kind)
+        conditions.append((r.c.state == only.kind).is_(True))
     return entry_rows().where(*conditions).order_by(*queue_order(staff_id))
 
 
