@@ -12,6 +12,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from textual.widgets import Input, Select, SelectionList, Static
 
+from callqueue import db
+from callqueue.queue import claims
 from callqueue.queue.outcomes import CONVEYABLE
 from callqueue.tui import desk as desk_module
 from callqueue.tui.collector import IDLE
@@ -23,7 +25,7 @@ from callqueue.tui.screens.help import HelpScreen
 from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.widgets.queue_table import QueueTable
 
-from .queue_world import NOW, build, due_row, set_reminder
+from .queue_world import NOW, build, due_row, section_id, set_reminder, staff_id
 from .test_queue_claims_holder import reminder_ids
 from .test_tui_dialogs import claim_first
 from .test_tui_queue import (
@@ -291,9 +293,11 @@ async def test_a_lost_database_is_said_and_the_screen_recovers(
 
 async def test_a_restarted_desk_picks_up_its_claim(engine: Engine, tmp_path: Path) -> None:
     world(engine, tmp_path)
-    app = app_for(engine)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await claim_first(app, pilot)
+    # A desk that died (killed, power cut) leaves its claim behind; one that quits gives it back.
+    with db.write_unit(engine) as session:
+        claims.next_for(
+            session, staff_id=staff_id(engine, "甲"), section_id=section_id(engine), now=NOW
+        )
     app = app_for(engine)  # the desk restarts within the lease
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)

@@ -45,14 +45,28 @@ async def settle(app: CallqueueApp, pilot: Pilot[Any]) -> None:
         await pilot.pause()
 
 
-Report = tuple[list[str], float, float]
-"""Errors a session showed, and when its first and last key press happened (epoch seconds)."""
+Report = tuple[list[str], float, float, int]
+"""Errors a session showed, when its first and last key press happened (epoch seconds), and
+how many holders it held just before it closed."""
+
+
+def _holders_held(engine: Engine, name: str) -> int:
+    r, s = table(Reminder), table(Staff)
+    with db.session_scope(engine, write=False) as session:
+        return int(
+            session.execute(
+                select(func.count(r.c.holder_id.distinct()))
+                .join(s, s.c.id == r.c.claimed_by_id)
+                .where(s.c.name == name)
+            ).scalar_one()
+        )
 
 
 async def _drive(url: str, name: str, presses: int) -> Report:
     engine = db.make_engine(url)
     problems: list[str] = []
     first = last = 0.0
+    held = 0
     try:
         app = create_app(engine=engine, today=TODAY, staff_name=name, now=lambda: NOW)
         async with app.run_test(size=(120, 40)) as pilot:
@@ -64,10 +78,11 @@ async def _drive(url: str, name: str, presses: int) -> Report:
                 await pilot.press("4")
                 await settle(app, pilot)
             last = time.time()
+            held = _holders_held(engine, name)
             problems += [n.message for n in app._notifications if n.severity == "error"]
     finally:
         engine.dispose()
-    return problems, first, last
+    return problems, first, last, held
 
 
 def _desk(url: str, name: str, presses: int) -> Report:
@@ -75,7 +90,7 @@ def _desk(url: str, name: str, presses: int) -> Report:
     try:
         return asyncio.run(_drive(url, name, presses))
     except Exception as exc:  # reported to the parent and asserted there
-        return [f"{type(exc).__name__}: {exc}"], 0.0, 0.0
+        return [f"{type(exc).__name__}: {exc}"], 0.0, 0.0, 0
 
 
 def test_desks_of_one_section_never_share_a_holder(
@@ -87,9 +102,9 @@ def test_desks_of_one_section_never_share_a_holder(
     engine.dispose()
     with multiprocessing.get_context("spawn").Pool(len(DESKS)) as pool:
         results = pool.starmap(_desk, [(db_url, name, PRESSES) for name in DESKS])
-    assert [p for problems, _, _ in results for p in problems] == []
+    assert [p for problems, *_ in results for p in problems] == []
     # the sessions really worked the queue at the same time
-    assert max(first for _, first, _ in results) < min(last for _, _, last in results)
+    assert max(first for _, first, _, _ in results) < min(last for _, _, last, _ in results)
 
     a, s, r = table(Attempt), table(Staff), table(Reminder)
     with db.session_scope(engine, write=False) as session:
@@ -115,4 +130,5 @@ def test_desks_of_one_section_never_share_a_holder(
     assert per_desk == dict.fromkeys(DESKS, PRESSES)  # every key press saved, none refused
     assert shared == []  # no reminder reached two desks
     assert retried == len(DESKS) * PRESSES
-    assert sorted(n for _, n in held) == [1] * len(DESKS)  # each desk holds its next holder
+    assert [n for *_, n in results] == [1] * len(DESKS)  # each desk held its next holder
+    assert held == []  # and gave it back when its session closed

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
+from textual import messages
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, SelectionList, Static
 
@@ -359,3 +360,18 @@ async def test_quitting_gives_back_a_claim_with_nothing_recorded(
     assert [after[h]["claimed_by_id"] for h in (FIRST, SECOND, THIRD)] == [None, None, None]
     assert (after[FIRST]["state"], after[FIRST]["attempts"]) == ("retry", 1)  # kept
     assert (after[SECOND]["state"], after[SECOND]["attempts"]) == ("due", 0)
+
+
+async def test_a_closed_browser_tab_gives_back_its_claim(engine: Engine, tmp_path: Path) -> None:
+    """`callqueue serve` ends a tab's TUI with Textual's ExitApp, not the q key: the holder it
+    claimed must be free at once too, not blocked for colleagues until the lease runs out."""
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert reminders(engine)[FIRST]["claimed_by_id"] == staff_id(engine, "甲")
+        app.post_message(messages.ExitApp())  # what textual's web driver does on "quit"
+        await pilot.pause()
+    assert reminders(engine)[FIRST]["claimed_by_id"] is None

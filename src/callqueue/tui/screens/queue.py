@@ -240,6 +240,14 @@ class QueueScreen(Screen[None]):
             self.desk.release(self.claimed)
         except Exception as exc:
             failure_text("退出时放回认领失败", exc)
+        # Without watchers: the screen may be on its way out. A second call does nothing.
+        self.set_reactive(QueueScreen.claimed, None)
+
+    def on_unmount(self) -> None:
+        """However the desk ends, the claim goes back: `q` gives it back before this, but a
+        closed browser tab (`callqueue serve` ends its TUI with Textual's ExitApp) only
+        unmounts the screens, and the holder stayed blocked for colleagues for the lease."""
+        self.give_back_claim()
 
     def action_skip(self) -> None:
         """Give the claimed holder back to the queue."""
