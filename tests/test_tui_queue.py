@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -375,3 +375,47 @@ async def test_a_closed_browser_tab_gives_back_its_claim(engine: Engine, tmp_pat
         app.post_message(messages.ExitApp())  # what textual's web driver does on "quit"
         await pilot.pause()
     assert reminders(engine)[FIRST]["claimed_by_id"] is None
+
+
+async def test_a_long_call_keeps_its_holder_and_a_forgotten_desk_lets_go(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The claim's lease is renewed while the card is open (a call may run past ten
+    minutes), up to `claim_hold_max_minutes`; a desk whose holder went to a colleague once
+    the lease ran out says so before staff try to save."""
+    world(engine, tmp_path)
+    clock = [NOW]
+    app = create_app(engine=engine, today=TODAY, staff_name="甲", now=lambda: clock[0])
+    lease = timedelta(minutes=app.settings.claim_lease_minutes)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        assert claim_until(engine, FIRST) == NOW + lease
+        clock[0] = NOW + timedelta(minutes=8)  # still talking
+        screen._keep_claim()
+        await settle(app, pilot)
+        assert claim_until(engine, FIRST) == clock[0] + lease
+        renewed = clock[0] + lease
+        clock[0] = NOW + timedelta(minutes=app.settings.claim_hold_max_minutes)  # forgotten
+        screen._keep_claim()
+        await settle(app, pilot)
+        assert claim_until(engine, FIRST) == renewed  # left to run out
+        # A colleague took the holder after the lease ran out: the desk says so at once.
+        set_reminder(engine, reminders(engine)[FIRST]["id"], claimed_by_id=staff_id(engine, "乙"))
+        clock[0] = NOW + timedelta(minutes=9)
+        screen.held_since = (screen.held_since[0], clock[0])  # type: ignore[index]
+        screen._keep_claim()
+        await settle(app, pilot)
+        assert "已由其他工作人员接手" in str(screen.query_one("#queue-status", Static).render())
+    assert reminders(engine)[FIRST]["claimed_by_id"] == staff_id(engine, "乙")  # not released
+
+
+def claim_until(engine: Engine, holder: str) -> Any:
+    r, h = table(Reminder), table(Holder)
+    with db.session_scope(engine, write=False) as session:
+        return session.execute(
+            select(r.c.claim_expires_at).join(h, h.c.id == r.c.holder_id).where(h.c.name == holder)
+        ).scalar_one()

@@ -61,6 +61,9 @@ class Settings:
     """Calls without an answer before email, or the supervisor's unreachable list."""
     claim_lease_minutes: int = 10
     """How long a claimed queue entry stays with one staff member without an outcome."""
+    claim_hold_max_minutes: int = 60
+    """How long an open desk keeps renewing its claim's lease (long calls); after that the
+    lease runs out as for a desk that died, and a colleague may take the holder."""
     follow_up_workdays: int = 3
     """An informed holder not yet renewed this many working days before apply_by is called again."""
     callback_grace_minutes: int = 15

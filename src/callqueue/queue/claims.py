@@ -69,6 +69,7 @@ __all__ = [
     "next_for",
     "queue_entries",
     "release",
+    "renew",
     "release_all",
     "section_queues",
 ]
@@ -326,6 +327,20 @@ def release_all(session: Session, *, staff_id: int) -> int:
             update(r)
             .where(r.c.claimed_by_id == staff_id)
             .values(claimed_by_id=None, claim_expires_at=None)
+        )
+    )
+
+
+def renew(session: Session, *, staff_id: int, reminder_ids: list[int], until: datetime) -> int:
+    """Lengthen a claim this staff member still holds to `until` (a long call); returns how
+    many reminders are still theirs: fewer means another desk took the holder once the lease
+    ran out, and the outcome will be refused."""
+    r = table(Reminder)
+    return rowcount(
+        core(session).execute(
+            update(r)
+            .where(r.c.id.in_(reminder_ids), r.c.claimed_by_id == staff_id)
+            .values(claim_expires_at=until)
         )
     )
 

@@ -360,6 +360,16 @@ class Desk:
             return f"{entry.holder}：邮件服务器暂时拒收，稍后自动重试（{report.retrying[0].error}）"
         return f"{entry.holder}：邮件已发送至 {queued[0].to}{count}"
 
+    def renew(self, entry: claims.QueueEntry) -> bool:
+        """Lengthen the claim on the entry by a lease from now; False when it is no longer
+        all this desk's (the lease ran out and another desk took the holder)."""
+        until = self.now() + timedelta(minutes=self.settings.claim_lease_minutes)
+        with db.write_unit(self.engine) as session:
+            kept = claims.renew(
+                session, staff_id=self.staff.id, reminder_ids=entry.reminders, until=until
+            )
+        return kept == len(entry.reminders)
+
     def release(self, entry: claims.QueueEntry) -> int:
         """Give the entry back to the queue (skip); returns reminders released."""
         with db.write_unit(self.engine) as session:

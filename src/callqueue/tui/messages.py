@@ -75,6 +75,14 @@ class EntryClaimed(Message):
 
 
 @dataclass
+class ClaimRenewed(Message):
+    """The claimed entry's lease was lengthened (`kept`), or another desk has the holder now."""
+
+    entry: QueueEntry
+    kept: bool
+
+
+@dataclass
 class ClaimClosed(Message):
     """An outcome was saved or the claim released; `page` is the fresh page, if read.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual import on, work
@@ -32,6 +33,7 @@ from callqueue.tui.messages import (
     BriefingRead,
     CallbackProposed,
     ClaimClosed,
+    ClaimRenewed,
     CountsRead,
     DeskFailed,
     EntryClaimed,
@@ -144,6 +146,8 @@ class QueueScreen(Screen[None]):
         """What the status line says besides the counts; None when it shows no counts."""
         self.said_until = 0.0
         """Until when (monotonic) `said` comes before the counts."""
+        self.held_since: tuple[int, datetime] | None = None
+        """The holder claimed on screen and since when (the desk's clock): see _keep_claim."""
         self.flow = OutcomeFlow(self)
 
     def compose(self) -> ComposeResult:
@@ -164,6 +168,8 @@ class QueueScreen(Screen[None]):
     def on_mount(self) -> None:
         """Say who works, refresh the reminders, read the first page."""
         self.set_interval(IDLE, self._tidy)
+        # Twice a lease: a claim held on screen is renewed before its lease can run out.
+        self.set_interval(self.desk.settings.claim_lease_minutes * 30, self._keep_claim)
         self._show_who()
         self._status("正在更新提醒状态并读取队列…")
         self.load_page(refresh_first=True)
@@ -467,10 +473,47 @@ class QueueScreen(Screen[None]):
 
     def _hold(self, entry: QueueEntry) -> None:
         """Make `entry` the claimed one on screen."""
+        if self.held_since is None or self.held_since[0] != entry.holder_id:
+            self.held_since = (entry.holder_id, self.desk.now())
         self.claimed = entry
         self.entries[entry.holder_id] = entry
         self.query_one(QueueTable).show_claimed(entry, self._marks(entry))
         self._show_entry(entry)
+
+    def _keep_claim(self) -> None:
+        """A long call keeps its holder: while the card is open the claim's lease is renewed.
+
+        A desk that died renews nothing, so its lease runs out as before; a desk left open
+        with a claim lets go after `claim_hold_max_minutes`, so a forgotten one does not keep
+        the holder from colleagues all day.
+        """
+        entry = self.claimed
+        if entry is None or self.held_since is None or self.held_since[0] != entry.holder_id:
+            return
+        most = timedelta(minutes=self.desk.settings.claim_hold_max_minutes)
+        if self.desk.now() - self.held_since[1] < most:
+            self.renew_claim(entry)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="claim-lease")
+    def renew_claim(self, entry: QueueEntry) -> None:
+        """Lengthen the claim's lease; say so only when another desk has the holder now."""
+        try:
+            kept = self.desk.renew(entry)
+        except Exception as exc:  # the next tick tries again; the save says what is wrong
+            failure_text("延长认领失败", exc)
+            return
+        self.post_message(ClaimRenewed(entry, kept))
+
+    @on(ClaimRenewed)
+    def claim_renewed(self, message: ClaimRenewed) -> None:
+        """Tell staff at once when the holder went to another desk (the save will be refused)."""
+        if message.kept or self.claimed is None:
+            return
+        if self.claimed.holder_id != message.entry.holder_id:
+            return
+        text = f"{message.entry.holder}的认领已超时，已由其他工作人员接手：结果将无法保存"
+        self._status(text)
+        self.notify(text, severity="warning", timeout=10)
 
     @on(ClaimClosed)
     def claim_closed(self, message: ClaimClosed) -> None:
