@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from callqueue import clock, db, workdays
+from callqueue import clock, db, logs, workdays
 from callqueue.catalog import CatalogEntry, list_items
 from callqueue.config import Settings
 from callqueue.hours import HoursError, OfficeHours
@@ -54,7 +54,7 @@ def failure_text(what: str, exc: BaseException) -> str:
     """A one-line message for staff; the details (phones masked) go to the log."""
     if isinstance(exc, outcomes.OutcomeRefused | HoursError | StaffError | NotAllowed):
         return str(exc)
-    log.error("%s", what, exc_info=exc)
+    log.error("desk action failed in %s", logs.caller(), exc_info=exc)
     return f"{what}：{db.failure_kind(exc) or type(exc).__name__}。未作任何更改"
 
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from callqueue import catalog, catalog_change, catalog_edit, db, roles, workdays
+from callqueue import catalog, catalog_change, catalog_edit, db, logs, roles, workdays
 from callqueue.catalog import CatalogEntry, LateItem
 from callqueue.catalog_change import ChangePlan, ChangeResult
 from callqueue.config import Settings
@@ -33,7 +33,7 @@ log = logging.getLogger("callqueue.tui")
 
 def read_failure(what: str, exc: BaseException) -> str:
     """A one-line message for a failed read (nothing was being changed); details go to the log."""
-    log.error("%s", what, exc_info=exc)
+    log.error("read failed in %s", logs.caller(), exc_info=exc)
     return f"{what}：{type(exc).__name__}"
 
 
