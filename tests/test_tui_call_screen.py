@@ -155,6 +155,34 @@ async def test_a_failed_save_keeps_the_entry_and_retries(
         assert screen.claimed is not None and screen.claimed.holder == SECOND
 
 
+async def test_a_refused_save_names_the_holder_and_offers_no_retry(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The lease ran out and a colleague took the holder: the save is refused. Ctrl+S would be
+    refused again, so it is not offered; the message names the holder, not a reminder id."""
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await claim_first(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen) and screen.claimed is not None
+        held = screen.claimed
+        for rid in held.reminders:
+            set_reminder(
+                engine,
+                rid,
+                claimed_by_id=staff_id(engine, "乙"),
+                claim_expires_at=NOW + timedelta(minutes=10),
+            )
+        await pilot.press("4")
+        await settle(app, pilot)
+        status = text_of(app, "#queue-status")
+        assert status.startswith(f"{held.holder}：") and "正由其他工作人员处理" in status
+        assert "Ctrl+S" not in status and "未保存" in status
+        assert screen.check_action("retry_save", ()) is False
+        assert attempts(engine) == []
+
+
 async def test_filter_narrows_the_list(engine: Engine, tmp_path: Path) -> None:
     build(
         engine,

@@ -16,7 +16,12 @@ from textual.message import Message
 
 from callqueue.models import Outcome
 from callqueue.queue.claims import QueueEntry
-from callqueue.queue.outcome_terms import CONVEYABLE, OUTCOME_LABELS, OutcomeInput
+from callqueue.queue.outcome_terms import (
+    CONVEYABLE,
+    OUTCOME_LABELS,
+    OutcomeInput,
+    OutcomeRefused,
+)
 from callqueue.tui.desk import failure_text
 from callqueue.tui.messages import (
     CallbackProposed,
@@ -97,10 +102,12 @@ class Unsaved:
 
 @dataclasses.dataclass
 class SaveFailed(Message):
-    """Saving an outcome failed and changed nothing; `job` is kept for a retry."""
+    """Saving an outcome failed and changed nothing; `job` is kept for a retry, unless the
+    rules refused it (`retry` False: saving it again would be refused again)."""
 
     message: str
     job: Unsaved
+    retry: bool = True
 
 
 class OutcomeFlow:
@@ -237,6 +244,9 @@ class OutcomeFlow:
         def work() -> None:
             try:
                 results = s.desk.record(job.entry, job.outcome, job.data, ticked=job.ticked)
+            except OutcomeRefused as exc:  # e.g. a colleague took the holder after the lease
+                s.post_message(SaveFailed(f"{job.entry.holder}：{exc}", job, retry=False))
+                return
             except Exception as exc:
                 s.post_message(SaveFailed(failure_text("保存结果失败", exc), job))
                 return

@@ -590,11 +590,14 @@ class QueueScreen(Screen[None]):
 
     @on(SaveFailed)
     def save_failed(self, message: SaveFailed) -> None:
-        """Keep what was entered; the claim stays; Ctrl+S tries again."""
+        """Keep what was entered; the claim stays; Ctrl+S tries again (not after a refusal)."""
         self.busy = False
-        self.flow.unsaved = message.job
+        self.flow.unsaved = message.job if message.retry else None
         self.refresh_bindings()
-        text = f"{message.message} · 按 Ctrl+S 重试保存（已填内容保留）"
+        if message.retry:
+            text = f"{message.message} · 按 Ctrl+S 重试保存（已填内容保留）"
+        else:
+            text = f"{message.message} · 未保存"
         self._status(text)
         self.notify(text, severity="error", timeout=10)
 
