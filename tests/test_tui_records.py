@@ -18,7 +18,7 @@ from callqueue.tui.screens.record import RecordScreen
 from callqueue.tui.screens.record_dialogs import CertificateDialog, InvalidDialog, PhoneDialog
 from callqueue.tui.screens.search import SearchScreen
 
-from .queue_world import NOW, TODAY
+from .queue_world import NOW, TODAY, build, due_row
 from .records_world import (
     MOBILE_HOLDER,
     NO_CONTACT,
@@ -260,3 +260,28 @@ async def test_callers_do_not_find_other_sections(engine: Engine, tmp_path: Path
         await settle(boss, pilot)
         await search_for(boss, pilot, "137 0013 7000")
         assert [r[0] for r in rows(boss, "#search-table")] == [OTHER_HOLDER]
+
+
+async def test_saved_message_quoting_a_name_with_markup_does_not_crash(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # A holder named like Rich markup: the toast that quotes it must show it as typed.
+    build(engine, tmp_path, [due_row(1, holder="a[/b]c 商行")])
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(app, pilot)
+        await search_for(app, pilot, "商行")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, RecordScreen)
+        await pilot.press("n")
+        await settle(app, pilot)
+        await type_text(pilot, "yao qiu")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+        app.export_screenshot()  # the toasts drawn
+        assert isinstance(app.screen, RecordScreen)
+        assert app.return_code is None  # still running
+        shown = [n.message for n in app._notifications]
+        assert any("“a[/b]c 商行”已标记为勿电话联系" in m for m in shown), shown

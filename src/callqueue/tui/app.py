@@ -27,6 +27,7 @@ from callqueue.tui.screens.staff_picker import SignInPicker, StaffPicker
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from textual.notifications import SeverityLevel
 
     from callqueue.tui.office_desk import OfficeDesk
 
@@ -165,6 +166,23 @@ class CallqueueApp(App[None]):
     def on_unmount(self) -> None:
         """Leave the garbage collector as it was found (tests run many apps in one process)."""
         hand_back_collector()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Show a toast; its text is always plain, never markup.
+
+        Toasts quote data (holder and contact names, reasons typed by staff): a name such as
+        `a[/b]c` made the toast's markup parse raise when drawn, which ended the app.
+        Screens' `notify` passes `markup=True` on, so it is ignored here.
+        """
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def action_command_palette(self) -> None:
         """Open the command palette, in Chinese."""
