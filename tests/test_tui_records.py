@@ -285,3 +285,30 @@ async def test_saved_message_quoting_a_name_with_markup_does_not_crash(
         assert app.return_code is None  # still running
         shown = [n.message for n in app._notifications]
         assert any("“a[/b]c 商行”已标记为勿电话联系" in m for m in shown), shown
+
+
+async def test_certificate_dialog_fits_80x24_and_shows_its_errors(
+    engine: Engine, tmp_path: Path
+) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await search_for(app, pilot, "华明")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("c")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, CertificateDialog)
+        await type_text(pilot, "shouyao")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen is dialog
+        screen = dialog.region
+        box = dialog.query_one(".record-dialog-box").region
+        assert screen.contains_region(box), (box, screen)  # the whole frame, borders too
+        error = dialog.query_one("#record-dialog-error", Static)
+        assert "许可证书名称：目录中没有“shouyao”" in text_of(app, "#record-dialog-error")
+        for widget in (error, *dialog.query(Input)):  # every field and the refusal in view
+            assert box.contains_region(widget.region), (widget, widget.region, box)
