@@ -20,9 +20,11 @@ from callqueue.tui.screens.search import SearchScreen
 
 from .queue_world import NOW, TODAY, build, due_row
 from .records_world import (
+    LANDLINE_HOLDER,
     MOBILE_HOLDER,
     NO_CONTACT,
     OTHER_HOLDER,
+    TWO_PHONES,
     audit_actions,
     count,
     holder_id,
@@ -312,3 +314,48 @@ async def test_certificate_dialog_fits_80x24_and_shows_its_errors(
         assert "许可证书名称：目录中没有“shouyao”" in text_of(app, "#record-dialog-error")
         for widget in (error, *dialog.query(Input)):  # every field and the refusal in view
             assert box.contains_region(widget.region), (widget, widget.region, box)
+
+
+async def test_queue_shows_record_changes_on_return(engine: Engine, tmp_path: Path) -> None:
+    # The queue's detail pane read before a fix must not show the old contacts afterwards,
+    # and a holder marked 勿电话联系 leaves the list.
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        table_ = queue.query_one("#queue-table", DataTable)
+        two = holder_id(engine, TWO_PHONES)
+        table_.move_cursor(row=table_.get_row_index(str(two)))
+        await settle(app, pilot)
+        assert "13900139000" in text_of(app, "#queue-detail")
+        assert "（有误）" not in text_of(app, "#queue-detail")
+
+        await search_for(app, pilot, "13900139000")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, RecordScreen)
+        await pilot.press("x")
+        await settle(app, pilot)
+        await pilot.press("enter")  # no reason
+        await settle(app, pilot)
+        await pilot.press("escape", "escape")  # record, search: back to the queue
+        await settle(app, pilot)
+        assert app.screen is queue
+        detail = text_of(app, "#queue-detail")  # the cursor's holder, drawn again
+        assert TWO_PHONES in detail and "13900139000（有误）" in detail, detail
+
+        await search_for(app, pilot, "金桥")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        await type_text(pilot, "yao qiu")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await search_for(app, pilot, "华明")  # `/` from the record: back to the search
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen is queue
+        assert holder_id(engine, LANDLINE_HOLDER) not in queue.entries  # do-not-call

@@ -18,7 +18,13 @@ from callqueue.queue import signin, staff
 from callqueue.tui import remembered
 from callqueue.tui.collector import IDLE, collect_when_idle, hand_back_collector
 from callqueue.tui.desk import Desk, default_clock, failure_text
-from callqueue.tui.messages import CalendarUncovered, StaffFound, StaffListed, StaffMissing
+from callqueue.tui.messages import (
+    CalendarUncovered,
+    RecordsChanged,
+    StaffFound,
+    StaffListed,
+    StaffMissing,
+)
 from callqueue.tui.screens.help import key_name
 from callqueue.tui.screens.pin_dialog import PinDialog
 from callqueue.tui.screens.queue import QueueScreen
@@ -354,6 +360,13 @@ class CallqueueApp(App[None]):
         self.notify(
             f"{message.message}{action}", title="节假日安排", severity="warning", timeout=12
         )
+
+    @on(RecordsChanged)
+    def records_changed(self, message: RecordsChanged) -> None:
+        """Tell the queue underneath: what it read of holders may be stale."""
+        for screen in self.screen_stack:
+            if isinstance(screen, QueueScreen):
+                screen.records_changed()
 
     @on(StaffMissing)
     def open_catalog(self, message: StaffMissing) -> None:
