@@ -492,6 +492,33 @@ def test_manual_certificate_expiry_computed_as_import_does(engine: Engine, tmp_p
             "expires_on",
             "旧证",
         ),
+        (  # longer than the database keeps (PostgreSQL refused it with an error)
+            ManualCertificate(
+                holder="长" * 201, certificate="兽药经营许可证", expires_on="2028-01-01"
+            ),
+            "holder",
+            "过长（201字，最多200字）",
+        ),
+        (
+            ManualCertificate(
+                holder="某单位",
+                certificate="兽药经营许可证",
+                expires_on="2028-01-01",
+                number="9" * 65,
+            ),
+            "number",
+            "过长（65字，最多64字）",
+        ),
+        (
+            ManualCertificate(
+                holder="某单位",
+                certificate="兽药经营许可证",
+                expires_on="2028-01-01",
+                contact_name="联" * 101,
+            ),
+            "contact_name",
+            "过长（101字，最多100字）",
+        ),
     ],
 )
 def test_manual_certificate_refusals_write_nothing(
