@@ -198,6 +198,8 @@ def _text(value: object) -> str:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+NO_CONTACT = "没有可用的电话或邮箱，导入后需补充联系方式"
+
 # The widest text each column keeps (models.py: Holder.name, Certificate.number, Contact.name).
 # PostgreSQL refuses a longer value and the whole unit of work with it; SQLite would keep it.
 LONGEST = {"holder": 200, "number": 64, "contact_name": 100}
@@ -454,7 +456,7 @@ def _check_row(
     if len(contact_name) > LONGEST["contact_name"]:
         err("contact_name", _too_long("contact_name", contact_name))
     if not info.phones and not info.emails:
-        warn("contact", "没有可用的电话或邮箱，导入后需补充联系方式")
+        warn("contact", NO_CONTACT)
     reminded_on = _date(v, "reminded_on", warn, dates)
     method = _text(v.get("method"))
     channel = _CHANNELS.get(method) if method else None
