@@ -492,6 +492,16 @@ def test_manual_certificate_expiry_computed_as_import_does(engine: Engine, tmp_p
             "expires_on",
             "旧证",
         ),
+        (  # issued tomorrow: a typo, and it would have closed TWO_PHONES' 农药 as renewed
+            ManualCertificate(
+                holder=TWO_PHONES,
+                certificate="农药经营许可证",
+                issued_on="2026-11-25",
+                expires_on="2031-11-24",
+            ),
+            "issued_on",
+            "颁发日期 2026-11-25 晚于今天（2026-11-24）",
+        ),
         (  # typed, but no number or address can be read from it: not dropped silently
             ManualCertificate(
                 holder="某单位",

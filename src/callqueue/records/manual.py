@@ -137,6 +137,11 @@ def add_certificate(
             errors.setdefault(key, []).append(problem.message)
         else:
             warnings.append(problem.message)
+    issued = checked.valid[0].issued_on if checked.valid else None
+    if issued is not None and issued > today:  # an import takes it; typed today, it is a typo
+        errors.setdefault("issued_on", []).append(
+            f"颁发日期 {issued:%Y-%m-%d} 晚于今天（{today:%Y-%m-%d}），请核对"
+        )
     if section and section not in sections.values():
         errors.setdefault("section", []).append(f"科室“{section}”不存在")
     if checked.rejected or errors or not checked.valid:
