@@ -185,6 +185,29 @@ def test_bad_rows_are_rejected_with_reasons_and_a_rejects_workbook(
     assert not [p for p in fixed.problems if "未识别的列" in p.message]
 
 
+def test_text_longer_than_the_database_keeps_rejects_the_row_only(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # PostgreSQL refused the whole import (a DataError) for one over-long name.
+    path = write_annex2(
+        tmp_path / "long.xlsx",
+        [
+            licence_row(1, holder="长" * 201, expires_on=date(2027, 6, 1)),
+            licence_row(2, contact_name="联" * 101, expires_on=date(2027, 6, 2)),
+            licence_row(3, holder="长" * 200, contact_name="联" * 100),
+        ],
+        section="社会事务科",
+    )
+    report = run_import(engine, path)
+    assert (report.rows, report.imported, report.rejected) == (3, 1, 2)
+    errors = {p.row: p.message for p in report.problems if p.severity == "error"}
+    assert errors == {
+        5: "单位（个人）名称过长（201字，最多200字）",
+        6: "联系人过长（101字，最多100字）",
+    }
+    assert count(engine, Holder) == 1
+
+
 def test_dry_run_writes_nothing(engine: Engine, tmp_path: Path) -> None:
     path = write_annex2(
         tmp_path / "c.xlsx", [*rows(3), licence_row(9, certificate="不存在的证")], section=SECTION

@@ -492,6 +492,63 @@ def test_manual_certificate_expiry_computed_as_import_does(engine: Engine, tmp_p
             "expires_on",
             "旧证",
         ),
+        (  # issued tomorrow: a typo, and it would have closed TWO_PHONES' 农药 as renewed
+            ManualCertificate(
+                holder=TWO_PHONES,
+                certificate="农药经营许可证",
+                issued_on="2026-11-25",
+                expires_on="2031-11-24",
+            ),
+            "issued_on",
+            "颁发日期 2026-11-25 晚于今天（2026-11-24）",
+        ),
+        (  # typed, but no number or address can be read from it: not dropped silently
+            ManualCertificate(
+                holder="某单位",
+                certificate="兽药经营许可证",
+                expires_on="2028-01-01",
+                contact="12345",
+            ),
+            "contact",
+            "无法识别的电话号码",
+        ),
+        (
+            ManualCertificate(
+                holder="某单位",
+                certificate="兽药经营许可证",
+                expires_on="2028-01-01",
+                contact="13900139001 foo@bar",
+            ),
+            "contact",
+            "邮箱地址不完整：“foo@bar”",
+        ),
+        (  # longer than the database keeps (PostgreSQL refused it with an error)
+            ManualCertificate(
+                holder="长" * 201, certificate="兽药经营许可证", expires_on="2028-01-01"
+            ),
+            "holder",
+            "过长（201字，最多200字）",
+        ),
+        (
+            ManualCertificate(
+                holder="某单位",
+                certificate="兽药经营许可证",
+                expires_on="2028-01-01",
+                number="9" * 65,
+            ),
+            "number",
+            "过长（65字，最多64字）",
+        ),
+        (
+            ManualCertificate(
+                holder="某单位",
+                certificate="兽药经营许可证",
+                expires_on="2028-01-01",
+                contact_name="联" * 101,
+            ),
+            "contact_name",
+            "过长（101字，最多100字）",
+        ),
     ],
 )
 def test_manual_certificate_refusals_write_nothing(
@@ -507,8 +564,26 @@ def test_manual_certificate_refusals_write_nothing(
         manual(engine, entry)
     assert field in refused.value.errors, refused.value.errors
     assert words in "".join(refused.value.errors[field])
+    assert "导入后" not in str(refused.value)  # said of a row in a file, not of this form
     assert (certificate_ids(engine), audit_actions(engine)) == (certs, events)
     assert count(engine, ImportBatch) == batches
+
+
+def test_manual_certificate_keeps_a_contact_with_only_a_note(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # A mobile with an extension: the number is read, the extension left out and said so.
+    world(engine, tmp_path)
+    result = manual(
+        engine,
+        ManualCertificate(
+            holder="新单位",
+            certificate="兽药经营许可证",
+            expires_on="2028-01-01",
+            contact="13900139003转5",
+        ),
+    )
+    assert any("手机号码没有分机" in w for w in result.warnings), result.warnings
 
 
 def test_supervisor_names_the_section_or_the_catalog_does(engine: Engine, tmp_path: Path) -> None:

@@ -18,11 +18,13 @@ from callqueue.tui.screens.record import RecordScreen
 from callqueue.tui.screens.record_dialogs import CertificateDialog, InvalidDialog, PhoneDialog
 from callqueue.tui.screens.search import SearchScreen
 
-from .queue_world import NOW, TODAY
+from .queue_world import NOW, TODAY, build, due_row
 from .records_world import (
+    LANDLINE_HOLDER,
     MOBILE_HOLDER,
     NO_CONTACT,
     OTHER_HOLDER,
+    TWO_PHONES,
     audit_actions,
     count,
     holder_id,
@@ -260,3 +262,100 @@ async def test_callers_do_not_find_other_sections(engine: Engine, tmp_path: Path
         await settle(boss, pilot)
         await search_for(boss, pilot, "137 0013 7000")
         assert [r[0] for r in rows(boss, "#search-table")] == [OTHER_HOLDER]
+
+
+async def test_saved_message_quoting_a_name_with_markup_does_not_crash(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # A holder named like Rich markup: the toast that quotes it must show it as typed.
+    build(engine, tmp_path, [due_row(1, holder="a[/b]c 商行")])
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(app, pilot)
+        await search_for(app, pilot, "商行")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, RecordScreen)
+        await pilot.press("n")
+        await settle(app, pilot)
+        await type_text(pilot, "yao qiu")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+        app.export_screenshot()  # the toasts drawn
+        assert isinstance(app.screen, RecordScreen)
+        assert app.return_code is None  # still running
+        shown = [n.message for n in app._notifications]
+        assert any("“a[/b]c 商行”已标记为勿电话联系" in m for m in shown), shown
+
+
+async def test_certificate_dialog_fits_80x24_and_shows_its_errors(
+    engine: Engine, tmp_path: Path
+) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await search_for(app, pilot, "华明")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("c")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, CertificateDialog)
+        await type_text(pilot, "shouyao")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen is dialog
+        screen = dialog.region
+        box = dialog.query_one(".record-dialog-box").region
+        assert screen.contains_region(box), (box, screen)  # the whole frame, borders too
+        error = dialog.query_one("#record-dialog-error", Static)
+        assert "许可证书名称：目录中没有“shouyao”" in text_of(app, "#record-dialog-error")
+        for widget in (error, *dialog.query(Input)):  # every field and the refusal in view
+            assert box.contains_region(widget.region), (widget, widget.region, box)
+
+
+async def test_queue_shows_record_changes_on_return(engine: Engine, tmp_path: Path) -> None:
+    # The queue's detail pane read before a fix must not show the old contacts afterwards,
+    # and a holder marked 勿电话联系 leaves the list.
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        table_ = queue.query_one("#queue-table", DataTable)
+        two = holder_id(engine, TWO_PHONES)
+        table_.move_cursor(row=table_.get_row_index(str(two)))
+        await settle(app, pilot)
+        assert "13900139000" in text_of(app, "#queue-detail")
+        assert "（有误）" not in text_of(app, "#queue-detail")
+
+        await search_for(app, pilot, "13900139000")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, RecordScreen)
+        await pilot.press("x")
+        await settle(app, pilot)
+        await pilot.press("enter")  # no reason
+        await settle(app, pilot)
+        await pilot.press("escape", "escape")  # record, search: back to the queue
+        await settle(app, pilot)
+        assert app.screen is queue
+        detail = text_of(app, "#queue-detail")  # the cursor's holder, drawn again
+        assert TWO_PHONES in detail and "13900139000（有误）" in detail, detail
+
+        await search_for(app, pilot, "金桥")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        await type_text(pilot, "yao qiu")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await search_for(app, pilot, "华明")  # `/` from the record: back to the search
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen is queue
+        assert holder_id(engine, LANDLINE_HOLDER) not in queue.entries  # do-not-call

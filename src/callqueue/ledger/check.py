@@ -198,6 +198,13 @@ def _text(value: object) -> str:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+NO_CONTACT = "没有可用的电话或邮箱，导入后需补充联系方式"
+
+# The widest text each column keeps (models.py: Holder.name, Certificate.number, Contact.name).
+# PostgreSQL refuses a longer value and the whole unit of work with it; SQLite would keep it.
+LONGEST = {"holder": 200, "number": 64, "contact_name": 100}
+
+
 def _stored(text: str) -> str:
     """`text` as the ledger keeps it: without control characters (tested first: rare)."""
     return text if text.isprintable() else _CONTROL.sub("", text).strip()
@@ -390,6 +397,10 @@ def _check_row(
     holder = " ".join(_stored(_text(v.get("holder"))).split())
     if not holder:
         err("holder", "缺少单位（个人）名称")
+    number = _stored(_text(v.get("number")))
+    for column, text in (("holder", holder), ("number", number)):
+        if len(text) > LONGEST[column]:
+            err(column, _too_long(column, text))
     cert_text = _text(v.get("certificate"))
     item = index.find(cert_text) if cert_text else None
     if not cert_text:
@@ -442,8 +453,10 @@ def _check_row(
         contact_name, info = _contact_in_name(name_cell, info, warn)
     else:
         contact_name = _stored(_text(name_cell) or "、".join(info.names))
+    if len(contact_name) > LONGEST["contact_name"]:
+        err("contact_name", _too_long("contact_name", contact_name))
     if not info.phones and not info.emails:
-        warn("contact", "没有可用的电话或邮箱，导入后需补充联系方式")
+        warn("contact", NO_CONTACT)
     reminded_on = _date(v, "reminded_on", warn, dates)
     method = _text(v.get("method"))
     channel = _CHANNELS.get(method) if method else None
@@ -478,7 +491,7 @@ def _check_row(
                 holder,  # holder
                 memo.keys.get(holder) or memo.keys.setdefault(holder, name_key(holder)),  # key
                 item,  # item
-                _stored(_text(v.get("number"))),  # number
+                number,  # number
                 issued,  # issued_on
                 expires,  # expires_on
                 computed,  # expiry_computed
@@ -493,6 +506,10 @@ def _check_row(
             ),
         )
     )
+
+
+def _too_long(column: str, text: str) -> str:
+    return f"{HEADERS[column]}过长（{len(text)}字，最多{LONGEST[column]}字）"
 
 
 _valid_row = tuple.__new__

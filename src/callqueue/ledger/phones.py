@@ -266,6 +266,15 @@ def _show_when(value: datetime | date | time) -> str:
     return f"{shown} {value:%H:%M}" if isinstance(value, datetime) else shown
 
 
+def only_a_note(problem: str) -> bool:
+    """Whether a problem `read_contact` gave only notes what it left out on purpose (a mobile's
+    extension, a fax number), not text it could not read as a number or an address."""
+    return problem.startswith(_NOTES)
+
+
+_NOTES = tuple(template.split("{")[0] for template in (_MOBILE_EXTENSION, _FAX))
+
+
 def _only_problem(message: str) -> ContactInfo:
     """Return a result with one warning and nothing usable."""
     return ContactInfo((), (), (), (message,))

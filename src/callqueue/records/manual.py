@@ -17,8 +17,8 @@ from sqlmodel import Session
 from callqueue import audit, catalog, workdays
 from callqueue.catalog import name_key
 from callqueue.db import table
-from callqueue.ledger.check import HEADERS, check_workbook
-from callqueue.ledger.phones import mask_phone
+from callqueue.ledger.check import HEADERS, NO_CONTACT, check_workbook
+from callqueue.ledger.phones import mask_phone, only_a_note
 from callqueue.ledger.read import LedgerWorkbook, RawRow, SheetTable
 from callqueue.ledger.write import write_rows
 from callqueue.models import Certificate, Holder, ImportBatch, Reminder, Section
@@ -125,10 +125,23 @@ def add_certificate(
     warnings: list[str] = []
     for problem in checked.problems:
         key = _FIELD_OF.get(problem.column or "", "section")
-        if problem.severity == "error":
+        # An import keeps a row whose contact cell it cannot read (flagged for repair); here
+        # staff typed it just now, so a part that is no number or address is refused.
+        unread = (
+            key == "contact"
+            and bool(entry.contact.strip())
+            and problem.message != NO_CONTACT
+            and not only_a_note(problem.message)
+        )
+        if problem.severity == "error" or unread:
             errors.setdefault(key, []).append(problem.message)
         else:
             warnings.append(problem.message)
+    issued = checked.valid[0].issued_on if checked.valid else None
+    if issued is not None and issued > today:  # an import takes it; typed today, it is a typo
+        errors.setdefault("issued_on", []).append(
+            f"颁发日期 {issued:%Y-%m-%d} 晚于今天（{today:%Y-%m-%d}），请核对"
+        )
     if section and section not in sections.values():
         errors.setdefault("section", []).append(f"科室“{section}”不存在")
     if checked.rejected or errors or not checked.valid:

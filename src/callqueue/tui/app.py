@@ -18,7 +18,13 @@ from callqueue.queue import signin, staff
 from callqueue.tui import remembered
 from callqueue.tui.collector import IDLE, collect_when_idle, hand_back_collector
 from callqueue.tui.desk import Desk, default_clock, failure_text
-from callqueue.tui.messages import CalendarUncovered, StaffFound, StaffListed, StaffMissing
+from callqueue.tui.messages import (
+    CalendarUncovered,
+    RecordsChanged,
+    StaffFound,
+    StaffListed,
+    StaffMissing,
+)
 from callqueue.tui.screens.help import key_name
 from callqueue.tui.screens.pin_dialog import PinDialog
 from callqueue.tui.screens.queue import QueueScreen
@@ -27,6 +33,7 @@ from callqueue.tui.screens.staff_picker import SignInPicker, StaffPicker
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from textual.notifications import SeverityLevel
 
     from callqueue.tui.office_desk import OfficeDesk
 
@@ -165,6 +172,23 @@ class CallqueueApp(App[None]):
     def on_unmount(self) -> None:
         """Leave the garbage collector as it was found (tests run many apps in one process)."""
         hand_back_collector()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Show a toast; its text is always plain, never markup.
+
+        Toasts quote data (holder and contact names, reasons typed by staff): a name such as
+        `a[/b]c` made the toast's markup parse raise when drawn, which ended the app.
+        Screens' `notify` passes `markup=True` on, so it is ignored here.
+        """
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def action_command_palette(self) -> None:
         """Open the command palette, in Chinese."""
@@ -336,6 +360,13 @@ class CallqueueApp(App[None]):
         self.notify(
             f"{message.message}{action}", title="节假日安排", severity="warning", timeout=12
         )
+
+    @on(RecordsChanged)
+    def records_changed(self, message: RecordsChanged) -> None:
+        """Tell the queue underneath: what it read of holders may be stale."""
+        for screen in self.screen_stack:
+            if isinstance(screen, QueueScreen):
+                screen.records_changed()
 
     @on(StaffMissing)
     def open_catalog(self, message: StaffMissing) -> None:

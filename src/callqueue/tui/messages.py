@@ -159,3 +159,8 @@ class CalendarUncovered(Message):
     """This year's or next year's holiday schedule is not loaded; `message` is for staff."""
 
     message: str
+
+
+@dataclass
+class RecordsChanged(Message):
+    """A holder's contacts, do-not-call mark or certificates were changed on a record screen."""

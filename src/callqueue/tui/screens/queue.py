@@ -149,6 +149,8 @@ class QueueScreen(Screen[None]):
         self.held_since: tuple[int, datetime] | None = None
         """The holder claimed on screen and since when (the desk's clock): see _keep_claim."""
         self.flow = OutcomeFlow(self)
+        self.records_stale = False
+        """A holder was changed on a record screen over this one: read again on return."""
 
     def compose(self) -> ComposeResult:
         """Header, who is working, the queue, the entry and its card, the status line."""
@@ -173,6 +175,19 @@ class QueueScreen(Screen[None]):
         self._show_who()
         self._status("正在更新提醒状态并读取队列…")
         self.load_page(refresh_first=True)
+
+    def records_changed(self) -> None:
+        """Contacts, marks or certificates were changed elsewhere: read the page on return."""
+        self.records_stale = True
+
+    def on_screen_resume(self) -> None:
+        """Back from the records: drop what was read of the holders and read the page again
+        (a number marked invalid, a holder marked 勿电话联系, a certificate added)."""
+        if self.records_stale:
+            self.records_stale = False
+            self.briefings.clear()
+            self.drawn = None  # the detail pane is drawn again once the page is read
+            self.load_page()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Outcome keys need a claimed entry; no write key while another write runs."""
@@ -434,6 +449,8 @@ class QueueScreen(Screen[None]):
         self._fill(message)
         if first:
             self.call_after_refresh(calm_collector)
+        elif self.drawn is None and (entry := self._in_view()) is not None:
+            self._show_entry(entry)  # the page was read again for changed records
         note = ""
         if message.refreshed is not None and message.refreshed.changed:
             r = message.refreshed

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from callqueue.records.view import CertificateView, HolderRecord
+from callqueue.tui.messages import RecordsChanged
 from callqueue.tui.record_messages import RecordFailed, RecordRead
 from callqueue.tui.records_desk import RecordsDesk, refusal_text
 from callqueue.tui.screens.record_dialogs import (
@@ -135,10 +136,12 @@ class RecordScreen(Screen[None]):
     def _saved(self, message: str | None) -> None:
         if message:
             self.notify(message, title="已保存")
+            self.app.post_message(RecordsChanged())
             self.load(note=message)
 
     def _certificate_added(self, holder_id: int | None) -> None:
         if holder_id is not None:
+            self.app.post_message(RecordsChanged())
             self.load(note="已添加证书")
 
     def _phone_id(self) -> int | None:

@@ -264,7 +264,8 @@ class CertificateDialog(RecordDialog[int]):
                 grid.append(Static(Text(self.records.desk.staff.section), id="cert-section"))
                 continue
             value = self.holder if key == "holder" else ""
-            grid.append(Input(value=value, placeholder=placeholder, id=f"cert-{key}"))
+            field = Input(value=value, placeholder=placeholder, id=f"cert-{key}", compact=True)
+            grid.append(field)
         return [Grid(*grid, id="cert-grid")]
 
     def on_mount(self) -> None:

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from callqueue.records.search import SearchHit, SearchKind, SearchPage
+from callqueue.tui.messages import RecordsChanged
 from callqueue.tui.record_messages import RecordFailed, SearchDone
 from callqueue.tui.records_desk import SEARCH_PAGE, RecordsDesk, refusal_text
 from callqueue.tui.screens.record import RecordScreen
@@ -106,6 +107,7 @@ class SearchScreen(Screen[None]):
 
     def _certificate_added(self, holder_id: int | None) -> None:
         if holder_id is not None:
+            self.app.post_message(RecordsChanged())
             self.app.push_screen(RecordScreen(self.records, holder_id))
 
     @on(Input.Submitted, "#search-input")
