@@ -359,3 +359,27 @@ async def test_queue_shows_record_changes_on_return(engine: Engine, tmp_path: Pa
         await settle(app, pilot)
         assert app.screen is queue
         assert holder_id(engine, LANDLINE_HOLDER) not in queue.entries  # do-not-call
+
+
+async def test_search_columns_fit_the_screen_phones_included(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """At 80 columns the phones column was drawn off the screen (the widths added up to 110)."""
+    world(engine, tmp_path)
+    app = app_for(engine)
+
+    def right_edge() -> int:
+        table = app.screen.query_one("#search-table", DataTable)
+        return sum(column.get_render_width(table) for column in table.columns.values())
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await search_for(app, pilot, "138 0013 8000")
+        table = app.screen.query_one("#search-table", DataTable)
+        assert right_edge() <= table.size.width
+        assert rows(app, "#search-table")[0][3] == "13800138000"
+        await pilot.resize_terminal(120, 40)
+        await settle(app, pilot)
+        widths = [column.width for column in table.columns.values()]
+        assert widths == [34, 20, 30, 26]  # as designed for 120 columns
+        assert [r[0] for r in rows(app, "#search-table")] == [MOBILE_HOLDER]  # rows kept

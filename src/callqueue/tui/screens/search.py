@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -18,12 +18,23 @@ from callqueue.tui.records_desk import SEARCH_PAGE, RecordsDesk, refusal_text
 from callqueue.tui.screens.record import RecordScreen
 from callqueue.tui.screens.record_dialogs import CertificateDialog
 
-COLUMNS = (  # key, label, width (cells); sized to fit 120 columns
+COLUMNS = (  # key, label, width (cells) at 120 columns; narrower screens scale them down
     ("holder", "单位（个人）名称", 34),
     ("sections", "科室", 20),
     ("certificates", "证书", 30),
     ("phones", "电话", 26),
 )
+_FRAME = 2 * len(COLUMNS) + 2  # each cell's padding, and the scrollbar
+
+
+def column_widths(screen_width: int) -> list[int]:
+    """The columns' widths on a screen this wide: as designed for 120 columns, scaled down so
+    that every column, the phones last, stays on a narrower screen (80 columns)."""
+    designed = sum(width for _, _, width in COLUMNS)
+    scale = min(1.0, max(0, screen_width - _FRAME) / designed)
+    return [max(6, int(width * scale)) for _, _, width in COLUMNS]
+
+
 PLACEHOLDER = "单位名称 / 电话（任意写法）/ 证书名称 / 证书编号 / #证书ID，回车查找"
 
 
@@ -48,6 +59,7 @@ class SearchScreen(Screen[None]):
         self.records = records
         self.page: SearchPage | None = None
         self.hits: dict[str, SearchHit] = {}
+        self.widths: list[int] = []
 
     def compose(self) -> ComposeResult:
         """Header, who, the query, what it was read as, the results."""
@@ -63,11 +75,22 @@ class SearchScreen(Screen[None]):
         me = self.records.desk.staff
         scope = "全部科室" if self.records.viewer.sees_all else me.section
         self.query_one("#search-who", Static).update(Text(f"查找 · {me.name} · 范围：{scope}"))
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self._columns(self.app.size.width)
         self._status("输入后回车查找；↑↓ 选择，回车打开记录，Esc 返回")
         self.query_one(Input).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Fit the columns to the new width, with the rows shown."""
+        if column_widths(event.size.width) != self.widths:
+            self._columns(event.size.width)
+            self._fill()
+
+    def _columns(self, screen_width: int) -> None:
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        self.widths = column_widths(screen_width)
+        for (key, label, _), width in zip(COLUMNS, self.widths, strict=True):
+            table.add_column(label, key=key, width=width)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Paging needs a page with more before or after it."""
@@ -142,17 +165,8 @@ class SearchScreen(Screen[None]):
         """Fill the table with the page and say how the query was read."""
         page = self.page = message.page
         self.refresh_bindings()
+        self._fill()
         table = self.query_one(DataTable)
-        table.clear()
-        self.hits = {str(h.holder_id): h for h in page.hits}
-        for h in page.hits:
-            table.add_row(
-                Text(h.holder, overflow="ellipsis", no_wrap=True),
-                Text("、".join(h.sections), overflow="ellipsis", no_wrap=True),
-                Text(_certificates(h), overflow="ellipsis", no_wrap=True),
-                Text("、".join(h.phones) or "—", overflow="ellipsis", no_wrap=True),
-                key=str(h.holder_id),
-            )
         if page.kind is None:
             self._status(page.described)
             return
@@ -169,6 +183,21 @@ class SearchScreen(Screen[None]):
         """Say what went wrong; the query stays as typed."""
         self._status(message.message)
         self.notify(message.message, severity="error")
+
+    def _fill(self) -> None:
+        """The page's hits as the table's rows."""
+        table = self.query_one(DataTable)
+        table.clear()
+        hits = self.page.hits if self.page is not None else []
+        self.hits = {str(h.holder_id): h for h in hits}
+        for h in hits:
+            table.add_row(
+                Text(h.holder, overflow="ellipsis", no_wrap=True),
+                Text("、".join(h.sections), overflow="ellipsis", no_wrap=True),
+                Text(_certificates(h), overflow="ellipsis", no_wrap=True),
+                Text("、".join(h.phones) or "—", overflow="ellipsis", no_wrap=True),
+                key=str(h.holder_id),
+            )
 
     def _status(self, text: str) -> None:
         self.query_one("#search-status", Static).update(Text(text))
