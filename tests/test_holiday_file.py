@@ -83,3 +83,36 @@ def test_written_files_read_back_to_the_same_days(year: int) -> None:
     text = write_schedule(official, title=f"{year}年")
     assert text.startswith(f"# {year}年\n年份,{year}\n")
     assert read_schedule(text).days == official.days
+
+
+def test_a_range_end_may_leave_out_year_and_month_as_the_notice_writes_it() -> None:
+    text = "\n".join(
+        [
+            "元旦,2027年1月1日至3日,休",
+            "春节，2027年2月5日至2月13日，休",
+            "国庆节,2027年10月1日至７日,休",
+        ]
+    )
+    schedule = read_schedule(text)
+    off = [d.day for d in schedule.days]
+    assert off[:3] == [date(2027, 1, 1), date(2027, 1, 2), date(2027, 1, 3)]
+    assert date(2027, 2, 5) in off and date(2027, 2, 13) in off and schedule.holidays == 3 + 9 + 7
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("2027年1月30日至31日", None),
+        ("2027年2月27日至30日", "不存在"),
+        ("2026年12月31日至1月2日", "早于开始日期"),  # never taken as the next year
+        ("1月1日至3日", "不是日期"),  # the start must be a full date
+        ("2027年1月1日至3", "不是日期"),
+    ],
+)
+def test_a_short_range_end_is_never_guessed(when: str, expected: str | None) -> None:
+    if expected is None:
+        assert read_schedule(f"元旦,{when},休").holidays == 2
+        return
+    with pytest.raises(HolidayFileError) as caught:
+        read_schedule(f"年份,2027\n元旦,{when},休")
+    assert expected in caught.value.problems[0]

@@ -52,6 +52,14 @@ def signs_in(db_url: str, name: str, pin: str) -> bool:
         engine.dispose()
 
 
+def test_an_empty_list_says_how_to_add_the_first_admin(run: Run) -> None:
+    empty = run("staff", "list")
+    assert empty.exit_code == 0 and empty.stdout == ""
+    assert "还没有工作人员" in empty.stderr
+    assert "callqueue staff add 姓名 --section 政务服务科 --role admin --pin" in empty.stderr
+    assert json.loads(run("staff", "list", "--json").stdout) == []
+
+
 def test_first_admin_from_the_shell_then_only_admins_change_staff(run: Run, db_url: str) -> None:
     first = run(
         "staff",

@@ -419,3 +419,31 @@ def claim_until(engine: Engine, holder: str) -> Any:
         return session.execute(
             select(r.c.claim_expires_at).join(h, h.c.id == r.c.holder_id).where(h.c.name == holder)
         ).scalar_one()
+
+
+async def test_an_empty_queue_says_so_and_the_card_is_not_left_loading(
+    engine: Engine, tmp_path: Path
+) -> None:
+    build(engine, tmp_path, [due_row(1), due_row(4, expires_on=date(2027, 9, 1))])
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert "一次性告知" in text_of(app, "#inform-words")
+        await pilot.press("4")  # the last due holder: nobody to claim next
+        await settle(app, pilot)
+        app.last_input -= IDLE + 0.1  # staff pause: the finished row leaves
+        screen._tidy()
+        await settle(app, pilot)
+        assert holders_on_page(app) == [] and done_on_page(app) == []
+        assert "队列为空" in text_of(app, "#queue-detail")
+        card = text_of(app, "#inform-words")
+        assert "正在读取" not in card and "没有要联系的单位" in card
+    empty = create_app(engine=engine, today=TODAY, staff_name="甲", now=lambda: NOW)
+    async with empty.run_test(size=(120, 40)) as pilot:  # opened on an empty queue
+        await settle(empty, pilot)
+        assert "队列为空" in text_of(empty, "#queue-detail")
+        assert "正在读取" not in text_of(empty, "#inform-words")

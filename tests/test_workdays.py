@@ -223,6 +223,12 @@ def test_cli_loads_a_file_for_supervisors_only_and_dry_run_writes_nothing(
     assert done.exit_code == 0, done.output
     assert "载入2027年节假日安排：放假 10 天，调休上班 2 天" in done.output
     assert "2027-02-13 星期六 → 上班" in done.output
+    assert done.output.startswith("已载入2027年")
+    load = [*base, "--staff", "李主管", "calendar", "load", str(file), "--source", "国办发明电"]
+    again_dry = runner.invoke(cli.main, [*load, "--dry-run"])
+    assert again_dry.output.startswith("（试运行，未保存）将替换2027年节假日安排")
+    again = runner.invoke(cli.main, load)
+    assert again.exit_code == 0 and again.output.startswith("已替换2027年节假日安排")
     shown = runner.invoke(cli.main, [*base, "calendar"])
     assert "2027年：已载入办公室提供的节假日安排（国办发明电" in shown.output
     assert "尚未载入" not in shown.output

@@ -161,7 +161,8 @@ def calendar_load(obj: AppContext, file: Path, source: str, dry_run: bool, as_js
         )
         return
     head = "（试运行，未保存）" if dry_run else ""
-    verb = "将替换" if result.replaced else "载入"
+    # the first load and a replacement, said as done once saved, as to come in a dry run
+    verb = ("将" if dry_run else "已") + ("替换" if result.replaced else "载入")
     click.echo(
         f"{head}{verb}{result.year}年节假日安排：放假 {result.holidays} 天，调休上班 "
         f"{result.workdays} 天；与原来相比，{len(result.changed_days)} 天有变化。{_moved_text(moved)}"

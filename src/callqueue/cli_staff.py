@@ -173,6 +173,12 @@ def staff_list(obj: AppContext, as_json: bool) -> None:
     if as_json:
         emit_json([asdict(r) for r in rows])
         return
+    if not rows:
+        click.echo(
+            "还没有工作人员。新安装先添加第一位管理员："
+            "callqueue staff add 姓名 --section 政务服务科 --role admin --pin",
+            err=True,
+        )
     for r in rows:
         state = "在用" if r.active else "已停用"
         pin = "已设置 PIN" if r.has_pin else "未设置 PIN"

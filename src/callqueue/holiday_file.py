@@ -10,7 +10,9 @@ width) or tabs:
     春节,2027-02-14,班
 
 A day is a date as ledgers write it (2027-01-01, 2027/1/1, 2027.1.1, 2027年1月1日), a range
-joins two days with ~, ～ or 至. The kind is 休 (放假, 假) or 班 (上班, 调休上班). Lines starting
+joins two days with ~, ～ or 至. As the notice itself writes them, a range's end may leave out what
+it shares with its start: 2027年1月1日至3日, 2027年1月28日至2月4日 (the year, or year and month,
+come from the start; never the following year). The kind is 休 (放假, 假) or 班 (上班, 调休上班). Lines starting
 with # and blank lines are ignored. Nothing is guessed: any line that cannot be read fails the
 whole file, with every problem and its line number.
 """
@@ -18,6 +20,7 @@ whole file, with every problem and its line number.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -32,6 +35,8 @@ LONGEST_HOLIDAY = 15
 
 _SPLIT = re.compile(r"[,，\t]")
 _RANGE = re.compile(r"\s*(?:~|～|至|到)\s*")
+_SHORT_END = re.compile(r"(?:(?P<m>\d{1,2})月)?(?P<d>\d{1,2})日")
+"""A range's end as the notice writes it after a full start: 3日, 2月4日."""
 
 
 class HolidayFileError(ValueError):
@@ -162,7 +167,11 @@ def _days(when: str) -> list[date]:
     try:
         ends = [read_date(p) for p in parts]
     except DateParseError as exc:
-        raise ValueError(str(exc)) from None
+        end = unicodedata.normalize("NFKC", parts[-1]) if len(parts) == 2 else ""
+        short = _SHORT_END.fullmatch(end)
+        if short is None:
+            raise ValueError(str(exc)) from None
+        ends = [_read_day(parts[0]), _short_end(short, parts[0], when)]
     if any(end is None for end in ends):
         raise ValueError(f"“{when}”缺少日期")
     first, last = ends[0], ends[-1]
@@ -173,6 +182,26 @@ def _days(when: str) -> list[date]:
     if span > LONGEST_HOLIDAY:
         raise ValueError(f"“{when}”长达{span}天，请检查日期")
     return [first + timedelta(days=i) for i in range(span)]
+
+
+def _read_day(text: str) -> date | None:
+    """One full date, or ValueError with the reason in Chinese."""
+    try:
+        return read_date(text)
+    except DateParseError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _short_end(short: re.Match[str], start_text: str, when: str) -> date:
+    """The end 3日 / 2月4日 of a range, in the start's year (and month when it names none)."""
+    start = _read_day(start_text)
+    if start is None:
+        raise ValueError(f"“{when}”缺少开始日期")
+    month = int(short["m"]) if short["m"] else start.month
+    try:
+        return date(start.year, month, int(short["d"]))
+    except ValueError:
+        raise ValueError(f"“{when}”的结束日期“{short[0]}”不存在") from None
 
 
 def write_schedule(schedule: Schedule, *, title: str = "") -> str:

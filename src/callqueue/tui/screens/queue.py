@@ -783,7 +783,7 @@ class QueueScreen(Screen[None]):
             self.query_one(EntryDetail).update(
                 Text("队列为空" if not self.only.active else "没有符合筛选的单位")
             )
-            self.query_one(InformCard).show(None, None, claimed=False)
+            self.query_one(InformCard).nothing()
             self.card_for = self.drawn = None
         else:
             self._show_entry(entry)

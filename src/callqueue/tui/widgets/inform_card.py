@@ -73,6 +73,13 @@ class InformCard(VerticalScroll, can_focus=False):
             checklist.highlighted = 0
             checklist.display = True
 
+    def nothing(self) -> None:
+        """No entry to show (the queue, or the filtered list, is empty): no words, no checklist."""
+        self.show(None, None, claimed=False)
+        self.query_one("#inform-words", Static).update(
+            Text("一次性告知：没有要联系的单位", style="dim")
+        )
+
     @property
     def ticked(self) -> list[str]:
         """The materials ticked so far, in list order."""
