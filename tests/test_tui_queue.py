@@ -314,6 +314,7 @@ async def test_staff_choose_who_works_and_the_desk_remembers(
         assert (
             options.option_count == 3 and options.highlighted == 0
         )  # 甲 乙 丙, nothing remembered
+        assert "预先选中" not in picker_hint(app)  # nobody was chosen here before
         await pilot.press("down", "enter")
         await settle(app, pilot)
         assert isinstance(app.screen, QueueScreen) and app.screen.desk.staff.name == "乙"
@@ -325,11 +326,16 @@ async def test_staff_choose_who_works_and_the_desk_remembers(
         await settle(app, pilot)
         assert isinstance(app.screen, StaffPicker)
         assert app.screen.query_one(OptionList).highlighted == 1
+        assert "上次在本机选择的工作人员已预先选中" in picker_hint(app)
         assert "不存在的人" in text_of(app, "#staff-note")
         await pilot.press("escape")  # nobody: the catalog only
         await settle(app, pilot)
         assert isinstance(app.screen, CatalogScreen)
         assert any("未选择工作人员" in n.message for n in app._notifications)
+
+
+def picker_hint(app: CallqueueApp) -> str:
+    return str(app.screen.query_one(".dialog-hint", Static).render())
 
 
 async def test_without_any_staff_the_catalog_opens(engine: Engine) -> None:

@@ -28,7 +28,8 @@ class StaffPicker(Screen[StaffRow | None]):
         ),
     ]
 
-    HINT = "上次在本机选择的工作人员已预先选中。"
+    HINT = ""
+    REMEMBERED_HINT = "上次在本机选择的工作人员已预先选中。"
 
     def __init__(self, staff: list[StaffRow], remembered: str | None, note: str = "") -> None:
         super().__init__()
@@ -53,7 +54,11 @@ class StaffPicker(Screen[StaffRow | None]):
                 ),
                 id="staff-list",
             )
-            yield Static(Text(self.HINT), classes="dialog-hint")
+            # Only when a remembered name is in the list: otherwise the first name is simply
+            # where the cursor starts, and nobody chose it before.
+            remembered = self.remembered in {s.name for s in self.staff}
+            hint = self.HINT + (self.REMEMBERED_HINT if remembered else "")
+            yield Static(Text(hint or "↑↓ 选择自己，回车确定。"), classes="dialog-hint")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -79,4 +84,4 @@ class SignInPicker(StaffPicker):
     BINDINGS = [
         Binding("escape", "catalog", "退出", tooltip="不登录，退出程序", id="staff.quit"),
     ]
-    HINT = "选择自己后输入 PIN 登录。上次在本机选择的工作人员已预先选中。"
+    HINT = "选择自己后输入 PIN 登录。"
