@@ -78,7 +78,7 @@ def test_first_admin_from_the_shell_then_only_admins_change_staff(run: Run, db_u
     assert listed(run)["管理"]["has_pin"] is True
     shell = run("staff", "add", "甲", "--section", SECTION)
     assert shell.exit_code == 1
-    assert "已有管理员，添加工作人员须用 --staff 指定管理员" in shell.stderr
+    assert "已有管理员，添加工作人员须用 --staff 指定管理员（管理）" in shell.stderr
     ok = run("--staff", "管理", "staff", "add", "甲", "--section", SECTION)
     assert ok.exit_code == 0 and "已添加 甲" in ok.stdout
     caller = run("--staff", "甲", "staff", "add", "乙", "--section", SECTION)

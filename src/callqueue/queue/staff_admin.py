@@ -39,7 +39,8 @@ def authorize(session: Session, *, name: str | None, task: str) -> None:
     if not has_admin(session):
         return
     if not name:
-        raise roles.NotAllowed(f"已有管理员，{task}须用 --staff 指定管理员")
+        admins = "、".join(_admin_names(session))
+        raise roles.NotAllowed(f"已有管理员，{task}须用 --staff 指定管理员（{admins}）")
     me = get_staff(session, name)
     roles.require_admin(me.name, me.role, task=task)
 
@@ -121,6 +122,13 @@ def set_active(
         at=now,
     )
     return released
+
+
+def _admin_names(session: Session) -> list[str]:
+    """The active admins' names, in name order (to say whom to ask)."""
+    s = table(Staff)
+    query = select(s.c.name).where(s.c.role == Role.ADMIN.value, s.c.active.is_(True))
+    return sorted(session.execute(query).scalars())
 
 
 def _active_admins(session: Session) -> int:
