@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from callqueue import cli, clock, db
+from callqueue import cli, cli_demo, clock, db
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def test_demo_without_tui_builds_a_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CALLQUEUE_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.setattr(cli, "data_dir", lambda: tmp_path / "data")
+    monkeypatch.setattr(cli_demo, "data_dir", lambda: tmp_path / "data")
     result = CliRunner().invoke(
         cli.main, ["demo", "--no-tui", "--certificates", "400"], env={"CALLQUEUE_DB": ""}
     )

@@ -16,7 +16,8 @@ from callqueue import catalog_change as changes_service
 from callqueue import clock, db
 from callqueue.catalog import CatalogError
 from callqueue.catalog_change import ChangePlan, ChangeResult
-from callqueue.cli import AppContext, _now, catalog_group, emit_json, fail
+from callqueue.cli import AppContext, _now, emit_json, fail
+from callqueue.cli_catalog import catalog_group
 from callqueue.queue import staff as staff_service
 from callqueue.roles import NotAllowed, require_catalog_editor
 

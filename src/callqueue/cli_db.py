@@ -1,4 +1,4 @@
-"""`callqueue db copy`, `callqueue backup` and `callqueue restore`: moving and keeping the data."""
+"""`callqueue db upgrade|status|copy`, `backup` and `restore`: the database's structure and data."""
 
 from __future__ import annotations
 
@@ -8,8 +8,39 @@ from pathlib import Path
 import click
 
 from callqueue import backup as backup_service
-from callqueue import clock, db, dbcopy
-from callqueue.cli import AppContext, db_group, emit_json, fail, main
+from callqueue import bootstrap, clock, db, dbcopy
+from callqueue.cli import AppContext, emit_json, fail, main
+
+
+@main.group(name="db")
+def db_group() -> None:
+    """数据库结构版本与迁移。"""
+
+
+@db_group.command()
+@click.pass_obj
+def upgrade(obj: AppContext) -> None:
+    """把数据库升级到最新结构（首次使用时同时载入目录）。"""
+    engine = db.make_engine(obj.db_url, busy_timeout_ms=obj.settings.busy_timeout_ms)
+    db.check_connection(engine)
+    before = db.current_revision(engine)
+    db.upgrade(engine)
+    bootstrap.seed_catalog(engine)
+    after = db.current_revision(engine)
+    click.echo(f"数据库结构：{before or '空'} → {after}")
+
+
+@db_group.command()
+@click.pass_obj
+def status(obj: AppContext) -> None:
+    """显示数据库地址和结构版本。"""
+    engine = db.make_engine(obj.db_url)
+    db.check_connection(engine)
+    current, head = db.current_revision(engine), db.head_revision()
+    click.echo(f"数据库：{db.safe_url(engine.url)}")
+    click.echo(
+        f"结构版本：{current or '空'}（最新 {head}）{'' if current == head else '，需要升级'}"
+    )
 
 
 class _Progress:

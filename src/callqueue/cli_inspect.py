@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 import click
 
 from callqueue import catalog, db
-from callqueue.cli import EXIT_UNUSABLE, AppContext, _now, emit_json, export_group, fail, main
+from callqueue.cli import EXIT_UNUSABLE, AppContext, _now, emit_json, fail, main
+from callqueue.cli_export import export_group
 from callqueue.queue import inspection
 from callqueue.roles import NotAllowed
 

@@ -13,10 +13,10 @@ from callqueue.cli import (
     AppContext,
     _scope,
     emit_json,
-    export_group,
     fail,
     main,
 )
+from callqueue.cli_export import export_group
 from callqueue.reports.figures import FIGURE_LABELS, FIGURES, RATE_LABEL, Report, build_report
 
 
