@@ -19,6 +19,7 @@ from callqueue.tui import desk as desk_module
 from callqueue.tui.collector import IDLE
 from callqueue.tui.desk import Desk
 from callqueue.tui.screens import queue as queue_module
+from callqueue.tui.screens import queue_state
 from callqueue.tui.screens.confirm import ConfirmDialog, NoteDialog
 from callqueue.tui.screens.filter import FilterDialog
 from callqueue.tui.screens.help import HelpScreen
@@ -448,7 +449,7 @@ async def test_what_was_saved_leads_the_status_line_then_the_counts_do(
         assert "已换证" in line[: shown // 2]  # wide characters: two cells each
         assert "待联系" in line  # the counts follow
 
-        monkeypatch.setattr(queue_module, "SAID_FIRST", 0.0)
+        monkeypatch.setattr(queue_state, "SAID_FIRST", 0.0)
         await pilot.press("4")  # a new message, already old
         await settle(app, pilot)
         app.last_input -= IDLE + 0.1  # staff pause: the counts lead again

@@ -22,7 +22,7 @@ from textual.widgets._footer import FooterKey
 
 from callqueue.queue.claims import QueueEntry
 from callqueue.tui import collector
-from callqueue.tui.screens import queue as queue_module
+from callqueue.tui.screens import queue_view
 from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.widgets.footer import CalmFooter
 from callqueue.tui.widgets.queue_table import COLUMNS, QueueTable
@@ -46,7 +46,7 @@ async def test_the_detail_pane_follows_the_cursor_at_once_and_reads_ahead(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world(engine, tmp_path)
-    monkeypatch.setattr(queue_module, "PREFETCH", 1)  # the page prefetches FIRST only
+    monkeypatch.setattr(queue_view, "PREFETCH", 1)  # the page prefetches FIRST only
     app = app_for(engine)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
