@@ -58,7 +58,7 @@ class StaffPicker(Screen[StaffRow | None]):
             # where the cursor starts, and nobody chose it before.
             remembered = self.remembered in {s.name for s in self.staff}
             hint = self.HINT + (self.REMEMBERED_HINT if remembered else "")
-            yield Static(Text(hint or "↑↓ 选择自己，回车确定。"), classes="dialog-hint")
+            yield Static(Text(hint), classes="dialog-hint")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
