@@ -87,6 +87,10 @@ def test_queue_is_scoped(run: Run) -> None:
     assert refused.exit_code == 1 and "只能查看本科室" in refused.stderr
     text = run("queue", who="主任")
     assert f"【{OTHER}】" in text.stdout and f"【{SECTION}】" in text.stdout
+    # Each section's queue counts from 1: its first holder is the first to call there.
+    blocks = text.stdout.split("【")[1:]
+    assert len(blocks) == 2
+    assert all(block.splitlines()[1].lstrip().startswith("1. ") for block in blocks)
     assert "【" not in run("queue", who="甲").stdout  # one section: no headings
 
 

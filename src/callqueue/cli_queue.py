@@ -57,10 +57,13 @@ def queue_cmd(obj: AppContext, section: str | None, limit: int, as_json: bool) -
         emit_json([e.to_json() for e in entries])
         return
     shown: int | None = None
-    for n, e in enumerate(entries, 1):
-        if len(scope.sections) > 1 and e.section_id != shown:
-            shown = e.section_id
-            click.echo(f"【{scope.sections[shown]}】")
+    n = 0
+    for e in entries:
+        if e.section_id != shown:  # each section's queue counts from 1
+            shown, n = e.section_id, 0
+            if len(scope.sections) > 1:
+                click.echo(f"【{scope.sections[shown]}】")
+        n += 1
         words = "、".join(BADGE_LABELS.get(b, b) for b in e.badges)
         badges = f"（{words}）" if words else ""
         click.echo(
