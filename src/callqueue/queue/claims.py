@@ -335,23 +335,21 @@ def renew(session: Session, *, staff_id: int, reminder_ids: list[int], until: da
     """Lengthen a claim this staff member still holds to `until` (a long call); returns how
     many reminders are still theirs: fewer means another desk took the holder once the lease
     ran out, and the outcome will be refused."""
-    r = table(Reminder)
-    return rowcount(
-        core(session).execute(
-            update(r)
-            .where(r.c.id.in_(reminder_ids), r.c.claimed_by_id == staff_id)
-            .values(claim_expires_at=until)
-        )
-    )
+    return _own_claim(session, staff_id, reminder_ids, claim_expires_at=until)
 
 
 def release(session: Session, *, staff_id: int, reminder_ids: list[int]) -> int:
     """Give back a claim (skip); returns how many reminders were released."""
+    return _own_claim(session, staff_id, reminder_ids, claimed_by_id=None, claim_expires_at=None)
+
+
+def _own_claim(session: Session, staff_id: int, reminder_ids: list[int], **values: Any) -> int:
+    """Set `values` on those of `reminder_ids` this staff member holds; returns how many."""
     r = table(Reminder)
     return rowcount(
         core(session).execute(
             update(r)
             .where(r.c.id.in_(reminder_ids), r.c.claimed_by_id == staff_id)
-            .values(claimed_by_id=None, claim_expires_at=None)
+            .values(**values)
         )
     )

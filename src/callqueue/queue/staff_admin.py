@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from callqueue import audit, roles
@@ -132,6 +132,4 @@ def _admin_names(session: Session) -> list[str]:
 
 
 def _active_admins(session: Session) -> int:
-    s = table(Staff)
-    query = select(func.count()).where(s.c.role == Role.ADMIN.value, s.c.active.is_(True))
-    return int(session.execute(query).scalar() or 0)
+    return len(_admin_names(session))
