@@ -15,7 +15,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from callqueue import __version__, bootstrap, catalog, clock, db, logs
+from callqueue import __version__, bootstrap, catalog, cli_words, clock, db, logs
 from callqueue.config import Settings, SettingsError, load_settings, log_path
 from callqueue.queue import signin
 from callqueue.queue import staff as staff_service
@@ -23,6 +23,7 @@ from callqueue.roles import NotAllowed
 
 EXIT_UNUSABLE = 2
 log = logging.getLogger("callqueue.cli")
+cli_words.install()  # click's usage lines and errors in Chinese, before commands are declared
 
 
 class UserError(click.ClickException):
