@@ -133,8 +133,10 @@ async def test_a_supervisor_switches_the_queue_between_sections(
         # 政务服务科 has no queue of its own: the desk opens on the first approval section by
         # name, and `v` goes round the three approval sections only.
         with Session(engine) as session:
-            approval = sorted(
-                session.exec(select(Section.name).where(Section.kind == "approval")).all()
+            approval = list(  # in the catalog's order, as the reports list them
+                session.exec(
+                    select(Section.name).where(Section.kind == "approval").order_by(Section.id)
+                ).all()
             )
         seen = [(text_of(boss, "#who").split(" · ")[1], column(boss, "#queue-table", 0))]
         for _ in range(3):

@@ -98,7 +98,9 @@ def scope(session: Session, *, viewer: Viewer | None, requested: str | None) -> 
         requested=requested,
     )
     sec = table(Section)
-    query = select(sec.c.id, sec.c.name).order_by(sec.c.name)
+    # In the catalog's order (the sections were created as 附件1 lists them), as the reports
+    # list them: by name would follow the database's collation, not the same on SQLite and PG.
+    query = select(sec.c.id, sec.c.name).order_by(sec.c.id)
     if allowed is not None:
         query = query.where(sec.c.name.in_(allowed))
     found = {int(i): n for i, n in session.execute(query)}
@@ -106,7 +108,7 @@ def scope(session: Session, *, viewer: Viewer | None, requested: str | None) -> 
 
 
 def queue_sections(session: Session, *, viewer: Viewer | None) -> dict[int, str]:
-    """The sections whose call queues `viewer` may work, by id in name order.
+    """The sections whose call queues `viewer` may work, by id in the catalog's order.
 
     As `scope` without a section asked for, less a supervising section (政务服务科) that
     no catalog item names: it has no queue of its own, so a supervisor's desk does not open
@@ -167,8 +169,9 @@ def section_refusal(
 
 
 def section_names(session: Session) -> list[str]:
-    """All section names, sorted."""
-    return sorted(session.execute(select(table(Section).c.name)).scalars())
+    """All section names, in the catalog's order (as `scope` lists them)."""
+    sec = table(Section)
+    return list(session.execute(select(sec.c.name).order_by(sec.c.id)).scalars())
 
 
 def section_id(session: Session, name: str) -> int:
@@ -212,7 +215,7 @@ def list_staff(session: Session) -> list[StaffRow]:
             s.c.pin_hash.is_not(None),
         )
         .join(sec, sec.c.id == s.c.section_id)
-        .order_by(sec.c.name, s.c.name)
+        .order_by(sec.c.id, s.c.name)
     ).all()
     return [StaffRow(*row) for row in rows]
 
