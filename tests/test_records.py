@@ -115,6 +115,12 @@ def test_search_by_certificate_name_number_and_id(engine: Engine, tmp_path: Path
     assert kind(engine, f"#{cert_id}") is SearchKind.CERTIFICATE_ID
     assert found(engine, "津农药2024第0007号") == [TWO_PHONES]
     assert found(engine, "#999999") == []
+    # A number of digits and dashes reads as a phone (2021-0345: a Tianjin landline) too;
+    # nobody has that phone, so it is looked up as a 证书编号.
+    with db.session_scope(engine, write=True) as session:
+        session.execute(update(c).where(c.c.id == cert_id).values(number="2021-0345"))
+    assert found(engine, "2021-0345") == [TWO_PHONES]
+    assert kind(engine, "2021-0345") is SearchKind.NAME
 
 
 def test_callers_see_their_section_supervisors_all(engine: Engine, tmp_path: Path) -> None:

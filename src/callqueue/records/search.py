@@ -2,7 +2,7 @@
 
 One search box serves every form, so the query decides the kind: `#123` is a certificate id,
 a catalog certificate name finds its holders, text made of phone characters that reads as a
-number finds who has it, anything else is a name (or an exact 证书编号). Callers see holders
+number someone has finds who has it, anything else is a name (or an exact 证书编号). Callers see holders
 with a certificate in their own section; supervisors and admins see all.
 
 Each kind walks holders in id order and stops at the page's end, probing indexes
@@ -141,8 +141,11 @@ def _read_query(
             has_phone = h.c.id.in_(
                 select(ct.c.holder_id).join(p, p.c.contact_id == ct.c.id).where(p.c.e164.in_(e164s))
             )
-            shown = "、".join(display_phone(e) for e in e164s)
-            return SearchKind.PHONE, has_phone, f"按电话 {shown}"
+            # A 证书编号 of digits and dashes reads as a number too: when nobody has that
+            # number (an indexed probe), the text is searched as a name or 证书编号 below.
+            if session.execute(select(p.c.id).where(p.c.e164.in_(e164s)).limit(1)).first():
+                shown = "、".join(display_phone(e) for e in e164s)
+                return SearchKind.PHONE, has_phone, f"按电话 {shown}"
     # SQLite's LIKE already ignores ASCII case; its ILIKE would add lower() on every row.
     sqlite = session.get_bind().dialect.name == "sqlite"
     clauses: list[ColumnElement[bool]] = []
@@ -152,10 +155,12 @@ def _read_query(
         pattern = "%" + _escape(value) + "%"
         like = column.like if sqlite else column.ilike
         clauses.append(like(pattern, escape="\\"))
+    what = "名称"
     if any(ch.isdigit() for ch in text):
         # A 证书编号 is typed whole; certificate.number has no index, so only exact matches.
         clauses.append(h.c.id.in_(select(c.c.holder_id).where(c.c.number == text, *mine)))
-    return SearchKind.NAME, or_(*clauses), f"按名称“{text}”"
+        what = "名称或证书编号"
+    return SearchKind.NAME, or_(*clauses), f"按{what}“{text}”"
 
 
 def _catalog_items(session: Session, text: str) -> list[int]:
