@@ -267,6 +267,27 @@ def test_sections_from_row_sheet_name_option_and_catalog(engine: Engine, tmp_pat
     ]
 
 
+def test_a_visible_sheet_whose_header_is_not_recognised_is_said(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A second sheet of licences headed 公司名称 (not a holder header the reader knows) is not
+    read; the report names it instead of passing over its rows in silence. Empty sheets and
+    sheets with a header but no rows say nothing."""
+    path = write_annex2(tmp_path / "h.xlsx", rows(2), section=SECTION)
+    with edit(path) as wb:
+        ws = wb.create_sheet("二季度")
+        ws.append(["序号", "公司名称", "许可证书名称", "颁发日期", "期满日期", "联系方式"])
+        for n in range(1, 6):
+            ws.append([n, f"某公司{n}", "农药经营许可证", "2023-01-01", "2027-12-31", ""])
+        wb.create_sheet("空表")
+        wb.create_sheet("表头").append(list(ANNEX2_HEADERS))
+    report = run_import(engine, path)
+    assert (report.rows, report.imported) == (2, 2)
+    said = [p for p in report.problems if p.row is None]
+    assert [(p.sheet, p.severity) for p in said] == [("二季度", "warning")]
+    assert "找不到台账表头" in said[0].message and "整张表未读取" in said[0].message
+
+
 def test_section_option_applies_to_sheets_without_one(engine: Engine, tmp_path: Path) -> None:
     path = write_annex2(tmp_path / "f.xlsx", rows(2), section=None)
     report = run_import(engine, path, section="社会事务科")

@@ -14,6 +14,7 @@ from callqueue.catalog import CatalogEntry, name_key
 from callqueue.ledger.dates import DateParseError, read_date
 from callqueue.ledger.phones import ContactInfo, Phone, mask_phone, read_contact
 from callqueue.ledger.read import (
+    HEADER_SCAN,
     NOTE_ROW,
     REPEATED_HEADER,
     SEQ_ONLY,
@@ -60,6 +61,11 @@ IGNORED_HEADERS = frozenset({REASON_HEADER, *EXPORT_EXTRA_HEADERS})
 # An unrecognised header that may name the expiry (有效期止于, 证照到期年月): while a sheet has
 # one, no expiry is worked out from the issue date, since the sheet may well give it.
 _EXPIRY_LIKE = re.compile(r"期满|届满|到期|有效.*[止至截]|截止|失效")
+_HEADER_NEEDS = "需含“单位（个人）名称”和“许可证书名称”或“期满日期”"
+NO_HEADER_SHEET = (
+    f"前{HEADER_SCAN}行中找不到台账表头（{_HEADER_NEEDS}），整张表未读取；"
+    "如果这张表是台账，请把表头改为附件2的列名后重新导入"
+)
 _SKIPPED = {
     NOTE_ROW: "视为说明行，未导入",
     REPEATED_HEADER: "重复的表头，未导入",
@@ -280,6 +286,10 @@ def iter_checked(
     for table in book.tables:
         # A sheet read ahead is waited for only now, after the sheets before it were checked.
         if table.hidden or table.ready().header_row is None:
+            if table.no_header:
+                part.problems.append(
+                    Problem(table.sheet, None, None, None, "warning", NO_HEADER_SHEET)
+                )
             continue
         found = True
         section = _sheet_section(table, known, section_option, part)
@@ -313,8 +323,7 @@ def iter_checked(
         # Not a ledger at all (the wrong file, an empty workbook): refused like a file that
         # cannot be read, so handing in the wrong file never looks like a successful import.
         raise UnreadableWorkbook(
-            f"“{book.path.name}”中没有台账：可见的工作表里都找不到表头"
-            "（需含“单位（个人）名称”和“许可证书名称”或“期满日期”）"
+            f"“{book.path.name}”中没有台账：可见的工作表里都找不到表头（{_HEADER_NEEDS}）"
         )
     if part.problems or part.columns:
         yield part

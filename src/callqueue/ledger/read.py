@@ -95,7 +95,7 @@ _FOLD = str.maketrans(
     {"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")", "\u200b": None, "\ufeff": None}
     | {chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}
 )
-_HEADER_SCAN = 30
+HEADER_SCAN = 30  # rows searched for the header
 _SECTION = re.compile(r"科室(?:名称)?\s*(?:[:：]\s*(.*))?", re.DOTALL)
 # "注" alone would catch holders such as 注塑厂, so it needs a separator or 意/释 after it.
 _NOTE = re.compile(
@@ -144,6 +144,9 @@ class SheetTable:
     rows: list[RawRow] = field(default_factory=list)
     skipped: list[tuple[int, str]] = field(default_factory=list)
     hidden: bool = False
+    # A visible worksheet with content but no ledger header where the reader looks for one:
+    # not read, and the report says so (it may be a ledger whose header was not recognised).
+    no_header: bool = False
     # Read lazily (`read_workbook(lazy=True)`): the rows not yet read, and how many at most.
     pending: Iterator[RawRow] | None = field(default=None, repr=False, compare=False)
     expected_rows: int = 0
@@ -450,14 +453,14 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
     for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []:
         if c1 - c0 >= 2:
             wide.add((r0, c0 - col0))
-        if c1 > c0 and r0 < _HEADER_SCAN:
+        if c1 > c0 and r0 < HEADER_SCAN:
             across.setdefault(r0, []).append((c0 - col0, c1 - col0))
         if r1 > r0 and col0 <= c0 < col0 + width:
             down.setdefault(r0, []).append((c0 - col0, r1))
 
     # iter_rows pads the rows above the data, so the n-th row it yields is spreadsheet row n.
     rows = sheet.iter_rows()
-    head = list(itertools.islice(rows, _HEADER_SCAN))
+    head = list(itertools.islice(rows, HEADER_SCAN))
     scan = [_strip(row) for row in head]
     for r0, spans in down.items():
         for col, r1 in spans:
@@ -465,6 +468,7 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
                 scan[r][col] = scan[r0][col]
     found = _find_header(scan)
     if found is None:
+        table.no_header = any(value != "" for row in scan for value in row)
         return table
     header, keys = found
     texts = scan[header]
