@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -656,6 +657,44 @@ def test_a_two_level_header_imports_the_expiry_not_the_issue_date(
         cert = session.exec(select(Certificate)).scalar_one()  # type: ignore[call-overload]
         assert (cert.issued_on, cert.expires_on) == (date(2023, 5, 10), date(2027, 5, 9))
         assert not cert.expiry_computed and cert.source_row == 4
+
+
+def test_a_formula_without_a_saved_result_is_rejected_not_read_as_empty(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A workbook written by a program (here openpyxl) holds formulas without their results.
+    Such a cell is not empty: its expiry is not worked out from the issue date, its holder
+    is not "missing"; the row is rejected and says why. A formula whose result Excel saved
+    is read as that result."""
+    path = write_annex2(tmp_path / "formulas.xlsx", rows(4), section=SECTION)
+    with edit(path) as wb:
+        ws = wb.active
+        assert ws is not None
+        ws["E5"] = "=DATE(2028,1,1)"  # expiry; the row's issue date stays
+        ws["B6"] = '="某"&"公司"'  # holder
+        ws["E7"] = "=DATE(2029,1,1)"  # given its result below, as Excel saves it
+    serial = date(2029, 1, 1).toordinal() - date(1899, 12, 30).toordinal()
+    rewrite_parts(
+        path,
+        r"xl/worksheets/sheet1\.xml",
+        lambda xml: re.sub(
+            rb"(<f>DATE\(2029,1,1\)</f>)<v\s*/>|(<f>DATE\(2029,1,1\)</f>)<v></v>",
+            rb"\1\2<v>" + str(serial).encode() + rb"</v>",
+            xml,
+        ),
+    )
+    report = run_import(engine, path)
+    assert accounted(report)
+    assert (report.imported, report.rejected) == (2, 2)
+    errors = {(p.row, p.column): p.message for p in report.problems if p.severity == "error"}
+    assert set(errors) == {(5, "期满日期"), (6, "单位（个人）名称")}
+    assert all("是公式，但文件中没有保存它的计算结果" in m for m in errors.values())
+    assert not [p for p in report.problems if p.row in (5, 6) and p.severity == "warning"]
+    with db.session_scope(engine, write=False) as session:
+        expiry = session.execute(
+            select(table(Certificate).c.expires_on).where(table(Certificate).c.source_row == 7)
+        ).scalar_one()
+    assert expiry == date(2029, 1, 1)
 
 
 def test_an_expiry_column_not_recognised_is_never_guessed_from_the_issue_date(

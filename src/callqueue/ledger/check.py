@@ -205,6 +205,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 NO_CONTACT = "没有可用的电话或邮箱，导入后需补充联系方式"
+UNCOMPUTED = (
+    "是公式，但文件中没有保存它的计算结果（文件可能由其他程序生成），无法读取；"
+    "请用 Excel 或 WPS 打开原文件、保存后重新导入"
+)
 
 # The widest text each column keeps (models.py: Holder.name, Certificate.number, Contact.name).
 # PostgreSQL refuses a longer value and the whole unit of work with it; SQLite would keep it.
@@ -403,8 +407,11 @@ def _check_row(
             )
         )
 
+    formulas = raw.uncomputed
+    for column in formulas:
+        err(column, UNCOMPUTED)
     holder = " ".join(_stored(_text(v.get("holder"))).split())
-    if not holder:
+    if not holder and "holder" not in formulas:
         err("holder", "缺少单位（个人）名称")
     number = _stored(_text(v.get("number")))
     for column, text in (("holder", holder), ("number", number)):
@@ -413,7 +420,8 @@ def _check_row(
     cert_text = _text(v.get("certificate"))
     item = index.find(cert_text) if cert_text else None
     if not cert_text:
-        err("certificate", "缺少许可证书名称")
+        if "certificate" not in formulas:
+            err("certificate", "缺少许可证书名称")
     elif item is None:
         hint = index.suggest(cert_text)
         err("certificate", f"目录中没有“{cert_text}”" + (f"，是否为“{hint}”？" if hint else ""))
@@ -424,7 +432,12 @@ def _check_row(
     validity: int | None = None
     if item is not None and len(item.validity_years) == 1:
         validity = item.validity_years[0]
-    if expires is None and v.get("expires_on") is None and item is not None:
+    if (
+        expires is None
+        and v.get("expires_on") is None
+        and item is not None
+        and "expires_on" not in formulas
+    ):
         if expiry_like is not None:
             err(
                 "expires_on",
