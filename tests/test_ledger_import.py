@@ -289,6 +289,39 @@ def test_a_visible_sheet_whose_header_is_not_recognised_is_said(
     assert "找不到台账表头" in said[0].message and "整张表未读取" in said[0].message
 
 
+def test_a_section_row_under_the_header_starts_that_sections_rows(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A summary sheet stacks two sections' tables, each under its own 科室名称 row: the rows
+    of the second go to its section, not the first's, and its rejected row goes back into a
+    rejects sheet of its own that names that section."""
+    path = write_annex2(tmp_path / "stacked.xlsx", rows(1), section=SECTION, sheet="汇总")
+    with edit(path) as wb:
+        ws = wb["汇总"]
+        ws.append([])
+        ws.append(["科室名称：社会事务科"])
+        ws.append(list(ANNEX2_HEADERS))
+        for n, expires in ((2, date(2027, 6, 30)), (3, "2027-02-30")):
+            row = licence_row(n, certificate="卫生许可证", expires_on=expires)
+            ws.append([row[k] for k in ANNEX2_KEYS])
+    report = run_import(engine, path)
+    assert accounted(report)
+    assert (report.imported, report.rejected) == (2, 1)
+    assert not any("承办" in p.message for p in report.problems)
+    with db.session_scope(engine, write=False) as session:
+        got = session.execute(
+            select(table(Holder).c.name, table(Section).c.name)
+            .join(table(Certificate), table(Certificate).c.holder_id == table(Holder).c.id)
+            .join(table(Section), table(Section).c.id == table(Certificate).c.section_id)
+            .order_by(table(Certificate).c.source_row)
+        ).all()
+    assert [section for _, section in got] == [SECTION, "社会事务科"]
+    assert report.rejects_file is not None
+    rejects = load_workbook(report.rejects_file)
+    assert len(rejects.sheetnames) == 1
+    assert rejects.active["A2"].value == "科室名称：社会事务科"
+
+
 def test_section_option_applies_to_sheets_without_one(engine: Engine, tmp_path: Path) -> None:
     path = write_annex2(tmp_path / "f.xlsx", rows(2), section=None)
     report = run_import(engine, path, section="社会事务科")

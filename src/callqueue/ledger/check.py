@@ -17,6 +17,7 @@ from callqueue.ledger.read import (
     HEADER_SCAN,
     NOTE_ROW,
     REPEATED_HEADER,
+    SECTION_ROW,
     SEQ_ONLY,
     LedgerWorkbook,
     RawRow,
@@ -69,6 +70,7 @@ NO_HEADER_SHEET = (
 _SKIPPED = {
     NOTE_ROW: "视为说明行，未导入",
     REPEATED_HEADER: "重复的表头，未导入",
+    SECTION_ROW: "这是科室名称行，以下各行归入它注明的科室",
 }
 # A contact-name cell that may hold a phone or an email too (李四 13900139000).
 _CONTACT_HINT = re.compile(r"[\d@]")
@@ -317,9 +319,15 @@ def iter_checked(
                 Problem(table.sheet, table.header_row, header, None, "warning", message)
             )
         rows = table.data_rows()
+        named: dict[str, str | None] = {}  # 科室名称 rows among the rows -> their section
         while chunk := list(itertools.islice(rows, chunk_rows)):
             for raw in chunk:
-                _check_row(raw, section, index, known, part, memo, expiry_like)
+                own = section
+                if raw.section is not None:
+                    if raw.section not in named:
+                        named[raw.section] = _named_section(table, raw, known, part)
+                    own = named[raw.section] or section
+                _check_row(raw, own, index, known, part, memo, expiry_like)
             yield part
             part = CheckResult()
         part.problems += _skipped_rows(table)  # known once the sheet's rows are all read
@@ -377,6 +385,26 @@ def _sheet_section(
         )
     found = known.get(name_key(table.sheet))
     return found or option
+
+
+def _named_section(
+    table: SheetTable, raw: RawRow, known: dict[str, str], result: CheckResult
+) -> str | None:
+    """The known section a 科室名称 row among a sheet's rows names, or None (said)."""
+    assert raw.section is not None
+    found = known.get(name_key(raw.section))
+    if found is None:
+        result.problems.append(
+            Problem(
+                table.sheet,
+                raw.row,
+                "科室名称",
+                raw.section,
+                "warning",
+                f"科室“{raw.section}”不存在，以下各行按其他方式确定科室",
+            )
+        )
+    return found
 
 
 def _check_row(

@@ -83,6 +83,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 
 REPEATED_HEADER = "重复的表头"
 NOTE_ROW = "说明行"
+SECTION_ROW = "科室名称行"
 SEQ_ONLY = "只有序号的空行"
 _BLANK = ""
 
@@ -132,6 +133,9 @@ class RawRow:
     # Keys whose cell is a formula the file holds no result of (a workbook written by a
     # program, not saved by Excel or WPS): read as empty, but not empty.
     uncomputed: tuple[str, ...] = ()
+    # The section a 科室名称 row under the header names for the rows below it (a sheet that
+    # stacks several sections' tables); None: the sheet's own.
+    section: str | None = None
 
 
 @dataclass
@@ -608,6 +612,7 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool, formulas: _Formulas) 
 
     def data_rows() -> Iterator[RawRow]:
         fills: dict[int, list[tuple[int, object]]] = {}
+        section: str | None = None  # named by a 科室名称 row among the rows
         for r, raw in enumerate(itertools.chain(head[first:], rows), start=first):
             picked = take(raw)
             values = [(v.strip() or None) if isinstance(v, str) else v for v in picked]
@@ -620,9 +625,12 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool, formulas: _Formulas) 
                 for pos, value in fills.pop(r):
                     values[pos] = value
             if filled <= 4 or not own:
-                reason = _skip_reason(_strip(raw), r, wide, position, seq, essential)
+                cells = _strip(raw)
+                reason = _skip_reason(cells, r, wide, position, seq, essential)
                 if reason == _BLANK:
                     continue
+                if reason == NOTE_ROW and (named := _find_section([cells])) is not None:
+                    section, reason = named, SECTION_ROW
                 if reason is not None:
                     skipped.append((r + 1, reason))
                     continue
@@ -640,7 +648,7 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool, formulas: _Formulas) 
                     )
             # Same length by construction; strict=True would cost a tenth of the whole read,
             # and even strict=False, as a keyword, half a microsecond a row.
-            yield RawRow(name, r + 1, dict(zip(names, values)), uncomputed)  # noqa: B905
+            yield RawRow(name, r + 1, dict(zip(names, values)), uncomputed, section)  # noqa: B905
             for pos, r1 in spread.get(r, ()):
                 if values[pos] is not None:
                     for below in range(r + 1, r1 + 1):
