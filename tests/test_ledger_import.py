@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -265,6 +266,60 @@ def test_sections_from_row_sheet_name_option_and_catalog(engine: Engine, tmp_pat
         ("未注明", "环保城管和建设交通科"),
         ("社会事务科", "社会事务科"),
     ]
+
+
+def test_a_visible_sheet_whose_header_is_not_recognised_is_said(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A second sheet of licences headed 公司名称 (not a holder header the reader knows) is not
+    read; the report names it instead of passing over its rows in silence. Empty sheets and
+    sheets with a header but no rows say nothing."""
+    path = write_annex2(tmp_path / "h.xlsx", rows(2), section=SECTION)
+    with edit(path) as wb:
+        ws = wb.create_sheet("二季度")
+        ws.append(["序号", "公司名称", "许可证书名称", "颁发日期", "期满日期", "联系方式"])
+        for n in range(1, 6):
+            ws.append([n, f"某公司{n}", "农药经营许可证", "2023-01-01", "2027-12-31", ""])
+        wb.create_sheet("空表")
+        wb.create_sheet("表头").append(list(ANNEX2_HEADERS))
+    report = run_import(engine, path)
+    assert (report.rows, report.imported) == (2, 2)
+    said = [p for p in report.problems if p.row is None]
+    assert [(p.sheet, p.severity) for p in said] == [("二季度", "warning")]
+    assert "找不到台账表头" in said[0].message and "整张表未读取" in said[0].message
+
+
+def test_a_section_row_under_the_header_starts_that_sections_rows(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A summary sheet stacks two sections' tables, each under its own 科室名称 row: the rows
+    of the second go to its section, not the first's, and its rejected row goes back into a
+    rejects sheet of its own that names that section."""
+    path = write_annex2(tmp_path / "stacked.xlsx", rows(1), section=SECTION, sheet="汇总")
+    with edit(path) as wb:
+        ws = wb["汇总"]
+        ws.append([])
+        ws.append(["科室名称：社会事务科"])
+        ws.append(list(ANNEX2_HEADERS))
+        for n, expires in ((2, date(2027, 6, 30)), (3, "2027-02-30")):
+            row = licence_row(n, certificate="卫生许可证", expires_on=expires)
+            ws.append([row[k] for k in ANNEX2_KEYS])
+    report = run_import(engine, path)
+    assert accounted(report)
+    assert (report.imported, report.rejected) == (2, 1)
+    assert not any("承办" in p.message for p in report.problems)
+    with db.session_scope(engine, write=False) as session:
+        got = session.execute(
+            select(table(Holder).c.name, table(Section).c.name)
+            .join(table(Certificate), table(Certificate).c.holder_id == table(Holder).c.id)
+            .join(table(Section), table(Section).c.id == table(Certificate).c.section_id)
+            .order_by(table(Certificate).c.source_row)
+        ).all()
+    assert [section for _, section in got] == [SECTION, "社会事务科"]
+    assert report.rejects_file is not None
+    rejects = load_workbook(report.rejects_file)
+    assert len(rejects.sheetnames) == 1
+    assert rejects.active["A2"].value == "科室名称：社会事务科"
 
 
 def test_section_option_applies_to_sheets_without_one(engine: Engine, tmp_path: Path) -> None:
@@ -635,6 +690,44 @@ def test_a_two_level_header_imports_the_expiry_not_the_issue_date(
         cert = session.exec(select(Certificate)).scalar_one()  # type: ignore[call-overload]
         assert (cert.issued_on, cert.expires_on) == (date(2023, 5, 10), date(2027, 5, 9))
         assert not cert.expiry_computed and cert.source_row == 4
+
+
+def test_a_formula_without_a_saved_result_is_rejected_not_read_as_empty(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A workbook written by a program (here openpyxl) holds formulas without their results.
+    Such a cell is not empty: its expiry is not worked out from the issue date, its holder
+    is not "missing"; the row is rejected and says why. A formula whose result Excel saved
+    is read as that result."""
+    path = write_annex2(tmp_path / "formulas.xlsx", rows(4), section=SECTION)
+    with edit(path) as wb:
+        ws = wb.active
+        assert ws is not None
+        ws["E5"] = "=DATE(2028,1,1)"  # expiry; the row's issue date stays
+        ws["B6"] = '="某"&"公司"'  # holder
+        ws["E7"] = "=DATE(2029,1,1)"  # given its result below, as Excel saves it
+    serial = date(2029, 1, 1).toordinal() - date(1899, 12, 30).toordinal()
+    rewrite_parts(
+        path,
+        r"xl/worksheets/sheet1\.xml",
+        lambda xml: re.sub(
+            rb"(<f>DATE\(2029,1,1\)</f>)<v\s*/>|(<f>DATE\(2029,1,1\)</f>)<v></v>",
+            rb"\1\2<v>" + str(serial).encode() + rb"</v>",
+            xml,
+        ),
+    )
+    report = run_import(engine, path)
+    assert accounted(report)
+    assert (report.imported, report.rejected) == (2, 2)
+    errors = {(p.row, p.column): p.message for p in report.problems if p.severity == "error"}
+    assert set(errors) == {(5, "期满日期"), (6, "单位（个人）名称")}
+    assert all("是公式，但文件中没有保存它的计算结果" in m for m in errors.values())
+    assert not [p for p in report.problems if p.row in (5, 6) and p.severity == "warning"]
+    with db.session_scope(engine, write=False) as session:
+        expiry = session.execute(
+            select(table(Certificate).c.expires_on).where(table(Certificate).c.source_row == 7)
+        ).scalar_one()
+    assert expiry == date(2029, 1, 1)
 
 
 def test_an_expiry_column_not_recognised_is_never_guessed_from_the_issue_date(

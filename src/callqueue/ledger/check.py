@@ -14,8 +14,10 @@ from callqueue.catalog import CatalogEntry, name_key
 from callqueue.ledger.dates import DateParseError, read_date
 from callqueue.ledger.phones import ContactInfo, Phone, mask_phone, read_contact
 from callqueue.ledger.read import (
+    HEADER_SCAN,
     NOTE_ROW,
     REPEATED_HEADER,
+    SECTION_ROW,
     SEQ_ONLY,
     LedgerWorkbook,
     RawRow,
@@ -60,9 +62,15 @@ IGNORED_HEADERS = frozenset({REASON_HEADER, *EXPORT_EXTRA_HEADERS})
 # An unrecognised header that may name the expiry (有效期止于, 证照到期年月): while a sheet has
 # one, no expiry is worked out from the issue date, since the sheet may well give it.
 _EXPIRY_LIKE = re.compile(r"期满|届满|到期|有效.*[止至截]|截止|失效")
+_HEADER_NEEDS = "需含“单位（个人）名称”和“许可证书名称”或“期满日期”"
+NO_HEADER_SHEET = (
+    f"前{HEADER_SCAN}行中找不到台账表头（{_HEADER_NEEDS}），整张表未读取；"
+    "如果这张表是台账，请把表头改为附件2的列名后重新导入"
+)
 _SKIPPED = {
     NOTE_ROW: "视为说明行，未导入",
     REPEATED_HEADER: "重复的表头，未导入",
+    SECTION_ROW: "这是科室名称行，以下各行归入它注明的科室",
 }
 # A contact-name cell that may hold a phone or an email too (李四 13900139000).
 _CONTACT_HINT = re.compile(r"[\d@]")
@@ -199,6 +207,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 NO_CONTACT = "没有可用的电话或邮箱，导入后需补充联系方式"
+UNCOMPUTED = (
+    "是公式，但文件中没有保存它的计算结果（文件可能由其他程序生成），无法读取；"
+    "请用 Excel 或 WPS 打开原文件、保存后重新导入"
+)
 
 # The widest text each column keeps (models.py: Holder.name, Certificate.number, Contact.name).
 # PostgreSQL refuses a longer value and the whole unit of work with it; SQLite would keep it.
@@ -280,6 +292,10 @@ def iter_checked(
     for table in book.tables:
         # A sheet read ahead is waited for only now, after the sheets before it were checked.
         if table.hidden or table.ready().header_row is None:
+            if table.no_header:
+                part.problems.append(
+                    Problem(table.sheet, None, None, None, "warning", NO_HEADER_SHEET)
+                )
             continue
         found = True
         section = _sheet_section(table, known, section_option, part)
@@ -303,9 +319,15 @@ def iter_checked(
                 Problem(table.sheet, table.header_row, header, None, "warning", message)
             )
         rows = table.data_rows()
+        named: dict[str, str | None] = {}  # 科室名称 rows among the rows -> their section
         while chunk := list(itertools.islice(rows, chunk_rows)):
             for raw in chunk:
-                _check_row(raw, section, index, known, part, memo, expiry_like)
+                own = section
+                if raw.section is not None:
+                    if raw.section not in named:
+                        named[raw.section] = _named_section(table, raw, known, part)
+                    own = named[raw.section] or section
+                _check_row(raw, own, index, known, part, memo, expiry_like)
             yield part
             part = CheckResult()
         part.problems += _skipped_rows(table)  # known once the sheet's rows are all read
@@ -313,8 +335,7 @@ def iter_checked(
         # Not a ledger at all (the wrong file, an empty workbook): refused like a file that
         # cannot be read, so handing in the wrong file never looks like a successful import.
         raise UnreadableWorkbook(
-            f"“{book.path.name}”中没有台账：可见的工作表里都找不到表头"
-            "（需含“单位（个人）名称”和“许可证书名称”或“期满日期”）"
+            f"“{book.path.name}”中没有台账：可见的工作表里都找不到表头（{_HEADER_NEEDS}）"
         )
     if part.problems or part.columns:
         yield part
@@ -366,6 +387,26 @@ def _sheet_section(
     return found or option
 
 
+def _named_section(
+    table: SheetTable, raw: RawRow, known: dict[str, str], result: CheckResult
+) -> str | None:
+    """The known section a 科室名称 row among a sheet's rows names, or None (said)."""
+    assert raw.section is not None
+    found = known.get(name_key(raw.section))
+    if found is None:
+        result.problems.append(
+            Problem(
+                table.sheet,
+                raw.row,
+                "科室名称",
+                raw.section,
+                "warning",
+                f"科室“{raw.section}”不存在，以下各行按其他方式确定科室",
+            )
+        )
+    return found
+
+
 def _check_row(
     raw: RawRow,
     section: str | None,
@@ -394,8 +435,11 @@ def _check_row(
             )
         )
 
+    formulas = raw.uncomputed
+    for column in formulas:
+        err(column, UNCOMPUTED)
     holder = " ".join(_stored(_text(v.get("holder"))).split())
-    if not holder:
+    if not holder and "holder" not in formulas:
         err("holder", "缺少单位（个人）名称")
     number = _stored(_text(v.get("number")))
     for column, text in (("holder", holder), ("number", number)):
@@ -404,7 +448,8 @@ def _check_row(
     cert_text = _text(v.get("certificate"))
     item = index.find(cert_text) if cert_text else None
     if not cert_text:
-        err("certificate", "缺少许可证书名称")
+        if "certificate" not in formulas:
+            err("certificate", "缺少许可证书名称")
     elif item is None:
         hint = index.suggest(cert_text)
         err("certificate", f"目录中没有“{cert_text}”" + (f"，是否为“{hint}”？" if hint else ""))
@@ -415,7 +460,12 @@ def _check_row(
     validity: int | None = None
     if item is not None and len(item.validity_years) == 1:
         validity = item.validity_years[0]
-    if expires is None and v.get("expires_on") is None and item is not None:
+    if (
+        expires is None
+        and v.get("expires_on") is None
+        and item is not None
+        and "expires_on" not in formulas
+    ):
         if expiry_like is not None:
             err(
                 "expires_on",

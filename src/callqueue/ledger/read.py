@@ -83,6 +83,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 
 REPEATED_HEADER = "重复的表头"
 NOTE_ROW = "说明行"
+SECTION_ROW = "科室名称行"
 SEQ_ONLY = "只有序号的空行"
 _BLANK = ""
 
@@ -95,7 +96,7 @@ _FOLD = str.maketrans(
     {"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")", "\u200b": None, "\ufeff": None}
     | {chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}
 )
-_HEADER_SCAN = 30
+HEADER_SCAN = 30  # rows searched for the header
 _SECTION = re.compile(r"科室(?:名称)?\s*(?:[:：]\s*(.*))?", re.DOTALL)
 # "注" alone would catch holders such as 注塑厂, so it needs a separator or 意/释 after it.
 _NOTE = re.compile(
@@ -129,6 +130,12 @@ class RawRow:
     sheet: str
     row: int
     values: dict[str, object]
+    # Keys whose cell is a formula the file holds no result of (a workbook written by a
+    # program, not saved by Excel or WPS): read as empty, but not empty.
+    uncomputed: tuple[str, ...] = ()
+    # The section a 科室名称 row under the header names for the rows below it (a sheet that
+    # stacks several sections' tables); None: the sheet's own.
+    section: str | None = None
 
 
 @dataclass
@@ -144,6 +151,9 @@ class SheetTable:
     rows: list[RawRow] = field(default_factory=list)
     skipped: list[tuple[int, str]] = field(default_factory=list)
     hidden: bool = False
+    # A visible worksheet with content but no ledger header where the reader looks for one:
+    # not read, and the report says so (it may be a ledger whose header was not recognised).
+    no_header: bool = False
     # Read lazily (`read_workbook(lazy=True)`): the rows not yet read, and how many at most.
     pending: Iterator[RawRow] | None = field(default=None, repr=False, compare=False)
     expected_rows: int = 0
@@ -231,7 +241,7 @@ def read_workbook(path: Path, *, lazy: bool = False) -> LedgerWorkbook:
         # From the bytes already read: the content, not the name, decides the format (an .xlsx
         # renamed .xls opens), and the hash describes exactly what was parsed.
         with calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as book:
-            tables = _read_tables(book, path, data if lazy else None)
+            tables = _read_tables(book, path, data, lazy)
     except UnreadableWorkbook:
         raise
     except calamine.PasswordError as exc:
@@ -253,19 +263,20 @@ def _unreadable(path: Path, cause: str) -> UnreadableWorkbook:
 
 
 def _read_tables(
-    book: calamine.CalamineWorkbook, path: Path, lazy: bytes | None
+    book: calamine.CalamineWorkbook, path: Path, data: bytes, lazy: bool
 ) -> list[SheetTable]:
-    """One table per sheet. Lazily (`lazy` holds the file's bytes), the sheets after the first
-    worksheet are parsed in another thread while the first one's rows are checked: calamine
-    parses without the GIL, and parsing every sheet first kept the first rows waiting (0.6 s of
-    a 100,000-row workbook's 3.8 s import)."""
+    """One table per sheet. Lazily, the sheets after the first worksheet are parsed in another
+    thread while the first one's rows are checked: calamine parses without the GIL, and parsing
+    every sheet first kept the first rows waiting (0.6 s of a 100,000-row workbook's 3.8 s
+    import)."""
     metas = book.sheets_metadata
     if not metas:
         raise _unreadable(path, "工作簿中没有工作表")
     tables: list[SheetTable] = []
     later: list[tuple[int, SheetTable]] = []
     first: SheetTable | None = None
-    sizes = _sheet_sizes(lazy) if lazy is not None else {}
+    sizes = _sheet_sizes(data) if lazy else {}
+    formulas = _Formulas(data)
     for index, meta in enumerate(metas):
         if meta.visible != calamine.SheetVisibleEnum.Visible:
             tables.append(SheetTable(sheet=meta.name, hidden=True))
@@ -278,11 +289,10 @@ def _read_tables(
             tables.append(SheetTable(sheet=meta.name, expected_rows=rows))
             later.append((index, tables[-1]))
         else:
-            tables.append(_read_sheet(_sheet(book, index, meta.name, path), lazy is not None))
+            tables.append(_read_sheet(_sheet(book, index, meta.name, path), lazy, formulas))
             first = first or tables[-1]
     if later:
-        assert lazy is not None
-        _read_ahead(lazy, path, later)
+        _read_ahead(data, path, later, formulas)
     return tables
 
 
@@ -295,7 +305,9 @@ def _sheet(
         raise _unreadable(path, f"工作表“{name}”的内容已损坏") from exc
 
 
-def _read_ahead(data: bytes, path: Path, tables: list[tuple[int, SheetTable]]) -> None:
+def _read_ahead(
+    data: bytes, path: Path, tables: list[tuple[int, SheetTable]], formulas: _Formulas
+) -> None:
     """Parse `tables`' sheets one after another in a thread of their own (its own workbook:
     calamine's cannot be shared between threads); each table's `ready` waits for its sheet."""
     futures: list[Future[SheetTable]] = [Future() for _ in tables]
@@ -308,7 +320,7 @@ def _read_ahead(data: bytes, path: Path, tables: list[tuple[int, SheetTable]]) -
             with calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as book:
                 for index, table in tables:
                     futures[done].set_result(
-                        _read_sheet(_sheet(book, index, table.sheet, path), True)
+                        _read_sheet(_sheet(book, index, table.sheet, path), True, formulas)
                     )
                     done += 1
         except BaseException as exc:
@@ -333,21 +345,98 @@ def _sheet_sizes(data: bytes) -> dict[str, int]:
     """Each worksheet's name → the size of its XML in an .xlsx; empty for any other file."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
-            if package.getinfo("xl/workbook.xml").file_size > _WORKBOOK_XML_MAX:
-                return {}  # not a ledger's; not worth parsing for a guess
-            workbook = ElementTree.fromstring(package.read("xl/workbook.xml"))
-            rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
-            targets = {
-                r.get("Id"): str(r.get("Target", "")).lstrip("/").removeprefix("xl/")
-                for r in rels.iter(f"{_PACKAGE_REL}Relationship")
-            }
             sizes = {i.filename: i.file_size for i in package.infolist()}
-            return {
-                str(sheet.get("name")): sizes[f"xl/{targets[sheet.get(_OFFICE_REL)]}"]
-                for sheet in workbook.iter(f"{_MAIN}sheet")
-            }
+            return {name: sizes[part] for name, part in _sheet_parts(package).items()}
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError):
         return {}
+
+
+def _sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
+    """Each worksheet's name → its XML part in an .xlsx package.
+
+    Raises:
+        KeyError, ElementTree.ParseError: not the package of a workbook this can read.
+    """
+    if package.getinfo("xl/workbook.xml").file_size > _WORKBOOK_XML_MAX:
+        return {}  # not a ledger's; not worth parsing
+    workbook = ElementTree.fromstring(package.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    targets = {
+        r.get("Id"): str(r.get("Target", "")).lstrip("/").removeprefix("xl/")
+        for r in rels.iter(f"{_PACKAGE_REL}Relationship")
+    }
+    return {
+        str(sheet.get("name")): f"xl/{targets[sheet.get(_OFFICE_REL)]}"
+        for sheet in workbook.iter(f"{_MAIN}sheet")
+    }
+
+
+_NS = rb"(?:[A-Za-z_][\w.-]*:)?"  # an XML namespace prefix, if the writer used one
+_FORMULA = re.compile(rb"<" + _NS + rb"f[\s/>]")
+_CELL_REF = re.compile(rb"<" + _NS + rb"c\s[^>]*?\br=\"([A-Z]{1,3})([0-9]+)\"")
+_CELL_END = re.compile(rb"</" + _NS + rb"c>")
+_SAVED_VALUE = re.compile(rb"<" + _NS + rb"v>\s*[^<\s]")
+
+
+def _has_formula(package: zipfile.ZipFile, part: str) -> bool:
+    """Whether a sheet's XML may hold a formula: some cell in a sheet with formulas has </f>
+    (or </x:f>). Read a megabyte at a time: the whole XML of a large sheet is tens of MB."""
+    last = b""
+    with package.open(part) as stream:
+        while chunk := stream.read(1 << 20):
+            if b"f>" in chunk or (last == b"f" and chunk.startswith(b">")):
+                return True
+            last = chunk[-1:]
+    return False
+
+
+class _Formulas:
+    """The cells of an .xlsx that hold a formula but no saved result, found per sheet on demand.
+
+    Excel and WPS save each formula's result, which is what calamine reads; a workbook written
+    by a program (openpyxl, a business system's export) may hold the formula alone, and its
+    cell then reads as empty. Only a sheet whose row lacks a cell that decides the row's fate
+    is searched (the search decompresses the sheet's XML again: 0.12 s for the 54 MB of
+    100,000 rows of inline strings).
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._parts: dict[str, str] | None = None
+        self._found: dict[str, frozenset[tuple[int, int]]] = {}
+
+    def cells(self, sheet: str) -> frozenset[tuple[int, int]]:
+        """(row, column), both 0-based, of `sheet`'s formulas without a saved result."""
+        found = self._found.get(sheet)
+        if found is None:
+            found = self._found[sheet] = self._search(sheet)
+        return found
+
+    def _search(self, sheet: str) -> frozenset[tuple[int, int]]:
+        try:
+            with zipfile.ZipFile(io.BytesIO(self._data)) as package:
+                if self._parts is None:
+                    self._parts = _sheet_parts(package)
+                part = self._parts.get(sheet)
+                if part is None or not _has_formula(package, part):
+                    return frozenset()
+                xml = package.read(part)
+        except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError, ValueError):
+            return frozenset()  # not an .xlsx (.xls and .ods always hold their results)
+        cells: set[tuple[int, int]] = set()
+        pos = 0
+        while (formula := _FORMULA.search(xml, pos)) is not None:
+            pos = formula.end()
+            # <f> is a cell's first child: the tag just before it opens the cell.
+            ref = _CELL_REF.match(xml, xml.rfind(b"<", 0, formula.start()))
+            end = _CELL_END.search(xml, pos)
+            stop = end.start() if end is not None else len(xml)
+            if ref is not None and _SAVED_VALUE.search(xml, pos, stop) is None:
+                column = 0
+                for letter in ref[1]:
+                    column = column * 26 + letter - 64
+                cells.add((int(ref[2]) - 1, column - 1))
+        return frozenset(cells)
 
 
 def _header_key(value: object) -> str | None:
@@ -437,7 +526,7 @@ def _find_section(rows: Sequence[list[object]]) -> str | None:
     return section
 
 
-def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
+def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool, formulas: _Formulas) -> SheetTable:
     table = SheetTable(sheet=sheet.name)
     start = sheet.start
     if start is None:  # an empty sheet; calamine's row iterator cannot start on it
@@ -450,14 +539,14 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
     for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []:
         if c1 - c0 >= 2:
             wide.add((r0, c0 - col0))
-        if c1 > c0 and r0 < _HEADER_SCAN:
+        if c1 > c0 and r0 < HEADER_SCAN:
             across.setdefault(r0, []).append((c0 - col0, c1 - col0))
         if r1 > r0 and col0 <= c0 < col0 + width:
             down.setdefault(r0, []).append((c0 - col0, r1))
 
     # iter_rows pads the rows above the data, so the n-th row it yields is spreadsheet row n.
     rows = sheet.iter_rows()
-    head = list(itertools.islice(rows, _HEADER_SCAN))
+    head = list(itertools.islice(rows, HEADER_SCAN))
     scan = [_strip(row) for row in head]
     for r0, spans in down.items():
         for col, r1 in spans:
@@ -465,6 +554,7 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
                 scan[r][col] = scan[r0][col]
     found = _find_header(scan)
     if found is None:
+        table.no_header = any(value != "" for row in scan for value in row)
         return table
     header, keys = found
     texts = scan[header]
@@ -517,9 +607,12 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
         picks.get("certificate"),
         tuple(picks[k] for k in ("issued_on", "expires_on") if k in picks),
     )
+    # Positions of the cells whose emptiness rejects a row or has its expiry worked out.
+    deciding = [names.index(k) for k in ("holder", "certificate", "expires_on") if k in picks]
 
     def data_rows() -> Iterator[RawRow]:
         fills: dict[int, list[tuple[int, object]]] = {}
+        section: str | None = None  # named by a 科室名称 row among the rows
         for r, raw in enumerate(itertools.chain(head[first:], rows), start=first):
             picked = take(raw)
             values = [(v.strip() or None) if isinstance(v, str) else v for v in picked]
@@ -532,18 +625,30 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool) -> SheetTable:
                 for pos, value in fills.pop(r):
                     values[pos] = value
             if filled <= 4 or not own:
-                reason = _skip_reason(_strip(raw), r, wide, position, seq, essential)
+                cells = _strip(raw)
+                reason = _skip_reason(cells, r, wide, position, seq, essential)
                 if reason == _BLANK:
                     continue
+                if reason == NOTE_ROW and (named := _find_section([cells])) is not None:
+                    section, reason = named, SECTION_ROW
                 if reason is not None:
                     skipped.append((r + 1, reason))
                     continue
             if values[holder] in header_holders and _header_like(values, names):
                 skipped.append((r + 1, REPEATED_HEADER))
                 continue
+            uncomputed: tuple[str, ...] = ()
+            if own < size and any(values[pos] is None for pos in deciding):
+                found = formulas.cells(name)
+                if found:
+                    uncomputed = tuple(
+                        key
+                        for key, col, value in zip(names, cols, values)  # noqa: B905
+                        if value is None and (r, col + col0) in found
+                    )
             # Same length by construction; strict=True would cost a tenth of the whole read,
             # and even strict=False, as a keyword, half a microsecond a row.
-            yield RawRow(name, r + 1, dict(zip(names, values)))  # noqa: B905
+            yield RawRow(name, r + 1, dict(zip(names, values)), uncomputed, section)  # noqa: B905
             for pos, r1 in spread.get(r, ()):
                 if values[pos] is not None:
                     for below in range(r + 1, r1 + 1):

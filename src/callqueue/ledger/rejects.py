@@ -28,10 +28,12 @@ def write_rejects(rows: list[RejectedRow], path: Path, *, office_name: str) -> P
     first = wb.active
     assert first is not None
     wb.remove(first)
-    by_sheet: dict[str, list[RejectedRow]] = {}
+    # A sheet that stacks several sections' tables gives one sheet per section: each names
+    # its own section, so the rows go back where they came from when the file is imported.
+    by_sheet: dict[tuple[str, str | None], list[RejectedRow]] = {}
     for r in rows:
-        by_sheet.setdefault(r.sheet, []).append(r)
-    for sheet, sheet_rows in by_sheet.items():
+        by_sheet.setdefault((r.sheet, r.section), []).append(r)
+    for (sheet, _), sheet_rows in by_sheet.items():
         ws = wb.create_sheet(_sheet_title(sheet, wb.sheetnames))
         keys = list(ANNEX2_KEYS) + [k for k in EXTRA_KEYS if any(k in r.values for r in sheet_rows)]
         headers = [HEADERS[k] for k in keys] + [REASON_HEADER]
