@@ -334,6 +334,38 @@ def test_an_export_with_a_retired_items_certificates_reads_back_unchanged(  # ty
     assert all("农药经营许可证" not in p["message"] for p in hinted["problems"])
 
 
+# Two sections alike in their first 31 characters (a sheet name's limit), with characters no
+# sheet name may hold: Excel would refuse the names, openpyxl raises on them.
+LONG_NAME = "东丽区政务服务办公室许可证书到期前提醒服务行政审批业务第一科室"
+
+
+def test_section_names_a_sheet_cannot_take_still_export_and_read_back(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, db_url: str
+) -> None:
+    rows = [licence_row(1, expires_on=date(2027, 3, 1))]
+    farm = write_annex2(tmp_path / "a.xlsx", rows, section="涉农事务和经贸商务科")
+    social = [licence_row(2, certificate="卫生许可证", expires_on=date(2027, 4, 1))]
+    assert run("import", str(farm)).exit_code == 0
+    assert run("import", str(write_annex2(tmp_path / "b.xlsx", social))).exit_code == 0
+    renamed = {"涉农事务和经贸商务科": f"{LONG_NAME}[甲]", "社会事务科": f"{LONG_NAME}/乙:*?"}
+    with create_engine(db_url).begin() as conn:
+        for old, new in renamed.items():
+            conn.execute(text("UPDATE section SET name = :n WHERE name = :o"), {"n": new, "o": old})
+    out = tmp_path / "导出.xlsx"
+    result = run("export", "ledger", "-o", str(out))
+    assert result.exit_code == 0, result.output
+
+    wb = load_workbook(out)
+    names = wb.sheetnames
+    assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in names), names
+    assert len({n.casefold() for n in names}) == len(names)
+    sections = {wb[n]["A3"].value.removeprefix("科室名称：") for n in names}
+    assert set(renamed.values()) <= sections  # the full names, for the import
+    again = report_of(run("import", str(out), "--json"))
+    assert (again["imported"], again["updated"], again["rejected"]) == (0, 0, 0)
+    assert again["duplicates"] == 2
+
+
 def test_control_characters_never_break_the_rejects_or_an_export(  # type: ignore[no-untyped-def]
     run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

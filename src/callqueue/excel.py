@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import stat
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
+SHEET_TITLE_MAX = 31
+SHEET_TITLE_FORBIDDEN = frozenset("[]:*?/\\")
 DATE_FORMAT = "yyyy-mm-dd"
 _THIN = Side(style="thin")
 BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -43,6 +45,24 @@ def put(cell: Cell | MergedCell, value: Any) -> Cell | MergedCell:
     elif isinstance(value, date):
         cell.number_format = DATE_FORMAT
     return cell
+
+
+def sheet_title(name: str, taken: Collection[str], *, fallback: str = "Sheet") -> str:
+    """A sheet name Excel and WPS accept for `name`, unlike any name in `taken`.
+
+    Sheet names are at most 31 characters, without `[]:*?/\\`, not starting or ending with
+    an apostrophe, and unique regardless of case; a section such as `环保/城管` or two long
+    names alike in their first 31 characters would otherwise stop the export (openpyxl
+    raises) or give a workbook Excel reports as damaged. The full name stays in the sheet.
+    """
+    kept = "".join(ch for ch in name if ch not in SHEET_TITLE_FORBIDDEN)
+    clean = ILLEGAL_CHARACTERS_RE.sub("", kept).strip().strip("'")[:SHEET_TITLE_MAX] or fallback
+    used = {t.casefold() for t in taken}
+    candidate, n = clean, 2
+    while candidate.casefold() in used:
+        suffix = f"-{n}"
+        candidate, n = clean[: SHEET_TITLE_MAX - len(suffix)].rstrip("'") + suffix, n + 1
+    return candidate
 
 
 def write_table(

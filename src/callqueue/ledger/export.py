@@ -7,7 +7,7 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from callqueue.catalog import METHOD_LABELS
-from callqueue.excel import BODY_FONT, put, save_atomic, title, write_table
+from callqueue.excel import BODY_FONT, put, save_atomic, sheet_title, title, write_table
 from callqueue.ledger.check import ANNEX2_HEADERS, EXPORT_EXTRA_HEADERS, HEADERS
 from callqueue.ledger.listing import LedgerRow
 from callqueue.ledger.phones import display_phone
@@ -47,7 +47,8 @@ def export_ledger(rows: list[LedgerRow], path: Path, *, office_name: str) -> Pat
     if not by_section:
         by_section[""] = []
     for section, section_rows in by_section.items():
-        ws = wb.create_sheet(section[:31] or "台账")
+        # The sheet's name may be shortened; 科室名称 below keeps the section's full name.
+        ws = wb.create_sheet(sheet_title(section, wb.sheetnames, fallback="台账"))
         put(ws.cell(row=1, column=1), "附件2").font = BODY_FONT
         headers = HEADERS_OUT
         title(ws, row=2, text=f"{office_name}许可证书到期前提醒台账", columns=len(headers))

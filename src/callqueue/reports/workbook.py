@@ -14,7 +14,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session
 
 from callqueue.calendar import WorkCalendar
-from callqueue.excel import HEADER_FONT, put, save_atomic, title, write_table
+from callqueue.excel import HEADER_FONT, put, save_atomic, sheet_title, title, write_table
 from callqueue.queue.reminders import STATE_LABELS
 from callqueue.reports.figures import (
     FIGURE_LABELS,
@@ -180,8 +180,8 @@ def write_workbook(book: ReportBook, path: Path) -> Path:
     ws.title = SUMMARY_SHEET
     _summary(ws, book)
     for figures in book.report.sections:
-        _section_sheet(
-            wb.create_sheet(figures.section[:31]), figures, book.lists[figures.section], book.limit
-        )
+        # The workload sheet's name stays free; the sheet's title keeps the section's full name.
+        name = sheet_title(figures.section, [*wb.sheetnames, WORKLOAD_SHEET])
+        _section_sheet(wb.create_sheet(name), figures, book.lists[figures.section], book.limit)
     _workload(wb.create_sheet(WORKLOAD_SHEET), book)
     return save_atomic(wb, path)
