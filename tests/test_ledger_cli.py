@@ -227,7 +227,7 @@ def test_export_round_trip_changes_nothing(run, tmp_path: Path, db_url: str) -> 
     assert result.exit_code == 0, result.output
 
     wb = load_workbook(out)
-    assert wb.sheetnames == ["涉农事务和经贸商务科"]
+    assert wb.sheetnames == ["涉农事务和经贸商务科", "环保城管和建设交通科", "社会事务科"]
     ws = wb["涉农事务和经贸商务科"]
     assert ws["A3"].value == "科室名称：涉农事务和经贸商务科"
     assert [c.value for c in ws[4]][:10] == [
@@ -334,6 +334,33 @@ def test_an_export_with_a_retired_items_certificates_reads_back_unchanged(  # ty
     assert all("农药经营许可证" not in p["message"] for p in hinted["problems"])
 
 
+def test_a_section_with_no_certificates_gets_its_own_empty_ledger(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    """Asked for by --section, or one of every section: its sheet, named, headed, empty."""
+    rows = [licence_row(1, expires_on=date(2027, 3, 1))]
+    assert run("import", str(write_annex2(tmp_path / "a.xlsx", rows))).exit_code == 0  # 社会事务科
+    one = tmp_path / "一个科室.xlsx"
+    result = run("export", "ledger", "--section", "环保城管和建设交通科", "-o", str(one))
+    assert result.exit_code == 0, result.output
+    wb = load_workbook(one)
+    assert wb.sheetnames == ["环保城管和建设交通科"]
+    ws = wb.active
+    assert ws is not None and ws.max_row == 4
+    assert ws["A3"].value == "科室名称：环保城管和建设交通科"
+    assert ws["A4"].value == "序号" and ws.print_title_rows == "$4:$4"
+
+    every = tmp_path / "全部.xlsx"
+    assert run("export", "ledger", "-o", str(every)).exit_code == 0
+    wb = load_workbook(every)  # the approval sections, not 政务服务科 (it keeps no ledger)
+    assert wb.sheetnames == ["涉农事务和经贸商务科", "环保城管和建设交通科", "社会事务科"]
+    assert [wb[n].max_row for n in wb.sheetnames] == [4, 4, 5]
+    result = run("import", str(every), "--json")  # the empty sheets read back as nothing
+    assert result.exit_code == 0, result.output
+    again = report_of(result)
+    assert (again["imported"], again["duplicates"], again["rejected"]) == (0, 1, 0)
+
+
 # Two sections alike in their first 31 characters (a sheet name's limit), with characters no
 # sheet name may hold: Excel would refuse the names, openpyxl raises on them.
 LONG_NAME = "东丽区政务服务办公室许可证书到期前提醒服务行政审批业务第一科室"
@@ -395,7 +422,7 @@ def test_control_characters_never_break_the_rejects_or_an_export(  # type: ignor
     assert (row["holder"], row["contact_name"]) == ("天津控制符公司", "张")
     out = tmp_path / "out.xlsx"
     assert run("export", "ledger", "-o", str(out)).exit_code == 0
-    assert load_workbook(out).worksheets[0].cell(5, 2).value == "天津控制符公司"
+    assert load_workbook(out)["社会事务科"].cell(5, 2).value == "天津控制符公司"
 
 
 def test_a_rejects_workbook_that_fails_leaves_the_import_reported(  # type: ignore[no-untyped-def]

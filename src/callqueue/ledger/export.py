@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -26,13 +27,21 @@ def contact_text(row: LedgerRow) -> str:
     return "；".join(parts + row.emails)
 
 
-def export_ledger(rows: list[LedgerRow], path: Path, *, office_name: str) -> Path:
+def export_ledger(
+    rows: list[LedgerRow],
+    path: Path,
+    *,
+    office_name: str,
+    sections: Sequence[str] = (),
+) -> Path:
     """Write `rows` as 附件2, a sheet per section, dates as real date cells.
 
     Args:
         rows: from `ledger_rows`, in section order.
         path: the .xlsx to write (replaced atomically; a failure leaves no partial file).
         office_name: for the title.
+        sections: sections that get a sheet even with no certificate (`ledger_sections`),
+            in sheet order; a section of `rows` not named here follows them.
 
     Returns:
         The written path.
@@ -41,7 +50,7 @@ def export_ledger(rows: list[LedgerRow], path: Path, *, office_name: str) -> Pat
     default = wb.active
     assert default is not None
     wb.remove(default)
-    by_section: dict[str, list[LedgerRow]] = {}
+    by_section: dict[str, list[LedgerRow]] = {name: [] for name in sections}
     for row in rows:
         by_section.setdefault(row.section, []).append(row)
     if not by_section:
