@@ -609,3 +609,37 @@ def test_the_reader_process_does_not_outlive_a_killed_import(
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == [], "the reading process outlived the import"
+
+
+def assert_prints_on_a4(ws: Any, header_rows: str | None) -> None:
+    """A4 landscape, one page wide, the header rows on every printed page."""
+    setup = ws.page_setup
+    assert (str(setup.paperSize), setup.orientation) == (ws.PAPERSIZE_A4, "landscape"), ws.title
+    assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), ws.title
+    assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+    assert ws.print_title_rows == header_rows, ws.title
+
+
+def test_every_exported_workbook_prints_on_a4_one_page_wide(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    rows = [licence_row(1, expires_on=date(2027, 3, 1)), licence_row(2, expires_on="坏")]
+    source = write_annex2(tmp_path / "a.xlsx", rows)
+    assert run("import", str(source)).exit_code == 1  # one row rejected
+    books = {"rejects": tmp_path / "a-未导入.xlsx"}
+    for what in ("ledger", "catalog", "report"):
+        books[what] = tmp_path / f"{what}.xlsx"
+        result = run("export", what, "-o", str(books[what]))
+        assert result.exit_code == 0, result.output
+    ledger = load_workbook(books["ledger"])
+    for ws in ledger.worksheets:
+        assert_prints_on_a4(ws, "$4:$4")
+    catalog = load_workbook(books["catalog"])
+    assert_prints_on_a4(catalog["附件1"], "$3:$3")
+    assert_prints_on_a4(catalog["换证须知"], "$2:$2")
+    assert_prints_on_a4(load_workbook(books["rejects"]).worksheets[0], "$3:$3")
+    report = load_workbook(books["report"])
+    assert_prints_on_a4(report["汇总"], "$3:$3")
+    assert_prints_on_a4(report["工作量"], "$3:$3")
+    for ws in report.worksheets[1:-1]:  # a table per figure: no one header to repeat
+        assert_prints_on_a4(ws, None)

@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
@@ -93,6 +94,22 @@ def title(ws: Worksheet, *, row: int, text: str, columns: int) -> None:
     cell = put(ws.cell(row=row, column=1), text)
     cell.font, cell.alignment = TITLE_FONT, CENTER
     ws.row_dimensions[row].height = 30
+
+
+def for_print(ws: Worksheet, *, header_rows: str | None = None) -> None:
+    """Print on A4 landscape, one page wide, with `header_rows` (e.g. "4:4") atop every page.
+
+    Every workbook here is wider than an A4 page is tall; without this Excel and WPS print
+    the columns past the page on pages of their own, and the header only on the first page.
+    """
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages tall as the rows take
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.print_options.horizontalCentered = True
+    if header_rows:
+        ws.print_title_rows = header_rows
 
 
 def save_atomic(wb: Workbook, path: Path) -> Path:

@@ -8,7 +8,15 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from callqueue.catalog import METHOD_LABELS
-from callqueue.excel import BODY_FONT, put, save_atomic, sheet_title, title, write_table
+from callqueue.excel import (
+    BODY_FONT,
+    for_print,
+    put,
+    save_atomic,
+    sheet_title,
+    title,
+    write_table,
+)
 from callqueue.ledger.check import ANNEX2_HEADERS, EXPORT_EXTRA_HEADERS, HEADERS
 from callqueue.ledger.listing import LedgerRow
 from callqueue.ledger.phones import display_phone
@@ -83,5 +91,5 @@ def export_ledger(
         ]
         write_table(ws, first_row=4, headers=headers, rows=body, widths=WIDTHS)
         ws.freeze_panes = "C5"
-        ws.print_title_rows = "4:4"
+        for_print(ws, header_rows="4:4")
     return save_atomic(wb, path)

@@ -6,7 +6,16 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from callqueue.excel import BODY_FONT, WRAP, put, save_atomic, sheet_title, title, write_table
+from callqueue.excel import (
+    BODY_FONT,
+    WRAP,
+    for_print,
+    put,
+    save_atomic,
+    sheet_title,
+    title,
+    write_table,
+)
 from callqueue.ledger.check import ANNEX2_KEYS, HEADERS, REASON_HEADER, RejectedRow
 
 EXTRA_KEYS = ("number", "email", "note")
@@ -56,4 +65,5 @@ def write_rejects(rows: list[RejectedRow], path: Path, *, office_name: str) -> P
         for row in ws.iter_rows(min_row=4, min_col=len(headers), max_col=len(headers)):
             row[0].alignment = WRAP
         ws.freeze_panes = "A4"
+        for_print(ws, header_rows="3:3")
     return save_atomic(wb, path)

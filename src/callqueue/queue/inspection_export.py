@@ -12,6 +12,7 @@ from callqueue.excel import (
     BORDER,
     HEADER_FONT,
     WRAP,
+    for_print,
     put,
     save_atomic,
     title,
@@ -106,4 +107,5 @@ def export_inspection(detail: InspectionDetail, path: Path, *, office_name: str)
         widths=WIDTHS,
     )
     ws.freeze_panes = f"C{TABLE_ROW + 1}"
+    for_print(ws, header_rows=f"{TABLE_ROW}:{TABLE_ROW}")
     return save_atomic(wb, path)
