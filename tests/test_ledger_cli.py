@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -447,6 +448,42 @@ def test_a_rejects_workbook_that_fails_leaves_the_import_reported(  # type: igno
     assert len(json.loads(run("ledger", "--json").stdout)) == 1  # the import stands
     logged = log_file.read_text(encoding="utf-8")
     assert "ValueError" in logged and "天津拒绝公司" not in logged and "天＊＊＊＊＊" in logged
+
+
+def test_a_workbook_open_in_excel_or_a_file_for_a_folder_is_said_in_chinese(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Windows a workbook open in Excel/WPS cannot be replaced: a permission error."""
+    rows = [licence_row(1, expires_on=date(2027, 3, 1)), licence_row(2, holder=None)]
+    folder = tmp_path / "共享"
+    folder.mkdir()
+    source = write_annex2(folder / "a.xlsx", rows)
+    (folder / "a-未导入.xlsx").write_bytes(b"last time's rejects, open in Excel")
+    out = folder / "台账.xlsx"
+    out.write_bytes(b"the copy open in Excel")
+
+    def locked(src: str, dst: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(dst))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "replace", locked)
+        result = run("export", "ledger", "-o", str(out))
+        imported = report_of(run("import", str(source), "--json"))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"错误：无法写入 {out}：没有写入权限，或该文件正在 Excel/WPS 中打开（请关闭后重试）"
+    )
+    assert out.read_bytes() == b"the copy open in Excel"  # untouched, no temporary file left
+    assert sorted(p.name for p in folder.iterdir()) == ["a-未导入.xlsx", "a.xlsx", "台账.xlsx"]
+    first = imported["problems"][0]  # the rejects workbook could not replace its old copy
+    assert "没有写入权限，或该文件正在 Excel/WPS 中打开" in first["message"]
+    assert "导入本身已完成" in first["message"] and imported["imported"] == 1
+
+    (tmp_path / "一个文件").write_text("")
+    under_a_file = run("export", "catalog", "-o", str(tmp_path / "一个文件" / "目录.xlsx"))
+    assert under_a_file.exit_code == 2
+    assert "路径中有一部分不是文件夹" in under_a_file.stderr
+    assert "File exists" not in under_a_file.stderr
 
 
 def test_the_demo_ledger_exported_and_imported_changes_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

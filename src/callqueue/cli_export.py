@@ -42,7 +42,9 @@ def export_ledger_cmd(obj: AppContext, section: str | None, output: Path) -> Non
 
         export_ledger(rows, output, office_name=office["name"], sections=sheets)
     except OSError as exc:
-        fail(f"无法写入 {output}：{exc.strerror or exc}", EXIT_UNUSABLE)
+        from callqueue.excel import write_error  # loaded with the workbook writer
+
+        fail(f"无法写入 {output}：{write_error(exc)}", EXIT_UNUSABLE)
     click.echo(f"已导出 {len(rows)} 张证书到 {output}")
 
 
@@ -67,5 +69,7 @@ def export_catalog_cmd(obj: AppContext, output: Path) -> None:
 
         export_catalog(entries, output, office_name=office["name"])
     except OSError as exc:
-        fail(f"无法写入 {output}：{exc.strerror or exc}", EXIT_UNUSABLE)
+        from callqueue.excel import write_error  # loaded with the workbook writer
+
+        fail(f"无法写入 {output}：{write_error(exc)}", EXIT_UNUSABLE)
     click.echo(f"已导出 {len(entries)} 项到 {output}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -110,6 +111,29 @@ def for_print(ws: Worksheet, *, header_rows: str | None = None) -> None:
     ws.print_options.horizontalCentered = True
     if header_rows:
         ws.print_title_rows = header_rows
+
+
+_WRITE_ERRORS = {
+    errno.EACCES: "没有写入权限，或该文件正在 Excel/WPS 中打开（请关闭后重试）",
+    errno.EPERM: "没有写入权限，或该文件正在 Excel/WPS 中打开（请关闭后重试）",
+    errno.EROFS: "该位置只读",
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EDQUOT: "磁盘空间不足",
+    errno.ENOTDIR: "路径中有一部分不是文件夹",
+    errno.EEXIST: "路径中有一部分不是文件夹",
+    errno.EISDIR: "这是一个文件夹，请写文件名",
+    errno.ENAMETOOLONG: "文件名太长",
+    errno.ENOENT: "文件夹不存在",
+}
+
+
+def write_error(exc: OSError) -> str:
+    """Why a workbook could not be written, in words for staff (the OS says it in English).
+
+    On Windows a workbook open in Excel or WPS cannot be replaced: that is a permission error.
+    """
+    known = _WRITE_ERRORS.get(exc.errno) if exc.errno is not None else None
+    return known or exc.strerror or type(exc).__name__
 
 
 def save_atomic(wb: Workbook, path: Path) -> Path:
