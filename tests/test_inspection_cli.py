@@ -18,6 +18,7 @@ from callqueue.models import AuditEvent, Inspection
 
 from .inspection_world import NOTE, SUPERVISOR, World, world
 from .queue_world import SECTION
+from .test_ledger_cli import assert_prints_on_a4
 
 
 @pytest.fixture
@@ -162,6 +163,10 @@ def test_export_workbook_cell_by_cell(run, known: World, tmp_path: Path) -> None
     assert (header["合格"].value, header["有问题"].value, header["未检查"].value) == (0, 1, 4)
     titles = [c.value for c in ws[10]]
     assert titles[:4] == ["序号", "单位（个人）名称", "许可证书名称", "证书编号"]
+    assert_prints_on_a4(ws, "$10:$10")
+    labels = [ws.cell(row=r, column=c).value for r in range(3, 9) for c in (1, 4)]
+    for column, label in zip("AD" * 6, labels, strict=True):  # on one line: 2 units a character
+        assert ws.column_dimensions[column].width >= 2 * len(label) + 1, label
     assert titles[10:] == ["提醒记录", "检查结论", "检查意见", "检查人", "检查日期"]
     rows = {ws.cell(row=r, column=1).value: [c for c in ws[r]] for r in range(11, 16)}
     assert sorted(rows) == [1, 2, 3, 4, 5] and ws.cell(row=16, column=1).value is None

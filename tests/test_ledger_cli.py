@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -227,7 +228,7 @@ def test_export_round_trip_changes_nothing(run, tmp_path: Path, db_url: str) -> 
     assert result.exit_code == 0, result.output
 
     wb = load_workbook(out)
-    assert wb.sheetnames == ["涉农事务和经贸商务科"]
+    assert wb.sheetnames == ["涉农事务和经贸商务科", "环保城管和建设交通科", "社会事务科"]
     ws = wb["涉农事务和经贸商务科"]
     assert ws["A3"].value == "科室名称：涉农事务和经贸商务科"
     assert [c.value for c in ws[4]][:10] == [
@@ -334,6 +335,65 @@ def test_an_export_with_a_retired_items_certificates_reads_back_unchanged(  # ty
     assert all("农药经营许可证" not in p["message"] for p in hinted["problems"])
 
 
+def test_a_section_with_no_certificates_gets_its_own_empty_ledger(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    """Asked for by --section, or one of every section: its sheet, named, headed, empty."""
+    rows = [licence_row(1, expires_on=date(2027, 3, 1))]
+    assert run("import", str(write_annex2(tmp_path / "a.xlsx", rows))).exit_code == 0  # 社会事务科
+    one = tmp_path / "一个科室.xlsx"
+    result = run("export", "ledger", "--section", "环保城管和建设交通科", "-o", str(one))
+    assert result.exit_code == 0, result.output
+    wb = load_workbook(one)
+    assert wb.sheetnames == ["环保城管和建设交通科"]
+    ws = wb.active
+    assert ws is not None and ws.max_row == 4
+    assert ws["A3"].value == "科室名称：环保城管和建设交通科"
+    assert ws["A4"].value == "序号" and ws.print_title_rows == "$4:$4"
+
+    every = tmp_path / "全部.xlsx"
+    assert run("export", "ledger", "-o", str(every)).exit_code == 0
+    wb = load_workbook(every)  # the approval sections, not 政务服务科 (it keeps no ledger)
+    assert wb.sheetnames == ["涉农事务和经贸商务科", "环保城管和建设交通科", "社会事务科"]
+    assert [wb[n].max_row for n in wb.sheetnames] == [4, 4, 5]
+    result = run("import", str(every), "--json")  # the empty sheets read back as nothing
+    assert result.exit_code == 0, result.output
+    again = report_of(result)
+    assert (again["imported"], again["duplicates"], again["rejected"]) == (0, 1, 0)
+
+
+# Two sections alike in their first 31 characters (a sheet name's limit), with characters no
+# sheet name may hold: Excel would refuse the names, openpyxl raises on them.
+LONG_NAME = "东丽区政务服务办公室许可证书到期前提醒服务行政审批业务第一科室"
+
+
+def test_section_names_a_sheet_cannot_take_still_export_and_read_back(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, db_url: str
+) -> None:
+    rows = [licence_row(1, expires_on=date(2027, 3, 1))]
+    farm = write_annex2(tmp_path / "a.xlsx", rows, section="涉农事务和经贸商务科")
+    social = [licence_row(2, certificate="卫生许可证", expires_on=date(2027, 4, 1))]
+    assert run("import", str(farm)).exit_code == 0
+    assert run("import", str(write_annex2(tmp_path / "b.xlsx", social))).exit_code == 0
+    renamed = {"涉农事务和经贸商务科": f"{LONG_NAME}[甲]", "社会事务科": f"{LONG_NAME}/乙:*?"}
+    with create_engine(db_url).begin() as conn:
+        for old, new in renamed.items():
+            conn.execute(text("UPDATE section SET name = :n WHERE name = :o"), {"n": new, "o": old})
+    out = tmp_path / "导出.xlsx"
+    result = run("export", "ledger", "-o", str(out))
+    assert result.exit_code == 0, result.output
+
+    wb = load_workbook(out)
+    names = wb.sheetnames
+    assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in names), names
+    assert len({n.casefold() for n in names}) == len(names)
+    sections = {wb[n]["A3"].value.removeprefix("科室名称：") for n in names}
+    assert set(renamed.values()) <= sections  # the full names, for the import
+    again = report_of(run("import", str(out), "--json"))
+    assert (again["imported"], again["updated"], again["rejected"]) == (0, 0, 0)
+    assert again["duplicates"] == 2
+
+
 def test_control_characters_never_break_the_rejects_or_an_export(  # type: ignore[no-untyped-def]
     run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -363,7 +423,7 @@ def test_control_characters_never_break_the_rejects_or_an_export(  # type: ignor
     assert (row["holder"], row["contact_name"]) == ("天津控制符公司", "张")
     out = tmp_path / "out.xlsx"
     assert run("export", "ledger", "-o", str(out)).exit_code == 0
-    assert load_workbook(out).worksheets[0].cell(5, 2).value == "天津控制符公司"
+    assert load_workbook(out)["社会事务科"].cell(5, 2).value == "天津控制符公司"
 
 
 def test_a_rejects_workbook_that_fails_leaves_the_import_reported(  # type: ignore[no-untyped-def]
@@ -388,6 +448,42 @@ def test_a_rejects_workbook_that_fails_leaves_the_import_reported(  # type: igno
     assert len(json.loads(run("ledger", "--json").stdout)) == 1  # the import stands
     logged = log_file.read_text(encoding="utf-8")
     assert "ValueError" in logged and "天津拒绝公司" not in logged and "天＊＊＊＊＊" in logged
+
+
+def test_a_workbook_open_in_excel_or_a_file_for_a_folder_is_said_in_chinese(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Windows a workbook open in Excel/WPS cannot be replaced: a permission error."""
+    rows = [licence_row(1, expires_on=date(2027, 3, 1)), licence_row(2, holder=None)]
+    folder = tmp_path / "共享"
+    folder.mkdir()
+    source = write_annex2(folder / "a.xlsx", rows)
+    (folder / "a-未导入.xlsx").write_bytes(b"last time's rejects, open in Excel")
+    out = folder / "台账.xlsx"
+    out.write_bytes(b"the copy open in Excel")
+
+    def locked(src: str, dst: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(dst))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "replace", locked)
+        result = run("export", "ledger", "-o", str(out))
+        imported = report_of(run("import", str(source), "--json"))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"错误：无法写入 {out}：没有写入权限，或该文件正在 Excel/WPS 中打开（请关闭后重试）"
+    )
+    assert out.read_bytes() == b"the copy open in Excel"  # untouched, no temporary file left
+    assert sorted(p.name for p in folder.iterdir()) == ["a-未导入.xlsx", "a.xlsx", "台账.xlsx"]
+    first = imported["problems"][0]  # the rejects workbook could not replace its old copy
+    assert "没有写入权限，或该文件正在 Excel/WPS 中打开" in first["message"]
+    assert "导入本身已完成" in first["message"] and imported["imported"] == 1
+
+    (tmp_path / "一个文件").write_text("")
+    under_a_file = run("export", "catalog", "-o", str(tmp_path / "一个文件" / "目录.xlsx"))
+    assert under_a_file.exit_code == 2
+    assert "路径中有一部分不是文件夹" in under_a_file.stderr
+    assert "File exists" not in under_a_file.stderr
 
 
 def test_the_demo_ledger_exported_and_imported_changes_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -550,3 +646,37 @@ def test_the_reader_process_does_not_outlive_a_killed_import(
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == [], "the reading process outlived the import"
+
+
+def assert_prints_on_a4(ws: Any, header_rows: str | None) -> None:
+    """A4 landscape, one page wide, the header rows on every printed page."""
+    setup = ws.page_setup
+    assert (str(setup.paperSize), setup.orientation) == (ws.PAPERSIZE_A4, "landscape"), ws.title
+    assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), ws.title
+    assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+    assert ws.print_title_rows == header_rows, ws.title
+
+
+def test_every_exported_workbook_prints_on_a4_one_page_wide(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    rows = [licence_row(1, expires_on=date(2027, 3, 1)), licence_row(2, expires_on="坏")]
+    source = write_annex2(tmp_path / "a.xlsx", rows)
+    assert run("import", str(source)).exit_code == 1  # one row rejected
+    books = {"rejects": tmp_path / "a-未导入.xlsx"}
+    for what in ("ledger", "catalog", "report"):
+        books[what] = tmp_path / f"{what}.xlsx"
+        result = run("export", what, "-o", str(books[what]))
+        assert result.exit_code == 0, result.output
+    ledger = load_workbook(books["ledger"])
+    for ws in ledger.worksheets:
+        assert_prints_on_a4(ws, "$4:$4")
+    catalog = load_workbook(books["catalog"])
+    assert_prints_on_a4(catalog["附件1"], "$3:$3")
+    assert_prints_on_a4(catalog["换证须知"], "$2:$2")
+    assert_prints_on_a4(load_workbook(books["rejects"]).worksheets[0], "$3:$3")
+    report = load_workbook(books["report"])
+    assert_prints_on_a4(report["汇总"], "$3:$3")
+    assert_prints_on_a4(report["工作量"], "$3:$3")
+    for ws in report.worksheets[1:-1]:  # a table per figure: no one header to repeat
+        assert_prints_on_a4(ws, None)

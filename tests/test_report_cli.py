@@ -16,7 +16,7 @@ from sqlalchemy import Engine, update
 
 from callqueue import cli, db
 from callqueue.db import table
-from callqueue.models import Holder
+from callqueue.models import Holder, Section
 from callqueue.reports.figures import FIGURE_LABELS, FIGURES
 
 from .report_world import CALLER, EXPECTED, SUPERVISOR, A, B, C, build, holder
@@ -190,6 +190,26 @@ def test_export_scope_and_unwritable_file(run, tmp_path: Path) -> None:  # type:
     (tmp_path / "a-file").write_text("not a folder")
     blocked = run("export", "report", "-o", str(tmp_path / "a-file" / "x.xlsx"))
     assert blocked.exit_code == 2 and "无法写入" in blocked.stderr
+
+
+def test_section_names_a_sheet_cannot_take(run, engine: Engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    long = "东丽区政务服务办公室许可证书到期前提醒服务行政审批业务第一科室"
+    renamed = {A: f"{long}[甲]", B: f"{long}/乙:*?", C: "工作量"}
+    with engine.begin() as conn:
+        for old, new in renamed.items():
+            conn.execute(
+                update(table(Section)).where(table(Section).c.name == old).values(name=new)
+            )
+    out = tmp_path / "督查统计.xlsx"
+    result = run("export", "report", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    wb = load_workbook(out)
+    names = wb.sheetnames
+    assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in names), names
+    assert len({n.casefold() for n in names}) == len(names)
+    assert (names[0], names[-1]) == ("汇总", "工作量")
+    titles = {wb[n]["A1"].value for n in names[1:-1]}
+    assert titles == {f"{name} 督查明细" for name in renamed.values()}
 
 
 def test_an_exported_workbook_is_readable_as_any_new_file_is(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

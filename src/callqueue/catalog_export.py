@@ -7,7 +7,7 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from callqueue.catalog import CatalogEntry
-from callqueue.excel import put, save_atomic, title, write_table
+from callqueue.excel import for_print, put, save_atomic, title, write_table
 
 ANNEX1_HEADERS = (
     "序号",
@@ -70,7 +70,7 @@ def export_catalog(entries: list[CatalogEntry], path: Path, *, office_name: str)
         ],
     )
     ws.freeze_panes = "A4"
-    ws.print_title_rows = "3:3"
+    for_print(ws, header_rows="3:3")
     details = wb.create_sheet("换证须知")
     title(details, row=1, text="许可证书换证须知（一次性告知内容）", columns=len(DETAIL_HEADERS))
     write_table(
@@ -94,4 +94,5 @@ def export_catalog(entries: list[CatalogEntry], path: Path, *, office_name: str)
         ],
     )
     details.freeze_panes = "A3"
+    for_print(details, header_rows="2:2")
     return save_atomic(wb, path)

@@ -8,7 +8,7 @@ import click
 
 from callqueue import catalog, db
 from callqueue.cli import EXIT_UNUSABLE, AppContext, LazyGroup, _scope, fail, main
-from callqueue.ledger.listing import ledger_rows
+from callqueue.ledger.listing import ledger_rows, ledger_sections
 
 
 @main.group(
@@ -31,16 +31,20 @@ def export_group() -> None:
 def export_ledger_cmd(obj: AppContext, section: str | None, output: Path) -> None:
     """按附件2格式导出台账，每个科室一张工作表（提醒人只导出本科室）。"""
     with db.session_scope(obj.engine(), write=False) as session:
-        rows = ledger_rows(session, today=obj.today, sections=_scope(obj, session, section).names)
+        scope = _scope(obj, session, section).names
+        rows = ledger_rows(session, today=obj.today, sections=scope)
+        sheets = ledger_sections(session, sections=scope, rows=rows)
         office = catalog.office(session)
     try:
         from callqueue.ledger.export import (
             export_ledger,
         )  # openpyxl loads only when a workbook is written
 
-        export_ledger(rows, output, office_name=office["name"])
+        export_ledger(rows, output, office_name=office["name"], sections=sheets)
     except OSError as exc:
-        fail(f"无法写入 {output}：{exc.strerror or exc}", EXIT_UNUSABLE)
+        from callqueue.excel import write_error  # loaded with the workbook writer
+
+        fail(f"无法写入 {output}：{write_error(exc)}", EXIT_UNUSABLE)
     click.echo(f"已导出 {len(rows)} 张证书到 {output}")
 
 
@@ -65,5 +69,7 @@ def export_catalog_cmd(obj: AppContext, output: Path) -> None:
 
         export_catalog(entries, output, office_name=office["name"])
     except OSError as exc:
-        fail(f"无法写入 {output}：{exc.strerror or exc}", EXIT_UNUSABLE)
+        from callqueue.excel import write_error  # loaded with the workbook writer
+
+        fail(f"无法写入 {output}：{write_error(exc)}", EXIT_UNUSABLE)
     click.echo(f"已导出 {len(entries)} 项到 {output}")

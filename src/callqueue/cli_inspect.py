@@ -218,5 +218,7 @@ def export_inspection_cmd(
 
         export_inspection(detail, output, office_name=office_name)
     except OSError as exc:
-        fail(f"无法写入 {output}：{exc.strerror or exc}", EXIT_UNUSABLE)
+        from callqueue.excel import write_error  # loaded with the workbook writer
+
+        fail(f"无法写入 {output}：{write_error(exc)}", EXIT_UNUSABLE)
     click.echo(f"已导出检查记录 {inspection_id}（{len(detail.items)} 条）到 {output}")

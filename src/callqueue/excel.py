@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,12 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
+SHEET_TITLE_MAX = 31
+SHEET_TITLE_FORBIDDEN = frozenset("[]:*?/\\")
 DATE_FORMAT = "yyyy-mm-dd"
 _THIN = Side(style="thin")
 BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -43,6 +47,24 @@ def put(cell: Cell | MergedCell, value: Any) -> Cell | MergedCell:
     elif isinstance(value, date):
         cell.number_format = DATE_FORMAT
     return cell
+
+
+def sheet_title(name: str, taken: Collection[str], *, fallback: str = "Sheet") -> str:
+    """A sheet name Excel and WPS accept for `name`, unlike any name in `taken`.
+
+    Sheet names are at most 31 characters, without `[]:*?/\\`, not starting or ending with
+    an apostrophe, and unique regardless of case; a section such as `环保/城管` or two long
+    names alike in their first 31 characters would otherwise stop the export (openpyxl
+    raises) or give a workbook Excel reports as damaged. The full name stays in the sheet.
+    """
+    kept = "".join(ch for ch in name if ch not in SHEET_TITLE_FORBIDDEN)
+    clean = ILLEGAL_CHARACTERS_RE.sub("", kept).strip().strip("'")[:SHEET_TITLE_MAX] or fallback
+    used = {t.casefold() for t in taken}
+    candidate, n = clean, 2
+    while candidate.casefold() in used:
+        suffix = f"-{n}"
+        candidate, n = clean[: SHEET_TITLE_MAX - len(suffix)].rstrip("'") + suffix, n + 1
+    return candidate
 
 
 def write_table(
@@ -73,6 +95,45 @@ def title(ws: Worksheet, *, row: int, text: str, columns: int) -> None:
     cell = put(ws.cell(row=row, column=1), text)
     cell.font, cell.alignment = TITLE_FONT, CENTER
     ws.row_dimensions[row].height = 30
+
+
+def for_print(ws: Worksheet, *, header_rows: str | None = None) -> None:
+    """Print on A4 landscape, one page wide, with `header_rows` (e.g. "4:4") atop every page.
+
+    Every workbook here is wider than an A4 page is tall; without this Excel and WPS print
+    the columns past the page on pages of their own, and the header only on the first page.
+    """
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages tall as the rows take
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.print_options.horizontalCentered = True
+    if header_rows:
+        ws.print_title_rows = header_rows
+
+
+_WRITE_ERRORS = {
+    errno.EACCES: "没有写入权限，或该文件正在 Excel/WPS 中打开（请关闭后重试）",
+    errno.EPERM: "没有写入权限，或该文件正在 Excel/WPS 中打开（请关闭后重试）",
+    errno.EROFS: "该位置只读",
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EDQUOT: "磁盘空间不足",
+    errno.ENOTDIR: "路径中有一部分不是文件夹",
+    errno.EEXIST: "路径中有一部分不是文件夹",
+    errno.EISDIR: "这是一个文件夹，请写文件名",
+    errno.ENAMETOOLONG: "文件名太长",
+    errno.ENOENT: "文件夹不存在",
+}
+
+
+def write_error(exc: OSError) -> str:
+    """Why a workbook could not be written, in words for staff (the OS says it in English).
+
+    On Windows a workbook open in Excel or WPS cannot be replaced: that is a permission error.
+    """
+    known = _WRITE_ERRORS.get(exc.errno) if exc.errno is not None else None
+    return known or exc.strerror or type(exc).__name__
 
 
 def save_atomic(wb: Workbook, path: Path) -> Path:

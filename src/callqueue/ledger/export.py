@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
 
 from callqueue.catalog import METHOD_LABELS
-from callqueue.excel import BODY_FONT, put, save_atomic, title, write_table
+from callqueue.excel import (
+    BODY_FONT,
+    for_print,
+    put,
+    save_atomic,
+    sheet_title,
+    title,
+    write_table,
+)
 from callqueue.ledger.check import ANNEX2_HEADERS, EXPORT_EXTRA_HEADERS, HEADERS
 from callqueue.ledger.listing import LedgerRow
 from callqueue.ledger.phones import display_phone
@@ -26,13 +35,21 @@ def contact_text(row: LedgerRow) -> str:
     return "；".join(parts + row.emails)
 
 
-def export_ledger(rows: list[LedgerRow], path: Path, *, office_name: str) -> Path:
+def export_ledger(
+    rows: list[LedgerRow],
+    path: Path,
+    *,
+    office_name: str,
+    sections: Sequence[str] = (),
+) -> Path:
     """Write `rows` as 附件2, a sheet per section, dates as real date cells.
 
     Args:
         rows: from `ledger_rows`, in section order.
         path: the .xlsx to write (replaced atomically; a failure leaves no partial file).
         office_name: for the title.
+        sections: sections that get a sheet even with no certificate (`ledger_sections`),
+            in sheet order; a section of `rows` not named here follows them.
 
     Returns:
         The written path.
@@ -41,13 +58,14 @@ def export_ledger(rows: list[LedgerRow], path: Path, *, office_name: str) -> Pat
     default = wb.active
     assert default is not None
     wb.remove(default)
-    by_section: dict[str, list[LedgerRow]] = {}
+    by_section: dict[str, list[LedgerRow]] = {name: [] for name in sections}
     for row in rows:
         by_section.setdefault(row.section, []).append(row)
     if not by_section:
         by_section[""] = []
     for section, section_rows in by_section.items():
-        ws = wb.create_sheet(section[:31] or "台账")
+        # The sheet's name may be shortened; 科室名称 below keeps the section's full name.
+        ws = wb.create_sheet(sheet_title(section, wb.sheetnames, fallback="台账"))
         put(ws.cell(row=1, column=1), "附件2").font = BODY_FONT
         headers = HEADERS_OUT
         title(ws, row=2, text=f"{office_name}许可证书到期前提醒台账", columns=len(headers))
@@ -73,5 +91,5 @@ def export_ledger(rows: list[LedgerRow], path: Path, *, office_name: str) -> Pat
         ]
         write_table(ws, first_row=4, headers=headers, rows=body, widths=WIDTHS)
         ws.freeze_panes = "C5"
-        ws.print_title_rows = "4:4"
+        for_print(ws, header_rows="4:4")
     return save_atomic(wb, path)

@@ -22,6 +22,7 @@ from callqueue.models import (
     Holder,
     Reminder,
     Section,
+    SectionKind,
     Staff,
 )
 
@@ -73,6 +74,30 @@ class LedgerRow:
 def certificate_count(session: Session) -> int:
     """How many certificates the database holds."""
     return int(session.execute(select(func.count()).select_from(table(Certificate))).scalar_one())
+
+
+def ledger_sections(
+    session: Session, *, sections: Sequence[str] | None, rows: Sequence[LedgerRow]
+) -> list[str]:
+    """The sections an exported ledger has a sheet for, empty ones included.
+
+    Args:
+        session: a read session.
+        sections: the sections asked for (each gets a sheet); None for every approval
+            section, as `callqueue report` counts them.
+        rows: the listed certificates: a section holding one always gets its sheet.
+
+    Returns:
+        Section names, those asked for in their order, otherwise in name order.
+    """
+    listed = list(dict.fromkeys(r.section for r in rows))
+    if sections is not None:
+        return list(dict.fromkeys([*sections, *listed]))
+    sec = table(Section)
+    approval = session.execute(
+        select(sec.c.name).where(sec.c.kind == SectionKind.APPROVAL.value)
+    ).scalars()
+    return sorted({*approval, *listed})
 
 
 def ledger_rows(

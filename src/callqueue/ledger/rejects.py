@@ -5,9 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from callqueue.excel import BODY_FONT, WRAP, put, save_atomic, title, write_table
+from callqueue.excel import (
+    BODY_FONT,
+    WRAP,
+    for_print,
+    put,
+    save_atomic,
+    sheet_title,
+    title,
+    write_table,
+)
 from callqueue.ledger.check import ANNEX2_KEYS, HEADERS, REASON_HEADER, RejectedRow
 
 EXTRA_KEYS = ("number", "email", "note")
@@ -34,7 +42,7 @@ def write_rejects(rows: list[RejectedRow], path: Path, *, office_name: str) -> P
     for r in rows:
         by_sheet.setdefault((r.sheet, r.section), []).append(r)
     for (sheet, _), sheet_rows in by_sheet.items():
-        ws = wb.create_sheet(_sheet_title(sheet, wb.sheetnames))
+        ws = wb.create_sheet(sheet_title(sheet, wb.sheetnames))
         keys = list(ANNEX2_KEYS) + [k for k in EXTRA_KEYS if any(k in r.values for r in sheet_rows)]
         headers = [HEADERS[k] for k in keys] + [REASON_HEADER]
         title(
@@ -59,13 +67,5 @@ def write_rejects(rows: list[RejectedRow], path: Path, *, office_name: str) -> P
         for row in ws.iter_rows(min_row=4, min_col=len(headers), max_col=len(headers)):
             row[0].alignment = WRAP
         ws.freeze_panes = "A4"
+        for_print(ws, header_rows="3:3")
     return save_atomic(wb, path)
-
-
-def _sheet_title(name: str, taken: list[str]) -> str:
-    kept = "".join(ch for ch in name if ch not in "[]:*?/\\")
-    clean = ILLEGAL_CHARACTERS_RE.sub("", kept)[:31] or "Sheet"
-    candidate, n = clean, 2
-    while candidate in taken:
-        candidate, n = f"{clean[:28]}-{n}", n + 1
-    return candidate

@@ -291,15 +291,15 @@ def save_rejects(session: Session, report: ImportReport) -> str | None:
     if not report.rejects_file:
         return None
     office = catalog.office(session)
-    from callqueue.ledger.rejects import (
-        write_rejects,
-    )  # openpyxl loads only when a workbook is written
+    # openpyxl loads only when a workbook is written
+    from callqueue.excel import write_error
+    from callqueue.ledger.rejects import write_rejects
 
     try:
         write_rejects(report.rejected_rows, Path(report.rejects_file), office_name=office["name"])
     except Exception as exc:  # noqa: BLE001 - the committed import must still be reported
         if isinstance(exc, OSError):
-            why = exc.strerror or type(exc).__name__
+            why = write_error(exc)
         else:
             log.error("rejects workbook not written", exc_info=exc)
             why = f"程序内部错误 {type(exc).__name__}，详见日志"

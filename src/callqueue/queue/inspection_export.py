@@ -12,6 +12,7 @@ from callqueue.excel import (
     BORDER,
     HEADER_FONT,
     WRAP,
+    for_print,
     put,
     save_atomic,
     title,
@@ -36,7 +37,8 @@ HEADERS = (
     "检查人",
     "检查日期",
 )
-WIDTHS = (6, 28, 20, 14, 12, 12, 12, 14, 10, 8, 60, 10, 30, 10, 12)
+# Column A holds 序号 below and the header block's labels (检查编号, 抽样数量) above.
+WIDTHS = (10, 28, 20, 14, 12, 12, 12, 14, 10, 8, 60, 10, 30, 10, 12)
 TABLE_ROW = 10
 """The row the item table's header is on (the header block above it has 8 rows and a gap)."""
 
@@ -106,4 +108,5 @@ def export_inspection(detail: InspectionDetail, path: Path, *, office_name: str)
         widths=WIDTHS,
     )
     ws.freeze_panes = f"C{TABLE_ROW + 1}"
+    for_print(ws, header_rows=f"{TABLE_ROW}:{TABLE_ROW}")
     return save_atomic(wb, path)

@@ -14,7 +14,15 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session
 
 from callqueue.calendar import WorkCalendar
-from callqueue.excel import HEADER_FONT, put, save_atomic, title, write_table
+from callqueue.excel import (
+    HEADER_FONT,
+    for_print,
+    put,
+    save_atomic,
+    sheet_title,
+    title,
+    write_table,
+)
 from callqueue.queue.reminders import STATE_LABELS
 from callqueue.reports.figures import (
     FIGURE_LABELS,
@@ -115,6 +123,7 @@ def _summary(ws: Worksheet, book: ReportBook) -> None:
             cell.number_format = "0.0%"
     ws.cell(row=end - 1, column=1).font = HEADER_FONT
     ws.freeze_panes = "B4"
+    for_print(ws, header_rows="3:3")
 
 
 def _section_sheet(
@@ -149,6 +158,7 @@ def _section_sheet(
             widths=LIST_WIDTHS,
         )
         row += 1
+    for_print(ws)  # a table per figure, each with its own header: none repeats
 
 
 def _workload(ws: Worksheet, book: ReportBook) -> None:
@@ -170,6 +180,8 @@ def _workload(ws: Worksheet, book: ReportBook) -> None:
     chart.add_data(data, titles_from_data=True)
     chart.set_categories(weeks)
     ws.add_chart(chart, f"{get_column_letter(len(headers) + 2)}3")
+    ws.freeze_panes = "B4"
+    for_print(ws, header_rows="3:3")
 
 
 def write_workbook(book: ReportBook, path: Path) -> Path:
@@ -180,8 +192,8 @@ def write_workbook(book: ReportBook, path: Path) -> Path:
     ws.title = SUMMARY_SHEET
     _summary(ws, book)
     for figures in book.report.sections:
-        _section_sheet(
-            wb.create_sheet(figures.section[:31]), figures, book.lists[figures.section], book.limit
-        )
+        # The workload sheet's name stays free; the sheet's title keeps the section's full name.
+        name = sheet_title(figures.section, [*wb.sheetnames, WORKLOAD_SHEET])
+        _section_sheet(wb.create_sheet(name), figures, book.lists[figures.section], book.limit)
     _workload(wb.create_sheet(WORKLOAD_SHEET), book)
     return save_atomic(wb, path)
