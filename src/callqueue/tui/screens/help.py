@@ -66,7 +66,9 @@ class HelpScreen(ModalScreen[None]):
         table = Table(show_header=True, header_style="bold", box=None, expand=True)
         table.add_column("按键", no_wrap=True)
         table.add_column("功能", no_wrap=True)
-        table.add_column("说明")
+        # Chinese has no spaces to wrap at: without folding, a long explanation lost its end
+        # to an ellipsis in a narrow terminal.
+        table.add_column("说明", overflow="fold")
         for row in self.rows:
             table.add_row(row[0], row[1], Text(row[2]))
         with VerticalScroll(classes="dialog-box", id="help-box"):
