@@ -75,3 +75,13 @@ async def test_every_screen_has_its_help(engine: Engine, tmp_path: Path) -> None
 def footer_line(app: CallqueueApp) -> str:
     """The screen's last line: the footer's keys."""
     return app.screen._compositor.render_strips()[-1].text
+
+
+def test_the_call_screens_notes_say_what_its_marks_mean() -> None:
+    from callqueue.tui.screens.queue import QueueScreen
+
+    marks = next(n for n in QueueScreen.HELP_NOTES if n.startswith("标记"))
+    # A holder is claimed whole, across sections: a colleague of another section calling it
+    # also shows as 他人处理中 (the note said 同科室, the same section only).
+    assert "同科室" not in marks and "不论哪个科室" in marks
+    assert "认领中" in marks
