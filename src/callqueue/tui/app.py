@@ -25,7 +25,7 @@ from callqueue.tui.messages import (
     StaffListed,
     StaffMissing,
 )
-from callqueue.tui.screens.help import key_name
+from callqueue.tui.screens.help import HelpScreen, help_rows, key_name
 from callqueue.tui.screens.pin_dialog import PinDialog
 from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.screens.side import SideScreen
@@ -73,6 +73,7 @@ class CallqueueApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "许可证书到期前提醒"
     BINDINGS = [
+        Binding("question_mark", "help", "帮助", tooltip="本界面的按键及说明", id="app.help"),
         Binding("q", "quit", "退出", tooltip="退出程序", id="quit"),
         # Named here, Textual does not add its own, English, one. Footers do not show it: a
         # Chinese label docked over the keys loses a character where they end (Textual cuts
@@ -244,6 +245,11 @@ class CallqueueApp(App[None]):
             assert self.desk is not None
             return True if roles.may_inspect(self.desk.staff.role) else None
         return True
+
+    def action_help(self) -> None:
+        """Every key of the screen in view (and the app's that work there), and its notes."""
+        notes: tuple[str, ...] = getattr(self.screen, "HELP_NOTES", ())
+        self.push_screen(HelpScreen(help_rows(self, self.screen), notes))
 
     def action_search(self) -> None:
         """Open the search screen, or go back to the one already open (from a record)."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.keys import key_to_character
@@ -18,21 +19,15 @@ KEY_NAMES = {
     "slash": "/",
     "escape": "Esc",
     "enter": "回车",
-    "ctrl+s": "Ctrl+S",
-    "ctrl+p": "Ctrl+P",
+    "pagedown": "PgDn",
+    "pageup": "PgUp",
 }
-NOTES = (
-    "列表按队列顺序排列：到时的回电（本人的优先）→ 待联系和到时的重拨（按申请截止日、期满日、已拨次数）。",
-    "标记：回电＝约定的回电时间已到；重拨＝无人接听后到了重拨时间；补录＝导入时提醒日已过；"
-    "跟进＝已告知但尚未换证，申请截止前再次跟进；他人处理中＝同科室其他人正在通话。",
-    "剩余天数：距申请截止日的天数；黄色为 10 天以内，红色为已过截止日。",
-    "一次性告知：按右侧卡片逐项讲清期满日期、申请截止日期、办理地点、咨询电话和所需材料，"
-    "讲到一项材料就在清单中勾选（Tab 进入清单，空格勾选），再按 1 保存。",
-)
 
 
 def key_name(key: str) -> str:
     """A key as staff read it on the keyboard (`/` and `]`, not `slash`, `right_square_bracket`)."""
+    if key.startswith("ctrl+"):
+        return "Ctrl+" + key_name(key.removeprefix("ctrl+")).upper()
     return KEY_NAMES.get(key) or key_to_character(key) or key
 
 
@@ -40,41 +35,62 @@ def _key(binding: Binding) -> str:
     return "、".join(key_name(k) for k in binding.key.split(","))
 
 
+def _ours(bindings: Iterable[object]) -> Iterator[Binding]:
+    """The bindings staff read about: named in Chinese (not Textual's own Focus Next, Copy…)."""
+    for b in bindings:
+        if isinstance(b, Binding) and b.description and not b.description.isascii():
+            yield b
+
+
+def help_rows(app: App[Any], screen: Screen[Any]) -> list[tuple[str, str, str]]:
+    """Key, name, explanation of every key of `screen` and of the app's keys that work there.
+
+    The screen's own keys include those of the screens it is built on (Esc 返回 of a side
+    screen), a subclass's binding of a key replacing its base's. Of the app's keys, those
+    hidden on this screen are left out (the key of the screen itself, search before
+    signing in). Call it while `screen` is the app's screen: what the app allows depends on it.
+    """
+    found: dict[str, Binding] = {}
+    for cls in reversed(type(screen).__mro__):
+        for b in _ours(cls.__dict__.get("BINDINGS", ())):
+            found[b.key] = b
+    for b in _ours(app.BINDINGS):
+        if b.key not in found and app.check_action(b.action, ()) is not False:
+            found[b.key] = b
+    return [(_key(b), b.description, b.tooltip or "") for b in found.values()]
+
+
 class HelpScreen(ModalScreen[None]):
-    """帮助：the keys of the screen it was opened from, and of the app."""
+    """帮助：the keys of the screen it was opened from, and of the app; notes on that screen."""
 
     BINDINGS = [
         Binding("escape,question_mark,q", "close", "关闭", tooltip="关闭帮助", id="help.close")
     ]
 
-    def __init__(self, under: Screen[Any]) -> None:
+    def __init__(self, rows: list[tuple[str, str, str]], notes: Sequence[str] = ()) -> None:
         super().__init__()
-        self.under = under
-
-    @property
-    def rows(self) -> list[tuple[str, str, str]]:
-        """Key, name, explanation of every binding of the screen below and of the app."""
-        bindings = [*self.under.BINDINGS, *self.app.BINDINGS]
-        return [
-            (_key(b), b.description, b.tooltip or "")
-            for b in bindings
-            if isinstance(b, Binding) and b.description
-        ]
+        self.rows = rows
+        """Key, name, explanation: see `help_rows`."""
+        self.notes = notes
+        """What the screen below shows, in a few sentences."""
 
     def compose(self) -> ComposeResult:
         """A table of keys, then notes."""
         table = Table(show_header=True, header_style="bold", box=None, expand=True)
         table.add_column("按键", no_wrap=True)
         table.add_column("功能", no_wrap=True)
-        table.add_column("说明")
+        # Chinese has no spaces to wrap at: without folding, a long explanation lost its end
+        # to an ellipsis in a narrow terminal.
+        table.add_column("说明", overflow="fold")
         for row in self.rows:
             table.add_row(row[0], row[1], Text(row[2]))
         with VerticalScroll(classes="dialog-box", id="help-box"):
             yield Static(Text("帮助（↑↓ 翻看 · Esc 关闭）", style="bold"))
             yield Static(table)
-            with Vertical(id="help-notes"):
-                for note in NOTES:
-                    yield Static(Text(note), classes="help-note")
+            if self.notes:
+                with Vertical(id="help-notes"):
+                    for note in self.notes:
+                        yield Static(Text(note), classes="help-note")
 
     def action_close(self) -> None:
         """Back to the screen below."""

@@ -21,7 +21,6 @@ from callqueue.queue.claims import QueueFilter
 from callqueue.tui.collector import IDLE
 from callqueue.tui.desk import PAGE_SIZE, Desk, failure_text
 from callqueue.tui.screens.filter import FilterDialog
-from callqueue.tui.screens.help import HelpScreen
 from callqueue.tui.screens.outcome_keys import NEEDS_CLAIM, OUTCOME_BINDINGS, OutcomeFlow
 from callqueue.tui.screens.queue_handlers import QueueHandlers
 from callqueue.tui.widgets.entry_detail import EntryDetail
@@ -29,11 +28,23 @@ from callqueue.tui.widgets.footer import CalmFooter
 from callqueue.tui.widgets.inform_card import InformCard
 from callqueue.tui.widgets.queue_table import QueueTable
 
+NOTES = (
+    "列表按队列顺序排列：到时的回电（本人的优先）→ 待联系和到时的重拨（按申请截止日、期满日、已拨次数）。",
+    "标记：回电＝约定的回电时间已到；重拨＝无人接听后到了重拨时间；补录＝导入时提醒日已过；"
+    "跟进＝已告知但尚未换证，申请截止前再次跟进；认领中＝本人正在联系；"
+    "他人处理中＝其他人正在联系该单位（不论哪个科室）。",
+    "剩余天数：距申请截止日的天数；黄色为 10 天以内，红色为已过截止日。",
+    "一次性告知：按右侧卡片逐项讲清期满日期、申请截止日期、办理地点、咨询电话和所需材料，"
+    "讲到一项材料就在清单中勾选（Tab 进入清单，空格勾选），再按 1 保存。",
+)
+"""What the help (`?`) says of the call screen besides its keys."""
 EMAIL_HELP = "向认领的单位发送一次性告知邮件，然后认领下一户（单位需有有效邮箱）"
 
 
 class QueueScreen(QueueHandlers):
     """呼叫队列：one staff member's section queue."""
+
+    HELP_NOTES = NOTES
 
     BINDINGS = [
         Binding("n", "claim_next", "下一户", tooltip="认领队列中的下一户", id="queue.next"),
@@ -66,7 +77,7 @@ class QueueScreen(QueueHandlers):
             id="queue.section",
             show=False,
         ),
-        Binding("question_mark", "help", "帮助", tooltip="所有按键及说明", id="queue.help"),
+        Binding("question_mark", "app.help", "帮助", tooltip="本界面的按键及说明", id="queue.help"),
     ]
 
     def __init__(self, desk: Desk) -> None:
@@ -241,10 +252,6 @@ class QueueScreen(QueueHandlers):
         self.busy = True
         self._status("正在切换科室…")
         self.switch_section()
-
-    def action_help(self) -> None:
-        """Show every key and what it does."""
-        self.app.push_screen(HelpScreen(self))
 
     def _can_email(self) -> bool:
         """A claimed holder with a valid address (as far as its briefing says), and no write."""
