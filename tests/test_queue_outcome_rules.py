@@ -440,6 +440,35 @@ def test_one_wrong_number_when_the_certificates_have_different_contacts(
     assert [r.state for r in results] == ["retry", "retry"]
 
 
+def test_a_wrong_number_two_contacts_share_is_wrong_for_both(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The ledger names 王经理 for one certificate and 王总 for another, with one number: a
+    wrong number marks it under both names, so it is not the "next number" to dial."""
+    holder = "东丽区第001号公司"
+    build(
+        engine,
+        tmp_path,
+        [
+            due_row(1, contact_name="王经理", contact="13800000001"),
+            due_row(
+                2,
+                holder=holder,
+                certificate=SECOND_PERMIT,
+                contact_name="王总",
+                contact="13800000001",
+            ),
+        ],
+    )
+    d = desk(engine)
+    entry = d.claim_next()
+    assert entry is not None and len(entry.reminders) == 2
+    results = d.record(entry, "wrong_number", OutcomeInput())
+    assert invalid_numbers(engine) == ["+8613800000001", "+8613800000001"]
+    assert [reminder(engine, rid).needs_repair for rid in entry.reminders] == [True, True]
+    assert all("需补充联系方式" in r.message for r in results)
+
+
 def test_email_of_another_contact_of_the_holder_counts(engine: Engine, tmp_path: Path) -> None:
     """Emails go to every contact of the holder, so a wrong last number or three unanswered
     calls send the reminder to email, not to repair or the unreachable list."""

@@ -242,6 +242,33 @@ def test_mark_invalid_with_a_number_left_changes_no_reminder(
     assert audit_actions(engine)[-1] == ("contact.phone_invalid", "contactphone", str(first["id"]))
 
 
+def test_mark_invalid_marks_the_same_number_of_another_contact(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """王总 has the number 王经理 has: marked invalid once, it is invalid for both."""
+    from callqueue.models import Contact
+
+    world(engine, tmp_path)
+    first = phones(engine, TWO_PHONES)[0]
+    with db.session_scope(engine, write=True) as session:
+        other = Contact(holder_id=holder_id(engine, TWO_PHONES), name="王总", created_at=NOW)
+        session.add(other)
+        session.flush()
+        assert other.id is not None
+        session.add(
+            ContactPhone(contact_id=other.id, e164=first["e164"], extension=first["extension"])
+        )
+    with db.session_scope(engine, write=True) as session:
+        fix = mark_phone_invalid(
+            session, phone_id=first["id"], viewer=viewer(engine), now=NOW, reason="空号"
+        )
+    assert "另有 1 位联系人登记了这个号码，一并标记" in fix.message
+    after = phones(engine, TWO_PHONES)
+    same = [p for p in after if p["e164"] == first["e164"]]
+    assert [(p["invalid"], p["invalid_reason"]) for p in same] == [(True, "空号")] * 2
+    assert [p["invalid"] for p in after if p["e164"] != first["e164"]] == [False]
+
+
 def test_mark_last_number_invalid_flags_repair_like_wrong_number(
     engine: Engine, tmp_path: Path
 ) -> None:

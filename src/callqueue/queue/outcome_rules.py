@@ -16,7 +16,6 @@ from callqueue.models import (
     Attempt,
     CertificateStatus,
     Channel,
-    ContactPhone,
     Outcome,
     Reminder,
     ReminderState,
@@ -203,14 +202,15 @@ def _wrong_number(
         target = data.phone_id  # already invalid: marked by this same call for another certificate
     else:
         raise OutcomeRefused(f"号码 {data.phone_id} 不属于此单位")
+    wrong: list[int] = []
     if target in valid:
-        phone = session.get(ContactPhone, target)
-        assert phone is not None
-        phone.invalid, phone.invalid_reason = True, f"号码有误（{when:%Y-%m-%d}）"
-        session.add(phone)
-        session.flush()
+        # The same number under another contact person of the holder is just as wrong.
+        wrong = reach.same_number(session, r.holder_id, target)
+        reach.mark_invalid(session, wrong, f"号码有误（{when:%Y-%m-%d}）")
         result.details["phone_invalid"] = target
-    left = [i for i in valid if i != target]
+        if len(wrong) > 1:
+            result.details["also_invalid"] = [i for i in wrong if i != target]
+    left = [i for i in valid if i != target and i not in wrong]
     if left:
         r.state, r.next_action_at = ReminderState.RETRY, when
         result.message = "号码已标记有误；请拨打下一个号码"

@@ -11,7 +11,7 @@ reminder is audited.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -61,6 +61,33 @@ def valid_phones(session: Session, holder_id: int, first_contact: int | None = N
             .order_by(case((ct.c.id == first_contact, 0), else_=1), ct.c.id, p.c.position, p.c.id)
         ).scalars()
     )
+
+
+def same_number(session: Session, holder_id: int, phone_id: int) -> list[int]:
+    """The holder's valid numbers equal to `phone_id`'s (same number and extension), itself
+    included while valid: a ledger often names the same number under two contact persons
+    (王经理 for one certificate, 王总 for another), and a number found wrong is wrong for all.
+    """
+    ct, p = table(Contact), table(ContactPhone)
+    it = select(p.c.e164, p.c.extension).where(p.c.id == phone_id).subquery()
+    return list(
+        session.execute(
+            select(p.c.id)
+            .join(ct, ct.c.id == p.c.contact_id)
+            .join(it, (it.c.e164 == p.c.e164) & (it.c.extension == p.c.extension))
+            .where(ct.c.holder_id == holder_id, p.c.invalid.is_(False))
+            .order_by(p.c.id)
+        ).scalars()
+    )
+
+
+def mark_invalid(session: Session, phone_ids: Sequence[int], reason: str) -> None:
+    """Mark the numbers `phone_ids` invalid with `reason`."""
+    if phone_ids:
+        p = table(ContactPhone)
+        session.execute(
+            update(p).where(p.c.id.in_(list(phone_ids))).values(invalid=True, invalid_reason=reason)
+        )
 
 
 def holder_phones(session: Session, holder_id: int) -> set[int]:

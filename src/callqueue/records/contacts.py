@@ -60,9 +60,10 @@ def mark_phone_invalid(
     if phone.invalid:
         raise RecordRefused(f"号码 {shown} 已标记为无效")
     why = reason.strip() or f"人工标记无效（{now:%Y-%m-%d}）"
-    phone.invalid, phone.invalid_reason = True, why
-    session.add(phone)
-    session.flush()
+    # The same number under another contact person of the holder is just as invalid.
+    same = reach.same_number(session, holder_id, phone_id)
+    reach.mark_invalid(session, same, why)
+    session.refresh(phone)
     flagged: list[int] = []
     emailed: list[int] = []
     if not reach.has_valid_phone(session, holder_id):
@@ -85,6 +86,7 @@ def mark_phone_invalid(
             "invalid": True,
             "reason": why,
             "phone": mask_phone(phone.e164),
+            "same_number": [i for i in same if i != phone_id],
             "needs_repair": flagged,
             "to_email": emailed,
         },
@@ -93,6 +95,8 @@ def mark_phone_invalid(
         at=now,
     )
     message = f"号码 {shown} 已标记为无效"
+    if len(same) > 1:
+        message += f"（该单位另有 {len(same) - 1} 位联系人登记了这个号码，一并标记）"
     if flagged:
         message += f"；没有其他联系方式，{len(flagged)} 条提醒需补充联系方式"
     elif emailed:
