@@ -139,6 +139,37 @@ def test_reimport_is_idempotent_and_updates_changed_contacts(
     assert count(engine, Certificate) == before[Certificate]
 
 
+def test_a_number_marked_wrong_is_not_brought_back_under_another_contact_name(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The office marked 13800000001 wrong; the old ledger still lists it, now under 王总
+    (a renamed contact) and for a new certificate: it stays wrong, and the rows say so."""
+    first = licence_row(1, expires_on=date(2027, 6, 1))
+    path = write_annex2(tmp_path / "a.xlsx", [first], section=SECTION)
+    assert run_import(engine, path).imported == 1
+    p, r = table(ContactPhone), table(Reminder)
+    with db.session_scope(engine, write=True) as session:
+        session.execute(update(p).values(invalid=True, invalid_reason="号码有误"))
+        session.execute(update(r).values(needs_repair=True))  # as the wrong number left it
+    again = write_annex2(
+        tmp_path / "b.xlsx",
+        [
+            {**first, "contact_name": "王总"},
+            licence_row(1, certificate="卫生许可证", contact_name="李会计"),
+        ],
+        section=SECTION,
+    )
+    report = run_import(engine, again)
+    assert accounted(report) and report.imported == 1 and report.rejected == 0
+    said = [x.message for x in report.problems if "已在该单位标记为无效" in x.message]
+    assert len(said) == 2 and all("138****0001" in m for m in said)
+    with db.session_scope(engine, write=False) as session:
+        numbers = session.execute(select(p.c.e164, p.c.invalid)).all()
+        assert numbers == [("+8613800000001", True)]
+        repair = session.execute(select(r.c.needs_repair).order_by(r.c.id)).scalars().all()
+        assert repair == [True, True]  # nothing else reaches the holder
+
+
 def test_bad_rows_are_rejected_with_reasons_and_a_rejects_workbook(
     engine: Engine, tmp_path: Path
 ) -> None:

@@ -48,6 +48,10 @@ class Existing:
     the file is its renewal, made late)."""
     numbered: dict[tuple[int, int, str], dict[str, Any]] = field(default_factory=dict)
     """(holder, item, 证书编号) -> the newest certificate not closed with that number."""
+    invalid: dict[int, set[tuple[str, str]]] = field(default_factory=dict)
+    """holder -> the numbers (e164, extension) marked invalid under any of its contacts."""
+    reachable: set[int] = field(default_factory=set)
+    """Holders with a valid number or address under a valid contact."""
 
 
 _OPEN = (CertificateStatus.ACTIVE.value, CertificateStatus.LAPSED.value)
@@ -65,36 +69,39 @@ def load_existing(session: Session, keys: Iterable[str], ex: Existing) -> None:
         holders.update({k: i for i, k in rows})
     ex.holders.update(holders)
     ids = sorted(holders.values())
-    contact_ids: set[int] = set()
+    holder_of: dict[int, int] = {}  # contact -> holder
+    valid_contacts: set[int] = set()
+    ct = table(Contact).c
     for part in chunks(ids):
-        for cid, hid, name in session.execute(
-            select(table(Contact).c.id, table(Contact).c.holder_id, table(Contact).c.name).where(
-                table(Contact).c.holder_id.in_(part)
-            )
+        for cid, hid, name, invalid in session.execute(
+            select(ct.id, ct.holder_id, ct.name, ct.invalid).where(ct.holder_id.in_(part))
         ):
             ex.contacts.setdefault((hid, name), cid)
             ex.contact_names[cid] = name
-            contact_ids.add(cid)
+            holder_of[cid] = hid
+            if not invalid:
+                valid_contacts.add(cid)
         for row in session.execute(_certificates().where(table(Certificate).c.holder_id.in_(part))):
             cert = dict(row._mapping)
             ex.certs[(cert["holder_id"], cert["catalog_item_id"], cert["expires_on"])] = cert
             if cert["status"] in _OPEN:
                 keep_open(ex, cert)
-    for part in chunks(sorted(contact_ids)):
-        for cid, e164, ext in session.execute(
-            select(
-                table(ContactPhone).c.contact_id,
-                table(ContactPhone).c.e164,
-                table(ContactPhone).c.extension,
-            ).where(table(ContactPhone).c.contact_id.in_(part))
+    p, e = table(ContactPhone).c, table(ContactEmail).c
+    for part in chunks(sorted(holder_of)):
+        for cid, e164, ext, invalid in session.execute(
+            select(p.contact_id, p.e164, p.extension, p.invalid).where(p.contact_id.in_(part))
         ):
             ex.phones.setdefault(cid, set()).add((e164, ext))
-        for cid, address in session.execute(
-            select(table(ContactEmail).c.contact_id, table(ContactEmail).c.address).where(
-                table(ContactEmail).c.contact_id.in_(part)
-            )
+            if invalid:
+                ex.invalid.setdefault(holder_of[cid], set()).add((e164, ext))
+            elif cid in valid_contacts:
+                ex.reachable.add(holder_of[cid])
+        for cid, address, invalid in session.execute(
+            select(e.contact_id, e.address, e.invalid).where(e.contact_id.in_(part))
         ):
             ex.emails.setdefault(cid, set()).add(address)
+            if not invalid and cid in valid_contacts:
+                ex.reachable.add(holder_of[cid])
 
 
 def _certificates() -> Select[Any]:
@@ -129,17 +136,39 @@ EMAIL_COLUMNS = ("contact_id", "address", "position")
 EMAIL_FIXED = {"invalid": False, "invalid_reason": ""}
 
 
-def new_phones(cid: int, phones: Iterable[tuple[str, ...]], ex: Existing) -> list[tuple[Any, ...]]:
-    """The rows of `phones` (Phone or its plain tuple) that contact `cid` does not have yet,
-    in PHONE_COLUMNS order."""
+def new_phones(
+    cid: int,
+    phones: Iterable[tuple[str, ...]],
+    ex: Existing,
+    hid: int,
+    refused: list[str] | None = None,
+) -> list[tuple[Any, ...]]:
+    """The rows of `phones` (Phone or its plain tuple) that contact `cid` of holder `hid` does
+    not have yet, in PHONE_COLUMNS order.
+
+    A number the holder has marked invalid (a wrong number, under this or another contact
+    person) is not added again: an old ledger still lists it. Its E.164 goes to `refused`.
+    """
     have = ex.phones.setdefault(cid, set())
+    wrong = ex.invalid.get(hid)
     out = []
     for e164, extension, raw, kind in phones:
         if (e164, extension) in have:
             continue
         have.add((e164, extension))
+        if wrong is not None and (e164, extension) in wrong:
+            if refused is not None:
+                refused.append(e164)
+            continue
         out.append((cid, e164, extension, raw[:100], kind, len(have)))
     return out
+
+
+def refused_phones(sheet: str, row: int, refused: Iterable[str]) -> Problem:
+    """The warning for a row whose numbers the holder has marked invalid."""
+    shown = "、".join(mask_phone(e) for e in refused)
+    said = f"号码 {shown} 已在该单位标记为无效，未导入；如已核实可用，请在单位记录中添加"
+    return Problem(sheet, row, "contact", None, "warning", said)
 
 
 def new_emails(cid: int, emails: Iterable[str], ex: Existing) -> list[tuple[Any, ...]]:
@@ -193,7 +222,10 @@ def update_existing(
         if earlier is None or cid is None:
             cid = target
     other = target != cid  # another contact of the holder, not the certificate's
-    phones = new_phones(target, r.phones, ex)
+    refused: list[str] = []
+    phones = new_phones(target, r.phones, ex, hid, refused)
+    if refused:
+        problems.append(refused_phones(r.sheet, r.row, refused))
     emails = new_emails(target, r.emails, ex)
     changes: dict[str, Any] = {}
     if cid != cert["contact_id"]:

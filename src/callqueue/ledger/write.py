@@ -36,6 +36,7 @@ from callqueue.ledger.existing import (
     new_emails,
     new_phones,
     older_than,
+    refused_phones,
     renewed_by,
     update_existing,
 )
@@ -320,11 +321,15 @@ class RowWriter:
         phone_rows: list[tuple[Any, ...]] = []
         email_rows: list[tuple[Any, ...]] = []
         cert_rows: list[tuple[Any, ...]] = []
+        invalid = ex.invalid  # numbers the file's known holders have marked wrong: rarely any
+        repair: set[int] = set()  # rows left with no valid way to reach the holder
         for r, hid in zip(creating, holder_ids, strict=True):
             item, expires_on = r[_ITEM], r[_EXPIRES]
             cid = ex.contacts[(hid, r[_CONTACT_NAME])]
-            if r[_PHONES]:
-                phone_rows += new_phones(cid, r[_PHONES], ex)
+            if hid in invalid:
+                self._known_wrong(r, cid, hid, len(cert_rows), phone_rows, repair)
+            elif r[_PHONES]:
+                phone_rows += new_phones(cid, r[_PHONES], ex, hid)
             if r[_EMAILS]:
                 email_rows += new_emails(cid, r[_EMAILS], ex)
             cert_rows.append(
@@ -357,7 +362,8 @@ class RowWriter:
         )
         plans, staff, created = self.plans, self.staff, self.created
         reminder_rows: list[tuple[Any, ...]] = []
-        for r, cert_id, hid, cert in zip(creating, cert_ids, holder_ids, cert_rows, strict=True):
+        rows = zip(creating, cert_ids, holder_ids, cert_rows, strict=True)
+        for n, (r, cert_id, hid, cert) in enumerate(rows):
             item, expires_on = r[_ITEM], r[_EXPIRES]
             when = plan_key(r)
             planned = plans.get(when)
@@ -369,7 +375,14 @@ class RowWriter:
             reminded = reminded_on if reminded_on and reminded_on <= today else None
             # A certificate a later row of the file renews is closed by `finish`.
             reminder_rows.append(
-                (cert_id, hid, cert[_CERT_SECTION], item.method, expires_on, r[_NEEDS_REPAIR])
+                (
+                    cert_id,
+                    hid,
+                    cert[_CERT_SECTION],
+                    item.method,
+                    expires_on,
+                    r[_NEEDS_REPAIR] or n in repair,
+                )
                 + planned
                 + (reminded, r[_CHANNEL], staff.get(r[_REMINDED_BY]))
             )
@@ -380,6 +393,31 @@ class RowWriter:
             session, Reminder, _REMINDER_COLUMNS, reminder_rows, _reminder_fixed(self.now), memo
         )
         self.result.imported += len(creating)
+
+    def _known_wrong(
+        self,
+        r: tuple[Any, ...],
+        cid: int,
+        hid: int,
+        n: int,
+        phone_rows: list[tuple[Any, ...]],
+        repair: set[int],
+    ) -> None:
+        """The phones of row `r` (the `n`-th created) of a holder with numbers marked wrong:
+        those are not added again (said), and a row left with none and no address, of a
+        holder with no other way to reach it, needs its contact details repaired."""
+        ex = self.ex
+        refused: list[str] = []
+        if r[_PHONES]:
+            added = new_phones(cid, r[_PHONES], ex, hid, refused)
+            phone_rows += added
+            if added or r[_EMAILS]:
+                ex.reachable.add(hid)
+        if refused:
+            self.result.problems.append(refused_phones(r[_SHEET], r[_ROW], refused))
+            wrong = ex.invalid[hid]
+            if hid not in ex.reachable and all((p[0], p[1]) in wrong for p in r[_PHONES]):
+                repair.add(n)
 
     def finish(self) -> WriteResult:
         """Close what the file's newer certificates renew; return how every row ended."""
