@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from callqueue import backup as backup_service
-from callqueue import bootstrap, clock, db, dbcopy
+from callqueue import bootstrap, clock, db, dbcopy, files
 from callqueue.cli import AppContext, emit_json, fail, main
 
 
@@ -120,7 +120,7 @@ def backup_cmd(obj: AppContext, output: Path, force: bool) -> None:
     except backup_service.BackupError as exc:
         fail(str(exc))
     except OSError as exc:
-        fail(f"无法写入 {output}：{exc.strerror or exc}")
+        fail(f"无法写入 {output}：{files.write_error(exc)}")
     finally:
         engine.dispose()
     click.echo(
@@ -156,7 +156,7 @@ def restore_cmd(obj: AppContext, backup_file: Path, yes: bool) -> None:
     except backup_service.BackupError as exc:
         fail(str(exc))
     except OSError as exc:
-        fail(f"恢复失败，数据库未改动：{exc.strerror or exc}")
+        fail(f"恢复失败，数据库未改动：{files.write_error(exc)}")
     if kept is not None:
         click.echo(f"原数据库已另存为 {kept}")
     click.echo(f"已恢复 {target}（{info.certificates} 张证书）")

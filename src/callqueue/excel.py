@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import errno
-import os
-import secrets
-import stat
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +17,8 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
+
+from callqueue.files import replacing
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 SHEET_TITLE_MAX = 31
@@ -268,45 +266,11 @@ class SheetWriter:
             )
 
 
-_WRITE_ERRORS = {
-    errno.EACCES: "没有写入权限，或该文件正在 Excel/WPS 中打开（请关闭后重试）",
-    errno.EPERM: "没有写入权限，或该文件正在 Excel/WPS 中打开（请关闭后重试）",
-    errno.EROFS: "该位置只读",
-    errno.ENOSPC: "磁盘空间不足",
-    errno.EDQUOT: "磁盘空间不足",
-    errno.ENOTDIR: "路径中有一部分不是文件夹",
-    errno.EEXIST: "路径中有一部分不是文件夹",
-    errno.EISDIR: "这是一个文件夹，请写文件名",
-    errno.ENAMETOOLONG: "文件名太长",
-    errno.ENOENT: "文件夹不存在",
-}
-
-
-def write_error(exc: OSError) -> str:
-    """Why a workbook could not be written, in words for staff (the OS says it in English).
-
-    On Windows a workbook open in Excel or WPS cannot be replaced: that is a permission error.
-    """
-    known = _WRITE_ERRORS.get(exc.errno) if exc.errno is not None else None
-    return known or exc.strerror or type(exc).__name__
-
-
 def save_atomic(wb: Workbook, path: Path) -> Path:
     """Save `wb` to a temporary file beside `path`, then move it into place.
 
     A failed save (disk full, killed process) never leaves half a workbook at `path`.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Not mkstemp: its file is owner-only (0600), and the workbook is for colleagues too. Made
-    # with 0666 the file gets the user's umask like any new file; a replaced one keeps its mode.
-    tmp = str(path.parent / f".{path.stem}.{secrets.token_hex(6)}.xlsx")
-    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-    try:
-        if path.exists():
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+    with replacing(path) as tmp:
         wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
