@@ -9,6 +9,7 @@ PostgreSQL databases are backed up with pg_dump (see the README).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -180,11 +181,24 @@ def _copy_sqlite(source: Path, dest: Path) -> None:
         try:
             # One step (pages=-1): a consistent snapshot; WAL lets writers go on meanwhile.
             src.backup(dst, pages=-1)
+        except sqlite3.Error as exc:
+            raise _as_os_error(exc) from exc
         finally:
             dst.close()
     finally:
         src.close()
     _single_file(dest)
+
+
+_SQLITE_FILE_ERRORS = {8: errno.EROFS, 10: errno.EIO, 13: errno.ENOSPC}
+"""SQLite's READONLY, IOERR and FULL: the copy could not be written, said as the OS would."""
+
+
+def _as_os_error(exc: sqlite3.Error) -> Exception:
+    """A failed write of the copy as an OSError (its reason is then said in Chinese)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    number = _SQLITE_FILE_ERRORS.get(code & 0xFF) if code is not None else None
+    return OSError(number, str(exc)) if number is not None else exc
 
 
 def _single_file(path: Path) -> None:
@@ -220,6 +234,9 @@ def _temp_beside(dest: Path) -> Iterator[Path]:
     for suffix in ("", "-journal", "-wal", "-shm"):
         Path(f"{temp}{suffix}").unlink(missing_ok=True)
     try:
+        # Made here, not by SQLite: a folder that cannot be written then fails with the OS's
+        # reason (said in Chinese), not SQLite's "unable to open database file".
+        os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
         yield temp
     finally:
         for suffix in ("", "-journal", "-wal", "-shm"):

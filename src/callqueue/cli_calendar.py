@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from callqueue import clock, db, roles, workdays
+from callqueue import clock, db, files, roles, workdays
 from callqueue.catalog_change.redate import Redated, redate_for_calendar
 from callqueue.cli import AppContext, _now, _staff, emit_json, fail, main
 from callqueue.holiday_file import HolidayFileError, write_schedule
@@ -196,7 +196,7 @@ def calendar_export(obj: AppContext, year: int | None, output: Path | None) -> N
         click.echo(text, nl=False)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        files.write_text(output, text)
     except OSError as exc:
-        fail(f"无法写入 {output}：{exc.strerror}")
+        fail(f"无法写入 {output}：{files.write_error(exc)}")
     click.echo(f"已写出 {output}")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from unicodedata import east_asian_width
 
 import click
 
 from callqueue import backup as backup_service
-from callqueue import bootstrap, clock, db, dbcopy
+from callqueue import bootstrap, clock, db, dbcopy, files
 from callqueue.cli import AppContext, emit_json, fail, main
 
 
@@ -48,14 +49,19 @@ class _Progress:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        self.width = 0
+        """Terminal columns of the longest line shown so far (CJK characters take two)."""
 
     def __call__(self, table: str, rows: int) -> None:
         if self.enabled:
-            click.echo(f"\r复制 {table}：{rows} 行", nl=False, err=True)
+            line = f"复制 {table}：{rows} 行"
+            self.width = max(self.width, sum(2 if east_asian_width(c) in "WF" else 1 for c in line))
+            click.echo("\r" + line, nl=False, err=True)
 
     def done(self) -> None:
-        if self.enabled:
-            click.echo("\r" + " " * 40 + "\r", nl=False, err=True)
+        if self.enabled and self.width:
+            click.echo("\r" + " " * self.width + "\r", nl=False, err=True)
+            self.width = 0
 
 
 @db_group.command(name="copy")
@@ -70,12 +76,13 @@ def copy_cmd(obj: AppContext, to_url: str, as_json: bool) -> None:
     try:
         report = dbcopy.copy_database(source=source, target=target, progress=progress)
     except dbcopy.CopyError as exc:
-        progress.done()
         fail(str(exc))
     finally:
+        # Whatever ends the copy, the status line goes first: an error said after it would
+        # otherwise run on from it.
+        progress.done()
         source.dispose()
         target.dispose()
-    progress.done()
     if as_json:
         emit_json(
             {
@@ -120,7 +127,7 @@ def backup_cmd(obj: AppContext, output: Path, force: bool) -> None:
     except backup_service.BackupError as exc:
         fail(str(exc))
     except OSError as exc:
-        fail(f"无法写入 {output}：{exc.strerror or exc}")
+        fail(f"无法写入 {output}：{files.write_error(exc)}")
     finally:
         engine.dispose()
     click.echo(
@@ -156,7 +163,7 @@ def restore_cmd(obj: AppContext, backup_file: Path, yes: bool) -> None:
     except backup_service.BackupError as exc:
         fail(str(exc))
     except OSError as exc:
-        fail(f"恢复失败，数据库未改动：{exc.strerror or exc}")
+        fail(f"恢复失败，数据库未改动：{files.write_error(exc)}")
     if kept is not None:
         click.echo(f"原数据库已另存为 {kept}")
     click.echo(f"已恢复 {target}（{info.certificates} 张证书）")

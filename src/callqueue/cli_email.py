@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import asdict
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 import click
 
-from callqueue import clock, db
+from callqueue import clock, db, files
 from callqueue.cli import EXIT_UNUSABLE, AppContext, _now, _scope, _staff, emit_json, fail, main
 from callqueue.models import MailStatus
 from callqueue.notify import delivery, outbox
@@ -170,12 +169,10 @@ def email_templates(obj: AppContext, init: bool) -> None:
             folder.mkdir(parents=True, exist_ok=True)
             copied = []
             for source in sorted(default_templates().iterdir()):
-                target = folder / source.name
-                if source.is_file() and not target.exists():
-                    shutil.copyfile(source, target)
+                if source.is_file() and files.copy_new(source, folder / source.name):
                     copied.append(source.name)
         except OSError as exc:
-            fail(f"无法写入模板目录 {folder}：{exc.strerror or exc}", EXIT_UNUSABLE)
+            fail(f"无法写入模板目录 {folder}：{files.write_error(exc)}", EXIT_UNUSABLE)
         click.echo(f"已复制 {len(copied)} 个模板到 {folder}")
     click.echo(f"模板目录：{folder}")
     click.echo(

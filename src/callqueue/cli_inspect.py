@@ -218,7 +218,7 @@ def export_inspection_cmd(
 
         export_inspection(detail, output, office_name=office_name)
     except OSError as exc:
-        from callqueue.excel import write_error  # loaded with the workbook writer
+        from callqueue.files import write_error
 
         fail(f"无法写入 {output}：{write_error(exc)}", EXIT_UNUSABLE)
     click.echo(f"已导出检查记录 {inspection_id}（{len(detail.items)} 条）到 {output}")

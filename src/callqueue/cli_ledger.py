@@ -72,12 +72,13 @@ def import_cmd(
                 caller_section=who.bound_section if who else None,
             )
     except UnreadableWorkbook as exc:
-        progress.close()
         fail(str(exc), EXIT_UNUSABLE)
     except NotAllowed as exc:
-        progress.close()
         fail(str(exc))
-    progress.close()
+    finally:
+        # Whatever ends the import, the bar's line ends first: an error said after it would
+        # otherwise run on from the bar.
+        progress.close()
     if report.rejects_file:
         with db.session_scope(engine, write=False) as session:
             ledger_service.save_rejects(session, report)

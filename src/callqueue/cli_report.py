@@ -124,7 +124,7 @@ def export_report_cmd(obj: AppContext, section: str | None, limit: int, output: 
     try:
         workbook.write_workbook(book, output)
     except OSError as exc:
-        from callqueue.excel import write_error  # loaded with the workbook writer
+        from callqueue.files import write_error
 
         fail(f"无法写入 {output}：{write_error(exc)}", EXIT_UNUSABLE)
     click.echo(f"已导出 {len(book.report.sections)} 个科室的督查统计到 {output}")

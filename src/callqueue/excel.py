@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import errno
-import os
-import secrets
-import stat
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell, WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
+
+from callqueue.files import replacing
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 SHEET_TITLE_MAX = 31
@@ -103,8 +105,8 @@ def for_print(ws: Worksheet, *, header_rows: str | None = None) -> None:
     Every workbook here is wider than an A4 page is tall; without this Excel and WPS print
     the columns past the page on pages of their own, and the header only on the first page.
     """
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.orientation = Worksheet.ORIENTATION_LANDSCAPE
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0  # as many pages tall as the rows take
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
@@ -113,27 +115,155 @@ def for_print(ws: Worksheet, *, header_rows: str | None = None) -> None:
         ws.print_title_rows = header_rows
 
 
-_WRITE_ERRORS = {
-    errno.EACCES: "没有写入权限，或该文件正在 Excel/WPS 中打开（请关闭后重试）",
-    errno.EPERM: "没有写入权限，或该文件正在 Excel/WPS 中打开（请关闭后重试）",
-    errno.EROFS: "该位置只读",
-    errno.ENOSPC: "磁盘空间不足",
-    errno.EDQUOT: "磁盘空间不足",
-    errno.ENOTDIR: "路径中有一部分不是文件夹",
-    errno.EEXIST: "路径中有一部分不是文件夹",
-    errno.EISDIR: "这是一个文件夹，请写文件名",
-    errno.ENAMETOOLONG: "文件名太长",
-    errno.ENOENT: "文件夹不存在",
-}
+@dataclass(frozen=True, eq=False)
+class Look:
+    """A cell's font, border, alignment and number format: one of the house looks.
 
-
-def write_error(exc: OSError) -> str:
-    """Why a workbook could not be written, in words for staff (the OS says it in English).
-
-    On Windows a workbook open in Excel or WPS cannot be replaced: that is a permission error.
+    Compared by identity: a book registers each look once and looks it up by `id`, so a
+    cell's look costs a dictionary read instead of hashing its font, border and alignment
+    (openpyxl hashes each on every assignment: most of a large export's time).
     """
-    known = _WRITE_ERRORS.get(exc.errno) if exc.errno is not None else None
-    return known or exc.strerror or type(exc).__name__
+
+    font: Font | None = None
+    border: Border | None = None
+    alignment: Alignment | None = None
+    number_format: str = "General"
+
+
+TITLE_LOOK = Look(TITLE_FONT, alignment=CENTER)
+LINE_LOOK = Look(BODY_FONT)
+"""A line above a table such as `科室名称：…`."""
+HEADING_LOOK = Look(HEADER_FONT)
+"""A bold line above a table, such as a figure's name and count."""
+HEADER_LOOK = Look(HEADER_FONT, BORDER, CENTER)
+BODY_WRAP = Look(BODY_FONT, BORDER, WRAP)
+BODY_CENTER = Look(BODY_FONT, BORDER, CENTER)
+BODY_DATE = Look(BODY_FONT, BORDER, CENTER, DATE_FORMAT)
+
+
+def body_look(value: Any) -> Look:
+    """A table cell's look: numbers and dates centred, dates as dates, the rest wrapped."""
+    if isinstance(value, date):
+        return BODY_DATE
+    return BODY_CENTER if isinstance(value, int) else BODY_WRAP
+
+
+class Styled(NamedTuple):
+    """A table value with a look of its own instead of `body_look`'s."""
+
+    value: Any
+    look: Look
+
+
+def laid_out(ws: WriteOnlyWorksheet) -> Worksheet:
+    """`ws` as the worksheet whose layout attributes it has (widths, heights, merges, print
+    setup, frozen panes: openpyxl gives a streamed sheet the same ones; the stubs leave them out).
+    """
+    return cast(Worksheet, ws)
+
+
+class StreamBook:
+    """A write-only workbook: rows go to the file as they are written, none stay in memory.
+
+    A ledger of 100,000 certificates held as openpyxl cells took over a gigabyte; streamed,
+    memory stays flat. Sheets are written one after another, each from its first row down.
+    """
+
+    def __init__(self) -> None:
+        self.wb = Workbook(write_only=True)
+        self._styles: dict[int, tuple[Look, StyleArray]] = {}
+
+    def style(self, look: Look, ws: WriteOnlyWorksheet) -> StyleArray:
+        """The workbook's style for `look`, registered the first time (`ws`: any of its sheets)."""
+        known = self._styles.get(id(look))
+        if known is None:
+            # Registered through openpyxl's own setters on a scratch cell that is never
+            # written; the look is kept with it so that its id cannot pass to another object.
+            cell = WriteOnlyCell(ws)
+            if look.font is not None:
+                cell.font = look.font
+            if look.border is not None:
+                cell.border = look.border
+            if look.alignment is not None:
+                cell.alignment = look.alignment
+            cell.number_format = look.number_format
+            known = self._styles[id(look)] = (look, cell._style)  # type: ignore[attr-defined]
+        return known[1]
+
+    def sheet(
+        self,
+        name: str,
+        *,
+        widths: Sequence[float],
+        freeze: str | None = None,
+        header_rows: str | None = None,
+    ) -> SheetWriter:
+        """A new sheet with its column widths, frozen panes and print setup (all set first:
+        a streamed sheet writes them before its rows)."""
+        ws = self.wb.create_sheet(name)
+        layout = laid_out(ws)
+        for col, width in enumerate(widths, start=1):
+            layout.column_dimensions[get_column_letter(col)].width = width
+        if freeze:
+            layout.freeze_panes = freeze
+        for_print(layout, header_rows=header_rows)
+        return SheetWriter(self, ws)
+
+    def save(self, path: Path) -> Path:
+        """Write the book to `path` atomically (see `save_atomic`)."""
+        return save_atomic(self.wb, path)
+
+
+class SheetWriter:
+    """The rows of one streamed sheet, written top to bottom in the house looks."""
+
+    def __init__(self, book: StreamBook, ws: WriteOnlyWorksheet) -> None:
+        self.book, self.ws = book, ws
+        self.rows = 0
+        """Rows written so far: the next row is `rows + 1`."""
+
+    def cell(self, value: Any, look: Look | None) -> Cell:
+        """A cell that stays what it is (see `put`), in `look` (None: unstyled)."""
+        if isinstance(value, str):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell = WriteOnlyCell(self.ws, value)
+        if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+            cell.data_type = "s"
+        if look is not None:
+            # Shared, never changed: the cell is written at once and then dropped.
+            cell._style = self.book.style(look, self.ws)  # type: ignore[attr-defined]
+        return cell
+
+    def append(self, cells: Iterable[Cell | None]) -> None:
+        """Write the next row; None leaves a cell out."""
+        self.ws.append(list(cells))
+        self.rows += 1
+
+    def line(self, value: Any, look: Look | None = LINE_LOOK) -> None:
+        """A row of one cell."""
+        self.append([self.cell(value, look)])
+
+    def blank(self) -> None:
+        """An empty row."""
+        self.append([])
+
+    def title(self, text: str, *, columns: int) -> None:
+        """A centred title merged across `columns`."""
+        row = self.rows + 1
+        layout = laid_out(self.ws)
+        layout.merged_cells.add(CellRange(min_col=1, min_row=row, max_col=columns, max_row=row))
+        layout.row_dimensions[row].height = 30
+        self.line(text, TITLE_LOOK)
+
+    def table(self, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """A bordered header and body: each value in `body_look`'s look or its `Styled` one."""
+        self.append(self.cell(h, HEADER_LOOK) for h in headers)
+        cell = self.cell
+        for row in rows:
+            self.append(
+                cell(v.value, v.look) if isinstance(v, Styled) else cell(v, body_look(v))
+                for v in row
+            )
 
 
 def save_atomic(wb: Workbook, path: Path) -> Path:
@@ -141,17 +271,6 @@ def save_atomic(wb: Workbook, path: Path) -> Path:
 
     A failed save (disk full, killed process) never leaves half a workbook at `path`.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Not mkstemp: its file is owner-only (0600), and the workbook is for colleagues too. Made
-    # with 0666 the file gets the user's umask like any new file; a replaced one keeps its mode.
-    tmp = str(path.parent / f".{path.stem}.{secrets.token_hex(6)}.xlsx")
-    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-    try:
-        if path.exists():
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+    with replacing(path) as tmp:
         wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from openpyxl import Workbook
-
 from callqueue.catalog import METHOD_LABELS
-from callqueue.excel import (
-    BODY_FONT,
-    for_print,
-    put,
-    save_atomic,
-    sheet_title,
-    title,
-    write_table,
-)
+from callqueue.excel import StreamBook, sheet_title
 from callqueue.ledger.check import ANNEX2_HEADERS, EXPORT_EXTRA_HEADERS, HEADERS
 from callqueue.ledger.listing import LedgerRow
 from callqueue.ledger.phones import display_phone
@@ -35,6 +25,38 @@ def contact_text(row: LedgerRow) -> str:
     return "；".join(parts + row.emails)
 
 
+def by_section(rows: list[LedgerRow], sections: Sequence[str] = ()) -> dict[str, list[LedgerRow]]:
+    """`rows` per sheet: every one of `sections` first (even with no rows), then any other."""
+    sheets: dict[str, list[LedgerRow]] = {name: [] for name in sections}
+    for row in rows:
+        sheets.setdefault(row.section, []).append(row)
+    if not sheets:
+        sheets[""] = []
+    return sheets
+
+
+def body(section_rows: list[LedgerRow]) -> Iterator[tuple[object, ...]]:
+    """The values of a sheet's table, a tuple per certificate in `HEADERS_OUT` order."""
+    for n, r in enumerate(section_rows, start=1):
+        channel = Channel(r.reminded_channel) if r.reminded_channel else None
+        yield (
+            n,
+            r.holder,
+            r.certificate,
+            r.issued_on,
+            r.expires_on,
+            r.contact_name,
+            contact_text(r),
+            r.reminded_on,
+            METHOD_LABELS.get(channel, "") if channel else "",
+            r.reminded_by or ("系统邮件" if channel == Channel.EMAIL else None),
+            r.number or None,
+            r.apply_by,
+            r.remind_on,
+            STATE_LABELS.get(r.state or "", ""),
+        )
+
+
 def export_ledger(
     rows: list[LedgerRow],
     path: Path,
@@ -43,6 +65,9 @@ def export_ledger(
     sections: Sequence[str] = (),
 ) -> Path:
     """Write `rows` as 附件2, a sheet per section, dates as real date cells.
+
+    The workbook is streamed (rows go to the file as they are made), so memory does not grow
+    with the ledger; each cell look is registered once.
 
     Args:
         rows: from `ledger_rows`, in section order.
@@ -54,42 +79,14 @@ def export_ledger(
     Returns:
         The written path.
     """
-    wb = Workbook()
-    default = wb.active
-    assert default is not None
-    wb.remove(default)
-    by_section: dict[str, list[LedgerRow]] = {name: [] for name in sections}
-    for row in rows:
-        by_section.setdefault(row.section, []).append(row)
-    if not by_section:
-        by_section[""] = []
-    for section, section_rows in by_section.items():
+    book = StreamBook()
+    names: list[str] = []
+    for section, section_rows in by_section(rows, sections).items():
         # The sheet's name may be shortened; 科室名称 below keeps the section's full name.
-        ws = wb.create_sheet(sheet_title(section, wb.sheetnames, fallback="台账"))
-        put(ws.cell(row=1, column=1), "附件2").font = BODY_FONT
-        headers = HEADERS_OUT
-        title(ws, row=2, text=f"{office_name}许可证书到期前提醒台账", columns=len(headers))
-        put(ws.cell(row=3, column=1), f"科室名称：{section}").font = BODY_FONT
-        body = [
-            (
-                n,
-                r.holder,
-                r.certificate,
-                r.issued_on,
-                r.expires_on,
-                r.contact_name,
-                contact_text(r),
-                r.reminded_on,
-                METHOD_LABELS.get(Channel(r.reminded_channel), "") if r.reminded_channel else "",
-                r.reminded_by or ("系统邮件" if r.reminded_channel == Channel.EMAIL else None),
-                r.number or None,
-                r.apply_by,
-                r.remind_on,
-                STATE_LABELS.get(r.state or "", ""),
-            )
-            for n, r in enumerate(section_rows, start=1)
-        ]
-        write_table(ws, first_row=4, headers=headers, rows=body, widths=WIDTHS)
-        ws.freeze_panes = "C5"
-        for_print(ws, header_rows="4:4")
-    return save_atomic(wb, path)
+        names.append(sheet_title(section, names, fallback="台账"))
+        sheet = book.sheet(names[-1], widths=WIDTHS, freeze="C5", header_rows="4:4")
+        sheet.line("附件2")
+        sheet.title(f"{office_name}许可证书到期前提醒台账", columns=len(HEADERS_OUT))
+        sheet.line(f"科室名称：{section}")
+        sheet.table(HEADERS_OUT, body(section_rows))
+    return book.save(path)

@@ -292,7 +292,7 @@ def save_rejects(session: Session, report: ImportReport) -> str | None:
         return None
     office = catalog.office(session)
     # openpyxl loads only when a workbook is written
-    from callqueue.excel import write_error
+    from callqueue.files import write_error
     from callqueue.ledger.rejects import write_rejects
 
     try:

@@ -7,21 +7,23 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session
 
 from callqueue.calendar import WorkCalendar
 from callqueue.excel import (
+    BODY_FONT,
+    BORDER,
     HEADER_FONT,
-    for_print,
-    put,
-    save_atomic,
+    HEADING_LOOK,
+    WRAP,
+    Look,
+    SheetWriter,
+    StreamBook,
+    Styled,
+    laid_out,
     sheet_title,
-    title,
-    write_table,
 )
 from callqueue.queue.reminders import STATE_LABELS
 from callqueue.reports.figures import (
@@ -53,6 +55,8 @@ LIST_HEADERS = (
 )
 LIST_WIDTHS = (10, 36, 34, 13, 13, 13, 10, 9, 13)
 NO_RATE = "—"
+RATE_LOOK = Look(BODY_FONT, BORDER, WRAP, "0.0%")
+TOTAL_LOOK = Look(HEADER_FONT, BORDER, WRAP)
 
 
 @dataclass(frozen=True)
@@ -106,42 +110,34 @@ def rate_text(rate: float | None) -> str:
     return NO_RATE if rate is None else f"{rate:.1%}"
 
 
-def _summary_row(figures: SectionFigures) -> list[object]:
-    rate: object = NO_RATE if figures.renewal_rate is None else figures.renewal_rate
-    return [figures.section, *(getattr(figures, f) for f in FIGURES), rate]
+def _summary_row(figures: SectionFigures, *, total: bool = False) -> list[object]:
+    rate = NO_RATE if figures.renewal_rate is None else Styled(figures.renewal_rate, RATE_LOOK)
+    name = Styled(figures.section, TOTAL_LOOK) if total else figures.section
+    return [name, *(getattr(figures, f) for f in FIGURES), rate]
 
 
-def _summary(ws: Worksheet, book: ReportBook) -> None:
-    report = book.report
-    title(ws, row=1, text=f"督查统计（截至 {report.date:%Y-%m-%d}）", columns=len(SUMMARY_HEADERS))
-    rows = [_summary_row(f) for f in (*report.sections, report.total)]
+def _summary(book: StreamBook, report: Report) -> None:
     widths = (22, *(12 for _ in FIGURES), 12)
-    end = write_table(ws, first_row=3, headers=SUMMARY_HEADERS, rows=rows, widths=widths)
-    for row in range(4, end):
-        cell = ws.cell(row=row, column=len(SUMMARY_HEADERS))
-        if isinstance(cell.value, float):
-            cell.number_format = "0.0%"
-    ws.cell(row=end - 1, column=1).font = HEADER_FONT
-    ws.freeze_panes = "B4"
-    for_print(ws, header_rows="3:3")
+    ws = book.sheet(SUMMARY_SHEET, widths=widths, freeze="B4", header_rows="3:3")
+    ws.title(f"督查统计（截至 {report.date:%Y-%m-%d}）", columns=len(SUMMARY_HEADERS))
+    ws.blank()
+    rows = [_summary_row(f) for f in report.sections]
+    ws.table(SUMMARY_HEADERS, [*rows, _summary_row(report.total, total=True)])
 
 
 def _section_sheet(
-    ws: Worksheet, figures: SectionFigures, lists: dict[str, list[FigureRow]], limit: int
+    ws: SheetWriter, figures: SectionFigures, lists: dict[str, list[FigureRow]], limit: int
 ) -> None:
-    title(ws, row=1, text=f"{figures.section} 督查明细", columns=len(LIST_HEADERS))
-    row = 3
+    ws.title(f"{figures.section} 督查明细", columns=len(LIST_HEADERS))
     for figure in FIGURES:
         count = getattr(figures, figure)
         shown = lists[figure]
         note = f"（仅列出前 {limit} 条）" if count > len(shown) else ""
-        cell = put(ws.cell(row=row, column=1), f"{FIGURE_LABELS[figure]}：共 {count} 条{note}")
-        cell.font = HEADER_FONT
-        row = write_table(
-            ws,
-            first_row=row + 1,
-            headers=LIST_HEADERS,
-            rows=[
+        ws.blank()
+        ws.line(f"{FIGURE_LABELS[figure]}：共 {count} 条{note}", HEADING_LOOK)
+        ws.table(
+            LIST_HEADERS,
+            (
                 [
                     r.reminder_id,
                     r.holder,
@@ -154,46 +150,44 @@ def _section_sheet(
                     r.last_reminded_on,
                 ]
                 for r in shown
-            ],
-            widths=LIST_WIDTHS,
+            ),
         )
-        row += 1
-    for_print(ws)  # a table per figure, each with its own header: none repeats
 
 
-def _workload(ws: Worksheet, book: ReportBook) -> None:
-    names = [f.section for f in book.report.sections]
+def _workload(book: StreamBook, report_book: ReportBook) -> None:
+    names = [f.section for f in report_book.report.sections]
     headers = ("周（自周一起）", *names)
-    title(ws, row=1, text=f"今后 {len(book.workload)} 周每周到提醒日的提醒数", columns=len(headers))
-    rows = [[w.week_start, *(w.counts.get(n, 0) for n in names)] for w in book.workload]
-    end = write_table(
-        ws, first_row=3, headers=headers, rows=rows, widths=(16, *(20 for _ in names))
-    )
+    widths = (16, *(20 for _ in names))
+    ws = book.sheet(WORKLOAD_SHEET, widths=widths, freeze="B4", header_rows="3:3")
+    weeks = len(report_book.workload)
+    ws.title(f"今后 {weeks} 周每周到提醒日的提醒数", columns=len(headers))
+    ws.blank()
+    rows = [[w.week_start, *(w.counts.get(n, 0) for n in names)] for w in report_book.workload]
+    ws.table(headers, rows)
+    end = 4 + len(rows)  # the row after the table
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
     chart.title = "每周到提醒日的提醒数（按科室）"
     chart.y_axis.title, chart.x_axis.title = "提醒数", "周（自周一起）"
     chart.x_axis.number_format = "yyyy-mm-dd"
     chart.height, chart.width = 10, 26
-    data = Reference(ws, min_col=2, max_col=len(headers), min_row=3, max_row=end - 1)
-    weeks = Reference(ws, min_col=1, min_row=4, max_row=end - 1)
+    sheet = laid_out(ws.ws)
+    data = Reference(sheet, min_col=2, max_col=len(headers), min_row=3, max_row=end - 1)
+    categories = Reference(sheet, min_col=1, min_row=4, max_row=end - 1)
     chart.add_data(data, titles_from_data=True)
-    chart.set_categories(weeks)
-    ws.add_chart(chart, f"{get_column_letter(len(headers) + 2)}3")
-    ws.freeze_panes = "B4"
-    for_print(ws, header_rows="3:3")
+    chart.set_categories(categories)
+    sheet.add_chart(chart, f"{get_column_letter(len(headers) + 2)}3")
 
 
 def write_workbook(book: ReportBook, path: Path) -> Path:
     """Write the supervision workbook to `path` (atomically); no cell is ever a formula."""
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = SUMMARY_SHEET
-    _summary(ws, book)
+    stream = StreamBook()
+    _summary(stream, book.report)
+    names = [SUMMARY_SHEET]
     for figures in book.report.sections:
         # The workload sheet's name stays free; the sheet's title keeps the section's full name.
-        name = sheet_title(figures.section, [*wb.sheetnames, WORKLOAD_SHEET])
-        _section_sheet(wb.create_sheet(name), figures, book.lists[figures.section], book.limit)
-    _workload(wb.create_sheet(WORKLOAD_SHEET), book)
-    return save_atomic(wb, path)
+        names.append(sheet_title(figures.section, [*names, WORKLOAD_SHEET]))
+        sheet = stream.sheet(names[-1], widths=LIST_WIDTHS)  # a header per table: none repeats
+        _section_sheet(sheet, figures, book.lists[figures.section], book.limit)
+    _workload(stream, book)
+    return stream.save(path)
