@@ -115,7 +115,9 @@ class AppointmentsScreen(SideScreen):
         """Set up the table and read today's appointments."""
         me = self.office.staff
         who = f"{me.name} · {me.section}" if me else "未指定工作人员"
-        self.query_one("#who", Static).update(Text(f"{who} · 日期 {self.office.today:%Y-%m-%d}"))
+        self.query_one("#who", Static).update(
+            Text(f"预约表 · {who} · 日期 {self.office.today:%Y-%m-%d}")
+        )
         table = self.query_one(DataTable)
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width)

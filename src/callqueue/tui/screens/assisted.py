@@ -98,7 +98,7 @@ class AssistedScreen(SideScreen):
         me = self.desk.staff
         scope = "全部科室" if self.desk.sees_all else me.section
         self.query_one("#who", Static).update(
-            Text(f"{me.name} · 帮办代办（{scope}）· 日期 {self.desk.today:%Y-%m-%d}")
+            Text(f"帮办案件（{scope}） · {me.name} · 日期 {self.desk.today:%Y-%m-%d}")
         )
         table = self.query_one(DataTable)
         for key, label, width in COLUMNS:
