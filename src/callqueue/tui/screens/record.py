@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from callqueue.records.view import CertificateView, HolderRecord
 from callqueue.tui.messages import RecordsChanged
@@ -25,6 +25,7 @@ from callqueue.tui.screens.record_dialogs import (
     InvalidDialog,
     PhoneDialog,
 )
+from callqueue.tui.widgets.footer import CalmFooter
 
 HINT_KEYS = ("x", "p", "m", "n", "c", "escape")
 """The keys the status line names, in its order (the footer shows them all)."""
@@ -78,7 +79,7 @@ class RecordScreen(Screen[None]):
         with VerticalScroll(id="record-certs-box"):
             yield Static(id="record-certs")
         yield Static(id="record-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield CalmFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Columns, then read the record."""
