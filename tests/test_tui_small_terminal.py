@@ -115,3 +115,35 @@ async def test_footer_gives_back_keys_when_the_terminal_widens(
         await settle(app, pilot)
         footer = screen_lines(app)[-1]
         assert "? 帮助" in footer and "q 退出" in footer and "s 跳过" not in footer, footer
+
+
+def columns_on_screen(app: CallqueueApp) -> tuple[list[str], str]:
+    """The list's column labels, and its header line as drawn (what fits in the view)."""
+    table = app.screen.query_one(QueueTable)
+    header = screen_lines(app)[table.region.y]
+    return [str(c.label) for c in table.ordered_columns], header
+
+
+async def test_the_list_fits_its_columns_to_the_width(engine: Engine, tmp_path: Path) -> None:
+    # At 80 columns 申请截止, 剩余天数, 已拨 and 标记 fell off the right edge: the red and
+    # yellow days and 他人处理中 could not be seen. What matters to a caller stays: who, the
+    # certificate, the deadline and days left, the marks; the expiry and the dial count (both
+    # in the detail pane) give way first, and the names are cut with … .
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await claim_first(app, pilot)
+        table = app.screen.query_one(QueueTable)
+        for width in (80, 100, 120, 160, 80):
+            await pilot.resize_terminal(width, 24 if width == 80 else 40)
+            await settle(app, pilot)
+            labels, header = columns_on_screen(app)
+            for needed in ("单位（个人）名称", "证书", "申请截止", "剩余天数", "标记"):
+                assert needed in labels and needed in header, (width, header)
+            assert table.virtual_size.width <= table.scrollable_content_region.width, width
+            row = screen_lines(app)[table.region.y + 1]
+            assert "认领中" in row and "-12" in row, (width, row)  # the claimed row, days in red
+            if width >= 120:
+                assert "期满日期" in labels and "已拨" in labels, width
+        labels, _ = columns_on_screen(app)
+        assert "期满日期" not in labels  # 80 columns: the detail pane has it
