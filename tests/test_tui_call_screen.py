@@ -43,6 +43,24 @@ from .test_tui_queue import (
 )
 
 
+async def test_escape_leaves_the_checklist_for_the_list(engine: Engine, tmp_path: Path) -> None:
+    # Esc means "back" everywhere else; in the checklist (after Tab) it did nothing.
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await claim_first(app, pilot)
+        checklist = app.screen.query_one("#materials", SelectionList)
+        await pilot.press("tab", "space")
+        await settle(app, pilot)
+        assert app.focused is checklist and len(checklist.selected) == 1
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+        assert isinstance(app.focused, QueueTable)
+        assert len(checklist.selected) == 1  # what was ticked stays ticked
+        assert reminders(engine)[FIRST]["claimed_by_id"] is not None  # and the call goes on
+
+
 async def test_informed_with_materials_missing_asks_first(engine: Engine, tmp_path: Path) -> None:
     world(engine, tmp_path)
     app = app_for(engine)

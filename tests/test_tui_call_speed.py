@@ -25,7 +25,8 @@ from callqueue.tui import collector
 from callqueue.tui.screens import queue_view
 from callqueue.tui.screens.queue import QueueScreen
 from callqueue.tui.widgets.footer import CalmFooter
-from callqueue.tui.widgets.queue_table import COLUMNS, QueueTable
+from callqueue.tui.widgets.queue_columns import COLUMNS
+from callqueue.tui.widgets.queue_table import QueueTable
 
 from .queue_world import TODAY, staff_id
 from .test_tui_queue import (

@@ -68,7 +68,7 @@ async def test_every_screen_has_its_help(engine: Engine, tmp_path: Path) -> None
         help_ = app.screen
         assert isinstance(help_, HelpScreen)
         keys = {k: name for k, name, _ in help_.rows}
-        assert keys["1"] == "告知" and keys["a"] == "预约" and keys["Ctrl+S"] == "重试保存"
+        assert keys["1"] == "告知" and keys["a"] == "预约表" and keys["Ctrl+S"] == "重试保存"
         assert help_.query(".help-note")
 
 
@@ -85,3 +85,36 @@ def test_the_call_screens_notes_say_what_its_marks_mean() -> None:
     # also shows as 他人处理中 (the note said 同科室, the same section only).
     assert "同科室" not in marks and "不论哪个科室" in marks
     assert "认领中" in marks
+
+
+async def test_screen_keys_are_named_apart_from_the_outcome_keys(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # `2 预约` and `a 预约`, `3 帮办` and `w 帮办` sat side by side: the digits record an
+    # outcome, the letters open a screen, which now names itself as its key does.
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(app, pilot)
+        footer = footer_line(app)
+        assert "2 预约 " in footer and "3 帮办 " in footer
+        assert "a 预约表 " in footer and "w 帮办案件 " in footer
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"预约表（a）", "帮办案件（w）"} <= set(titles), titles
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HelpScreen)
+        keys = {k: name for k, name, _ in app.screen.rows}
+        assert (keys["2"], keys["a"], keys["3"], keys["w"]) == (
+            "预约",
+            "预约表",
+            "帮办",
+            "帮办案件",
+        )
+        await pilot.press("escape")
+        for key, title in (("a", "预约表"), ("w", "帮办案件")):
+            await pilot.press(key)
+            await settle(app, pilot)
+            assert str(app.screen.query_one("#who").render()).startswith(title)
+            await pilot.press("escape")
+            await settle(app, pilot)

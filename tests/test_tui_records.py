@@ -383,3 +383,23 @@ async def test_search_columns_fit_the_screen_phones_included(
         widths = [column.width for column in table.columns.values()]
         assert widths == [34, 20, 30, 26]  # as designed for 120 columns
         assert [r[0] for r in rows(app, "#search-table")] == [MOBILE_HOLDER]  # rows kept
+
+
+async def test_record_keys_are_named_alike_in_the_footer_and_the_hint_line(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # The footer said `n 勿电话` and the hint line `n 勿电话联系`: one key, two names.
+    world(engine, tmp_path)
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await search_for(app, pilot, "华明")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, RecordScreen)
+        footer = app.screen._compositor.render_strips()[-1].text
+        hint = text_of(app, "#record-status")
+        assert "n 勿电话联系" in footer and "n 勿电话联系" in hint
+        for said in hint.split(" · "):
+            key, name = said.split(" ", 1)
+            assert f"{key.lower()} {name}" in footer, (said, footer)

@@ -94,8 +94,10 @@ class CallqueueApp(App[None]):
             tooltip="按单位名称、电话或证书查找单位记录",
             id="app.search",
         ),
+        # The screens' keys are named as the screens name themselves, apart from the outcome
+        # keys beside them in the footer (`2 预约` records an appointment, `a 预约表` opens them).
         Binding(
-            "a", "appointments", "预约", tooltip="某天的预约：取消、未到", id="app.appointments"
+            "a", "appointments", "预约表", tooltip="某天的预约：取消、未到", id="app.appointments"
         ),
         Binding(
             "i", "import_ledger", "导入", tooltip="导入台账工作簿（先试运行）", id="app.import"
@@ -112,7 +114,7 @@ class CallqueueApp(App[None]):
         Binding(
             "w",
             "assisted",
-            "帮办",
+            "帮办案件",
             tooltip="帮办代办案件：推进到材料准备中、已提交申请",
             id="app.assisted",
         ),

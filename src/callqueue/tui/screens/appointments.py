@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from callqueue.models import AppointmentStatus
 from callqueue.queue.agenda import AgendaRow
@@ -20,6 +20,7 @@ from callqueue.tui.desk import failure_text
 from callqueue.tui.office_desk import OfficeDesk, read_failure
 from callqueue.tui.screens.confirm_note import NotedConfirmDialog
 from callqueue.tui.screens.side import SideScreen
+from callqueue.tui.widgets.footer import CalmFooter
 
 COLUMNS = (  # key, label, width (cells); sized to fit 120 columns
     ("time", "时间", 11),
@@ -109,13 +110,15 @@ class AppointmentsScreen(SideScreen):
         yield Static(id="appts-day")
         yield DataTable(id="appts-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="appts-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield CalmFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the table and read today's appointments."""
         me = self.office.staff
         who = f"{me.name} · {me.section}" if me else "未指定工作人员"
-        self.query_one("#who", Static).update(Text(f"{who} · 日期 {self.office.today:%Y-%m-%d}"))
+        self.query_one("#who", Static).update(
+            Text(f"预约表 · {who} · 日期 {self.office.today:%Y-%m-%d}")
+        )
         table = self.query_one(DataTable)
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width)

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from callqueue.models import AssistStage
 from callqueue.queue.assisted import STAGE_LABELS, STAGES, AssistedCase, AssistRefused
@@ -19,6 +19,7 @@ from callqueue.tui.desk import failure_text
 from callqueue.tui.office_desk import read_failure
 from callqueue.tui.screens.assisted_dialogs import StageDialog, StageStep
 from callqueue.tui.screens.side import SideScreen
+from callqueue.tui.widgets.footer import CalmFooter
 
 COLUMNS = (  # key, label, width (cells); sized to fit 120 columns
     ("holder", "单位（个人）名称", 28),
@@ -91,14 +92,14 @@ class AssistedScreen(SideScreen):
         yield Static(id="who")
         yield DataTable(id="assisted-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="assisted-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield CalmFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the table and read the cases."""
         me = self.desk.staff
         scope = "全部科室" if self.desk.sees_all else me.section
         self.query_one("#who", Static).update(
-            Text(f"{me.name} · 帮办代办（{scope}）· 日期 {self.desk.today:%Y-%m-%d}")
+            Text(f"帮办案件（{scope}） · {me.name} · 日期 {self.desk.today:%Y-%m-%d}")
         )
         table = self.query_one(DataTable)
         for key, label, width in COLUMNS:

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from callqueue import roles
 from callqueue.catalog_change.redate import Redated
@@ -28,6 +28,7 @@ from callqueue.tui.screens.calendar_dialogs import (
 )
 from callqueue.tui.screens.confirm import ConfirmDialog
 from callqueue.tui.screens.side import SideScreen
+from callqueue.tui.widgets.footer import CalmFooter
 
 WEEKDAYS = "一二三四五六日"
 COLUMNS = (
@@ -136,7 +137,7 @@ class CalendarScreen(SideScreen):
         yield Static(id="cal-year")
         yield DataTable(id="cal-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="cal-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield CalmFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the table and read this year."""

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from callqueue import catalog
 from callqueue.roles import role_label
@@ -15,6 +15,7 @@ from callqueue.tui.office_desk import OfficeDesk, read_failure
 from callqueue.tui.screens.catalog_dialogs import AddItemDialog, RetireDialog
 from callqueue.tui.screens.catalog_edit import CatalogEditDialog
 from callqueue.tui.screens.side import SideScreen
+from callqueue.tui.widgets.footer import CalmFooter
 
 COLUMNS = ("序号", "提醒", "许可证书名称", "承办科室", "有效期", "提醒时限", "申请换证时限")
 
@@ -44,7 +45,7 @@ class CatalogScreen(SideScreen):
         yield DataTable(id="catalog-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="catalog-detail")
         yield Static(id="catalog-status")
-        yield Footer(show_command_palette=False)
+        yield CalmFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the table and start reading the catalog."""

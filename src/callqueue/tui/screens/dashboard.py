@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from callqueue.reports.figures import (
     FIGURE_LABELS,
@@ -26,6 +26,7 @@ from callqueue.tui.desk import failure_text
 from callqueue.tui.screens.figure_list import FigureListScreen
 from callqueue.tui.screens.side import SideScreen
 from callqueue.tui.supervision_desk import Overview, SupervisionDesk
+from callqueue.tui.widgets.footer import CalmFooter
 from callqueue.tui.widgets.workload_chart import WorkloadChart
 
 RATE = "renewal_rate"
@@ -78,7 +79,7 @@ class DashboardScreen(SideScreen):
         yield DataTable(id="dash-table", cursor_type="cell", zebra_stripes=True)
         yield WorkloadChart(id="dash-chart")
         yield Static(id="dash-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield CalmFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Say who looks at what, then read the figures."""

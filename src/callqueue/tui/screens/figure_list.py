@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from callqueue.queue.reminders import STATE_LABELS
 from callqueue.reports.figures import FIGURE_LABELS, FigureRow
@@ -22,6 +22,7 @@ from callqueue.tui.desk import failure_text
 from callqueue.tui.records_desk import RecordsDesk
 from callqueue.tui.screens.record import RecordScreen
 from callqueue.tui.supervision_desk import FIGURE_PAGE, FigurePage, SupervisionDesk
+from callqueue.tui.widgets.footer import CalmFooter
 
 COLUMNS = (  # key, label, width (cells); sized to fit 120 columns
     ("section", "科室", 12),
@@ -95,7 +96,7 @@ class FigureListScreen(Screen[None]):
         yield Static(id="figure-title")
         yield DataTable(id="figure-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="figure-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield CalmFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Columns, the title, the first page."""

@@ -84,8 +84,9 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("说明", overflow="fold")
         for row in self.rows:
             table.add_row(row[0], row[1], Text(row[2]))
-        with VerticalScroll(classes="dialog-box", id="help-box"):
-            yield Static(Text("帮助（↑↓ 翻看 · Esc 关闭）", style="bold"))
+        with VerticalScroll(classes="dialog-box", id="help-box") as box:
+            # In the frame, not a line of its own: the call screen's keys and notes fill 120×40.
+            box.border_title = "帮助（↑↓ 翻看 · Esc 关闭）"
             yield Static(table)
             if self.notes:
                 with Vertical(id="help-notes"):

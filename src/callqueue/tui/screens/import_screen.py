@@ -14,7 +14,6 @@ from textual.reactive import reactive
 from textual.widgets import (
     DataTable,
     DirectoryTree,
-    Footer,
     Header,
     Input,
     Label,
@@ -38,6 +37,7 @@ from callqueue.tui.screens.import_parts import (
     summary,
 )
 from callqueue.tui.screens.side import SideScreen
+from callqueue.tui.widgets.footer import CalmFooter
 
 __all__ = ["PROBLEM_LIMIT", "ImportScreen", "WorkbookTree"]
 
@@ -80,7 +80,7 @@ class ImportScreen(SideScreen):
         yield DataTable(id="import-problems", cursor_type="row", zebra_stripes=True)
         yield Static(id="import-detail")
         yield Static(id="import-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield CalmFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the problems table, read the sections, focus the path."""

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from callqueue.models import InspectionStatus, Verdict
 from callqueue.queue.inspection import (
@@ -29,6 +29,7 @@ from callqueue.tui.office_desk import read_failure
 from callqueue.tui.screens.confirm_note import NotedConfirmDialog
 from callqueue.tui.screens.inspection_dialogs import ProblemDialog
 from callqueue.tui.screens.side import SideScreen
+from callqueue.tui.widgets.footer import CalmFooter
 
 VERDICT_STYLES = {Verdict.PASS.value: "green", Verdict.PROBLEM.value: "bold red"}
 NONE = "—"
@@ -108,7 +109,7 @@ class InspectionReviewScreen(SideScreen):
         with VerticalScroll(id="review-pane"):
             yield Static(id="review-item")
         yield Static(id="review-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield CalmFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the item list and read the inspection."""

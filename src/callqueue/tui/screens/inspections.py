@@ -7,7 +7,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from callqueue.queue.inspection import InspectionDetail, InspectionRefused, InspectionSummary
 from callqueue.roles import NotAllowed, role_label
@@ -17,6 +17,7 @@ from callqueue.tui.office_desk import read_failure
 from callqueue.tui.screens.inspection_dialogs import NewInspectionDialog
 from callqueue.tui.screens.inspection_review import InspectionReviewScreen
 from callqueue.tui.screens.side import SideScreen
+from callqueue.tui.widgets.footer import CalmFooter
 
 COLUMNS = (  # label, width (cells); sized to fit 120 columns
     ("编号", 5),
@@ -56,7 +57,7 @@ class InspectionsScreen(SideScreen):
         yield Static(id="who")
         yield DataTable(id="inspect-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="inspect-list-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield CalmFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Set up the table and read the inspections."""

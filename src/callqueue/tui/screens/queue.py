@@ -35,7 +35,7 @@ NOTES = (
     "他人处理中＝其他人正在联系该单位（不论哪个科室）。",
     "剩余天数：距申请截止日的天数；黄色为 10 天以内，红色为已过截止日。",
     "一次性告知：按右侧卡片逐项讲清期满日期、申请截止日期、办理地点、咨询电话和所需材料，"
-    "讲到一项材料就在清单中勾选（Tab 进入清单，空格勾选），再按 1 保存。",
+    "讲到一项材料就在清单中勾选（Tab 进入清单，空格勾选，Esc 回到列表），再按 1 保存。",
 )
 """What the help (`?`) says of the call screen besides its keys."""
 EMAIL_HELP = "向认领的单位发送一次性告知邮件，然后认领下一户（单位需有有效邮箱）"
@@ -78,6 +78,14 @@ class QueueScreen(QueueHandlers):
             show=False,
         ),
         Binding("question_mark", "app.help", "帮助", tooltip="本界面的按键及说明", id="queue.help"),
+        Binding(
+            "escape",
+            "focus_list",
+            "回到列表",
+            tooltip="从材料清单回到队列列表（已勾选的保留）",
+            id="queue.list",
+            show=False,
+        ),
     ]
 
     def __init__(self, desk: Desk) -> None:
@@ -185,6 +193,10 @@ class QueueScreen(QueueHandlers):
     def action_outcome(self, name: str) -> None:
         """One of the keys 1–8: open the outcome's dialog, or save it at once."""
         self.flow.start(Outcome(name))
+
+    def action_focus_list(self) -> None:
+        """Esc: back from the checklist to the list, as Esc goes back elsewhere."""
+        self.query_one(QueueTable).focus()
 
     def action_note(self) -> None:
         """Write the note saved with the next outcome."""

@@ -11,12 +11,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from callqueue.records.view import CertificateView, HolderRecord
 from callqueue.tui.messages import RecordsChanged
 from callqueue.tui.record_messages import RecordFailed, RecordRead
 from callqueue.tui.records_desk import RecordsDesk, refusal_text
+from callqueue.tui.screens.help import key_name
 from callqueue.tui.screens.record_dialogs import (
     CertificateDialog,
     DoNotCallDialog,
@@ -24,6 +25,10 @@ from callqueue.tui.screens.record_dialogs import (
     InvalidDialog,
     PhoneDialog,
 )
+from callqueue.tui.widgets.footer import CalmFooter
+
+HINT_KEYS = ("x", "p", "m", "n", "c", "escape")
+"""The keys the status line names, in its order (the footer shows them all)."""
 
 COLUMNS = (
     ("contact", "联系人", 14),
@@ -31,6 +36,13 @@ COLUMNS = (
     ("value", "号码 / 邮箱", 34),
     ("state", "状态", 40),
 )
+
+
+def keys_hint(bindings: list[BindingType]) -> str:
+    """The status line's keys, named as the footer names them (they said `勿电话` there and
+    `勿电话联系` here when written out twice)."""
+    named = {b.key: b.description for b in bindings if isinstance(b, Binding)}
+    return " · ".join(f"{key_name(key)} {named[key]}" for key in HINT_KEYS)
 
 
 class RecordScreen(Screen[None]):
@@ -45,7 +57,7 @@ class RecordScreen(Screen[None]):
         Binding(
             "c", "add_certificate", "新增证书", tooltip="为此单位手工录入证书", id="record.cert"
         ),
-        Binding("n", "do_not_call", "勿电话", tooltip="标记或取消勿电话联系", id="record.dnc"),
+        Binding("n", "do_not_call", "勿电话联系", tooltip="标记或取消勿电话联系", id="record.dnc"),
         Binding("r", "reload", "刷新", tooltip="重新读取记录", id="record.reload"),
     ]
 
@@ -67,7 +79,7 @@ class RecordScreen(Screen[None]):
         with VerticalScroll(id="record-certs-box"):
             yield Static(id="record-certs")
         yield Static(id="record-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield CalmFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Columns, then read the record."""
@@ -184,7 +196,7 @@ class RecordScreen(Screen[None]):
         self.query_one("#record-title", Static).update(title)
         self._fill_contacts(record)
         self.query_one("#record-certs", Static).update(_certificates(record.certificates))
-        keys = "x 标记无效 · p 添加电话 · m 添加邮箱 · n 勿电话联系 · c 新增证书 · Esc 返回"
+        keys = keys_hint(self.BINDINGS)
         self._status(f"{message.note} · {keys}" if message.note else keys)
         self.query_one(DataTable).focus()
 

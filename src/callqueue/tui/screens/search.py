@@ -9,7 +9,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from callqueue.records.search import SearchHit, SearchKind, SearchPage
 from callqueue.tui.messages import RecordsChanged
@@ -17,6 +17,7 @@ from callqueue.tui.record_messages import RecordFailed, SearchDone
 from callqueue.tui.records_desk import SEARCH_PAGE, RecordsDesk, refusal_text
 from callqueue.tui.screens.record import RecordScreen
 from callqueue.tui.screens.record_dialogs import CertificateDialog
+from callqueue.tui.widgets.footer import CalmFooter
 
 COLUMNS = (  # key, label, width (cells) at 120 columns; narrower screens scale them down
     ("holder", "单位（个人）名称", 34),
@@ -68,7 +69,7 @@ class SearchScreen(Screen[None]):
         yield Input(placeholder=PLACEHOLDER, id="search-input")
         yield Static(id="search-status")
         yield DataTable(id="search-table", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True, show_command_palette=False)
+        yield CalmFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Columns, who is looking, focus on the query."""

@@ -8,11 +8,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from callqueue.queue.staff import StaffRow
 from callqueue.roles import role_label
+from callqueue.tui.widgets.footer import CalmFooter
 
 
 class StaffPicker(Screen[StaffRow | None]):
@@ -59,7 +60,7 @@ class StaffPicker(Screen[StaffRow | None]):
             remembered = self.remembered in {s.name for s in self.staff}
             hint = self.HINT + (self.REMEMBERED_HINT if remembered else "")
             yield Static(Text(hint), classes="dialog-hint")
-        yield Footer(compact=True, show_command_palette=False)
+        yield CalmFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Put the cursor on the remembered staff member."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual._types import SegmentLines
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
@@ -18,16 +19,8 @@ from textual.widgets.data_table import RowKey
 
 from callqueue.queue.claims import QueueEntry
 from callqueue.queue.reminders import BADGE_LABELS
+from callqueue.tui.widgets.queue_columns import Column, fit_columns
 
-COLUMNS = (  # key, label, width (cells); sized to fit 120 columns
-    ("holder", "单位（个人）名称", 32),
-    ("certificates", "证书", 26),
-    ("expires_on", "期满日期", 10),
-    ("apply_by", "申请截止", 10),
-    ("days_left", "剩余天数", 8),
-    ("attempts", "已拨", 4),
-    ("marks", "标记", 14),
-)
 _RowLines = tuple[SegmentLines, SegmentLines]
 """What DataTable renders for one line of a row: fixed cells' lines, scrollable cells' lines."""
 
@@ -50,16 +43,20 @@ def days_left(e: QueueEntry, today: date) -> Text:
     return Text(str(left), style=style, justify="right")
 
 
-def _cells(e: QueueEntry, today: date, marks: dict[int, Text]) -> tuple[Text, ...]:
-    return (
-        Text(e.holder, overflow="ellipsis", no_wrap=True),
-        Text(certificates_label(e), overflow="ellipsis", no_wrap=True),
-        Text(f"{e.expires_on:%Y-%m-%d}" if e.expires_on else ""),
-        Text(f"{e.apply_by:%Y-%m-%d}" if e.apply_by else ""),
-        days_left(e, today),
-        Text(str(e.attempts), justify="right"),
-        marks.get(e.holder_id, Text("")),
-    )
+Cells = dict[str, Text]
+"""A row's cells by column key, every column's (shown or not at this width)."""
+
+
+def _cells(e: QueueEntry, today: date, marks: dict[int, Text]) -> Cells:
+    return {
+        "holder": Text(e.holder, overflow="ellipsis", no_wrap=True),
+        "certificates": Text(certificates_label(e), overflow="ellipsis", no_wrap=True),
+        "expires_on": Text(f"{e.expires_on:%Y-%m-%d}" if e.expires_on else ""),
+        "apply_by": Text(f"{e.apply_by:%Y-%m-%d}" if e.apply_by else ""),
+        "days_left": days_left(e, today),
+        "attempts": Text(str(e.attempts), justify="right"),
+        "marks": marks.get(e.holder_id, Text("")),
+    }
 
 
 def _same_mark(a: Text | None, b: Text | None) -> bool:
@@ -97,6 +94,10 @@ class QueueTable(DataTable[Text]):
         `compact` takes them out."""
         self._follow = follow
         """Told the holder id under the cursor each time the cursor changes row."""
+        self._cells: dict[str, Cells] = {}
+        """Per row, its cells in every column, so that a column left out can come back."""
+        self._columns: tuple[Column, ...] = ()
+        """The columns shown, fitted to the width (`fit_columns`)."""
         self._sized: tuple[tuple[Size, Size, Size, Size], bool] | None = None
         self._scrolled_for: Size | None = None  # the virtual size `settle` showed
 
@@ -348,9 +349,47 @@ class QueueTable(DataTable[Text]):
         return [int(str(r.key.value)) for r in self.ordered_rows[row + 1 : row + 1 + count]]
 
     def on_mount(self) -> None:
-        """Add the columns once."""
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+        """Add the columns that fit the terminal (the table spans it)."""
+        self.refit(self.app.size.width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Another width: fit the columns to it."""
+        self.refit(event.size.width)
+
+    def refit(self, width: int) -> None:
+        """Show the columns that fit `width`, rebuilding the rows if the columns change."""
+        columns = fit_columns(width)
+        if columns == self._columns:
+            return
+        self._columns = columns
+        at, rows = self._cursor_key(), [str(row.key.value) for row in self.ordered_rows]
+        self.clear(columns=True)
+        for key, label, w in columns:
+            self.add_column(label, key=key, width=w)
+        for key in rows:
+            self.add_row(*self._shown_cells(self._cells[key]), key=key)
+        if at is not None:
+            self.move_cursor(row=self.get_row_index(at), animate=False)
+
+    def _shown_cells(self, cells: Cells) -> list[Text]:
+        return [cells[key] for key, *_ in self._columns]
+
+    def _add(self, key: str, cells: Cells) -> None:
+        self._cells[key] = cells
+        self.add_row(*self._shown_cells(cells), key=key)
+
+    def _remove(self, key: str) -> None:
+        self._cells.pop(key, None)
+        self.remove_row(key)
+
+    def _change(self, key: str, cells: Cells) -> None:
+        """Set the row's cells that differ from `cells` (those shown, on screen too)."""
+        now = self._cells[key]
+        for column, value in cells.items():
+            if not _same(value, now[column]):
+                now[column] = value
+                if column in self.columns:
+                    self.update_cell(key, column, value)
 
     def fill(self, entries: list[QueueEntry], *, today: date, marks: dict[int, Text]) -> None:
         """Show this page, changing only what changed when the rows kept their order.
@@ -372,18 +411,16 @@ class QueueTable(DataTable[Text]):
                 if self.done.pop(key, None) is not None:  # back in the queue
                     self._shown.pop(key, None)
             elif key not in self.done:
-                self.remove_row(key)
+                self._remove(key)
         for key, (e, _, mark) in shown.items():
             last = self._shown.get(key)
             if last is not None and last[0] == e and last[1] == today and _same_mark(mark, last[2]):
                 continue  # drawn from an equal entry: nothing to compare cell by cell
             cells = _cells(e, today, marks)
             if key not in self.rows:
-                self.add_row(*cells, key=key)
+                self._add(key, cells)
                 continue
-            for (column, *_), value, before in zip(COLUMNS, cells, self.get_row(key), strict=True):
-                if not _same(value, before):
-                    self.update_cell(key, column, value)
+            self._change(key, cells)
         self._shown = shown
         self.settle()
 
@@ -394,14 +431,13 @@ class QueueTable(DataTable[Text]):
             return
         self._shown.pop(key, None)
         self.done[key] = e.holder
-        for (column, *_), cell in zip(COLUMNS, _cells(e, today, {}), strict=True):
-            if column == "holder":
-                value = Text(f"✓ {e.holder}", style="dim", overflow="ellipsis", no_wrap=True)
-            elif column == "marks":
-                value = Text("已处理", style="dim")
-            else:
-                value = Text(cell.plain, style="dim", justify=cell.justify)
-            self.update_cell(key, column, value)
+        greyed = {
+            column: Text(cell.plain, style="dim", justify=cell.justify)
+            for column, cell in _cells(e, today, {}).items()
+        }
+        greyed["holder"] = Text(f"✓ {e.holder}", style="dim", overflow="ellipsis", no_wrap=True)
+        greyed["marks"] = Text("已处理", style="dim")
+        self._change(key, greyed)
 
     def compact(self) -> bool:
         """Take the done rows out, keeping the cursor on the row it was on; False if none."""
@@ -409,7 +445,7 @@ class QueueTable(DataTable[Text]):
             return False
         at = self._cursor_key()
         for key in self.done:
-            self.remove_row(key)
+            self._remove(key)
         self.done.clear()
         if at is not None and at in self.rows:
             self.move_cursor(row=self.get_row_index(at), animate=False)
@@ -433,13 +469,14 @@ class QueueTable(DataTable[Text]):
         value = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         return None if value is None else str(value)
 
-    def _refill(self, rows: dict[str, tuple[Text, ...]]) -> None:
+    def _refill(self, rows: dict[str, Cells]) -> None:
         """Replace every row, keeping the cursor's row number where it can."""
         row = self.cursor_row
         self.clear()
         self.done.clear()
+        self._cells.clear()
         for key, cells in rows.items():
-            self.add_row(*cells, key=key)
+            self._add(key, cells)
         if rows:
             self.move_cursor(row=min(row, len(rows) - 1))
 
@@ -449,10 +486,7 @@ class QueueTable(DataTable[Text]):
         if key not in self.rows or key in self.done:
             return
         self._shown[key] = (e, today, marks)
-        cells = _cells(e, today, {e.holder_id: marks})
-        for (column, *_), value, before in zip(COLUMNS, cells, self.get_row(key), strict=True):
-            if not _same(value, before):
-                self.update_cell(key, column, value)
+        self._change(key, _cells(e, today, {e.holder_id: marks}))
 
     def show_claimed(self, e: QueueEntry, marks: Text) -> None:
         """Mark the claimed holder's row and put the cursor on it, if it is on this page."""
@@ -460,6 +494,6 @@ class QueueTable(DataTable[Text]):
         if key not in self.rows:
             return
         self._shown.pop(key, None)
-        self.update_cell(key, "marks", marks)
-        self.update_cell(key, "holder", Text(f"▶ {e.holder}", style="bold", overflow="ellipsis"))
+        claimed = Text(f"▶ {e.holder}", style="bold", overflow="ellipsis")
+        self._change(key, {"marks": marks, "holder": claimed})
         self.move_cursor(row=self.get_row_index(key))
