@@ -118,3 +118,28 @@ async def test_screen_keys_are_named_apart_from_the_outcome_keys(
             assert str(app.screen.query_one("#who").render()).startswith(title)
             await pilot.press("escape")
             await settle(app, pilot)
+
+
+async def test_the_call_screens_help_leaves_out_what_a_caller_is_never_offered(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """`v 科室` is a supervisor's key: a caller's help does not list it, a supervisor's does."""
+    from callqueue import db
+    from callqueue.queue import staff
+
+    from .queue_world import SECTION
+
+    world(engine, tmp_path)
+    with db.session_scope(engine, write=True) as session:
+        staff.add_staff(session, name="主任", section=SECTION, role="supervisor", actor="t")
+    for who, offered in (("甲", False), ("主任", True)):
+        app = app_for(engine, who)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("question_mark")
+            await settle(app, pilot)
+            help_ = app.screen
+            assert isinstance(help_, HelpScreen)
+            keys = {k: name for k, name, _ in help_.rows}
+            assert ("v" in keys) is offered, who
+            assert keys["1"] == "告知" and keys["Ctrl+S"] == "重试保存"  # dimmed keys stay

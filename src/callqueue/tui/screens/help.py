@@ -46,14 +46,19 @@ def help_rows(app: App[Any], screen: Screen[Any]) -> list[tuple[str, str, str]]:
     """Key, name, explanation of every key of `screen` and of the app's keys that work there.
 
     The screen's own keys include those of the screens it is built on (Esc 返回 of a side
-    screen), a subclass's binding of a key replacing its base's. Of the app's keys, those
+    screen), a subclass's binding of a key replacing its base's, less those the screen's
+    `never_offered()` names, if it has one. Of the app's keys, those
     hidden on this screen are left out (the key of the screen itself, search before
     signing in). Call it while `screen` is the app's screen: what the app allows depends on it.
     """
     found: dict[str, Binding] = {}
+    # Keys the screen never offers this member of staff (a caller's `v 科室`); keys only
+    # unavailable for now (an outcome before a claim, Ctrl+S with nothing to save) stay.
+    never: frozenset[str] = getattr(screen, "never_offered", frozenset)()
     for cls in reversed(type(screen).__mro__):
         for b in _ours(cls.__dict__.get("BINDINGS", ())):
-            found[b.key] = b
+            if b.action not in never:
+                found[b.key] = b
     for b in _ours(app.BINDINGS):
         if b.key not in found and app.check_action(b.action, ()) is not False:
             found[b.key] = b

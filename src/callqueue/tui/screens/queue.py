@@ -129,6 +129,10 @@ class QueueScreen(QueueHandlers):
             self.drawn = None  # the detail pane is drawn again once the page is read
             self.load_page()
 
+    def never_offered(self) -> frozenset[str]:
+        """Actions this desk never offers (left out of the help): `v` is for supervisors."""
+        return frozenset() if self.desk.viewer.sees_all else frozenset({"switch_section"})
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Outcome keys need a claimed entry; no write key while another write runs."""
         if action in NEEDS_CLAIM and (self.claimed is None or self.busy):
