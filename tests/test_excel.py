@@ -153,3 +153,44 @@ def test_a_large_rejects_workbook_sets_each_cell_look_once(tmp_path: Path) -> No
             write_rejects(rejected(n), tmp_path / f"{n}.xlsx", office_name="办公室")
         counts.append(count[0])
     assert counts[0] == counts[1]
+
+
+def _unraisable_after(work: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What Python reports as "Exception ignored" while `work` runs and its garbage goes."""
+    import gc
+    import sys
+
+    seen: list[str] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(repr(u.exc_value)))
+    work()
+    gc.collect()
+    return seen
+
+
+def test_a_streamed_book_that_cannot_be_saved_leaves_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file where a folder should be: the Chinese message only, no traceback per sheet
+    when the book's row writers are collected (they wrote to closed files)."""
+    (tmp_path / "afile").write_text("x")
+
+    def save_and_fail() -> None:
+        book = StreamBook()
+        for name in ("甲", "乙"):
+            sheet = book.sheet(name, widths=[10, 10])
+            sheet.table(["a", "b"], [[1, 2], [3, 4]])
+        with pytest.raises(OSError):
+            book.save(tmp_path / "afile" / "x.xlsx")
+
+    assert _unraisable_after(save_and_fail, monkeypatch) == []
+
+
+def test_a_streamed_book_left_by_an_error_leaves_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail_while_writing() -> None:
+        with pytest.raises(RuntimeError), StreamBook() as book:
+            book.sheet("甲", widths=[10]).table(["a"], [[1]])
+            raise RuntimeError("the database went away")
+
+    assert _unraisable_after(fail_while_writing, monkeypatch) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -211,7 +212,29 @@ class StreamBook:
 
     def save(self, path: Path) -> Path:
         """Write the book to `path` atomically (see `save_atomic`)."""
-        return save_atomic(self.wb, path)
+        try:
+            return save_atomic(self.wb, path)
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        """Close the sheets of a book that will not be saved (an error on the way).
+
+        Left open, each sheet's row writer is closed only when it is collected, after its
+        temporary file: Python then printed a traceback per sheet under the Chinese message.
+        """
+        for ws in self.wb.worksheets:
+            if isinstance(ws, WriteOnlyWorksheet) and not ws.closed:
+                with contextlib.suppress(Exception):
+                    ws.close()
+
+    def __enter__(self) -> StreamBook:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            self.discard()
 
 
 class SheetWriter:

@@ -79,14 +79,14 @@ def export_ledger(
     Returns:
         The written path.
     """
-    book = StreamBook()
-    names: list[str] = []
-    for section, section_rows in by_section(rows, sections).items():
-        # The sheet's name may be shortened; 科室名称 below keeps the section's full name.
-        names.append(sheet_title(section, names, fallback="台账"))
-        sheet = book.sheet(names[-1], widths=WIDTHS, freeze="C5", header_rows="4:4")
-        sheet.line("附件2")
-        sheet.title(f"{office_name}许可证书到期前提醒台账", columns=len(HEADERS_OUT))
-        sheet.line(f"科室名称：{section}")
-        sheet.table(HEADERS_OUT, body(section_rows))
-    return book.save(path)
+    with StreamBook() as book:
+        names: list[str] = []
+        for section, section_rows in by_section(rows, sections).items():
+            # The sheet's name may be shortened; 科室名称 below keeps the section's full name.
+            names.append(sheet_title(section, names, fallback="台账"))
+            sheet = book.sheet(names[-1], widths=WIDTHS, freeze="C5", header_rows="4:4")
+            sheet.line("附件2")
+            sheet.title(f"{office_name}许可证书到期前提醒台账", columns=len(HEADERS_OUT))
+            sheet.line(f"科室名称：{section}")
+            sheet.table(HEADERS_OUT, body(section_rows))
+        return book.save(path)

@@ -181,13 +181,13 @@ def _workload(book: StreamBook, report_book: ReportBook) -> None:
 
 def write_workbook(book: ReportBook, path: Path) -> Path:
     """Write the supervision workbook to `path` (atomically); no cell is ever a formula."""
-    stream = StreamBook()
-    _summary(stream, book.report)
-    names = [SUMMARY_SHEET]
-    for figures in book.report.sections:
-        # The workload sheet's name stays free; the sheet's title keeps the section's full name.
-        names.append(sheet_title(figures.section, [*names, WORKLOAD_SHEET]))
-        sheet = stream.sheet(names[-1], widths=LIST_WIDTHS)  # a header per table: none repeats
-        _section_sheet(sheet, figures, book.lists[figures.section], book.limit)
-    _workload(stream, book)
-    return stream.save(path)
+    with StreamBook() as stream:
+        _summary(stream, book.report)
+        names = [SUMMARY_SHEET]
+        for figures in book.report.sections:
+            # The workload sheet's name stays free; the sheet's title keeps the section's full name.
+            names.append(sheet_title(figures.section, [*names, WORKLOAD_SHEET]))
+            sheet = stream.sheet(names[-1], widths=LIST_WIDTHS)  # a header per table: none repeats
+            _section_sheet(sheet, figures, book.lists[figures.section], book.limit)
+        _workload(stream, book)
+        return stream.save(path)
