@@ -45,6 +45,13 @@ def fail(message: str, exit_code: int = 1) -> NoReturn:
     raise (UnusableError if exit_code == EXIT_UNUSABLE else UserError)(message)
 
 
+def fail_writing(path: object, exc: OSError, exit_code: int = 1) -> NoReturn:
+    """Stop the command because `path` could not be written, saying why in Chinese."""
+    from callqueue.files import write_error
+
+    fail(f"无法写入 {path}：{write_error(exc)}", exit_code)
+
+
 @dataclass
 class AppContext:
     """What every command shares: settings, the date in force, who is working, the database."""

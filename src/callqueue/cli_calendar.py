@@ -8,7 +8,7 @@ import click
 
 from callqueue import clock, db, files, roles, workdays
 from callqueue.catalog_change.redate import Redated, redate_for_calendar
-from callqueue.cli import AppContext, _now, _staff, emit_json, fail, main
+from callqueue.cli import AppContext, _now, _staff, emit_json, fail, fail_writing, main
 from callqueue.holiday_file import HolidayFileError, write_schedule
 
 
@@ -198,5 +198,5 @@ def calendar_export(obj: AppContext, year: int | None, output: Path | None) -> N
     try:
         files.write_text(output, text)
     except OSError as exc:
-        fail(f"无法写入 {output}：{files.write_error(exc)}")
+        fail_writing(output, exc)
     click.echo(f"已写出 {output}")

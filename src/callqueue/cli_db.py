@@ -10,7 +10,7 @@ import click
 
 from callqueue import backup as backup_service
 from callqueue import bootstrap, clock, db, dbcopy, files
-from callqueue.cli import AppContext, emit_json, fail, main
+from callqueue.cli import AppContext, emit_json, fail, fail_writing, main
 
 
 @main.group(name="db")
@@ -127,7 +127,7 @@ def backup_cmd(obj: AppContext, output: Path, force: bool) -> None:
     except backup_service.BackupError as exc:
         fail(str(exc))
     except OSError as exc:
-        fail(f"无法写入 {output}：{files.write_error(exc)}")
+        fail_writing(output, exc)
     finally:
         engine.dispose()
     click.echo(

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from callqueue import catalog, db
-from callqueue.cli import EXIT_UNUSABLE, AppContext, LazyGroup, _scope, fail, main
+from callqueue.cli import EXIT_UNUSABLE, AppContext, LazyGroup, _scope, fail_writing, main
 from callqueue.ledger.listing import ledger_rows, ledger_sections
 
 
@@ -42,9 +42,7 @@ def export_ledger_cmd(obj: AppContext, section: str | None, output: Path) -> Non
 
         export_ledger(rows, output, office_name=office["name"], sections=sheets)
     except OSError as exc:
-        from callqueue.files import write_error
-
-        fail(f"无法写入 {output}：{write_error(exc)}", EXIT_UNUSABLE)
+        fail_writing(output, exc, EXIT_UNUSABLE)
     click.echo(f"已导出 {len(rows)} 张证书到 {output}")
 
 
@@ -69,7 +67,5 @@ def export_catalog_cmd(obj: AppContext, output: Path) -> None:
 
         export_catalog(entries, output, office_name=office["name"])
     except OSError as exc:
-        from callqueue.files import write_error
-
-        fail(f"无法写入 {output}：{write_error(exc)}", EXIT_UNUSABLE)
+        fail_writing(output, exc, EXIT_UNUSABLE)
     click.echo(f"已导出 {len(entries)} 项到 {output}")

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from callqueue import catalog, db
-from callqueue.cli import EXIT_UNUSABLE, AppContext, _now, emit_json, fail, main
+from callqueue.cli import EXIT_UNUSABLE, AppContext, _now, emit_json, fail, fail_writing, main
 from callqueue.cli_export import export_group
 from callqueue.queue import inspection
 from callqueue.roles import NotAllowed
@@ -218,7 +218,5 @@ def export_inspection_cmd(
 
         export_inspection(detail, output, office_name=office_name)
     except OSError as exc:
-        from callqueue.files import write_error
-
-        fail(f"无法写入 {output}：{write_error(exc)}", EXIT_UNUSABLE)
+        fail_writing(output, exc, EXIT_UNUSABLE)
     click.echo(f"已导出检查记录 {inspection_id}（{len(detail.items)} 条）到 {output}")

@@ -13,7 +13,7 @@ from callqueue.cli import (
     AppContext,
     _scope,
     emit_json,
-    fail,
+    fail_writing,
     main,
 )
 from callqueue.cli_export import export_group
@@ -124,7 +124,5 @@ def export_report_cmd(obj: AppContext, section: str | None, limit: int, output: 
     try:
         workbook.write_workbook(book, output)
     except OSError as exc:
-        from callqueue.files import write_error
-
-        fail(f"无法写入 {output}：{write_error(exc)}", EXIT_UNUSABLE)
+        fail_writing(output, exc, EXIT_UNUSABLE)
     click.echo(f"已导出 {len(book.report.sections)} 个科室的督查统计到 {output}")

@@ -145,9 +145,9 @@ class QueueScreen(QueueHandlers):
             return True if self._can_email() else None
         if action == "page" and parameters == (-1,) and self.page_number == 0:
             return None
+        if action in self.never_offered():
+            return False
         if action == "switch_section":  # supervisors only; not while holding a call
-            if not self.desk.viewer.sees_all:
-                return False
             return None if self.claimed is not None or self.busy else True
         return True
 
