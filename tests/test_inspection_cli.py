@@ -143,9 +143,12 @@ def test_export_workbook_cell_by_cell(run, known: World, tmp_path: Path) -> None
     items = {i["reminder_id"]: i for i in data["items"]}
     noted = items[known.worked[1]]
     run("--staff", SUPERVISOR, "inspect", "mark", str(noted["id"]), "problem", "--comment", "=1+1")
+    wrong = run("export", "inspection", str(data["id"]), "-o", str(tmp_path / "检查.xls"))
+    assert wrong.exit_code == 2 and "文件名须以 .xlsx 结尾" in wrong.stderr
     out = tmp_path / "检查.xlsx"
-    result = run("export", "inspection", str(data["id"]), "-o", str(out))
+    result = run("export", "inspection", str(data["id"]), "-o", str(tmp_path / "检查"))
     assert result.exit_code == 0 and "5 条" in result.stdout
+    assert result.stdout.strip().endswith(f"到 {out}")
     ws = load_workbook(out).active
     assert ws is not None and ws.title == "检查记录"
     assert ws["A1"].value == f"东丽区政务服务办公室督促检查记录（{SECTION}）"

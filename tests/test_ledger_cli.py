@@ -680,3 +680,42 @@ def test_every_exported_workbook_prints_on_a4_one_page_wide(  # type: ignore[no-
     assert_prints_on_a4(report["工作量"], "$3:$3")
     for ws in report.worksheets[1:-1]:  # a table per figure: no one header to repeat
         assert_prints_on_a4(ws, None)
+
+
+@pytest.mark.parametrize(
+    ("command", "extra"),
+    [
+        (("export", "ledger"), ()),
+        (("export", "catalog"), ()),
+        (("export", "report"), ("--rows", "1")),
+    ],
+)
+def test_an_export_is_always_an_xlsx_workbook_and_says_when_it_replaced_one(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, command: tuple[str, ...], extra: tuple[str, ...]
+) -> None:
+    # `-o 台账` once wrote a workbook named 台账 (no extension: double-clicking it asks which
+    # program to use), and `-o 台账.xls` an .xlsx that Excel and WPS open with a warning that the
+    # file is damaged; an earlier export of the same name was replaced without a word.
+    folder = tmp_path / "导出"
+    folder.mkdir()
+    plain = run(*command, "-o", str(folder / "台账2026.11"), *extra)
+    assert plain.exit_code == 0, plain.stderr
+    made = folder / "台账2026.11.xlsx"
+    assert load_workbook(made).sheetnames  # a workbook, under the name Excel expects
+    assert plain.stdout.strip().endswith(f"到 {made}")
+    assert sorted(p.name for p in folder.iterdir()) == [made.name]
+
+    for wrong in ("台账.xls", "台账.CSV", "台账.et"):
+        refused = run(*command, "-o", str(folder / wrong), *extra)
+        assert refused.exit_code == 2, refused.stdout
+        assert "文件名须以 .xlsx 结尾（如 台账.xlsx）" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert sorted(p.name for p in folder.iterdir()) == [made.name]  # nothing written
+
+    again = run(*command, "-o", str(folder / "台账2026.11"), *extra)
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.strip().endswith("（已替换原有文件）")
+
+    upper = run(*command, "-o", str(folder / "目录.XLSX"), *extra)
+    assert upper.exit_code == 0, upper.stderr
+    assert sorted(p.name for p in folder.iterdir()) == [made.name, "目录.XLSX"]

@@ -6,9 +6,11 @@ import importlib
 import json
 import logging
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -50,6 +52,38 @@ def fail_writing(path: object, exc: OSError, exit_code: int = 1) -> NoReturn:
     from callqueue.files import write_error
 
     fail(f"无法写入 {path}：{write_error(exc)}", exit_code)
+
+
+_EXTENSION = re.compile(r"\.(?=[0-9]*[A-Za-z])[A-Za-z0-9]{1,5}")
+
+
+def _xlsx_path(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """An export's `-o`: a name without an extension gets `.xlsx`; another extension is refused
+    (a workbook named `.xls` or `.csv` makes Excel and WPS warn that the file is damaged)."""
+    if value is None or value.suffix.lower() == ".xlsx":
+        return value
+    if _EXTENSION.fullmatch(value.suffix):
+        raise click.BadParameter(
+            f"导出的是 Excel 工作簿，文件名须以 .xlsx 结尾（如 {value.with_suffix('.xlsx').name}）"
+        )
+    return value.with_name(value.name + ".xlsx")  # 台账 → 台账.xlsx; 台账2026.11 → 台账2026.11.xlsx
+
+
+def xlsx_output(function: Any) -> Any:
+    """The `-o/--output FILE.xlsx` option of the commands that export a workbook."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        callback=_xlsx_path,
+        help="输出文件（.xlsx；不写扩展名时自动加上）。",
+    )(function)
+
+
+def exported_to(output: Path, existed: bool) -> str:
+    """`output` as the closing line of an export names it; says so when a file was replaced."""
+    return f"{output}（已替换原有文件）" if existed else str(output)
 
 
 @dataclass

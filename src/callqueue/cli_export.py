@@ -7,7 +7,16 @@ from pathlib import Path
 import click
 
 from callqueue import catalog, db
-from callqueue.cli import EXIT_UNUSABLE, AppContext, LazyGroup, _scope, fail_writing, main
+from callqueue.cli import (
+    EXIT_UNUSABLE,
+    AppContext,
+    LazyGroup,
+    _scope,
+    exported_to,
+    fail_writing,
+    main,
+    xlsx_output,
+)
 from callqueue.ledger.listing import ledger_rows, ledger_sections
 
 
@@ -20,13 +29,7 @@ def export_group() -> None:
 
 @export_group.command(name="ledger")
 @click.option("--section", help="只导出此科室。")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="输出文件（.xlsx）。",
-)
+@xlsx_output
 @click.pass_obj
 def export_ledger_cmd(obj: AppContext, section: str | None, output: Path) -> None:
     """按附件2格式导出台账，每个科室一张工作表（提醒人只导出本科室）。"""
@@ -35,6 +38,7 @@ def export_ledger_cmd(obj: AppContext, section: str | None, output: Path) -> Non
         rows = ledger_rows(session, today=obj.today, sections=scope)
         sheets = ledger_sections(session, sections=scope, rows=rows)
         office = catalog.office(session)
+    existed = output.exists()
     try:
         from callqueue.ledger.export import (
             export_ledger,
@@ -43,23 +47,18 @@ def export_ledger_cmd(obj: AppContext, section: str | None, output: Path) -> Non
         export_ledger(rows, output, office_name=office["name"], sections=sheets)
     except OSError as exc:
         fail_writing(output, exc, EXIT_UNUSABLE)
-    click.echo(f"已导出 {len(rows)} 张证书到 {output}")
+    click.echo(f"已导出 {len(rows)} 张证书到 {exported_to(output, existed)}")
 
 
 @export_group.command(name="catalog")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="输出文件（.xlsx）。",
-)
+@xlsx_output
 @click.pass_obj
 def export_catalog_cmd(obj: AppContext, output: Path) -> None:
     """按附件1格式导出提醒目录。"""
     with db.session_scope(obj.engine(), write=False) as session:
         entries = catalog.list_items(session)
         office = catalog.office(session)
+    existed = output.exists()
     try:
         from callqueue.catalog_export import (
             export_catalog,
@@ -68,4 +67,4 @@ def export_catalog_cmd(obj: AppContext, output: Path) -> None:
         export_catalog(entries, output, office_name=office["name"])
     except OSError as exc:
         fail_writing(output, exc, EXIT_UNUSABLE)
-    click.echo(f"已导出 {len(entries)} 项到 {output}")
+    click.echo(f"已导出 {len(entries)} 项到 {exported_to(output, existed)}")

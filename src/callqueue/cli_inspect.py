@@ -10,7 +10,17 @@ from typing import Any, TypeVar
 import click
 
 from callqueue import catalog, db
-from callqueue.cli import EXIT_UNUSABLE, AppContext, _now, emit_json, fail, fail_writing, main
+from callqueue.cli import (
+    EXIT_UNUSABLE,
+    AppContext,
+    _now,
+    emit_json,
+    exported_to,
+    fail,
+    fail_writing,
+    main,
+    xlsx_output,
+)
 from callqueue.cli_export import export_group
 from callqueue.queue import inspection
 from callqueue.roles import NotAllowed
@@ -190,13 +200,7 @@ def inspect_finish(obj: AppContext, inspection_id: int, note: str, staff_name: s
 
 @export_group.command(name="inspection")
 @click.argument("inspection_id", type=int)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="输出文件（.xlsx）。",
-)
+@xlsx_output
 @click.option("--staff", "staff_name", help=VIEWER_HELP)
 @click.pass_obj
 def export_inspection_cmd(
@@ -211,6 +215,7 @@ def export_inspection_cmd(
         return detail, catalog.office(session)["name"]
 
     detail, office_name = _run(obj, write=False, work=read)
+    existed = output.exists()
     try:
         from callqueue.queue.inspection_export import (
             export_inspection,
@@ -219,4 +224,6 @@ def export_inspection_cmd(
         export_inspection(detail, output, office_name=office_name)
     except OSError as exc:
         fail_writing(output, exc, EXIT_UNUSABLE)
-    click.echo(f"已导出检查记录 {inspection_id}（{len(detail.items)} 条）到 {output}")
+    click.echo(
+        f"已导出检查记录 {inspection_id}（{len(detail.items)} 条）到 {exported_to(output, existed)}"
+    )

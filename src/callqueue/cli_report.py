@@ -13,8 +13,10 @@ from callqueue.cli import (
     AppContext,
     _scope,
     emit_json,
+    exported_to,
     fail_writing,
     main,
+    xlsx_output,
 )
 from callqueue.cli_export import export_group
 from callqueue.reports.figures import FIGURE_LABELS, FIGURES, RATE_LABEL, Report, build_report
@@ -99,13 +101,7 @@ def report_cmd(obj: AppContext, section: str | None, as_json: bool) -> None:
     show_default=True,
     help="每项明细最多列出多少条。",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="输出文件（.xlsx）。",
-)
+@xlsx_output
 @click.pass_obj
 def export_report_cmd(obj: AppContext, section: str | None, limit: int, output: Path) -> None:
     """导出督查统计工作簿：汇总表、每个科室的明细、今后26周工作量图。"""
@@ -121,8 +117,11 @@ def export_report_cmd(obj: AppContext, section: str | None, limit: int, output: 
             sections=sections,
             limit=limit,
         )
+    existed = output.exists()
     try:
         workbook.write_workbook(book, output)
     except OSError as exc:
         fail_writing(output, exc, EXIT_UNUSABLE)
-    click.echo(f"已导出 {len(book.report.sections)} 个科室的督查统计到 {output}")
+    click.echo(
+        f"已导出 {len(book.report.sections)} 个科室的督查统计到 {exported_to(output, existed)}"
+    )
