@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import SQLModel
 from textual.pilot import Pilot
@@ -16,9 +17,10 @@ from callqueue.db import table
 from callqueue.models import AuditEvent, Certificate, Holder, ImportBatch
 from callqueue.queue import staff
 from callqueue.tui.app import CallqueueApp, create_app
+from callqueue.tui.office_desk import OfficeDesk
 from callqueue.tui.screens.import_screen import PROBLEM_LIMIT, ImportScreen, WorkbookTree
 
-from .ledger_files import licence_row, write_annex2
+from .ledger_files import licence_row, write_annex2, write_annex2_bulk
 
 TODAY = date(2026, 11, 24)
 SECTION = "社会事务科"
@@ -95,8 +97,12 @@ async def test_dry_run_then_import_with_rejects(engine: Engine, tmp_path: Path) 
         problems.move_cursor(row=cells.index(errors[0]))
         await pilot.pause()
         detail = text_of(app, "#import-detail")
-        assert detail.startswith("Sheet1 第7行［许可证书名称］：“兽药许可证”")
+        assert detail.startswith("Sheet1 第7行［许可证书名称］：目录中没有“兽药许可证”")
         assert "是否为“兽药经营许可证”？" in detail  # in full, however narrow the column
+        problems.move_cursor(row=cells.index(errors[1]))
+        await pilot.pause()
+        detail = text_of(app, "#import-detail")
+        assert "不存在的日期" in detail and detail.count("“2027-02-30”") == 1, detail  # once
         # The dry run wrote nothing, not even the rejects workbook.
         assert (count(engine, Certificate), count(engine, ImportBatch)) == (0, 0)
         assert not rejects.exists()
@@ -222,3 +228,60 @@ async def test_back_at_the_queue_after_an_import_the_new_holders_are_listed(
             "东丽区第001号公司",
             "东丽区第002号公司",
         ]
+
+
+async def test_esc_cancels_an_import_under_way_and_nothing_is_kept(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large import once ran to its end whatever staff pressed: Esc (and every other key) was
+    # disabled until it finished. Esc now cancels it, up to the commit; the rows already
+    # written are rolled back and the dry run stays, so Ctrl+G imports it later.
+    with_staff(engine)
+    path = write_annex2_bulk(tmp_path / "大台账.xlsx", 2500, section=SECTION)
+    app = create_app(engine=engine, today=TODAY, staff_name="甲")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_import(app, pilot)
+        screen.query_one("#import-path", Input).value = str(path)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert "新增 2500" in text_of(app, "#import-summary")
+        run_import = OfficeDesk.import_ledger
+        written: list[int] = []
+
+        def held(office: OfficeDesk, path: Path, **kwargs: Any) -> Any:
+            """The import, held after its first rows are written until Esc was pressed."""
+            progress = kwargs.pop("progress")
+
+            def wait_for_esc(stage: str, done: int, total: int) -> None:
+                if stage == "写入" and done and not written:
+                    written.append(done)
+                    assert screen.cancelling.wait(10)
+                progress(stage, done, total)
+
+            return run_import(office, path, progress=wait_for_esc, **kwargs)
+
+        monkeypatch.setattr(OfficeDesk, "import_ledger", held)
+        await pilot.press("ctrl+g")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if written:
+                break
+        assert written and written[0] >= 1000  # rows were written in the transaction
+        assert screen.busy and screen.check_action("cancel", ()) is True
+        assert screen.check_action("back", ()) is False  # Esc cancels; it does not go back
+        assert screen.active_bindings["escape"].binding.description == "取消"  # the footer
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ImportScreen) and not screen.busy
+        status = text_of(app, "#import-status")
+        assert status == "已取消导入，没有写入任何内容（可按 Ctrl+G 重新导入）", status
+        assert screen.check_action("import", ()) is True  # the dry run still stands
+        assert screen.check_action("cancel", ()) is False
+        assert screen.check_action("back", ()) is True
+        assert screen.active_bindings["escape"].binding.description == "返回"
+    assert (count(engine, Certificate), count(engine, Holder), count(engine, ImportBatch)) == (
+        0,
+        0,
+        0,
+    )
+    assert not (tmp_path / "大台账-未导入.xlsx").exists()

@@ -50,6 +50,13 @@ class ImportDone(Message):
 
 
 @dataclass
+class ImportCancelled(Message):
+    """Staff cancelled the dry run or import; it was rolled back."""
+
+    dry_run: bool
+
+
+@dataclass
 class ImportFailed(Message):
     """The workbook could not be read or the import failed; nothing was written."""
 

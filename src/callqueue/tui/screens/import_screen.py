@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from rich.text import Text
@@ -25,10 +26,11 @@ from textual.widgets import (
 from callqueue.ledger.check import Problem
 from callqueue.ledger.read import UnreadableWorkbook
 from callqueue.tui.desk import failure_text
-from callqueue.tui.office_desk import OfficeDesk, read_failure
+from callqueue.tui.office_desk import SAVING, OfficeDesk, read_failure
 from callqueue.tui.screens.import_parts import (
     PROBLEM_COLUMNS,
     PROBLEM_LIMIT,
+    ImportCancelled,
     ImportDone,
     ImportFailed,
     ImportProgressed,
@@ -47,9 +49,17 @@ class ImportScreen(SideScreen):
 
     CSS_PATH = "import_screen.tcss"
     BINDINGS = [
+        *SideScreen.BINDINGS,  # a class's binding of a key hides its base's: Esc is both here
         Binding("ctrl+o", "browse", "选择文件", tooltip="浏览文件夹选择工作簿", id="import.browse"),
         Binding("ctrl+r", "check", "试运行", tooltip="只检查，不写入", id="import.check"),
         Binding("ctrl+g", "import", "正式导入", tooltip="按试运行结果导入", id="import.run"),
+        Binding(
+            "escape",
+            "cancel",
+            "取消",
+            tooltip="停止试运行或导入；已写入的全部撤销",
+            id="import.cancel",
+        ),
     ]
 
     busy: reactive[bool] = reactive(False, bindings=True)
@@ -60,6 +70,10 @@ class ImportScreen(SideScreen):
     def __init__(self, office: OfficeDesk) -> None:
         super().__init__()
         self.office = office
+        self.cancelling = threading.Event()
+        """Set to stop the run under way at its next progress report (it rolls back)."""
+        self.saving = False
+        """The import under way is committing: too late to cancel."""
         self.problems: list[Problem] = []
         """The problems in the table (a page of the report's)."""
 
@@ -95,8 +109,15 @@ class ImportScreen(SideScreen):
         self.read_sections()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Nothing new while a run is under way; importing needs a dry run of what is chosen."""
-        if action in ("browse", "check", "import", "back") and self.busy:
+        """Nothing new while a run is under way, but Esc cancels it (until the commit);
+        importing needs a dry run of what is chosen."""
+        if action == "cancel":
+            if not self.busy:
+                return False  # Esc goes back instead
+            return None if self.saving or self.cancelling.is_set() else True
+        if action == "back" and self.busy:
+            return False  # Esc cancels instead
+        if action in ("browse", "check", "import") and self.busy:
             return None
         if action == "import" and (self.checked is None or self.checked != self._choice()):
             return None
@@ -172,6 +193,8 @@ class ImportScreen(SideScreen):
         if choice is None:
             self._status("请填写工作簿路径，或按 Ctrl+O 选择文件")
             return
+        self.cancelling.clear()
+        self.saving = False
         self.busy = True
         self.query_one("#import-progress-row").display = True
         self.query_one(ProgressBar).update(total=None, progress=0)
@@ -181,6 +204,14 @@ class ImportScreen(SideScreen):
         self.query_one(DataTable).clear()
         self.problems = []
         self.run_import(choice[0], choice[1], dry_run)
+
+    def action_cancel(self) -> None:
+        """Stop the run under way: it rolls back at its next progress report."""
+        if not self.busy or self.saving:
+            return
+        self.cancelling.set()
+        self.refresh_bindings()
+        self._status("正在取消…")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import-sections")
     def read_sections(self) -> None:
@@ -198,6 +229,10 @@ class ImportScreen(SideScreen):
         last: dict[str, int] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
+            if stage == SAVING:  # from here on the import stands: no more cancelling
+                self.saving = True
+            elif self.cancelling.is_set() and not self.saving:
+                raise _Cancelled  # rolls the transaction back; the reader process is stopped
             # Post at most ~50 updates a stage: each one is a message for the UI thread.
             step = max(1, total // 50)
             if stage not in last or done >= total or done - last[stage] >= step:
@@ -208,6 +243,9 @@ class ImportScreen(SideScreen):
             report = self.office.import_ledger(
                 path, section=section, dry_run=dry_run, progress=progress
             )
+        except _Cancelled:
+            self.post_message(ImportCancelled(dry_run))
+            return
         except UnreadableWorkbook as exc:
             self.post_message(ImportFailed(f"{exc}没有写入任何内容"))
             return
@@ -228,6 +266,8 @@ class ImportScreen(SideScreen):
         """Move the bar."""
         stage = self.query_one("#import-stage", Static)
         bar = self.query_one(ProgressBar)
+        if message.stage == SAVING:
+            self.refresh_bindings()  # Esc cannot cancel the commit
         if message.total <= 0:  # a stage of unknown length: the bar just moves
             stage.update(Text(f"{message.stage}…"))
             bar.update(total=None)
@@ -269,6 +309,19 @@ class ImportScreen(SideScreen):
         if not report.dry_run:
             self.notify(summary(report).plain.split("\n")[0], title="导入")
 
+    @on(ImportCancelled)
+    def show_cancelled(self, message: ImportCancelled) -> None:
+        """The run stopped on request; a cancelled import keeps its dry run for Ctrl+G."""
+        self.busy = False
+        if message.dry_run:
+            self.checked = None
+        self.query_one("#import-progress-row").display = False
+        self._status(
+            "已取消试运行"
+            if message.dry_run
+            else "已取消导入，没有写入任何内容（可按 Ctrl+G 重新导入）"
+        )
+
     @on(ImportFailed)
     def show_failure(self, message: ImportFailed) -> None:
         """Say what went wrong; keep what was typed."""
@@ -284,10 +337,14 @@ class ImportScreen(SideScreen):
             p = self.problems[event.cursor_row]
             where = f"{p.sheet} 第{p.row}行" if p.row else p.sheet
             line = Text(f"{where}" + (f"［{p.column}］" if p.column else "") + "：")
-            if p.value:
+            if p.value and f"“{p.value}”" not in p.message:  # most messages quote it
                 line.append(f"“{p.value}” ")
             line.append(p.message, style="bold red" if p.severity == "error" else "")
             self.query_one("#import-detail", Static).update(line)
 
     def _status(self, text: str) -> None:
         self.query_one("#import-status", Static).update(Text(text))
+
+
+class _Cancelled(Exception):
+    """Raised from the progress callback of a run that staff cancelled."""
