@@ -147,3 +147,17 @@ async def test_the_list_fits_its_columns_to_the_width(engine: Engine, tmp_path: 
                 assert "期满日期" in labels and "已拨" in labels, width
         labels, _ = columns_on_screen(app)
         assert "期满日期" not in labels  # 80 columns: the detail pane has it
+
+
+def test_the_marks_column_holds_a_late_reminder_someone_else_is_calling() -> None:
+    # "补录 他人处理中" is 15 cells: in a 14-cell column its last character was cut, at every
+    # width, and a caller read "他人处理" with nothing to say whether it was someone's call.
+    from rich.cells import cell_len
+
+    from callqueue.queue.reminders import BADGE_LABELS
+    from callqueue.tui.widgets.queue_columns import fit_columns
+
+    longest = max(cell_len(f"{label} 他人处理中") for label in BADGE_LABELS.values())
+    for width in (80, 100, 120, 160):
+        marks = {key: w for key, _, w in fit_columns(width)}["marks"]
+        assert marks >= longest, (width, marks, longest)

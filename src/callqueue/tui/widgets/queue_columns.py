@@ -6,15 +6,15 @@ Column = tuple[str, str, int]
 """Key, label, width (cells)."""
 
 COLUMNS: tuple[Column, ...] = (  # the widths at 120 columns
-    ("holder", "单位（个人）名称", 32),
-    ("certificates", "证书", 26),
+    ("holder", "单位（个人）名称", 31),
+    ("certificates", "证书", 25),
     ("expires_on", "期满日期", 10),
     ("apply_by", "申请截止", 10),
     ("days_left", "剩余天数", 8),
     ("attempts", "已拨", 4),
-    ("marks", "标记", 14),
+    ("marks", "标记", 16),  # "补录 他人处理中" is 15 cells
 )
-NAMES = {"holder": (16, 32, 40), "certificates": (12, 26, 36)}
+NAMES = {"holder": (16, 31, 40), "certificates": (12, 25, 36)}
 """The name columns' least, 120-column and most widths: they take what the others leave."""
 GIVE_WAY = ("expires_on", "attempts")
 """Left out in turn where the names would get narrower than `ROOMY`: the detail pane shows
