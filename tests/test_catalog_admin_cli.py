@@ -182,3 +182,39 @@ def test_add(world: dict[str, int], engine: Engine, db_url: str) -> None:
     assert item(engine, doc["seq"]).lead_months == 2
     again = call(db_url, *args)
     assert again.exit_code == 1 and "已在目录第" in again.stderr
+
+
+def test_a_caller_may_not_change_the_office_or_load_a_catalog(
+    world: dict[str, int], engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    from callqueue.bootstrap import catalog_seed_path
+
+    changed = tmp_path / "catalog.toml"
+    changed.write_text(
+        catalog_seed_path()
+        .read_text(encoding="utf-8")
+        .replace("lead_months = 3", "lead_months = 1"),
+        encoding="utf-8",
+    )
+    before = reminders(engine)
+    office = call(db_url, "catalog", "office", staff="甲").stdout
+    # The office phone is read out on every call and the catalog sets every reminder's date:
+    # 政务服务科 keeps both (README 修改目录), as `catalog edit` and the catalog screen require.
+    for args in (
+        ["catalog", "office", "--phone", "022-12345678"],
+        ["catalog", "load", str(changed)],
+    ):
+        refused = call(db_url, *args, staff="甲")
+        assert refused.exit_code == 1, refused.output
+        assert "只有主管或管理员可以" in refused.stderr and "甲是提醒人" in refused.stderr
+    assert call(db_url, "catalog", "office", staff="甲").stdout == office  # looking is fine
+    assert reminders(engine) == before and item(engine).lead_months == 3
+    assert audits(engine, "setting.") == []
+    assert call(db_url, "catalog", "office", "--phone", "022-1", staff="无此人").exit_code == 1
+
+    assert call(db_url, "catalog", "office", "--phone", "022-12345678").exit_code == 0
+    assert "服务电话：022-12345678" in call(db_url, "catalog", "office", staff="甲").stdout
+    done = call(db_url, "catalog", "office", "--place", "东丽区政务服务中心二楼")
+    assert done.exit_code == 0
+    assert call(db_url, "catalog", "load", str(changed)).exit_code == 0
+    assert [a["actor"] for a in audits(engine, "setting.")] == ["张敏", "张敏"]

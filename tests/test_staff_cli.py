@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -191,3 +192,51 @@ def test_tui_asks_for_pins_when_asked_or_the_database_is_shared(
     assert run().exit_code == 0
     shared = db_url.startswith("postgresql")
     assert seen == [shared, True, True]
+
+
+def test_two_admins_stopping_each_other_at_once_leave_one(
+    engine: Any, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time: the two cannot overlap")
+    import threading
+
+    from callqueue.queue import staff_admin
+
+    with db.session_scope(engine, write=True) as session:
+        for name in ("管理员甲", "管理员乙"):
+            staff.add_staff(session, name=name, section=SECTION, role="admin", actor="t")
+    both_read = threading.Barrier(2, timeout=3)
+    counted = staff_admin._active_admins
+
+    def count_then_wait(session: Any) -> int:
+        n = counted(session)
+        # Both desks count before either deactivates; with the fix the other desk waits on
+        # our lock instead, and counts after we commit (the barrier then times out).
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait()
+        return n
+
+    monkeypatch.setattr(staff_admin, "_active_admins", count_then_wait)
+    outcome: dict[str, str] = {}
+
+    def stop(me: str, other: str) -> None:
+        try:
+            with db.session_scope(engine, write=True) as session:
+                staff_admin.set_active(session, name=other, active=False, actor=me, now=NOW)
+            outcome[me] = "stopped"
+        except staff.StaffError as exc:
+            outcome[me] = str(exc)
+
+    desks = [
+        threading.Thread(target=stop, args=("管理员甲", "管理员乙")),
+        threading.Thread(target=stop, args=("管理员乙", "管理员甲")),
+    ]
+    for desk in desks:
+        desk.start()
+    for desk in desks:
+        desk.join()
+    assert sorted(outcome.values())[0] == "stopped"
+    assert "唯一的在用管理员" in sorted(outcome.values())[1]
+    with db.session_scope(engine, write=False) as session:
+        assert staff_admin.has_admin(session)

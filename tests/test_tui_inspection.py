@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select, Static
 
@@ -187,3 +189,77 @@ async def test_a_caller_cannot_open_inspections(engine: Engine, tmp_path: Path) 
         )
         assert app.screen.check_action("new", ()) is None
     assert inspections(engine) == []
+
+
+def _connection_lost(*_args: object, **_kwargs: object) -> Any:
+    raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+
+async def _review_drawn(app: CallqueueApp, pilot: Pilot[Any], size: str) -> None:
+    await settle(app, pilot)
+    await pilot.press("k")
+    await settle(app, pilot)
+    await pilot.press("n")
+    await settle(app, pilot)
+    app.screen.query_one("#inspect-section", Select).value = SECTION
+    await submit(app, pilot, "#inspect-size", size)
+    assert isinstance(app.screen, InspectionReviewScreen)
+
+
+async def test_a_lost_connection_keeps_what_the_supervisor_wrote(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine, SUPERVISOR)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _review_drawn(app, pilot, "1")
+        with monkeypatch.context() as down:
+            down.setattr(InspectionDesk, "review", _connection_lost)
+            await pilot.press("x")
+            await settle(app, pilot)
+            await submit(app, pilot, "#inspect-comment", "未告知提交材料清单")
+            status = text_of(app, "#review-status")
+            assert "无法连接数据库" in status and "意见已保留" in status
+            assert items(engine)[0][2] is None
+        await pilot.press("x")  # the comment comes back in the dialog, ready to save
+        await settle(app, pilot)
+        assert isinstance(app.screen, ProblemDialog)
+        assert app.screen.query_one("#inspect-comment", Input).value == "未告知提交材料清单"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert items(engine)[0][2:] == ("problem", "未告知提交材料清单")
+
+        with monkeypatch.context() as down:
+            down.setattr(InspectionDesk, "finish", _connection_lost)
+            await pilot.press("f")
+            await settle(app, pilot)
+            await submit(app, pilot, "#confirm-note", "材料告知不全")
+            assert "总结已保留" in text_of(app, "#review-status")
+            assert inspections(engine) == [("open", "", 1)]
+        await pilot.press("f")
+        await settle(app, pilot)
+        assert isinstance(app.screen, NotedConfirmDialog)
+        assert app.screen.query_one("#confirm-note", Input).value == "材料告知不全"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert inspections(engine) == [("finished", "材料告知不全", 1)]
+
+
+async def test_a_failed_read_says_why_in_chinese(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world(engine, tmp_path)
+    app = app_for(engine, SUPERVISOR)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _review_drawn(app, pilot, "2")
+        monkeypatch.setattr(InspectionDesk, "detail", _connection_lost)
+        await pilot.press("r")
+        await settle(app, pilot)
+        status = text_of(app, "#review-status")
+        assert "读取检查记录失败：无法连接数据库" in status and "OperationalError" not in status
+        monkeypatch.setattr(InspectionDesk, "inspections", _connection_lost)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, InspectionsScreen)
+        status = text_of(app, "#inspect-list-status")
+        assert "读取检查记录失败：无法连接数据库" in status and "OperationalError" not in status

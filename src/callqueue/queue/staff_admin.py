@@ -100,6 +100,11 @@ def set_active(
     Raises:
         StaffError: no such staff member, already in that state, or the last active admin.
     """
+    if not active:
+        # Two admins stopping each other at once on PostgreSQL each counted the other still
+        # active and left none: the active admins are locked first (in id order, so desks
+        # queue rather than deadlock), and the second desk counts after the first commits.
+        _lock_admins(session)
     row = _member(session, name)
     if bool(row.active) == active:
         raise StaffError(f"“{name}”{'已是在用状态' if active else '已经停用'}")
@@ -122,6 +127,16 @@ def set_active(
         at=now,
     )
     return released
+
+
+def _lock_admins(session: Session) -> None:
+    s = table(Staff)
+    session.execute(
+        select(s.c.id)
+        .where(s.c.role == Role.ADMIN.value, s.c.active.is_(True))
+        .order_by(s.c.id)
+        .with_for_update()
+    ).all()
 
 
 def _admin_names(session: Session) -> list[str]:

@@ -34,7 +34,7 @@ log = logging.getLogger("callqueue.tui")
 def read_failure(what: str, exc: BaseException) -> str:
     """A one-line message for a failed read (nothing was being changed); details go to the log."""
     log.error("read failed in %s", logs.caller(), exc_info=exc)
-    return f"{what}：{type(exc).__name__}"
+    return f"{what}：{db.failure_kind(exc) or type(exc).__name__}"
 
 
 @dataclass(frozen=True)

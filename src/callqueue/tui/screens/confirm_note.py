@@ -19,17 +19,18 @@ class NotedConfirmDialog(ModalScreen[str | None]):
         Binding("escape", "cancel", "取消", tooltip="不做更改，返回", id="confirm.cancel"),
     ]
 
-    def __init__(self, title: Text, question: str) -> None:
+    def __init__(self, title: Text, question: str, note: str = "") -> None:
         super().__init__()
         self.title_text = title
         self.question = question
+        self.note = note  # one typed before a save that failed, typed again by no one
 
     def compose(self) -> ComposeResult:
         """The title (user data, as Text), the question, a note field, a hint."""
         with Vertical(id="confirm-box"):
             yield Label(self.title_text, id="confirm-title")
             yield Static(Text(self.question), id="confirm-question")
-            yield Input(placeholder="备注（可不填）", id="confirm-note")
+            yield Input(value=self.note, placeholder="备注（可不填）", id="confirm-note")
             yield Static(Text("回车确认 · Esc 取消（不做更改）"), id="confirm-hint")
 
     @on(Input.Submitted, "#confirm-note")

@@ -100,6 +100,11 @@ class InspectionReviewScreen(SideScreen):
         super().__init__()
         self.desk = desk
         self.inspection_id = inspection_id
+        # What the supervisor wrote for a save that has not succeeded yet (a problem's comment
+        # by item id, the summary note): the dialog opens with it again, nothing is typed twice.
+        self.drafts: dict[int, str] = {}
+        self.note_draft = ""
+        self.kept = ""  # said after a failed save: what was kept for the next try
 
     def compose(self) -> ComposeResult:
         """Header, the inspection, its items, the item in view, the status line."""
@@ -145,11 +150,16 @@ class InspectionReviewScreen(SideScreen):
             self._save(item, verdict, "")
             return
         self.app.push_screen(
-            ProblemDialog(item.holder, item.comment),
+            ProblemDialog(item.holder, self.drafts.get(item.id, item.comment)),
             lambda comment: None if comment is None else self._save(item, verdict, comment),
         )
 
     def _save(self, item: ItemView, verdict: str, comment: str) -> None:
+        if verdict == Verdict.PROBLEM:
+            self.drafts[item.id] = comment
+            self.kept = "已写的检查意见已保留，按 x 重试"
+        else:
+            self.kept = ""
         self.busy = True
         self._status("正在保存…")
         self.save(item, verdict, comment)
@@ -169,11 +179,13 @@ class InspectionReviewScreen(SideScreen):
         title = Text(f"检查记录 {h.id} · {h.section}")
         question = f"结束本次检查？合格 {h.passed} 条，有问题 {h.problems} 条。结束后不能再修改。"
         self.app.push_screen(
-            NotedConfirmDialog(title, question),
+            NotedConfirmDialog(title, question, self.note_draft),
             lambda note: None if note is None else self._finish(note),
         )
 
     def _finish(self, note: str) -> None:
+        self.note_draft = note
+        self.kept = "已写的总结已保留，按 f 重试" if note else ""
         self.busy = True
         self._status("正在保存…")
         self.close_inspection(note)
@@ -269,6 +281,8 @@ class InspectionReviewScreen(SideScreen):
     def saved(self, message: VerdictSaved) -> None:
         """Say what was saved and move on to the next item."""
         item = message.item
+        self.drafts.pop(item.id, None)
+        self.kept = ""
         self.notify(f"第 {item.position} 条：{item.verdict_label}", title="督促检查")
         detail = self.detail
         items = detail.items if detail else ()
@@ -279,6 +293,7 @@ class InspectionReviewScreen(SideScreen):
     def finished(self, message: InspectionFinished) -> None:
         """Say the inspection is closed and read it again."""
         h = message.header
+        self.note_draft = self.kept = ""
         self.notify(
             f"检查记录 {h.id} 已结束：合格 {h.passed}，有问题 {h.problems}", title="督促检查"
         )
@@ -286,10 +301,12 @@ class InspectionReviewScreen(SideScreen):
 
     @on(InspectionFailed)
     def failed(self, message: InspectionFailed) -> None:
-        """Say what went wrong; keep the screen."""
+        """Say what went wrong, and what was kept for another try; keep the screen."""
         self.busy = False
-        self._status(message.message)
-        self.notify(message.message, title="督促检查", severity="error")
+        text = f"{message.message} · {self.kept}" if self.kept else message.message
+        self.kept = ""
+        self._status(text)
+        self.notify(text, title="督促检查", severity="error")
 
     @on(DataTable.RowHighlighted)
     def follow_cursor(self, event: DataTable.RowHighlighted) -> None:
