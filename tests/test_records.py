@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,7 @@ from callqueue.records.search import SearchKind, search
 from callqueue.records.view import holder_record
 
 from .ledger_files import licence_row, write_annex2
-from .queue_world import NOW, TODAY, policy, section_id, staff_id
+from .queue_world import NOW, TODAY, log, policy, section_id, set_reminder, staff_id
 from .records_world import (
     LANDLINE_HOLDER,
     MOBILE_HOLDER,
@@ -648,3 +648,71 @@ def test_viewer_roles() -> None:
     boss = Viewer.of(StaffRow(2, "乙", 4, "y", "supervisor", True))
     admin = Viewer.of(StaffRow(3, "丙", 4, "y", "admin", True))
     assert (caller.sees_all, boss.sees_all, admin.sees_all) == (False, True, True)
+
+
+def test_a_number_added_for_an_unreachable_holder_puts_it_back_in_the_queue(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # Three unanswered calls and no email close a reminder as 无法联系 (the supervisor's list).
+    # Adding a number for the holder once left it there for good: nobody would call, and the
+    # licence lapsed unreminded. It is now due again, and only calls after the new number count
+    # towards the limit: one unanswered call does not close it again.
+    world(engine, tmp_path)
+    (rid,) = [r["id"] for r in holder_reminders(engine, MOBILE_HOLDER)]
+    for hour in (9, 11, 14):
+        result = log(engine, rid, "no_answer", now=NOW.replace(hour=hour))
+    assert "已连续3次无人接听且无邮箱" in result.message
+    assert holder_reminders(engine, MOBILE_HOLDER)[0]["state"] == "unreachable"
+    contact = phones(engine, MOBILE_HOLDER)[0]["contact_id"]
+    later = NOW.replace(hour=16)
+    with db.session_scope(engine, write=True) as session:
+        fix = add_phone(
+            session, contact_id=contact, text="13700137009", viewer=viewer(engine), now=later
+        )
+    assert fix.repaired == (rid,) and "1 条提醒已恢复待联系" in fix.message
+    (r,) = holder_reminders(engine, MOBILE_HOLDER)
+    assert (r["state"], r["channel"]) == ("due", "phone")
+    with db.session_scope(engine, write=False) as session:
+        back = session.get(Reminder, rid)
+        assert back is not None and back.closed_at is None and back.attempts == 3
+        queue = claims.queue_entries(
+            session, section_id=section_id(engine), staff_id=staff_id(engine, "甲"), now=later
+        )
+    assert MOBILE_HOLDER in [e.holder for e in queue]
+    reach = [a for a in audit_actions(engine) if a == ("reminder.reach", "reminder", str(rid))]
+    assert reach, audit_actions(engine)[-3:]
+
+    tomorrow = NOW + timedelta(days=1)
+    first = log(engine, rid, "no_answer", now=tomorrow)
+    assert holder_reminders(engine, MOBILE_HOLDER)[0]["state"] == "retry", first.message
+    log(engine, rid, "no_answer", now=tomorrow.replace(hour=11))
+    third = log(engine, rid, "no_answer", now=tomorrow.replace(hour=14))
+    assert holder_reminders(engine, MOBILE_HOLDER)[0]["state"] == "unreachable"
+    assert "已连续3次无人接听" in third.message
+
+
+def test_an_address_added_sends_an_unreachable_reminder_by_email_unless_expired(
+    engine: Engine, tmp_path: Path
+) -> None:
+    world(engine, tmp_path)
+    rid, gone = holder_reminders(engine, MOBILE_HOLDER)[0]["id"], None
+    for hour in (9, 11, 14):
+        log(engine, rid, "no_answer", now=NOW.replace(hour=hour))
+    for other in holder_reminders(engine, TWO_PHONES):
+        gone = other["id"]
+        for hour in (9, 11, 14):
+            log(engine, gone, "no_answer", now=NOW.replace(hour=hour))
+    assert gone is not None
+    set_reminder(engine, gone, expires_on=TODAY - timedelta(days=1))  # expired meanwhile
+    me = viewer(engine)
+    with db.session_scope(engine, write=True) as session:
+        mobile = phones(engine, MOBILE_HOLDER)[0]["contact_id"]
+        fix = add_email(session, contact_id=mobile, text="wang@example.cn", viewer=me, now=NOW)
+    assert fix.repaired == (rid,)
+    (r,) = holder_reminders(engine, MOBILE_HOLDER)
+    assert (r["state"], r["channel"]) == ("due", "email")  # its number went unanswered
+    with db.session_scope(engine, write=True) as session:
+        landline = phones(engine, TWO_PHONES)[0]["contact_id"]
+        fix = add_phone(session, contact_id=landline, text="13700137009", viewer=me, now=NOW)
+    assert fix.repaired == ()  # the certificate expired: nothing to remind of any more
+    assert [r["state"] for r in holder_reminders(engine, TWO_PHONES)] == ["unreachable"]

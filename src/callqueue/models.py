@@ -401,6 +401,11 @@ class Reminder(SQLModel, table=True):
     )
     version: int = Field(default=1, description="optimistic concurrency counter")
     updated_at: datetime
+    reopened_at: datetime | None = Field(
+        default=None,
+        description="back from 无法联系 when a number or address was added: the unanswered "
+        "calls before it no longer count towards the limit",
+    )
 
 
 class Attempt(SQLModel, table=True):

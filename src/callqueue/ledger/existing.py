@@ -23,6 +23,7 @@ from callqueue.models import (
     OPEN_STATES,
     Certificate,
     CertificateStatus,
+    Channel,
     Contact,
     ContactEmail,
     ContactPhone,
@@ -244,7 +245,15 @@ def update_existing(
         )
         cert.update(changes)
     if phones or emails:  # a holder is reached through any of its contacts
-        reach.repaired(session, holder_id=hid, now=now, why="导入台账补充了联系方式", actor=actor)
+        reached_by = Channel.PHONE if phones else Channel.EMAIL
+        reach.repaired(
+            session,
+            holder_id=hid,
+            now=now,
+            why="导入台账补充了联系方式",
+            actor=actor,
+            reopen=reached_by,
+        )
     said = []
     if other:
         said.append("新增联系人" if added else "联系人不同，记入该单位的另一联系人")

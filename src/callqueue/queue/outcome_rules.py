@@ -109,17 +109,30 @@ _LATEST_ATTEMPTS = Direct(
     .limit(bindparam("limit"))
 )
 """The reminder's latest attempts, newest first (read on the driver's cursor, as the insert)."""
+_LATEST_SINCE = Direct(
+    select(table(Attempt).c.outcome, table(Attempt).c.channel)
+    .where(
+        table(Attempt).c.reminder_id == bindparam("reminder_id"),
+        table(Attempt).c.at > bindparam("since"),
+    )
+    .order_by(table(Attempt).c.at.desc(), table(Attempt).c.id.desc())
+    .limit(bindparam("limit"))
+)
+"""The same, made after `since` (a reminder back from 无法联系 counts its calls afresh)."""
 
 
-def _unanswered_in_a_row(session: Session, reminder_id: int, limit: int) -> int:
+def _unanswered_in_a_row(session: Session, r: ReminderRow, limit: int) -> int:
     """Calls on this reminder nobody answered since the last one that reached someone.
 
-    A callback, a wrong number (the next number starts afresh) or an email breaks the run;
-    only the last `limit` attempts are read.
+    A callback, a wrong number (the next number starts afresh) or an email breaks the run,
+    and so does the reminder's return from 无法联系 (a number or address was added); only the
+    last `limit` attempts are read.
     """
-    latest = _LATEST_ATTEMPTS.rows(
-        session.connection(), {"reminder_id": reminder_id, "limit": limit}
-    )
+    conn, params = session.connection(), {"reminder_id": r.id, "limit": limit}
+    if r.reopened_at is None:
+        latest = _LATEST_ATTEMPTS.rows(conn, params)
+    else:
+        latest = _LATEST_SINCE.rows(conn, params | {"since": r.reopened_at})
     run = 0
     for outcome, channel in latest:
         if outcome != Outcome.NO_ANSWER.value or channel != Channel.PHONE.value:
@@ -134,7 +147,7 @@ def _no_answer(
     if r.attempts + 1 < policy.max_attempts:  # too few calls yet for the limit: no need to read
         unanswered = 0
     else:
-        unanswered = _unanswered_in_a_row(session, r.id, policy.max_attempts - 1) + 1
+        unanswered = _unanswered_in_a_row(session, r, policy.max_attempts - 1) + 1
     if unanswered < policy.max_attempts:
         r.state = ReminderState.RETRY
         r.next_action_at = add_office_minutes(

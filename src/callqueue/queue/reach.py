@@ -19,6 +19,7 @@ from sqlalchemy import case, exists, select, update
 from sqlmodel import Session
 
 from callqueue import audit
+from callqueue.clock import local
 from callqueue.db import table
 from callqueue.models import (
     OPEN_STATES,
@@ -279,22 +280,83 @@ def repaired(
     why: str,
     staff_id: int | None = None,
     actor: str = "system",
+    reopen: Channel | None = None,
 ) -> list[int]:
     """Lift `needs_repair` from the holder's open reminders once it can be reached again.
 
     A phone reminder needs a number the holder may be called on; when it has none but an
     address, it goes to email instead (as a wrong number would have sent it).
+
+    With `reopen`, the channel of what was added (a number, an address), reminders closed as
+    无法联系 whose certificate has not expired come back too: due on the phone for a number
+    the holder may be called on, else by email when it has an address (as the no-answer rule
+    would have sent them), their unanswered calls so far no longer counting towards the limit.
+    Otherwise the holder stayed on the supervisor's list for good, whatever was added, and
+    its licence lapsed unreminded.
     """
+    back = (
+        [] if reopen is None else _reopened(session, holder_id, reopen, now, why, staff_id, actor)
+    )
     flagged = open_reminders(session, holder_id, repair_only=True)
     if not flagged:
-        return []
+        return back
     lift: dict[str, object] = {"needs_repair": False}
     if phone_reachable(session, holder_id):
-        return set_values(session, flagged, now, lift, why=why, staff_id=staff_id, actor=actor)
+        lifted = set_values(session, flagged, now, lift, why=why, staff_id=staff_id, actor=actor)
+        return sorted(back + lifted)
     if not has_valid_email(session, holder_id):
-        return []
+        return back
     moved = _to_email(session, flagged, now, why=why, staff_id=staff_id, actor=actor, extra=lift)
     rest = [i for i in flagged if i not in moved]  # already on email: only the flag
     return sorted(
-        moved + set_values(session, rest, now, lift, why=why, staff_id=staff_id, actor=actor)
+        back + moved + set_values(session, rest, now, lift, why=why, staff_id=staff_id, actor=actor)
+    )
+
+
+def _reopened(
+    session: Session,
+    holder_id: int,
+    added: Channel,
+    now: datetime,
+    why: str,
+    staff_id: int | None,
+    actor: str,
+) -> list[int]:
+    """The holder's 无法联系 reminders still in time, due again by phone or email (see
+    `repaired`); the ids reopened."""
+    r = table(Reminder)
+    ids = list(
+        session.execute(
+            select(r.c.id)
+            .where(
+                r.c.holder_id == holder_id,
+                r.c.state == ReminderState.UNREACHABLE.value,
+                r.c.expires_on >= local(now).date(),
+            )
+            .order_by(r.c.id)
+        ).scalars()
+    )
+    if not ids:
+        return []
+    if added == Channel.PHONE and phone_reachable(session, holder_id):
+        channel = Channel.PHONE
+    elif has_valid_email(session, holder_id):
+        channel = Channel.EMAIL
+    else:
+        return []
+    values: dict[str, object] = {
+        "state": ReminderState.DUE.value,
+        "channel": channel.value,
+        "next_action_at": None,
+        "closed_at": None,
+        "reopened_at": now,
+    }
+    return set_values(
+        session,
+        ids,
+        now,
+        values,
+        why=f"{why}，“无法联系”的提醒恢复待联系",
+        staff_id=staff_id,
+        actor=actor,
     )

@@ -59,6 +59,7 @@ class ReminderRow:
     last_staff_id: int | None
     version: int
     updated_at: datetime
+    reopened_at: datetime | None
 
 
 COLUMNS = tuple(f.name for f in fields(ReminderRow))

@@ -18,6 +18,7 @@ from callqueue import audit
 from callqueue.db import table
 from callqueue.ledger.phones import display_phone, mask_phone, read_contact
 from callqueue.models import (
+    Channel,
     Contact,
     ContactEmail,
     ContactPhone,
@@ -155,6 +156,7 @@ def add_phone(
         why="添加了电话",
         staff_id=viewer.staff_id,
         actor=viewer.name,
+        reopen=Channel.PHONE,
     )
     assert row.id is not None
     audit.record(
@@ -221,6 +223,7 @@ def add_email(
         why="添加了邮箱",
         staff_id=viewer.staff_id,
         actor=viewer.name,
+        reopen=Channel.EMAIL,
     )
     assert row.id is not None
     audit.record(
