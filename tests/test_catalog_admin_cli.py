@@ -182,3 +182,88 @@ def test_add(world: dict[str, int], engine: Engine, db_url: str) -> None:
     assert item(engine, doc["seq"]).lead_months == 2
     again = call(db_url, *args)
     assert again.exit_code == 1 and "已在目录第" in again.stderr
+
+
+def _catalog_file(tmp_path: Path, seq: int, old: str, new: str) -> Path:
+    """The seed catalog with one line of item `seq` changed."""
+    from callqueue.bootstrap import catalog_seed_path
+
+    head, *items = catalog_seed_path().read_text(encoding="utf-8").split("[[item]]")
+    changed = [
+        block.replace(old, new, 1) if f"\nseq = {seq}\n" in block else block for block in items
+    ]
+    assert changed != items
+    path = tmp_path / "目录.toml"
+    path.write_text("[[item]]".join([head, *changed]), encoding="utf-8")
+    return path
+
+
+def test_loading_a_catalog_file_is_for_supervisors(
+    world: dict[str, int], engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    path = _catalog_file(tmp_path, SEQ, "lead_months = 3", "lead_months = 6")
+    caller = call(db_url, "catalog", "load", str(path), staff="甲")
+    assert caller.exit_code == 1 and "只有主管或管理员可以载入目录文件；甲是提醒人" in caller.stderr
+    stranger = call(db_url, "catalog", "load", str(path), staff="不存在的人")
+    assert stranger.exit_code == 1 and "不存在的人" in stranger.stderr
+    nobody = call(db_url, "catalog", "load", str(path), staff=None)
+    assert nobody.exit_code == 1 and "须用 --staff 指定主管或管理员（张敏）" in nobody.stderr
+    assert item(engine).lead_months == 3 and audits(engine) == []
+
+
+def test_loading_a_catalog_file_moves_unworked_reminders_like_an_edit(
+    world: dict[str, int], engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    before = reminders(engine)
+    path = _catalog_file(tmp_path, SEQ, "lead_months = 3", "lead_months = 6")
+    result = call(db_url, "catalog", "load", str(path))
+    assert result.exit_code == 0, result.output
+    assert "修改 1 项" in result.stdout
+    assert "尚未处理的提醒中有 5 条随之调整" in result.stdout
+    after = reminders(engine)
+    moved = {rid for rid in before if before[rid]["remind_on"] != after[rid]["remind_on"]}
+    worked = {world["己公司"], world["庚公司"], world["辛公司"], world["壬公司"]}
+    assert len(moved) == 5 and not moved & worked
+    assert after[world["丁公司"]]["state"] == "due"  # six months before 2027-05-10 has passed
+    assert [(a["action"], a["actor"]) for a in audits(engine)] == [("catalog.update", "张敏")]
+
+
+def test_a_catalog_file_with_an_empty_or_repeated_certificate_name_is_refused(
+    world: dict[str, int], engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    old = 'certificate_name = "农药经营许可证"'
+    for new, why in (
+        ('certificate_name = " "', "第7项：许可证书名称不能为空"),
+        (
+            'certificate_name = "兽药经营许可证"',
+            "许可证书名称“兽药经营许可证”在第7项和第14项中重复",
+        ),
+    ):
+        path = _catalog_file(tmp_path, SEQ, old, new)
+        result = call(db_url, "catalog", "load", str(path))
+        assert result.exit_code == 2 and why in result.stderr, result.output  # a bad file
+    assert item(engine).certificate_name == "农药经营许可证" and audits(engine) == []
+
+
+def test_an_edit_may_not_empty_a_name(world: dict[str, int], engine: Engine, db_url: str) -> None:
+    for field in ("certificate_name", "permit_item"):
+        result = call(
+            db_url, "catalog", "edit", str(SEQ), "--set", f"{field}= ", "--reason", "x", "--yes"
+        )
+        assert result.exit_code == 1 and "不能为空" in result.stderr, result.output
+    assert item(engine).certificate_name == "农药经营许可证" and audits(engine) == []
+
+
+def test_office_details_are_changed_by_supervisors(
+    world: dict[str, int], engine: Engine, db_url: str
+) -> None:
+    caller = call(db_url, "catalog", "office", "--phone", "110", staff="甲")
+    assert caller.exit_code == 1
+    assert "只有主管或管理员可以修改办公室信息；甲是提醒人" in caller.stderr
+    shown = call(db_url, "catalog", "office", staff="甲")
+    assert shown.exit_code == 0 and "服务电话：（未填写）" in shown.stdout
+    done = call(db_url, "catalog", "office", "--phone", "022-84391234")
+    assert done.exit_code == 0 and "服务电话：022-84391234" in done.stdout
+    assert [(a["entity_id"], a["actor"]) for a in audits(engine, "setting.")] == [
+        ("office.phone", "张敏")
+    ]
