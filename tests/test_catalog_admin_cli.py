@@ -267,3 +267,34 @@ def test_office_details_are_changed_by_supervisors(
     assert [(a["entity_id"], a["actor"]) for a in audits(engine, "setting.")] == [
         ("office.phone", "张敏")
     ]
+
+
+def test_the_plan_says_what_changes_for_reminders_whose_dates_stay(
+    world: dict[str, int], engine: Engine, db_url: str
+) -> None:
+    # 农药经营许可证's reminders are pulled earlier for its 90-day filing deadline: a shorter
+    # lead time changes only the date the catalog alone gives, not the day staff call.
+    shorter = call(db_url, "catalog", "edit", str(SEQ), "--set", "lead_months=1", "--reason", "x")
+    assert shorter.exit_code == 0, shorter.output
+    assert "将改动尚未处理的提醒 5 条：提醒日期变化 0 条" in shorter.stdout
+    assert "5 条只改动按提醒时限推算的原定提醒日期，实际提醒日期不变" in shorter.stdout
+    assert "例：" not in shorter.stdout  # no example whose dates read the same before and after
+    email = call(
+        db_url, "catalog", "edit", str(SEQ), "--set", "method=电子邮件告知", "--reason", "x"
+    )
+    assert email.exit_code == 0, email.output
+    assert "提醒方式改为电子邮件告知 5 条" in email.stdout
+    assert "只改动" not in email.stdout
+
+
+def test_a_negative_number_is_told_its_range(
+    world: dict[str, int], engine: Engine, db_url: str
+) -> None:
+    for value, why in (
+        ("lead_months=-1", "提醒时限应为 1–24 个月"),
+        ("filing_deadline_days=-5", "申请换证时限应为 0–730 日"),
+        ("validity_years=-3", "有效期限应为 1–30 年的整数"),
+    ):
+        result = call(db_url, "catalog", "edit", str(SEQ), "--set", value, "--reason", "x")
+        assert result.exit_code == 1 and why in result.stderr, result.output
+    assert item(engine).lead_months == 3
