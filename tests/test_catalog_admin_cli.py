@@ -298,3 +298,16 @@ def test_a_negative_number_is_told_its_range(
         result = call(db_url, "catalog", "edit", str(SEQ), "--set", value, "--reason", "x")
         assert result.exit_code == 1 and why in result.stderr, result.output
     assert item(engine).lead_months == 3
+
+
+def test_a_new_item_belongs_to_an_approval_section(
+    world: dict[str, int], engine: Engine, db_url: str
+) -> None:
+    # 政务服务科 supervises; nobody there calls holders, so its reminders would never be worked.
+    args = ("catalog", "add", "--permit-item", "养犬登记", "--certificate", "养犬登记证")
+    result = call(db_url, *args, "--section", "政务服务科", "--lead-months", "2", "--reason", "x")
+    assert result.exit_code == 1, result.output
+    assert "承办科室应为审批科室（环保城管和建设交通科、社会事务科、涉农事务和经贸商务科）" in (
+        result.stderr
+    )
+    assert audits(engine) == []
