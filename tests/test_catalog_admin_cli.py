@@ -184,37 +184,130 @@ def test_add(world: dict[str, int], engine: Engine, db_url: str) -> None:
     assert again.exit_code == 1 and "已在目录第" in again.stderr
 
 
-def test_a_caller_may_not_change_the_office_or_load_a_catalog(
-    world: dict[str, int], engine: Engine, db_url: str, tmp_path: Path
-) -> None:
+def _catalog_file(tmp_path: Path, seq: int, old: str, new: str) -> Path:
+    """The seed catalog with one line of item `seq` changed."""
     from callqueue.bootstrap import catalog_seed_path
 
-    changed = tmp_path / "catalog.toml"
-    changed.write_text(
-        catalog_seed_path()
-        .read_text(encoding="utf-8")
-        .replace("lead_months = 3", "lead_months = 1"),
-        encoding="utf-8",
-    )
-    before = reminders(engine)
-    office = call(db_url, "catalog", "office", staff="甲").stdout
-    # The office phone is read out on every call and the catalog sets every reminder's date:
-    # 政务服务科 keeps both (README 修改目录), as `catalog edit` and the catalog screen require.
-    for args in (
-        ["catalog", "office", "--phone", "022-12345678"],
-        ["catalog", "load", str(changed)],
-    ):
-        refused = call(db_url, *args, staff="甲")
-        assert refused.exit_code == 1, refused.output
-        assert "只有主管或管理员可以" in refused.stderr and "甲是提醒人" in refused.stderr
-    assert call(db_url, "catalog", "office", staff="甲").stdout == office  # looking is fine
-    assert reminders(engine) == before and item(engine).lead_months == 3
-    assert audits(engine, "setting.") == []
-    assert call(db_url, "catalog", "office", "--phone", "022-1", staff="无此人").exit_code == 1
+    head, *items = catalog_seed_path().read_text(encoding="utf-8").split("[[item]]")
+    changed = [
+        block.replace(old, new, 1) if f"\nseq = {seq}\n" in block else block for block in items
+    ]
+    assert changed != items
+    path = tmp_path / "目录.toml"
+    path.write_text("[[item]]".join([head, *changed]), encoding="utf-8")
+    return path
 
-    assert call(db_url, "catalog", "office", "--phone", "022-12345678").exit_code == 0
-    assert "服务电话：022-12345678" in call(db_url, "catalog", "office", staff="甲").stdout
-    done = call(db_url, "catalog", "office", "--place", "东丽区政务服务中心二楼")
-    assert done.exit_code == 0
-    assert call(db_url, "catalog", "load", str(changed)).exit_code == 0
-    assert [a["actor"] for a in audits(engine, "setting.")] == ["张敏", "张敏"]
+
+def test_loading_a_catalog_file_is_for_supervisors(
+    world: dict[str, int], engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    path = _catalog_file(tmp_path, SEQ, "lead_months = 3", "lead_months = 6")
+    caller = call(db_url, "catalog", "load", str(path), staff="甲")
+    assert caller.exit_code == 1 and "只有主管或管理员可以载入目录文件；甲是提醒人" in caller.stderr
+    stranger = call(db_url, "catalog", "load", str(path), staff="不存在的人")
+    assert stranger.exit_code == 1 and "不存在的人" in stranger.stderr
+    nobody = call(db_url, "catalog", "load", str(path), staff=None)
+    assert nobody.exit_code == 1 and "须用 --staff 指定主管或管理员（张敏）" in nobody.stderr
+    assert item(engine).lead_months == 3 and audits(engine) == []
+
+
+def test_loading_a_catalog_file_moves_unworked_reminders_like_an_edit(
+    world: dict[str, int], engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    before = reminders(engine)
+    path = _catalog_file(tmp_path, SEQ, "lead_months = 3", "lead_months = 6")
+    result = call(db_url, "catalog", "load", str(path))
+    assert result.exit_code == 0, result.output
+    assert "修改 1 项" in result.stdout
+    assert "尚未处理的提醒中有 5 条随之调整" in result.stdout
+    after = reminders(engine)
+    moved = {rid for rid in before if before[rid]["remind_on"] != after[rid]["remind_on"]}
+    worked = {world["己公司"], world["庚公司"], world["辛公司"], world["壬公司"]}
+    assert len(moved) == 5 and not moved & worked
+    assert after[world["丁公司"]]["state"] == "due"  # six months before 2027-05-10 has passed
+    assert [(a["action"], a["actor"]) for a in audits(engine)] == [("catalog.update", "张敏")]
+
+
+def test_a_catalog_file_with_an_empty_or_repeated_certificate_name_is_refused(
+    world: dict[str, int], engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    old = 'certificate_name = "农药经营许可证"'
+    for new, why in (
+        ('certificate_name = " "', "第7项：许可证书名称不能为空"),
+        (
+            'certificate_name = "兽药经营许可证"',
+            "许可证书名称“兽药经营许可证”在第7项和第14项中重复",
+        ),
+    ):
+        path = _catalog_file(tmp_path, SEQ, old, new)
+        result = call(db_url, "catalog", "load", str(path))
+        assert result.exit_code == 2 and why in result.stderr, result.output  # a bad file
+    assert item(engine).certificate_name == "农药经营许可证" and audits(engine) == []
+
+
+def test_an_edit_may_not_empty_a_name(world: dict[str, int], engine: Engine, db_url: str) -> None:
+    for field in ("certificate_name", "permit_item"):
+        result = call(
+            db_url, "catalog", "edit", str(SEQ), "--set", f"{field}= ", "--reason", "x", "--yes"
+        )
+        assert result.exit_code == 1 and "不能为空" in result.stderr, result.output
+    assert item(engine).certificate_name == "农药经营许可证" and audits(engine) == []
+
+
+def test_office_details_are_changed_by_supervisors(
+    world: dict[str, int], engine: Engine, db_url: str
+) -> None:
+    caller = call(db_url, "catalog", "office", "--phone", "110", staff="甲")
+    assert caller.exit_code == 1
+    assert "只有主管或管理员可以修改办公室信息；甲是提醒人" in caller.stderr
+    shown = call(db_url, "catalog", "office", staff="甲")
+    assert shown.exit_code == 0 and "服务电话：（未填写）" in shown.stdout
+    done = call(db_url, "catalog", "office", "--phone", "022-84391234")
+    assert done.exit_code == 0 and "服务电话：022-84391234" in done.stdout
+    assert [(a["entity_id"], a["actor"]) for a in audits(engine, "setting.")] == [
+        ("office.phone", "张敏")
+    ]
+
+
+def test_the_plan_says_what_changes_for_reminders_whose_dates_stay(
+    world: dict[str, int], engine: Engine, db_url: str
+) -> None:
+    # 农药经营许可证's reminders are pulled earlier for its 90-day filing deadline: a shorter
+    # lead time changes only the date the catalog alone gives, not the day staff call.
+    shorter = call(db_url, "catalog", "edit", str(SEQ), "--set", "lead_months=1", "--reason", "x")
+    assert shorter.exit_code == 0, shorter.output
+    assert "将改动尚未处理的提醒 5 条：提醒日期变化 0 条" in shorter.stdout
+    assert "5 条只改动按提醒时限推算的原定提醒日期，实际提醒日期不变" in shorter.stdout
+    assert "例：" not in shorter.stdout  # no example whose dates read the same before and after
+    email = call(
+        db_url, "catalog", "edit", str(SEQ), "--set", "method=电子邮件告知", "--reason", "x"
+    )
+    assert email.exit_code == 0, email.output
+    assert "提醒方式改为电子邮件告知 5 条" in email.stdout
+    assert "只改动" not in email.stdout
+
+
+def test_a_negative_number_is_told_its_range(
+    world: dict[str, int], engine: Engine, db_url: str
+) -> None:
+    for value, why in (
+        ("lead_months=-1", "提醒时限应为 1–24 个月"),
+        ("filing_deadline_days=-5", "申请换证时限应为 0–730 日"),
+        ("validity_years=-3", "有效期限应为 1–30 年的整数"),
+    ):
+        result = call(db_url, "catalog", "edit", str(SEQ), "--set", value, "--reason", "x")
+        assert result.exit_code == 1 and why in result.stderr, result.output
+    assert item(engine).lead_months == 3
+
+
+def test_a_new_item_belongs_to_an_approval_section(
+    world: dict[str, int], engine: Engine, db_url: str
+) -> None:
+    # 政务服务科 supervises; nobody there calls holders, so its reminders would never be worked.
+    args = ("catalog", "add", "--permit-item", "养犬登记", "--certificate", "养犬登记证")
+    result = call(db_url, *args, "--section", "政务服务科", "--lead-months", "2", "--reason", "x")
+    assert result.exit_code == 1, result.output
+    assert "承办科室应为审批科室（环保城管和建设交通科、社会事务科、涉农事务和经贸商务科）" in (
+        result.stderr
+    )
+    assert audits(engine) == []

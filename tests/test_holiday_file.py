@@ -27,7 +27,8 @@ def test_reads_ranges_forms_and_kinds() -> None:
     assert schedule.days[0] == Day(date(2027, 1, 1), False, "元旦")
     assert Day(date(2027, 2, 14), True, "春节") in schedule.days
     assert [d.day for d in schedule.days] == sorted(d.day for d in schedule.days)
-    assert schedule.warnings == []
+    (warning,) = schedule.warnings  # the sample is only part of a year's notice
+    assert warning.startswith("文件中没有清明节、端午节、中秋节、国庆节的放假安排")
 
 
 def test_every_bad_line_is_reported_with_its_number_and_nothing_is_guessed() -> None:
@@ -68,7 +69,7 @@ def test_empty_or_inconsistent_files_are_refused(text: str, expected: str) -> No
 def test_a_make_up_day_on_a_weekday_is_a_warning_not_an_error() -> None:
     schedule = read_schedule("春节,2027-02-15,班\n春节,2027-02-06,休")
     assert schedule.year == 2027
-    assert schedule.warnings == ["2027-02-15（春节）本来就是工作日，写为“班”没有改变"]
+    assert schedule.warnings[0] == "2027-02-15（春节）本来就是工作日，写为“班”没有改变"
 
 
 def test_a_break_crossing_new_year_belongs_to_the_declared_year() -> None:
@@ -116,3 +117,32 @@ def test_a_short_range_end_is_never_guessed(when: str, expected: str | None) -> 
     with pytest.raises(HolidayFileError) as caught:
         read_schedule(f"年份,2027\n元旦,{when},休")
     assert expected in caught.value.problems[0]
+
+
+def test_a_schedule_missing_a_festival_says_which_before_it_is_loaded() -> None:
+    # Loaded, the year counts as known: a festival left out would silently be working days.
+    schedule = read_schedule(
+        "年份,2027\n元旦,2027-01-01~2027-01-03,休\n五一,2027-05-01~2027-05-05,休\n"
+    )
+    assert [d.day for d in schedule.days][0] == date(2027, 1, 1)
+    (warning,) = schedule.warnings
+    assert "文件中没有春节、清明节、端午节、中秋节、国庆节的放假安排" in warning
+    assert "载入后2027年这些节日按普通工作日计算" in warning
+    whole = "年份,2027\n" + "".join(
+        f"{name},2027-{month:02d}-0{day},休\n"
+        for name, month, day in (
+            ("元旦", 1, 1),
+            ("春节", 2, 6),
+            ("清明节", 4, 5),
+            ("劳动节", 5, 1),
+            ("端午节", 6, 9),
+            ("国庆节、中秋节", 10, 1),  # a shared break names both
+        )
+    )
+    assert read_schedule(whole).warnings == []
+
+
+def test_two_different_years_in_one_file_are_refused() -> None:
+    with pytest.raises(HolidayFileError) as caught:
+        read_schedule("年份,2027\n元旦,2027-01-01,休\n年份,2028\n")
+    assert caught.value.problems == ["第3行：年份已在第1行写为2027，这里又写为2028"]

@@ -134,6 +134,8 @@ async def test_a_supervisor_edit_is_checked_saved_and_audited(engine: Engine) ->
         assert "提醒时限（月）应为整数" in text_of(app, "#catalog-edit-error")
         await edit(lead_months="30")  # the service's own check, shown inline
         assert "提醒时限应为 1–24 个月" in text_of(app, "#catalog-edit-error")
+        await edit(lead_months="-1")  # a whole number, told its range (not "应为整数")
+        assert "提醒时限应为 1–24 个月" in text_of(app, "#catalog-edit-error")
         await edit(lead_months="7", reason="")
         assert "请填写修改原因" in text_of(app, "#catalog-edit-error")
         assert isinstance(app.screen, CatalogEditDialog)

@@ -17,6 +17,7 @@ from callqueue.catalog import (
     CatalogEntry,
     CatalogError,
     entries_of,
+    name_key,
 )
 from callqueue.dates import DeadlineKind
 from callqueue.models import CatalogItem, Channel, Section, SectionKind, Setting
@@ -81,6 +82,15 @@ def read_catalog_file(path: Path) -> dict[str, Any]:
     seqs = [i["seq"] for i in items]
     if len(set(seqs)) != len(seqs):
         raise CatalogError(f"目录文件 {path} 中序号重复")
+    # Two items of one name would leave an imported ledger row without one catalog item.
+    named: dict[str, int] = {}
+    for i in items:
+        first = named.setdefault(name_key(i["certificate_name"]), i["seq"])
+        if first != i["seq"]:
+            raise CatalogError(
+                f"目录文件 {path} 中许可证书名称“{i['certificate_name']}”在第{first}项和"
+                f"第{i['seq']}项中重复"
+            )
     return {"office": dict(raw.get("office", {})), "sections": sections, "items": items}
 
 
@@ -113,6 +123,9 @@ def _validate(values: Mapping[str, Any], *, where: str) -> None:
         allowed = EDITABLE.get(key)
         if allowed is not None and not isinstance(value, allowed):
             raise CatalogError(f"{where}：{key} 的值 {value!r} 类型不对")
+    for key, label in (("permit_item", "许可事项名称"), ("certificate_name", "许可证书名称")):
+        if key in values and not values[key].strip():
+            raise CatalogError(f"{where}：{label}不能为空")
     if "deadline_kind" in values and values["deadline_kind"] not in set(DeadlineKind):
         raise CatalogError(f"{where}：申请时限类型“{values['deadline_kind']}”无法识别")
     if "lead_months" in values and not 0 < values["lead_months"] <= 24:

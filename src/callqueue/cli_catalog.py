@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
-from sqlmodel import Session
 
 from callqueue import catalog, catalog_edit, db, roles
-from callqueue.cli import AppContext, emit_json, fail, main
-from callqueue.queue import staff as staff_service
-
-
-def _keeper(obj: AppContext, session: Session, task: str) -> tuple[str, int | None]:
-    """Who changes the catalog or the office (name, staff id), or exit 1 saying why not.
-
-    The catalog and the office's words are 政务服务科's to keep: a staff member named with
-    --staff must be a supervisor or admin; nobody named is the operator's own shell (a new
-    install fills them in before any staff exist).
-    """
-    if not obj.staff:
-        return "cli", None
-    try:
-        me = staff_service.get_staff(session, obj.staff)
-        roles.require_supervisor(me.name, me.role, task=task)
-    except (staff_service.StaffError, roles.NotAllowed) as exc:
-        fail(str(exc))
-    return me.name, me.id
+from callqueue.catalog_change.redate import redate_for_calendar
+from callqueue.cli import AppContext, _now, emit_json, fail, main
+from callqueue.cli_calendar import _moved_text
+from callqueue.queue import staff_admin
+from callqueue.queue.staff import StaffError
 
 
 @main.group(name="catalog", invoke_without_command=True)
@@ -81,15 +67,34 @@ def check(obj: AppContext, as_json: bool) -> None:
         click.echo(f"⚠ 办公室{label}尚未填写，一次性告知内容不完整（callqueue catalog office）。")
 
 
+def _keeper(obj: AppContext, session: Any, task: str) -> tuple[str, int | None]:
+    """Who changes the catalog or the office details (a supervisor or admin), or exit 1."""
+    try:
+        me = staff_admin.authorize_keeper(session, name=obj.staff, task=task)
+    except (roles.NotAllowed, StaffError) as exc:
+        fail(str(exc))
+    return (me.name, me.id) if me else ("cli", None)
+
+
 @catalog_group.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_obj
 def load(obj: AppContext, file: Path) -> None:
-    """按目录文件（TOML）更新目录（须由主管或管理员）；每处修改都记入审计。"""
+    """按目录文件（TOML）更新目录；尚未处理的提醒按新的时限重新计算，每处修改都记入审计。需主管。"""
     with db.session_scope(obj.engine(), write=True) as session:
         actor, staff_id = _keeper(obj, session, "载入目录文件")
         result = catalog_edit.load_catalog(session, path=file, actor=actor, staff_id=staff_id)
-    click.echo(f"新增 {result.created} 项，修改 {result.updated} 项，未变 {result.unchanged} 项。")
+        # A changed lead time or deadline moves the unworked reminders, as `catalog edit` does.
+        moved = redate_for_calendar(
+            session=session,
+            today=obj.today,
+            now=_now(obj),
+            margin_workdays=obj.settings.margin_workdays,
+        )
+    click.echo(
+        f"新增 {result.created} 项，修改 {result.updated} 项，未变 {result.unchanged} 项。"
+        + _moved_text(moved)
+    )
 
 
 @catalog_group.command(name="office")
@@ -100,16 +105,16 @@ def load(obj: AppContext, file: Path) -> None:
 def office_cmd(
     obj: AppContext, name: str | None, place: str | None, service_phone: str | None
 ) -> None:
-    """查看或修改办公室名称、办理地点、服务电话（修改须由主管或管理员）。"""
+    """查看或修改办公室名称、办理地点、服务电话。"""
     changes = {"name": name, "place": place, "service_phone": service_phone}
     with db.session_scope(obj.engine(), write=True) as session:
         if any(value is not None for value in changes.values()):
-            actor, staff_id = _keeper(obj, session, "修改办公室设置")
-            for key, value in changes.items():
-                if value is not None:
-                    catalog_edit.set_office(
-                        session, key=key, value=value, actor=actor, staff_id=staff_id
-                    )
+            actor, staff_id = _keeper(obj, session, "修改办公室信息")
+        for key, value in changes.items():
+            if value is not None:
+                catalog_edit.set_office(
+                    session, key=key, value=value, actor=actor, staff_id=staff_id
+                )
         current = catalog.office(session)
     for key, label in (("name", "名称"), ("place", "办理地点"), ("service_phone", "服务电话")):
         click.echo(f"{label}：{current[key] or '（未填写）'}")

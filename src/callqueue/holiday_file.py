@@ -30,6 +30,17 @@ from callqueue.ledger.dates import DateParseError, read_date
 HOLIDAY_WORDS = frozenset({"休", "放假", "假", "休息"})
 WORKDAY_WORDS = frozenset({"班", "上班", "调休上班", "补班"})
 YEAR_WORDS = frozenset({"年份", "年度", "year"})
+FESTIVALS = {
+    "元旦": ("元旦",),
+    "春节": ("春节",),
+    "清明节": ("清明",),
+    "劳动节": ("劳动", "五一"),
+    "端午节": ("端午",),
+    "中秋节": ("中秋",),
+    "国庆节": ("国庆", "十一"),
+}
+"""The festivals every year's notice gives days off for (全国年节及纪念日放假办法), and the
+words that name them in a file."""
 LONGEST_HOLIDAY = 15
 """Days; a longer range is almost certainly a typo (the longest official break is 8-9 days)."""
 
@@ -90,6 +101,7 @@ def read_schedule(text: str) -> Schedule:
     """
     problems: list[str] = []
     declared_year: int | None = None
+    year_line = 0
     seen: dict[date, tuple[OfficialDay, int]] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip().lstrip("\ufeff")
@@ -101,8 +113,12 @@ def read_schedule(text: str) -> Schedule:
         if fields and fields[0].lower() in YEAR_WORDS:
             if len(fields) != 2 or not re.fullmatch(r"\d{4}", fields[1]):
                 problems.append(f"第{number}行：年份应写成“年份,2027”")
+            elif declared_year is not None and declared_year != int(fields[1]):
+                problems.append(
+                    f"第{number}行：年份已在第{year_line}行写为{declared_year}，这里又写为{fields[1]}"
+                )
             else:
-                declared_year = int(fields[1])
+                declared_year, year_line = int(fields[1]), number
             continue
         if len(fields) != 3:
             problems.append(
@@ -151,7 +167,24 @@ def read_schedule(text: str) -> Schedule:
         for d in declared
         if d.is_workday and d.day.weekday() < 5
     ]
+    missing = _missing_festivals(declared, year)
+    if missing:
+        warnings.append(
+            f"文件中没有{'、'.join(missing)}的放假安排（国务院每年的通知都有"
+            f"{'、'.join(FESTIVALS)}），请核对是否漏抄：载入后{year}年这些节日按普通工作日计算。"
+            "两个节日合并放假时，名称请写全，如“国庆节、中秋节”。"
+        )
     return Schedule(year=year, days=declared, warnings=warnings)
+
+
+def _missing_festivals(days: list[OfficialDay], year: int) -> list[str]:
+    """The festivals no day off of the year names (a file copied only in part)."""
+    names = [d.name for d in days if not d.is_workday and d.day.year == year]
+    return [
+        festival
+        for festival, words in FESTIVALS.items()
+        if not any(word in name for name in names for word in words)
+    ]
 
 
 def _near(day: date, year: int) -> bool:

@@ -16,7 +16,7 @@ from callqueue.catalog_change.plans import FIELD_LABELS, ChangePlan
 from callqueue.catalog_change.recompute import require_free_name
 from callqueue.catalog_edit import check_values
 from callqueue.db import table
-from callqueue.models import CatalogItem, Channel, Section
+from callqueue.models import CatalogItem, Channel, Section, SectionKind
 from callqueue.queue.staff import StaffRow
 
 # --- add --------------------------------------------------------------------------------
@@ -52,10 +52,17 @@ def add_item(
     require_editor(staff, reason)
     assert staff is not None
     s = table(Section)
-    section_id = session.execute(select(s.c.id).where(s.c.name == section)).scalar()
-    if section_id is None:
+    found = session.execute(select(s.c.id, s.c.kind).where(s.c.name == section)).first()
+    if found is None:
         names = "、".join(session.execute(select(s.c.name).order_by(s.c.name)).scalars())
         raise CatalogError(f"承办科室“{section}”不在科室列表中（现有：{names}）")
+    section_id, kind = found
+    if kind != SectionKind.APPROVAL.value:
+        # The supervising section has no callers: its reminders would never be worked.
+        approval = session.execute(
+            select(s.c.name).where(s.c.kind == SectionKind.APPROVAL.value).order_by(s.c.id)
+        ).scalars()
+        raise CatalogError(f"承办科室应为审批科室（{'、'.join(approval)}），“{section}”负责督查")
     data = {k: v for k, v in values.items() if v is not None or k == "filing_deadline_days"}
     for key in REQUIRED:
         if data.get(key) in (None, ""):

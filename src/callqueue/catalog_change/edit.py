@@ -104,6 +104,8 @@ def plan_edit(
         apply_by_changed=work.apply_by_changed,
         becoming_due=work.becoming_due,
         back_to_scheduled=work.back_to_scheduled,
+        channel_changed=work.channel_changed,
+        only_planned=work.only_planned,
         kept_in_progress=kept_count(session, item.id or 0, now),
         examples=examples_of(session, work.samples),
     )

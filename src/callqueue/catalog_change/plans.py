@@ -89,6 +89,10 @@ class ChangePlan:
     apply_by_changed: int = 0
     becoming_due: int = 0
     back_to_scheduled: int = 0
+    channel_changed: int = 0
+    only_planned: int = 0
+    """Reminders whose day, deadline, state and method all stay: only the date the lead time
+    alone gives moves (the reminder is pulled earlier for the filing deadline either way)."""
     kept_in_progress: int = 0
     examples: list[ReminderExample] = field(default_factory=list)
 
@@ -107,6 +111,14 @@ class ChangePlan:
                 f"{self.remind_on_changed} 条，申请截止变化 {self.apply_by_changed} 条，"
                 f"立即转为待联系 {self.becoming_due} 条，退回待提醒 {self.back_to_scheduled} 条"
             )
+            method = next((f.after for f in self.fields if f.field == "method"), None)
+            if self.channel_changed and method is not None:
+                out.append(f"  提醒方式改为{_shown(method)} {self.channel_changed} 条")
+            if self.only_planned:
+                out.append(
+                    f"  其中 {self.only_planned} 条只改动按提醒时限推算的原定提醒日期，实际提醒日期不变"
+                    "（仍按申请截止提前）"
+                )
         out.append(f"已在处理中的提醒 {self.kept_in_progress} 条保持不变；已关闭的提醒不受影响")
         for e in self.examples[:examples]:
             out.append(
@@ -217,6 +229,8 @@ def parse_value(name: str, text: str) -> Any:
 
 
 def _whole(name: str, text: str) -> int:
+    if text[:1] in ("-", "－") and text[1:].isdigit():
+        return -int(text[1:])  # a whole number: the range check says what is allowed
     if not text.isdigit():
         raise CatalogError(f"{FIELD_LABELS.get(name, name)}应为整数，现在是“{text}”")
     return int(text)

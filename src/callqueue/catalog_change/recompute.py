@@ -86,6 +86,9 @@ class Recomputed:
     apply_by_changed: int = 0
     becoming_due: int = 0
     back_to_scheduled: int = 0
+    channel_changed: int = 0
+    only_planned: int = 0
+    """Rows whose remind_on, apply_by, state and channel all stay (the catalog's own date moves)."""
     samples: list[tuple[Any, ...]] = field(default_factory=list)
 
 
@@ -154,7 +157,10 @@ def recompute(
         out.apply_by_changed += row.apply_by != d.apply_by
         out.becoming_due += state != row.state and state == ReminderState.DUE.value
         out.back_to_scheduled += state != row.state and state == ReminderState.SCHEDULED.value
-        if len(out.samples) < EXAMPLES:
+        out.channel_changed += row.channel != rule["method"]
+        seen = any(getattr(row, k) != new[k] for k in ("remind_on", "apply_by", "state", "channel"))
+        out.only_planned += not seen
+        if seen and len(out.samples) < EXAMPLES:
             out.samples.append((row, d, state))
     return out
 

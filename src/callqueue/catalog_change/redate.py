@@ -30,8 +30,8 @@ def redate_for_calendar(
 ) -> Redated:
     """Recompute every unworked reminder's dates under the calendar as it now stands.
 
-    Called in the same transaction as a loaded holiday schedule or an office closure, so the
-    dates staff will tell holders follow the new working days. The catalog change rule applies:
+    Called in the same transaction as a loaded holiday schedule, an office closure or a loaded
+    catalog file, so the dates staff will tell holders follow the new working days and rules. The catalog change rule applies:
     reminders someone has worked keep their dates (the holder was told them); closed reminders
     are never touched.
 

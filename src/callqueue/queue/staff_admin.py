@@ -16,7 +16,7 @@ from callqueue import audit, roles
 from callqueue.db import table
 from callqueue.models import Role, Staff
 from callqueue.queue import claims, pins
-from callqueue.queue.staff import StaffError, get_staff
+from callqueue.queue.staff import StaffError, StaffRow, get_staff
 
 
 def has_admin(session: Session) -> bool:
@@ -137,6 +137,40 @@ def _lock_admins(session: Session) -> None:
         .order_by(s.c.id)
         .with_for_update()
     ).all()
+
+
+def authorize_keeper(session: Session, *, name: str | None, task: str) -> StaffRow | None:
+    """The supervisor or admin `name` doing an office-wide task (the catalog, office details).
+
+    The operator's shell may while no active supervisor or admin exists yet (a fresh install).
+
+    Args:
+        session: the unit of work.
+        name: who asks (`--staff`), or None for the operator's shell.
+        task: what they want to do, in Chinese (e.g. 载入目录文件).
+
+    Returns:
+        The staff member, or None for the shell of a fresh install.
+
+    Raises:
+        roles.NotAllowed: nobody named while there are keepers, or not a supervisor or admin.
+        StaffError: the named staff member is unknown or deactivated.
+    """
+    if name:
+        me = get_staff(session, name)
+        roles.require_supervisor(me.name, me.role, task=task)
+        return me
+    s = table(Staff)
+    keepers = sorted(
+        session.execute(
+            select(s.c.name).where(
+                s.c.role.in_([r.value for r in roles.SUPERVISORS]), s.c.active.is_(True)
+            )
+        ).scalars()
+    )
+    if keepers:
+        raise roles.NotAllowed(f"{task}须用 --staff 指定主管或管理员（{'、'.join(keepers)}）")
+    return None
 
 
 def _admin_names(session: Session) -> list[str]:

@@ -55,6 +55,8 @@ def _whole(text: str, what: str, *, blank_ok: bool = False) -> int | None:
         return None
     if not text:
         raise EditInvalid(f"请填写{what}")
+    if text[:1] in ("-", "－") and text[1:].isdigit():
+        return -int(text[1:])  # a whole number: the service's range check says what is allowed
     if not text.isdigit():
         raise EditInvalid(f"{what}应为整数，现在是“{text}”")
     return int(text)
