@@ -42,7 +42,7 @@ def _print_report(report: delivery.SendReport) -> None:
         click.echo(f"发送中断 #{outbox_id}：可能已发出，请核实后用 callqueue email retry 重发")
     click.echo(
         f"{head}新排队 {report.queued}，{verb} {len(report.sent)}，稍后重试 {len(report.retrying)}，"
-        f"失败 {len(report.failed)}，撤回 {report.withdrawn}，无邮箱改电话 {report.back_to_phone}",
+        f"失败 {len(report.failed)}，发送中断 {len(report.uncertain)}，撤回 {report.withdrawn}，无邮箱改电话 {report.back_to_phone}",
         err=True,
     )
 

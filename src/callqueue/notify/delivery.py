@@ -242,20 +242,48 @@ def _sweep_uncertain(session: Session, now: datetime) -> list[int]:
         audit.record(
             session, action="email.uncertain", entity="outboxemail", entity_id=outbox_id, at=now
         )
-        row = _load(session, outbox_id)
-        if row.kind == MailKind.REMINDER and row.reminder_id is not None:
-            # Not known to have arrived: a call makes sure, instead of a second email.
-            r = table(Reminder)
-            session.execute(
-                update(r)
-                .where(
-                    r.c.id == row.reminder_id,
-                    r.c.state.in_([s.value for s in outbox.UNWORKED]),
-                    r.c.channel == Channel.EMAIL.value,
-                )
-                .values(channel=Channel.PHONE.value, version=r.c.version + 1, updated_at=now)
-            )
+        _call_to_make_sure(session, _load(session, outbox_id), now)
     return ids
+
+
+def _call_to_make_sure(session: Session, row: _Row, now: datetime) -> None:
+    """A reminder email not known to have arrived: a call makes sure, instead of a second email."""
+    if row.kind != MailKind.REMINDER or row.reminder_id is None:
+        return
+    r = table(Reminder)
+    session.execute(
+        update(r)
+        .where(
+            r.c.id == row.reminder_id,
+            r.c.state.in_([s.value for s in outbox.UNWORKED]),
+            r.c.channel == Channel.EMAIL.value,
+        )
+        .values(channel=Channel.PHONE.value, version=r.c.version + 1, updated_at=now)
+    )
+
+
+def _uncertain(session: Session, row: _Row, exc: SendFailure, now: datetime) -> None:
+    """The connection broke after the message was handed over: it may have gone; never resend."""
+    o = table(OutboxEmail)
+    session.execute(
+        update(o)
+        .where(o.c.id == row.id)
+        .values(
+            status=MailStatus.UNCERTAIN.value,
+            tries=row.tries + 1,
+            lease_until=None,
+            last_error=f"{exc}；请核实后用 callqueue email retry 重发",
+        )
+    )
+    audit.record(
+        session,
+        action="email.uncertain",
+        entity="outboxemail",
+        entity_id=row.id,
+        after={"reminder": row.reminder_id, "error": str(exc)},
+        at=now,
+    )
+    _call_to_make_sure(session, row, now)
 
 
 def _load(session: Session, outbox_id: int) -> _Row:
@@ -422,6 +450,11 @@ def _send_one(
             )
         raise
     except SendFailure as exc:
+        if exc.uncertain:
+            with db.session_scope(engine, write=True) as session:
+                _uncertain(session, row, exc, now)
+            report.uncertain.append(row.id)
+            return conn.is_open
         with db.session_scope(engine, write=True) as session:
             _failed(
                 session, row, exc, settings=settings, now=now, today=today, report=report, item=item

@@ -14,9 +14,13 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import parseaddr
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from callqueue.config import Settings
 from callqueue.notify.masking import mask_email
+
+if TYPE_CHECKING:  # collections.abc.Buffer from Python 3.12
+    from typing_extensions import Buffer
 
 SECURITY_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 
@@ -31,11 +35,16 @@ class ServerUnusable(Exception):
 
 @dataclass
 class SendFailure(Exception):
-    """One message was refused or lost on the way; `permanent` failures are never retried."""
+    """One message was refused or lost on the way; `permanent` failures are never retried.
+
+    `uncertain`: the connection broke after the message itself was handed over, so the server
+    may have accepted it; it must not go again by itself.
+    """
 
     message: str
     permanent: bool
     bad_address: bool = False
+    uncertain: bool = False
 
     def __str__(self) -> str:
         return self.message
@@ -112,25 +121,40 @@ def _tls_context(server: MailServer) -> ssl.SSLContext:
     return context
 
 
+class _SMTP(smtplib.SMTP):
+    """smtplib's client, noting when a message's DATA began (its fate is unknown from there)."""
+
+    data_started = False
+
+    def data(self, msg: Buffer | str) -> tuple[int, bytes]:
+        """Send the message; from here on a lost connection may have delivered it."""
+        self.data_started = True
+        return super().data(msg)
+
+
+class _SMTPSSL(smtplib.SMTP_SSL, _SMTP):
+    """The implicit-TLS client with the same note."""
+
+
 class Connection:
     """An open, logged-in SMTP session; use as a context manager."""
 
     def __init__(self, server: MailServer) -> None:
         self.server = server
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _SMTP | None = None
 
     def __enter__(self) -> Connection:
         server = self.server
         try:
             if server.security == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                smtp: _SMTP = _SMTPSSL(
                     server.host,
                     server.port,
                     timeout=server.timeout,
                     context=_tls_context(server),
                 )
             else:
-                smtp = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+                smtp = _SMTP(server.host, server.port, timeout=server.timeout)
                 if server.security == "starttls":
                     smtp.starttls(context=_tls_context(server))
             self._smtp = smtp
@@ -197,6 +221,7 @@ class Connection:
             raise ServerUnusable("邮件服务器连接已关闭")
         masked = mask_email(to)
         sender = self.server.sender.addr_spec
+        self._smtp.data_started = False
         try:
             self._smtp.send_message(message, from_addr=sender, to_addrs=[to])
         except smtplib.SMTPRecipientsRefused as exc:
@@ -217,7 +242,15 @@ class Connection:
                 permanent=exc.smtp_code >= 500,
             ) from None
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            self._smtp = None
+            handed_over = self._smtp.data_started
+            self._drop()
+            if handed_over:
+                raise SendFailure(
+                    f"发往 {masked} 的邮件已交给邮件服务器，但连接在服务器确认前中断"
+                    f"（{type(exc).__name__}）：可能已发出，不会自动重发",
+                    permanent=True,
+                    uncertain=True,
+                ) from None
             raise SendFailure(
                 f"发往 {masked} 时与邮件服务器的连接中断（{type(exc).__name__}）",
                 permanent=False,

@@ -1,0 +1,65 @@
+"""Email sends that go wrong: lost replies, bad data, broken templates, a database that goes away."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from callqueue.models import Channel, MailStatus
+
+from . import queue_world as w
+from .mail_server import Inbox, smtp_server
+from .test_email import outbox_rows, queue_email, send, settings, world
+
+
+def test_a_reply_lost_after_the_message_went_is_uncertain_not_resent(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rids = world(engine, tmp_path, ["13800000001 slow@example.cn", "13800000002 next@example.cn"])
+    for rid in rids:
+        queue_email(engine, rid)
+    # The server stores the message, then answers too late: the client gives up waiting.
+    inbox = Inbox(reply_delay=3)
+    with smtp_server(inbox) as port:
+        cfg = settings(port, tmp_path, smtp_timeout=1)
+        report = send(engine, cfg)
+        inbox.reply_delay = 0
+        later = send(engine, cfg, now=w.NOW + timedelta(hours=1))
+        much_later = send(engine, cfg, now=w.NOW + timedelta(days=1))
+    assert len(inbox.to("slow@example.cn")) == 1
+    assert len(inbox.to("next@example.cn")) == 1
+    first, second = outbox_rows(engine)
+    assert report.uncertain == [first.id] and report.retrying == []
+    assert first.status == MailStatus.UNCERTAIN and "可能已发出" in first.last_error
+    assert second.status == MailStatus.SENT
+    assert later.uncertain == [] and [d.id for d in later.sent] == [second.id]
+    assert much_later.sent == []
+    # Not known to have arrived: a call makes sure.
+    assert w.reminder(engine, rids[0]).channel == Channel.PHONE
+
+
+async def test_e_says_when_the_email_may_have_gone(engine: Engine, tmp_path: Path) -> None:
+    from callqueue.tui.app import create_app
+
+    from .test_tui_dialogs import claim_first
+    from .test_tui_email import WITH_EMAIL
+    from .test_tui_email import world as desk_world
+    from .test_tui_queue import settle, text_of
+
+    desk_world(engine, tmp_path)
+    inbox = Inbox(reply_delay=3)
+    with smtp_server(inbox) as port:
+        cfg = settings(port, tmp_path, smtp_timeout=1)
+        app = create_app(
+            engine=engine, today=w.TODAY, staff_name="甲", settings=cfg, now=lambda: w.NOW
+        )
+        async with app.run_test(size=(120, 40)) as pilot:
+            await claim_first(app, pilot)
+            await pilot.press("e")
+            await settle(app, pilot)
+            status = text_of(app, "#queue-status")
+    assert len(inbox.arrived) == 1
+    assert WITH_EMAIL in status and "可能已发出" in status and "已发送" not in status
+    assert [r.status for r in outbox_rows(engine)] == [MailStatus.UNCERTAIN]
