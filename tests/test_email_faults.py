@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from callqueue.models import Channel, MailStatus
+from callqueue import db
+from callqueue.db import table
+from callqueue.models import Channel, ContactEmail, MailStatus
 
 from . import queue_world as w
 from .mail_server import Inbox, smtp_server
@@ -63,3 +65,39 @@ async def test_e_says_when_the_email_may_have_gone(engine: Engine, tmp_path: Pat
     assert len(inbox.arrived) == 1
     assert WITH_EMAIL in status and "可能已发出" in status and "已发送" not in status
     assert [r.status for r in outbox_rows(engine)] == [MailStatus.UNCERTAIN]
+
+
+def test_a_malformed_address_in_the_ledger_fails_alone_and_is_not_uncertain(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # The ledger reader takes `zhang.@…` (a typo real ledgers have); no server would take it.
+    rids = w.build(
+        engine,
+        tmp_path,
+        [
+            w.due_row(1, contact="13800000001 zhang.@example.cn"),
+            w.due_row(2, contact="13800000002 ok@example.cn", contact_name="王经理\n李会计"),
+        ],
+    )
+    first, second = (rids[k] for k in sorted(rids, key=lambda k: int(k[1:])))
+    for rid in (first, second):
+        queue_email(engine, rid)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        dry = send(engine, settings(port, tmp_path), dry_run=True)
+        report = send(engine, settings(port, tmp_path))
+    assert dry.error is None and len(dry.sent) == 1 and len(dry.failed) == 1
+    assert report.error is None
+    assert [a.rcpt_tos for a in inbox.arrived] == [["ok@example.cn"]]
+    assert inbox.arrived[0].message["To"].addresses[0].display_name == "王经理 李会计"
+    bad, good = outbox_rows(engine)
+    assert (bad.status, good.status) == (MailStatus.FAILED, MailStatus.SENT)
+    assert "格式有误" in bad.last_error and "zh***@example.cn" in bad.last_error
+    assert [d.error for d in report.failed] == [bad.last_error]
+    with db.session_scope(engine, write=False) as session:
+        e = table(ContactEmail)
+        assert session.execute(
+            select(e.c.invalid).where(e.c.address == "zhang.@example.cn")
+        ).scalar_one()
+    # The holder has a phone: back to the phone queue, not waiting on an email that cannot go.
+    assert w.reminder(engine, first).channel == Channel.PHONE

@@ -45,6 +45,7 @@ from callqueue.notify.mailer import (
     MailSettingsError,
     SendFailure,
     ServerUnusable,
+    recipient,
 )
 from callqueue.notify.masking import mask_email
 from callqueue.notify.render import Rendered, TemplateProblem, render, templates_dir
@@ -194,16 +195,19 @@ def _dry_run(
                         report.error = str(exc)
                         break
                     row = replace(row, message_id=row.message_id or make_msgid("callqueue"))
-                    compose(row, rendered, _ics(row, sender, now), sender=sender, now=now)
-                    report.sent.append(
-                        Delivered(
-                            row.id,
-                            row.kind,
-                            row.reminder_id,
-                            mask_email(row.to_address),
-                            rendered.subject,
-                        )
+                    item = Delivered(
+                        row.id,
+                        row.kind,
+                        row.reminder_id,
+                        mask_email(row.to_address),
+                        rendered.subject,
                     )
+                    try:
+                        compose(row, rendered, _ics(row, sender, now), sender=sender, now=now)
+                    except SendFailure as exc:
+                        report.failed.append(replace(item, error=str(exc)))
+                        continue
+                    report.sent.append(item)
         finally:
             trans.rollback()
     return report
@@ -331,14 +335,15 @@ def _still_wanted(session: Session, row: _Row, now: datetime) -> str | None:
 def compose(
     row: _Row, rendered: Rendered, ics: str | None, *, sender: Address, now: datetime
 ) -> EmailMessage:
-    """The MIME message: UTF-8 headers, plain text and HTML, and the calendar file if any."""
+    """The MIME message: UTF-8 headers, plain text and HTML, and the calendar file if any.
+
+    Raises:
+        SendFailure: the address cannot be written in a header (permanent, bad address).
+    """
     message = EmailMessage()
     message["Subject"] = rendered.subject
     message["From"] = sender
-    message["To"] = Address(
-        display_name=row.to_name or str(row.context.get("holder", "")),
-        addr_spec=row.to_address,
-    )
+    message["To"] = recipient(row.to_address, row.to_name or str(row.context.get("holder", "")))
     message["Date"] = format_datetime(local(now))
     message["Message-ID"] = row.message_id
     message["Auto-Submitted"] = "auto-generated"
@@ -418,6 +423,16 @@ def _send_one(
         ics = _ics(row, server.sender, now)
         if not row.message_id:  # made once, so every try of this email carries the same one
             row = replace(row, message_id=make_msgid("callqueue", domain=server.sender.domain))
+        item = Delivered(
+            row.id, row.kind, row.reminder_id, mask_email(row.to_address), rendered.subject
+        )
+        try:
+            message = compose(row, rendered, ics, sender=server.sender, now=now)
+        except SendFailure as exc:  # before the claim: it cannot be sent, so it was not
+            _failed(
+                session, row, exc, settings=settings, now=now, today=today, report=report, item=item
+            )
+            return True
         claimed = db.rowcount(
             session.execute(
                 update(o)
@@ -435,10 +450,6 @@ def _send_one(
         )
     if not claimed:
         return True  # another run took it
-    message = compose(row, rendered, ics, sender=server.sender, now=now)
-    item = Delivered(
-        row.id, row.kind, row.reminder_id, mask_email(row.to_address), rendered.subject
-    )
     try:
         conn.send(message, row.to_address)
     except ServerUnusable:

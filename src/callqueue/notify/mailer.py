@@ -10,6 +10,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -107,6 +108,24 @@ def sender_address(settings: Settings) -> Address:
         )
     local, _, domain = address.rpartition("@")
     return Address(display_name=name, username=local, domain=domain)
+
+
+def recipient(address: str, name: str) -> Address:
+    """The To header's address, its name on one line.
+
+    Raises:
+        SendFailure: (permanent, bad address) an address no header can hold, such as
+            `zhang.@163.com`, which ledgers bring in and no server would take.
+    """
+    try:
+        parsed = Address(addr_spec=address)
+    except (ValueError, MessageError):
+        raise SendFailure(
+            f"收件地址 {mask_email(address)} 格式有误，无法发送：请在单位记录中更正",
+            permanent=True,
+            bad_address=True,
+        ) from None
+    return Address(display_name=" ".join(name.split()), addr_spec=parsed.addr_spec)
 
 
 def _tls_context(server: MailServer) -> ssl.SSLContext:
