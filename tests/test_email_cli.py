@@ -128,3 +128,23 @@ def test_test_mail_to_something_that_is_no_address_is_refused(run, inbox: Inbox,
     result = run("email", "test", "--to", to)
     assert result.exit_code == 1 and "邮箱地址无效" in result.stderr
     assert inbox.arrived == []
+
+
+def test_queue_says_the_email_went_when_the_database_could_not_record_it(
+    run, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import OperationalError
+
+    from callqueue.notify import delivery
+
+    def database_gone(*args: object, **kwargs: object) -> None:
+        raise OperationalError("UPDATE outboxemail …", {}, Exception("database is locked"))
+
+    first, _, _ = reminders(run)
+    monkeypatch.setattr(delivery, "_sent", database_gone)
+    done = run("--staff", "甲", "email", "queue", str(first))
+    assert [a.rcpt_tos for a in inbox.arrived] == [["wang@example.cn"]]
+    assert done.exit_code == 2
+    assert "已交给邮件服务器" in done.stderr and "不要重发" in done.stderr
+    # Not the usual "waits in the queue for the next run": it went.
+    assert "暂未发出" not in done.stderr and "Traceback" not in done.output

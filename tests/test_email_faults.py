@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 from callqueue import db
 from callqueue.db import table
 from callqueue.models import Channel, ContactEmail, MailStatus
+from callqueue.notify import delivery
 
 from . import queue_world as w
 from .mail_server import Inbox, smtp_server
@@ -101,3 +105,36 @@ def test_a_malformed_address_in_the_ledger_fails_alone_and_is_not_uncertain(
         ).scalar_one()
     # The holder has a phone: back to the phone queue, not waiting on an email that cannot go.
     assert w.reminder(engine, first).channel == Channel.PHONE
+
+
+def test_a_database_lost_after_the_send_says_the_email_went_and_stops(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rids = world(engine, tmp_path, [f"1380000{n:04d} d{n}@example.cn" for n in range(1, 4)])
+    for rid in rids:
+        queue_email(engine, rid)
+    real_sent = delivery._sent
+    calls: list[int] = []
+
+    def database_gone_on_second(session: Any, row: Any, **kw: Any) -> None:
+        calls.append(row.id)
+        if len(calls) == 2:  # the server took it; the database is locked or gone
+            raise OperationalError("UPDATE outboxemail …", {}, Exception("database is locked"))
+        real_sent(session, row, **kw)
+
+    inbox = Inbox()
+    monkeypatch.setattr(delivery, "_sent", database_gone_on_second)
+    with smtp_server(inbox) as port:
+        report = send(engine, settings(port, tmp_path))
+    first, second, third = outbox_rows(engine)
+    assert len(inbox.arrived) == 2 and third.status == MailStatus.QUEUED
+    assert [d.id for d in report.sent] == [first.id] and report.unrecorded == [second.id]
+    assert report.error is not None
+    assert f"#{second.id}" in report.error and "已交给邮件服务器" in report.error
+    assert "不要重发" in report.error and "未保存任何更改" not in report.error
+    # Later runs never send it again: once its lease is over it shows as uncertain.
+    monkeypatch.setattr(delivery, "_sent", real_sent)
+    with smtp_server(inbox) as port:
+        later = send(engine, settings(port, tmp_path), now=w.NOW + timedelta(hours=1))
+    assert later.uncertain == [second.id] and [d.id for d in later.sent] == [third.id]
+    assert len(inbox.to("d2@example.cn")) == 1

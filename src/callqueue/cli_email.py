@@ -104,6 +104,8 @@ def email_queue(
     click.echo(f"提醒 {reminder}：邮件已排队（#{queued.outbox_id} → {queued.to}）")
     if report is not None:
         _print_report(report)
+        if report.unrecorded:
+            fail(report.error or "", EXIT_UNUSABLE)
         if report.error:
             click.echo(
                 f"暂未发出：{report.error}；邮件留在队列中，下次 email send 时再发", err=True

@@ -18,6 +18,7 @@ from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from callqueue import audit, db
@@ -78,6 +79,8 @@ class SendReport:
     retrying: list[Delivered] = field(default_factory=list)
     failed: list[Delivered] = field(default_factory=list)
     uncertain: list[int] = field(default_factory=list)
+    unrecorded: list[int] = field(default_factory=list)
+    """Handed to the server, but the database could not record it (it shows as uncertain)."""
     withdrawn: int = 0
     error: str | None = None
 
@@ -101,6 +104,15 @@ class _Row:
     message_id: str
     tries: int
     queued_by_id: int | None
+
+
+class _NotRecorded(Exception):
+    """The server took an email but the database could not record it: stop the run."""
+
+    def __init__(self, outbox_id: int, reason: str) -> None:
+        super().__init__(outbox_id, reason)
+        self.outbox_id = outbox_id
+        self.reason = reason
 
 
 def _placeholder_sender() -> Address:
@@ -159,6 +171,18 @@ def send_due(
                     break
     except ServerUnusable as exc:
         report.error = str(exc)
+    except _NotRecorded as exc:
+        report.unrecorded.append(exc.outbox_id)
+        report.error = (
+            f"邮件 #{exc.outbox_id} 已交给邮件服务器，但数据库无法写入（{exc.reason}），发送记录未保存："
+            "请不要重发，它稍后在发件记录中显示为“发送中断”；本轮其余邮件留在队列中，"
+            "数据库恢复后再运行 callqueue email send"
+        )
+    except SQLAlchemyError as exc:
+        report.error = (
+            f"数据库无法写入（{type(exc).__name__}），本轮发送停止；尚未发出的邮件留在队列中，"
+            "数据库恢复后再运行 callqueue email send"
+        )
     if report.error:
         log.warning("email run stopped: %s", report.error)
     return report
@@ -471,8 +495,13 @@ def _send_one(
                 session, row, exc, settings=settings, now=now, today=today, report=report, item=item
             )
         return conn.is_open
-    with db.session_scope(engine, write=True) as session:
-        _sent(session, row, settings=settings, now=now, today=today)
+    try:
+        with db.session_scope(engine, write=True) as session:
+            _sent(session, row, settings=settings, now=now, today=today)
+    except SQLAlchemyError as exc:
+        # Still `sending` in the database: once the lease is over it shows as uncertain.
+        log.error("email %s sent but not recorded", row.id, exc_info=exc)
+        raise _NotRecorded(row.id, type(exc).__name__) from exc
     log.info("email %s sent to %s", row.id, mask_email(row.to_address))
     report.sent.append(item)
     return True

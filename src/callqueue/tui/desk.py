@@ -352,6 +352,8 @@ class Desk:
             today=self.today,
             only=[q.outbox_id for q in queued],
         )
+        if report.unrecorded:
+            return f"{entry.holder}：{report.error}"
         if report.error:
             return f"{entry.holder}：邮件已排队{count}，暂未发出（{report.error}）"
         if report.failed:
