@@ -138,3 +138,45 @@ def test_a_database_lost_after_the_send_says_the_email_went_and_stops(
         later = send(engine, settings(port, tmp_path), now=w.NOW + timedelta(hours=1))
     assert later.uncertain == [second.id] and [d.id for d in later.sent] == [third.id]
     assert len(inbox.to("d2@example.cn")) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        # Windows Notepad's "ANSI" on a Chinese system is GBK.
+        ("reminder.txt", "{{ holder }}：您好\n".encode("gbk"), ["reminder.txt", "UTF-8"]),
+        ("reminder.txt", "材料：{{ materials + 1 }}\n".encode(), ["reminder.txt", "第 1 行"]),
+        ("reminder.html", b"{{ (expires_on - today).days // 0 }}", ["reminder.html"]),
+    ],
+)
+def test_a_template_that_cannot_be_read_or_filled_stops_with_its_file(
+    engine: Engine, tmp_path: Path, name: str, content: bytes, says: list[str]
+) -> None:
+    (rid,) = world(engine, tmp_path, ["13800000001 a@example.cn"])
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / name).write_bytes(content)
+    queue_email(engine, rid)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        dry = send(engine, settings(port, tmp_path), dry_run=True)
+        report = send(engine, settings(port, tmp_path))
+    for error in (dry.error, report.error):
+        assert error is not None and error.startswith("邮件模板")
+        assert all(part in error for part in says), error
+    assert inbox.arrived == [] and outbox_rows(engine)[0].status == MailStatus.QUEUED
+
+
+def test_a_template_saved_with_a_byte_order_mark_gives_a_clean_subject(
+    engine: Engine, tmp_path: Path
+) -> None:
+    (rid,) = world(engine, tmp_path, ["13800000001 a@example.cn"])
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    # Notepad's "UTF-8 with BOM".
+    (folder / "reminder.subject.txt").write_bytes("\ufeff【提醒】{{ holder }}".encode())
+    queue_email(engine, rid)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        send(engine, settings(port, tmp_path))
+    assert inbox.arrived[0].message["Subject"] == "【提醒】东丽区第001号公司"
