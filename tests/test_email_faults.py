@@ -17,7 +17,7 @@ from callqueue.notify import delivery
 
 from . import queue_world as w
 from .mail_server import Inbox, smtp_server
-from .test_email import outbox_rows, queue_email, send, settings, world
+from .test_email import attempts, outbox_rows, queue_email, send, settings, world
 
 
 def test_a_reply_lost_after_the_message_went_is_uncertain_not_resent(
@@ -180,3 +180,24 @@ def test_a_template_saved_with_a_byte_order_mark_gives_a_clean_subject(
     with smtp_server(inbox) as port:
         send(engine, settings(port, tmp_path))
     assert inbox.arrived[0].message["Subject"] == "【提醒】东丽区第001号公司"
+
+
+def test_an_email_without_a_service_phone_does_not_record_the_phone_as_told(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from callqueue.models import CatalogItem
+    from callqueue.queue import outcomes
+
+    (rid,) = world(engine, tmp_path, ["13800000001 a@example.cn"])
+    # No phone for the permit and none for the office: the email cannot give one.
+    with db.session_scope(engine, write=True) as session:
+        session.execute(table(CatalogItem).update().values(phone=""))
+    queue_email(engine, rid)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        send(engine, settings(port, tmp_path))
+    text = inbox.arrived[0].message.get_body(("plain",)).get_content()
+    assert "咨询电话" not in text
+    (attempt,) = attempts(engine, rid)
+    assert attempt.outcome == "informed"
+    assert set(attempt.conveyed) == set(outcomes.CONVEYABLE) - {"phone"}

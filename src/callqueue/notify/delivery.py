@@ -570,7 +570,7 @@ def _sent(session: Session, row: _Row, *, settings: Settings, now: datetime, tod
                     staff_id=row.queued_by_id,
                     policy=outcomes.policy_for(session, settings=settings, today=today, now=now),
                     data=outcomes.OutcomeInput(
-                        note=f"提醒邮件已发送至 {masked}", conveyed=outcomes.CONVEYABLE
+                        note=f"提醒邮件已发送至 {masked}", conveyed=_told(row.context)
                     ),
                     at=now,
                     channel=Channel.EMAIL,
@@ -614,6 +614,12 @@ def _sent(session: Session, row: _Row, *, settings: Settings, now: datetime, tod
         staff_id=row.queued_by_id,
         at=now,
     )
+
+
+def _told(context: dict[str, Any]) -> tuple[str, ...]:
+    """The 一次性告知 items a reminder email carried: a place, phone or list not on file was not."""
+    given = {item: bool(context.get(item)) for item in ("place", "phone", "materials")}
+    return tuple(item for item in outcomes.CONVEYABLE if given.get(item, True))
 
 
 def _failed(
