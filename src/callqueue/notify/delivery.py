@@ -171,6 +171,7 @@ def send_due(
                     break
     except ServerUnusable as exc:
         report.error = str(exc)
+        log.error("email run stopped: %s", exc.detail)
     except _NotRecorded as exc:
         report.unrecorded.append(exc.outbox_id)
         report.error = (
@@ -179,12 +180,11 @@ def send_due(
             "数据库恢复后再运行 callqueue email send"
         )
     except SQLAlchemyError as exc:
+        log.error("email run stopped: database failure", exc_info=exc)
         report.error = (
             f"数据库无法写入（{type(exc).__name__}），本轮发送停止；尚未发出的邮件留在队列中，"
             "数据库恢复后再运行 callqueue email send"
         )
-    if report.error:
-        log.warning("email run stopped: %s", report.error)
     return report
 
 
@@ -443,6 +443,7 @@ def _send_one(
             rendered = _render(row, settings, today)
         except TemplateProblem as exc:
             report.error = str(exc)
+            log.error("email run stopped: office template cannot be used (email %s)", row.id)
             return False
         ics = _ics(row, server.sender, now)
         if not row.message_id:  # made once, so every try of this email carries the same one
@@ -489,6 +490,7 @@ def _send_one(
             with db.session_scope(engine, write=True) as session:
                 _uncertain(session, row, exc, now)
             report.uncertain.append(row.id)
+            log.info("email %s may have gone: %s", row.id, exc.detail)
             return conn.is_open
         with db.session_scope(engine, write=True) as session:
             _failed(
@@ -650,7 +652,7 @@ def _failed(
             )
         )
         report.retrying.append(Delivered(**{**asdict(item), "error": error}))
-        log.info("email %s will be retried: %s", row.id, error)
+        log.info("email %s will be retried: %s", row.id, exc.detail)
         return
     if not exc.permanent:
         error = f"已尝试 {tries} 次仍未发出：{error}"
@@ -666,7 +668,7 @@ def _failed(
         )
     )
     report.failed.append(Delivered(**{**asdict(item), "error": error}))
-    log.warning("email %s failed: %s", row.id, error)
+    log.info("email %s failed: %s", row.id, exc.detail)
     if exc.bad_address and row.email_id is not None:
         e = table(ContactEmail)
         session.execute(

@@ -31,7 +31,15 @@ class MailSettingsError(ValueError):
 
 
 class ServerUnusable(Exception):
-    """The mail server cannot be reached or refuses us: nothing more can be sent this run."""
+    """The mail server cannot be reached or refuses us: nothing more can be sent this run.
+
+    The message is for staff; `detail` says the same in English for the log (where Chinese
+    is masked as if it were a name).
+    """
+
+    def __init__(self, message: str, detail: str = "mail server unusable") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 @dataclass
@@ -46,6 +54,8 @@ class SendFailure(Exception):
     permanent: bool
     bad_address: bool = False
     uncertain: bool = False
+    detail: str = "send failed"
+    """What happened in English, for the log."""
 
     def __str__(self) -> str:
         return self.message
@@ -124,6 +134,7 @@ def recipient(address: str, name: str) -> Address:
             f"收件地址 {mask_email(address)} 格式有误，无法发送：请在单位记录中更正",
             permanent=True,
             bad_address=True,
+            detail="malformed address",
         ) from None
     return Address(display_name=" ".join(name.split()), addr_spec=parsed.addr_spec)
 
@@ -135,7 +146,8 @@ def _tls_context(server: MailServer) -> ssl.SSLContext:
             context.load_verify_locations(cafile=server.cafile)
         except (OSError, ssl.SSLError) as exc:
             raise ServerUnusable(
-                f"CALLQUEUE_SMTP_CAFILE 证书文件无法读取：{server.cafile}（{exc}）"
+                f"CALLQUEUE_SMTP_CAFILE 证书文件无法读取：{server.cafile}（{exc}）",
+                detail=f"CA file unreadable: {type(exc).__name__}",
             ) from exc
     return context
 
@@ -183,22 +195,26 @@ class Connection:
             self._drop()
             raise ServerUnusable(
                 f"邮件服务器 {server.label()} 拒绝登录（{exc.smtp_code}）：请检查 CALLQUEUE_SMTP_USER "
-                "和 CALLQUEUE_SMTP_PASSWORD（多数邮箱要用“授权码”而不是登录密码）"
+                "和 CALLQUEUE_SMTP_PASSWORD（多数邮箱要用“授权码”而不是登录密码）",
+                detail=f"login refused ({exc.smtp_code})",
             ) from None
         except smtplib.SMTPNotSupportedError:
             self._drop()
             raise ServerUnusable(
-                f"邮件服务器 {server.label()} 不支持所选的加密方式或登录，请检查 CALLQUEUE_SMTP_SECURITY"
+                f"邮件服务器 {server.label()} 不支持所选的加密方式或登录，请检查 CALLQUEUE_SMTP_SECURITY",
+                detail=f"{server.security} or login not supported",
             ) from None
         except ssl.SSLError as exc:
             self._drop()
             raise ServerUnusable(
-                f"与邮件服务器 {server.label()} 建立加密连接失败（{exc.reason or exc}）：请检查端口与加密方式是否匹配"
+                f"与邮件服务器 {server.label()} 建立加密连接失败（{exc.reason or exc}）：请检查端口与加密方式是否匹配",
+                detail=f"TLS failed: {exc.reason or exc}",
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise ServerUnusable(
-                f"无法连接邮件服务器 {server.label()}：{type(exc).__name__} {exc}".rstrip()
+                f"无法连接邮件服务器 {server.label()}：{type(exc).__name__} {exc}".rstrip(),
+                detail=f"cannot connect: {type(exc).__name__} {exc}".rstrip(),
             ) from None
         return self
 
@@ -249,16 +265,19 @@ class Connection:
                 f"收件地址 {masked} 被拒收（{code} {_text(text)}）",
                 permanent=code >= 500,
                 bad_address=code >= 500,
+                detail=f"recipient refused ({code} {_text(text)})",
             ) from None
         except smtplib.SMTPSenderRefused as exc:
             raise ServerUnusable(
                 f"邮件服务器拒绝发件人 {sender}（{exc.smtp_code} {_text(exc.smtp_error)}）："
-                "请检查 CALLQUEUE_MAIL_FROM 是否与登录的邮箱一致"
+                "请检查 CALLQUEUE_MAIL_FROM 是否与登录的邮箱一致",
+                detail=f"sender refused ({exc.smtp_code} {_text(exc.smtp_error)})",
             ) from None
         except smtplib.SMTPResponseException as exc:
             raise SendFailure(
                 f"邮件服务器拒收发往 {masked} 的邮件（{exc.smtp_code} {_text(exc.smtp_error)}）",
                 permanent=exc.smtp_code >= 500,
+                detail=f"message refused ({exc.smtp_code} {_text(exc.smtp_error)})",
             ) from None
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             handed_over = self._smtp.data_started
@@ -269,10 +288,12 @@ class Connection:
                     f"（{type(exc).__name__}）：可能已发出，不会自动重发",
                     permanent=True,
                     uncertain=True,
+                    detail=f"connection lost after the message was sent ({type(exc).__name__})",
                 ) from None
             raise SendFailure(
                 f"发往 {masked} 时与邮件服务器的连接中断（{type(exc).__name__}）",
                 permanent=False,
+                detail=f"connection lost ({type(exc).__name__})",
             ) from None
 
 
