@@ -201,3 +201,22 @@ def test_an_email_without_a_service_phone_does_not_record_the_phone_as_told(
     (attempt,) = attempts(engine, rid)
     assert attempt.outcome == "informed"
     assert set(attempt.conveyed) == set(outcomes.CONVEYABLE) - {"phone"}
+
+
+def test_connection_failures_say_in_chinese_what_to_check(engine: Engine, tmp_path: Path) -> None:
+    from .mail_server import free_port
+
+    (rid,) = world(engine, tmp_path, ["13800000001 a@example.cn"])
+    queue_email(engine, rid)
+    refused = send(engine, settings(free_port(), tmp_path))
+    assert refused.error is not None and "连接被拒绝" in refused.error
+    assert "CALLQUEUE_SMTP_PORT" in refused.error and "Errno" not in refused.error
+    unknown = send(engine, settings(free_port(), tmp_path, smtp_host="smtp.invalid"))
+    assert unknown.error is not None and "找不到邮件服务器" in unknown.error
+    assert "CALLQUEUE_SMTP_HOST" in unknown.error
+    # A server that wants a login, with no user set: not "check the sender address".
+    with smtp_server(Inbox(), login=("u@example.cn", "pw")) as port:
+        no_login = send(engine, settings(port, tmp_path))
+    assert no_login.error is not None and "要求登录" in no_login.error
+    assert "CALLQUEUE_SMTP_USER" in no_login.error and "MAIL_FROM" not in no_login.error
+    assert outbox_rows(engine)[0].status == MailStatus.QUEUED

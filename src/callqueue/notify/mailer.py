@@ -8,6 +8,7 @@ the server or the settings cannot be used at all (no connection, login refused).
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass, field
 from email.errors import MessageError
@@ -213,7 +214,7 @@ class Connection:
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise ServerUnusable(
-                f"无法连接邮件服务器 {server.label()}：{type(exc).__name__} {exc}".rstrip(),
+                f"无法连接邮件服务器 {server.label()}：{_why_no_connection(exc, server)}",
                 detail=f"cannot connect: {type(exc).__name__} {exc}".rstrip(),
             ) from None
         return self
@@ -268,6 +269,14 @@ class Connection:
                 detail=f"recipient refused ({code} {_text(text)})",
             ) from None
         except smtplib.SMTPSenderRefused as exc:
+            if not self.server.user and (
+                exc.smtp_code == 530 or b"auth" in _bytes(exc.smtp_error).lower()
+            ):
+                raise ServerUnusable(
+                    f"邮件服务器 {self.server.label()} 要求登录（{exc.smtp_code}）：请设置 "
+                    "CALLQUEUE_SMTP_USER 和 CALLQUEUE_SMTP_PASSWORD（多数邮箱要用“授权码”）",
+                    detail=f"login required ({exc.smtp_code} {_text(exc.smtp_error)})",
+                ) from None
             raise ServerUnusable(
                 f"邮件服务器拒绝发件人 {sender}（{exc.smtp_code} {_text(exc.smtp_error)}）："
                 "请检查 CALLQUEUE_MAIL_FROM 是否与登录的邮箱一致",
@@ -295,6 +304,28 @@ class Connection:
                 permanent=False,
                 detail=f"connection lost ({type(exc).__name__})",
             ) from None
+
+
+def _why_no_connection(exc: Exception, server: MailServer) -> str:
+    """What a failed connection means and what to check, in words for staff."""
+    if isinstance(exc, socket.gaierror):
+        return "找不到邮件服务器（域名无法解析）：请检查 CALLQUEUE_SMTP_HOST 和本机网络"
+    if isinstance(exc, ConnectionRefusedError):
+        return (
+            "连接被拒绝，该端口没有邮件服务：请检查 CALLQUEUE_SMTP_HOST、CALLQUEUE_SMTP_PORT "
+            "与加密方式（ssl 一般为 465，starttls 为 587）"
+        )
+    if isinstance(exc, TimeoutError) or "timed out" in str(exc):
+        return (
+            f"{server.timeout} 秒内没有回应：请检查网络、防火墙是否放行该端口，以及端口与加密方式"
+        )
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "服务器断开了连接：请检查端口与加密方式是否匹配"
+    return f"{type(exc).__name__} {exc}".rstrip()
+
+
+def _bytes(raw: bytes | str) -> bytes:
+    return raw if isinstance(raw, bytes) else raw.encode("utf-8", "replace")
 
 
 def _text(raw: bytes | str) -> str:
