@@ -6,6 +6,7 @@ a login, and speak TLS (implicit or STARTTLS) with a test CA from trustme.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import ssl
@@ -50,6 +51,8 @@ class Inbox:
     """A reply to DATA instead of accepting the message (e.g. `554 spam`)."""
     on_data: Any = None
     """Called (in the server's thread) after a message is stored."""
+    reply_delay: float = 0.0
+    """Seconds to wait after storing a message before answering 250 (a slow server)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
@@ -72,6 +75,8 @@ class Inbox:
             )
         if self.on_data is not None:
             self.on_data(self)
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[Arrived]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from callqueue import db
+from callqueue import catalog_edit, db
 from callqueue.clock import SHANGHAI
 from callqueue.config import Settings
 from callqueue.db import table
@@ -79,6 +79,8 @@ def attempts(engine: Engine, reminder_id: int) -> list[Any]:
 
 def test_e_queues_and_send_delivers_a_chinese_reminder(engine: Engine, tmp_path: Path) -> None:
     (rid,) = world(engine, tmp_path, ["13800000001 zhang.wei@example.cn"])
+    with db.session_scope(engine, write=True) as session:
+        catalog_edit.set_office(session, key="service_phone", value="022-84390000", actor="测试")
     inbox = Inbox()
     queued = queue_email(engine, rid)
     assert queued.to == "zh***@example.cn"
@@ -113,6 +115,7 @@ def test_e_queues_and_send_delivers_a_chinese_reminder(engine: Engine, tmp_path:
         assert "东丽区第001号公司" in body
         assert apply_by in body
         assert "农药经营许可证" in body
+        assert "022-84390000" in body
     # Recorded: the reminder is informed by email, the ledger columns filled, the row sent.
     assert r.state == ReminderState.INFORMED
     assert (r.last_channel, r.last_reminded_on) == (Channel.EMAIL, w.TODAY)

@@ -128,3 +128,45 @@ def test_test_mail_to_something_that_is_no_address_is_refused(run, inbox: Inbox,
     result = run("email", "test", "--to", to)
     assert result.exit_code == 1 and "邮箱地址无效" in result.stderr
     assert inbox.arrived == []
+
+
+def test_queue_says_the_email_went_when_the_database_could_not_record_it(
+    run, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import OperationalError
+
+    from callqueue.notify import delivery
+
+    def database_gone(*args: object, **kwargs: object) -> None:
+        raise OperationalError("UPDATE outboxemail …", {}, Exception("database is locked"))
+
+    first, _, _ = reminders(run)
+    monkeypatch.setattr(delivery, "_sent", database_gone)
+    done = run("--staff", "甲", "email", "queue", str(first))
+    assert [a.rcpt_tos for a in inbox.arrived] == [["wang@example.cn"]]
+    assert done.exit_code == 2
+    assert "已交给邮件服务器" in done.stderr and "不要重发" in done.stderr
+    # Not the usual "waits in the queue for the next run": it went.
+    assert "暂未发出" not in done.stderr and "Traceback" not in done.output
+
+
+def test_send_shows_staff_chinese_only_and_logs_the_reason_in_english(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    log = tmp_path / "cq.log"
+    monkeypatch.setenv("CALLQUEUE_LOG", str(log))
+    first, gone, _ = reminders(run)
+    run("--staff", "甲", "email", "queue", str(gone), "--no-send")
+    bounced = run("email", "send")
+    assert "发送失败" in bounced.stdout and "550" in bounced.stdout
+    run("--staff", "甲", "email", "queue", str(first), "--no-send")
+    monkeypatch.setenv("CALLQUEUE_SMTP_PORT", str(free_port()))
+    down = run("email", "send")
+    assert down.exit_code == 2 and "无法连接邮件服务器" in down.stderr
+    for result in (bounced, down):
+        # No English log line on the staff's screen, nor Chinese masked into ＊s.
+        assert "WARNING" not in result.output and "＊" not in result.output
+    text = log.read_text(encoding="utf-8")
+    assert "failed: recipient refused (550 5.1.1 no such user)" in text
+    assert "email run stopped: cannot connect" in text and "Connection refused" in text
+    assert "＊" not in text and "gone@" not in text

@@ -42,7 +42,7 @@ def _print_report(report: delivery.SendReport) -> None:
         click.echo(f"发送中断 #{outbox_id}：可能已发出，请核实后用 callqueue email retry 重发")
     click.echo(
         f"{head}新排队 {report.queued}，{verb} {len(report.sent)}，稍后重试 {len(report.retrying)}，"
-        f"失败 {len(report.failed)}，撤回 {report.withdrawn}，无邮箱改电话 {report.back_to_phone}",
+        f"失败 {len(report.failed)}，发送中断 {len(report.uncertain)}，撤回 {report.withdrawn}，无邮箱改电话 {report.back_to_phone}",
         err=True,
     )
 
@@ -104,6 +104,8 @@ def email_queue(
     click.echo(f"提醒 {reminder}：邮件已排队（#{queued.outbox_id} → {queued.to}）")
     if report is not None:
         _print_report(report)
+        if report.unrecorded:
+            fail(report.error or "", EXIT_UNUSABLE)
         if report.error:
             click.echo(
                 f"暂未发出：{report.error}；邮件留在队列中，下次 email send 时再发", err=True

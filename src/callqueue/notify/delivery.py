@@ -18,6 +18,7 @@ from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from callqueue import audit, db
@@ -45,6 +46,7 @@ from callqueue.notify.mailer import (
     MailSettingsError,
     SendFailure,
     ServerUnusable,
+    recipient,
 )
 from callqueue.notify.masking import mask_email
 from callqueue.notify.render import Rendered, TemplateProblem, render, templates_dir
@@ -77,6 +79,8 @@ class SendReport:
     retrying: list[Delivered] = field(default_factory=list)
     failed: list[Delivered] = field(default_factory=list)
     uncertain: list[int] = field(default_factory=list)
+    unrecorded: list[int] = field(default_factory=list)
+    """Handed to the server, but the database could not record it (it shows as uncertain)."""
     withdrawn: int = 0
     error: str | None = None
 
@@ -100,6 +104,15 @@ class _Row:
     message_id: str
     tries: int
     queued_by_id: int | None
+
+
+class _NotRecorded(Exception):
+    """The server took an email but the database could not record it: stop the run."""
+
+    def __init__(self, outbox_id: int, reason: str) -> None:
+        super().__init__(outbox_id, reason)
+        self.outbox_id = outbox_id
+        self.reason = reason
 
 
 def _placeholder_sender() -> Address:
@@ -158,8 +171,20 @@ def send_due(
                     break
     except ServerUnusable as exc:
         report.error = str(exc)
-    if report.error:
-        log.warning("email run stopped: %s", report.error)
+        log.error("email run stopped: %s", exc.detail)
+    except _NotRecorded as exc:
+        report.unrecorded.append(exc.outbox_id)
+        report.error = (
+            f"邮件 #{exc.outbox_id} 已交给邮件服务器，但数据库无法写入（{exc.reason}），发送记录未保存："
+            "请不要重发，它稍后在发件记录中显示为“发送中断”；本轮其余邮件留在队列中，"
+            "数据库恢复后再运行 callqueue email send"
+        )
+    except SQLAlchemyError as exc:
+        log.error("email run stopped: database failure", exc_info=exc)
+        report.error = (
+            f"数据库无法写入（{type(exc).__name__}），本轮发送停止；尚未发出的邮件留在队列中，"
+            "数据库恢复后再运行 callqueue email send"
+        )
     return report
 
 
@@ -194,16 +219,19 @@ def _dry_run(
                         report.error = str(exc)
                         break
                     row = replace(row, message_id=row.message_id or make_msgid("callqueue"))
-                    compose(row, rendered, _ics(row, sender, now), sender=sender, now=now)
-                    report.sent.append(
-                        Delivered(
-                            row.id,
-                            row.kind,
-                            row.reminder_id,
-                            mask_email(row.to_address),
-                            rendered.subject,
-                        )
+                    item = Delivered(
+                        row.id,
+                        row.kind,
+                        row.reminder_id,
+                        mask_email(row.to_address),
+                        rendered.subject,
                     )
+                    try:
+                        compose(row, rendered, _ics(row, sender, now), sender=sender, now=now)
+                    except SendFailure as exc:
+                        report.failed.append(replace(item, error=str(exc)))
+                        continue
+                    report.sent.append(item)
         finally:
             trans.rollback()
     return report
@@ -242,20 +270,48 @@ def _sweep_uncertain(session: Session, now: datetime) -> list[int]:
         audit.record(
             session, action="email.uncertain", entity="outboxemail", entity_id=outbox_id, at=now
         )
-        row = _load(session, outbox_id)
-        if row.kind == MailKind.REMINDER and row.reminder_id is not None:
-            # Not known to have arrived: a call makes sure, instead of a second email.
-            r = table(Reminder)
-            session.execute(
-                update(r)
-                .where(
-                    r.c.id == row.reminder_id,
-                    r.c.state.in_([s.value for s in outbox.UNWORKED]),
-                    r.c.channel == Channel.EMAIL.value,
-                )
-                .values(channel=Channel.PHONE.value, version=r.c.version + 1, updated_at=now)
-            )
+        _call_to_make_sure(session, _load(session, outbox_id), now)
     return ids
+
+
+def _call_to_make_sure(session: Session, row: _Row, now: datetime) -> None:
+    """A reminder email not known to have arrived: a call makes sure, instead of a second email."""
+    if row.kind != MailKind.REMINDER or row.reminder_id is None:
+        return
+    r = table(Reminder)
+    session.execute(
+        update(r)
+        .where(
+            r.c.id == row.reminder_id,
+            r.c.state.in_([s.value for s in outbox.UNWORKED]),
+            r.c.channel == Channel.EMAIL.value,
+        )
+        .values(channel=Channel.PHONE.value, version=r.c.version + 1, updated_at=now)
+    )
+
+
+def _uncertain(session: Session, row: _Row, exc: SendFailure, now: datetime) -> None:
+    """The connection broke after the message was handed over: it may have gone; never resend."""
+    o = table(OutboxEmail)
+    session.execute(
+        update(o)
+        .where(o.c.id == row.id)
+        .values(
+            status=MailStatus.UNCERTAIN.value,
+            tries=row.tries + 1,
+            lease_until=None,
+            last_error=f"{exc}；请核实后用 callqueue email retry 重发",
+        )
+    )
+    audit.record(
+        session,
+        action="email.uncertain",
+        entity="outboxemail",
+        entity_id=row.id,
+        after={"reminder": row.reminder_id, "error": str(exc)},
+        at=now,
+    )
+    _call_to_make_sure(session, row, now)
 
 
 def _load(session: Session, outbox_id: int) -> _Row:
@@ -303,14 +359,15 @@ def _still_wanted(session: Session, row: _Row, now: datetime) -> str | None:
 def compose(
     row: _Row, rendered: Rendered, ics: str | None, *, sender: Address, now: datetime
 ) -> EmailMessage:
-    """The MIME message: UTF-8 headers, plain text and HTML, and the calendar file if any."""
+    """The MIME message: UTF-8 headers, plain text and HTML, and the calendar file if any.
+
+    Raises:
+        SendFailure: the address cannot be written in a header (permanent, bad address).
+    """
     message = EmailMessage()
     message["Subject"] = rendered.subject
     message["From"] = sender
-    message["To"] = Address(
-        display_name=row.to_name or str(row.context.get("holder", "")),
-        addr_spec=row.to_address,
-    )
+    message["To"] = recipient(row.to_address, row.to_name or str(row.context.get("holder", "")))
     message["Date"] = format_datetime(local(now))
     message["Message-ID"] = row.message_id
     message["Auto-Submitted"] = "auto-generated"
@@ -386,10 +443,21 @@ def _send_one(
             rendered = _render(row, settings, today)
         except TemplateProblem as exc:
             report.error = str(exc)
+            log.error("email run stopped: office template cannot be used (email %s)", row.id)
             return False
         ics = _ics(row, server.sender, now)
         if not row.message_id:  # made once, so every try of this email carries the same one
             row = replace(row, message_id=make_msgid("callqueue", domain=server.sender.domain))
+        item = Delivered(
+            row.id, row.kind, row.reminder_id, mask_email(row.to_address), rendered.subject
+        )
+        try:
+            message = compose(row, rendered, ics, sender=server.sender, now=now)
+        except SendFailure as exc:  # before the claim: it cannot be sent, so it was not
+            _failed(
+                session, row, exc, settings=settings, now=now, today=today, report=report, item=item
+            )
+            return True
         claimed = db.rowcount(
             session.execute(
                 update(o)
@@ -407,10 +475,6 @@ def _send_one(
         )
     if not claimed:
         return True  # another run took it
-    message = compose(row, rendered, ics, sender=server.sender, now=now)
-    item = Delivered(
-        row.id, row.kind, row.reminder_id, mask_email(row.to_address), rendered.subject
-    )
     try:
         conn.send(message, row.to_address)
     except ServerUnusable:
@@ -422,13 +486,24 @@ def _send_one(
             )
         raise
     except SendFailure as exc:
+        if exc.uncertain:
+            with db.session_scope(engine, write=True) as session:
+                _uncertain(session, row, exc, now)
+            report.uncertain.append(row.id)
+            log.info("email %s may have gone: %s", row.id, exc.detail)
+            return conn.is_open
         with db.session_scope(engine, write=True) as session:
             _failed(
                 session, row, exc, settings=settings, now=now, today=today, report=report, item=item
             )
         return conn.is_open
-    with db.session_scope(engine, write=True) as session:
-        _sent(session, row, settings=settings, now=now, today=today)
+    try:
+        with db.session_scope(engine, write=True) as session:
+            _sent(session, row, settings=settings, now=now, today=today)
+    except SQLAlchemyError as exc:
+        # Still `sending` in the database: once the lease is over it shows as uncertain.
+        log.error("email %s sent but not recorded", row.id, exc_info=exc)
+        raise _NotRecorded(row.id, type(exc).__name__) from exc
     log.info("email %s sent to %s", row.id, mask_email(row.to_address))
     report.sent.append(item)
     return True
@@ -497,7 +572,7 @@ def _sent(session: Session, row: _Row, *, settings: Settings, now: datetime, tod
                     staff_id=row.queued_by_id,
                     policy=outcomes.policy_for(session, settings=settings, today=today, now=now),
                     data=outcomes.OutcomeInput(
-                        note=f"提醒邮件已发送至 {masked}", conveyed=outcomes.CONVEYABLE
+                        note=f"提醒邮件已发送至 {masked}", conveyed=_told(row.context)
                     ),
                     at=now,
                     channel=Channel.EMAIL,
@@ -543,6 +618,12 @@ def _sent(session: Session, row: _Row, *, settings: Settings, now: datetime, tod
     )
 
 
+def _told(context: dict[str, Any]) -> tuple[str, ...]:
+    """The 一次性告知 items a reminder email carried: a place, phone or list not on file was not."""
+    given = {item: bool(context.get(item)) for item in ("place", "phone", "materials")}
+    return tuple(item for item in outcomes.CONVEYABLE if given.get(item, True))
+
+
 def _failed(
     session: Session,
     row: _Row,
@@ -571,7 +652,7 @@ def _failed(
             )
         )
         report.retrying.append(Delivered(**{**asdict(item), "error": error}))
-        log.info("email %s will be retried: %s", row.id, error)
+        log.info("email %s will be retried: %s", row.id, exc.detail)
         return
     if not exc.permanent:
         error = f"已尝试 {tries} 次仍未发出：{error}"
@@ -587,7 +668,7 @@ def _failed(
         )
     )
     report.failed.append(Delivered(**{**asdict(item), "error": error}))
-    log.warning("email %s failed: %s", row.id, error)
+    log.info("email %s failed: %s", row.id, exc.detail)
     if exc.bad_address and row.email_id is not None:
         e = table(ContactEmail)
         session.execute(

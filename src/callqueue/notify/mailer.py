@@ -8,15 +8,21 @@ the server or the settings cannot be used at all (no connection, login refused).
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import parseaddr
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from callqueue.config import Settings
 from callqueue.notify.masking import mask_email
+
+if TYPE_CHECKING:  # collections.abc.Buffer from Python 3.12
+    from typing_extensions import Buffer
 
 SECURITY_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 
@@ -26,16 +32,31 @@ class MailSettingsError(ValueError):
 
 
 class ServerUnusable(Exception):
-    """The mail server cannot be reached or refuses us: nothing more can be sent this run."""
+    """The mail server cannot be reached or refuses us: nothing more can be sent this run.
+
+    The message is for staff; `detail` says the same in English for the log (where Chinese
+    is masked as if it were a name).
+    """
+
+    def __init__(self, message: str, detail: str = "mail server unusable") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 @dataclass
 class SendFailure(Exception):
-    """One message was refused or lost on the way; `permanent` failures are never retried."""
+    """One message was refused or lost on the way; `permanent` failures are never retried.
+
+    `uncertain`: the connection broke after the message itself was handed over, so the server
+    may have accepted it; it must not go again by itself.
+    """
 
     message: str
     permanent: bool
     bad_address: bool = False
+    uncertain: bool = False
+    detail: str = "send failed"
+    """What happened in English, for the log."""
 
     def __str__(self) -> str:
         return self.message
@@ -100,6 +121,25 @@ def sender_address(settings: Settings) -> Address:
     return Address(display_name=name, username=local, domain=domain)
 
 
+def recipient(address: str, name: str) -> Address:
+    """The To header's address, its name on one line.
+
+    Raises:
+        SendFailure: (permanent, bad address) an address no header can hold, such as
+            `zhang.@163.com`, which ledgers bring in and no server would take.
+    """
+    try:
+        parsed = Address(addr_spec=address)
+    except (ValueError, MessageError):
+        raise SendFailure(
+            f"收件地址 {mask_email(address)} 格式有误，无法发送：请在单位记录中更正",
+            permanent=True,
+            bad_address=True,
+            detail="malformed address",
+        ) from None
+    return Address(display_name=" ".join(name.split()), addr_spec=parsed.addr_spec)
+
+
 def _tls_context(server: MailServer) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if server.cafile:
@@ -107,9 +147,25 @@ def _tls_context(server: MailServer) -> ssl.SSLContext:
             context.load_verify_locations(cafile=server.cafile)
         except (OSError, ssl.SSLError) as exc:
             raise ServerUnusable(
-                f"CALLQUEUE_SMTP_CAFILE 证书文件无法读取：{server.cafile}（{exc}）"
+                f"CALLQUEUE_SMTP_CAFILE 证书文件无法读取：{server.cafile}（{exc}）",
+                detail=f"CA file unreadable: {type(exc).__name__}",
             ) from exc
     return context
+
+
+class _SMTP(smtplib.SMTP):
+    """smtplib's client, noting when a message's DATA began (its fate is unknown from there)."""
+
+    data_started = False
+
+    def data(self, msg: Buffer | str) -> tuple[int, bytes]:
+        """Send the message; from here on a lost connection may have delivered it."""
+        self.data_started = True
+        return super().data(msg)
+
+
+class _SMTPSSL(smtplib.SMTP_SSL, _SMTP):
+    """The implicit-TLS client with the same note."""
 
 
 class Connection:
@@ -117,20 +173,20 @@ class Connection:
 
     def __init__(self, server: MailServer) -> None:
         self.server = server
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _SMTP | None = None
 
     def __enter__(self) -> Connection:
         server = self.server
         try:
             if server.security == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                smtp: _SMTP = _SMTPSSL(
                     server.host,
                     server.port,
                     timeout=server.timeout,
                     context=_tls_context(server),
                 )
             else:
-                smtp = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+                smtp = _SMTP(server.host, server.port, timeout=server.timeout)
                 if server.security == "starttls":
                     smtp.starttls(context=_tls_context(server))
             self._smtp = smtp
@@ -140,22 +196,26 @@ class Connection:
             self._drop()
             raise ServerUnusable(
                 f"邮件服务器 {server.label()} 拒绝登录（{exc.smtp_code}）：请检查 CALLQUEUE_SMTP_USER "
-                "和 CALLQUEUE_SMTP_PASSWORD（多数邮箱要用“授权码”而不是登录密码）"
+                "和 CALLQUEUE_SMTP_PASSWORD（多数邮箱要用“授权码”而不是登录密码）",
+                detail=f"login refused ({exc.smtp_code})",
             ) from None
         except smtplib.SMTPNotSupportedError:
             self._drop()
             raise ServerUnusable(
-                f"邮件服务器 {server.label()} 不支持所选的加密方式或登录，请检查 CALLQUEUE_SMTP_SECURITY"
+                f"邮件服务器 {server.label()} 不支持所选的加密方式或登录，请检查 CALLQUEUE_SMTP_SECURITY",
+                detail=f"{server.security} or login not supported",
             ) from None
         except ssl.SSLError as exc:
             self._drop()
             raise ServerUnusable(
-                f"与邮件服务器 {server.label()} 建立加密连接失败（{exc.reason or exc}）：请检查端口与加密方式是否匹配"
+                f"与邮件服务器 {server.label()} 建立加密连接失败（{exc.reason or exc}）：请检查端口与加密方式是否匹配",
+                detail=f"TLS failed: {exc.reason or exc}",
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise ServerUnusable(
-                f"无法连接邮件服务器 {server.label()}：{type(exc).__name__} {exc}".rstrip()
+                f"无法连接邮件服务器 {server.label()}：{_why_no_connection(exc, server)}",
+                detail=f"cannot connect: {type(exc).__name__} {exc}".rstrip(),
             ) from None
         return self
 
@@ -197,6 +257,7 @@ class Connection:
             raise ServerUnusable("邮件服务器连接已关闭")
         masked = mask_email(to)
         sender = self.server.sender.addr_spec
+        self._smtp.data_started = False
         try:
             self._smtp.send_message(message, from_addr=sender, to_addrs=[to])
         except smtplib.SMTPRecipientsRefused as exc:
@@ -205,23 +266,66 @@ class Connection:
                 f"收件地址 {masked} 被拒收（{code} {_text(text)}）",
                 permanent=code >= 500,
                 bad_address=code >= 500,
+                detail=f"recipient refused ({code} {_text(text)})",
             ) from None
         except smtplib.SMTPSenderRefused as exc:
+            if not self.server.user and (
+                exc.smtp_code == 530 or b"auth" in _bytes(exc.smtp_error).lower()
+            ):
+                raise ServerUnusable(
+                    f"邮件服务器 {self.server.label()} 要求登录（{exc.smtp_code}）：请设置 "
+                    "CALLQUEUE_SMTP_USER 和 CALLQUEUE_SMTP_PASSWORD（多数邮箱要用“授权码”）",
+                    detail=f"login required ({exc.smtp_code} {_text(exc.smtp_error)})",
+                ) from None
             raise ServerUnusable(
                 f"邮件服务器拒绝发件人 {sender}（{exc.smtp_code} {_text(exc.smtp_error)}）："
-                "请检查 CALLQUEUE_MAIL_FROM 是否与登录的邮箱一致"
+                "请检查 CALLQUEUE_MAIL_FROM 是否与登录的邮箱一致",
+                detail=f"sender refused ({exc.smtp_code} {_text(exc.smtp_error)})",
             ) from None
         except smtplib.SMTPResponseException as exc:
             raise SendFailure(
                 f"邮件服务器拒收发往 {masked} 的邮件（{exc.smtp_code} {_text(exc.smtp_error)}）",
                 permanent=exc.smtp_code >= 500,
+                detail=f"message refused ({exc.smtp_code} {_text(exc.smtp_error)})",
             ) from None
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            self._smtp = None
+            handed_over = self._smtp.data_started
+            self._drop()
+            if handed_over:
+                raise SendFailure(
+                    f"发往 {masked} 的邮件已交给邮件服务器，但连接在服务器确认前中断"
+                    f"（{type(exc).__name__}）：可能已发出，不会自动重发",
+                    permanent=True,
+                    uncertain=True,
+                    detail=f"connection lost after the message was sent ({type(exc).__name__})",
+                ) from None
             raise SendFailure(
                 f"发往 {masked} 时与邮件服务器的连接中断（{type(exc).__name__}）",
                 permanent=False,
+                detail=f"connection lost ({type(exc).__name__})",
             ) from None
+
+
+def _why_no_connection(exc: Exception, server: MailServer) -> str:
+    """What a failed connection means and what to check, in words for staff."""
+    if isinstance(exc, socket.gaierror):
+        return "找不到邮件服务器（域名无法解析）：请检查 CALLQUEUE_SMTP_HOST 和本机网络"
+    if isinstance(exc, ConnectionRefusedError):
+        return (
+            "连接被拒绝，该端口没有邮件服务：请检查 CALLQUEUE_SMTP_HOST、CALLQUEUE_SMTP_PORT "
+            "与加密方式（ssl 一般为 465，starttls 为 587）"
+        )
+    if isinstance(exc, TimeoutError) or "timed out" in str(exc):
+        return (
+            f"{server.timeout} 秒内没有回应：请检查网络、防火墙是否放行该端口，以及端口与加密方式"
+        )
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "服务器断开了连接：请检查端口与加密方式是否匹配"
+    return f"{type(exc).__name__} {exc}".rstrip()
+
+
+def _bytes(raw: bytes | str) -> bytes:
+    return raw if isinstance(raw, bytes) else raw.encode("utf-8", "replace")
 
 
 def _text(raw: bytes | str) -> str:

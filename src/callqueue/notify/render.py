@@ -8,6 +8,7 @@ certificate, dates, place, phone, materials…) and the filters `cn_date` and `h
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -54,7 +55,11 @@ def default_templates() -> Path:
 def _environment(folder: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(
-            [jinja2.FileSystemLoader(folder), jinja2.FileSystemLoader(str(default_templates()))]
+            [
+                # utf-8-sig: Notepad's "UTF-8 with BOM" would put U+FEFF in front of the subject.
+                jinja2.FileSystemLoader(folder, encoding="utf-8-sig"),
+                jinja2.FileSystemLoader(str(default_templates())),
+            ]
         ),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
         undefined=jinja2.StrictUndefined,
@@ -83,6 +88,12 @@ def _values(context: dict[str, Any]) -> dict[str, Any]:
         if isinstance(values.get(key), str):
             values[key] = local(datetime.fromisoformat(values[key]))
     return values
+
+
+def _line_of(exc: Exception, template: jinja2.Template) -> str:
+    """` 第 N 行` of the template where `exc` was raised (Jinja2 maps its frames to lines)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == template.filename]
+    return f" 第 {frames[-1].lineno} 行" if frames else " "
 
 
 def render(kind: str, context: dict[str, Any], *, folder: Path, seq: int | None = None) -> Rendered:
@@ -114,6 +125,11 @@ def render(kind: str, context: dict[str, Any], *, folder: Path, seq: int | None 
             ) from None
         except jinja2.TemplatesNotFound:
             raise TemplateProblem(f"找不到邮件模板 {names[-1]}（{folder}）") from None
+        except UnicodeDecodeError:
+            found = next((folder / n for n in names if (folder / n).is_file()), folder / names[-1])
+            raise TemplateProblem(
+                f"邮件模板 {found} 不是 UTF-8 编码：请用记事本打开，“另存为”时编码选 UTF-8"
+            ) from None
         if part == "html":
             values["subject"] = parts[0]
         try:
@@ -126,6 +142,11 @@ def render(kind: str, context: dict[str, Any], *, folder: Path, seq: int | None 
         except jinja2.TemplateError as exc:
             raise TemplateProblem(
                 f"邮件模板 {template.filename or template.name} 无法填写：{exc}"
+            ) from None
+        except Exception as exc:  # an expression the office wrote fails on these values
+            raise TemplateProblem(
+                f"邮件模板 {template.filename or template.name}{_line_of(exc, template)}无法填写："
+                f"{type(exc).__name__}: {exc}"
             ) from None
     subject = " ".join(parts[0].split())
     return Rendered(subject=subject, text=parts[1].strip() + "\n", html=parts[2])

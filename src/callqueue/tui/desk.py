@@ -352,12 +352,19 @@ class Desk:
             today=self.today,
             only=[q.outbox_id for q in queued],
         )
+        if report.unrecorded:
+            return f"{entry.holder}：{report.error}"
         if report.error:
             return f"{entry.holder}：邮件已排队{count}，暂未发出（{report.error}）"
         if report.failed:
             return f"{entry.holder}：{report.failed[0].error}；已转回电话队列或改用其他邮箱"
         if report.retrying:
             return f"{entry.holder}：邮件服务器暂时拒收，稍后自动重试（{report.retrying[0].error}）"
+        if report.uncertain:
+            return (
+                f"{entry.holder}：邮件发送中断，可能已发出，不会自动重发；"
+                "已转回电话队列，请电话核实"
+            )
         return f"{entry.holder}：邮件已发送至 {queued[0].to}{count}"
 
     def renew(self, entry: claims.QueueEntry) -> bool:
