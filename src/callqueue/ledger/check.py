@@ -212,6 +212,17 @@ UNCOMPUTED = (
     "请用 Excel 或 WPS 打开原文件、保存后重新导入"
 )
 
+_CONTACT_KEYS = frozenset({"contact", "email"})  # an unreadable one is said, the row imported
+
+
+def _error_cell(column: str, error: str) -> str:
+    """What a cell holding an Excel error value (#REF!, #N/A, ...) means for its row."""
+    said = f"{HEADERS[column]}单元格是错误值{f' {error}' if error else ''}"
+    if column in _CONTACT_KEYS:
+        return f"{said}，未能读取；可在 Excel 或 WPS 中修正公式后重新导入"
+    return f"{said}，请在 Excel 或 WPS 中修正公式后重新导入"
+
+
 # The widest text each column keeps (models.py: Holder.name, Certificate.number, Contact.name).
 # PostgreSQL refuses a longer value and the whole unit of work with it; SQLite would keep it.
 LONGEST = {"holder": 200, "number": 64, "contact_name": 100}
@@ -421,23 +432,28 @@ def _check_row(
     errors: list[Problem] = []
     warnings: list[Problem] = []
 
-    def err(column: str | None, message: str) -> None:
-        value = _show(column, v.get(column)) if column else None
+    def err(column: str | None, message: str, shown: str | None = None) -> None:
+        value = shown or (_show(column, v.get(column)) if column else None)
         errors.append(
             Problem(raw.sheet, raw.row, HEADERS.get(column or "", column), value, "error", message)
         )
 
-    def warn(column: str | None, message: str) -> None:
-        value = _show(column, v.get(column)) if column else None
+    def warn(column: str | None, message: str, shown: str | None = None) -> None:
+        value = shown or (_show(column, v.get(column)) if column else None)
         warnings.append(
             Problem(
                 raw.sheet, raw.row, HEADERS.get(column or "", column), value, "warning", message
             )
         )
 
+    # Cells read as empty that are not: a formula without its result, an error value.
     formulas = raw.uncomputed
     for column in formulas:
-        err(column, UNCOMPUTED)
+        (warn if column in _CONTACT_KEYS else err)(column, UNCOMPUTED)
+    for column, error in raw.errors:
+        (warn if column in _CONTACT_KEYS else err)(column, _error_cell(column, error), error)
+    if raw.errors:
+        formulas = (*formulas, *(column for column, _ in raw.errors))
     holder = " ".join(_stored(_text(v.get("holder"))).split())
     if not holder and "holder" not in formulas:
         err("holder", "缺少单位（个人）名称")
@@ -465,6 +481,7 @@ def _check_row(
         and v.get("expires_on") is None
         and item is not None
         and "expires_on" not in formulas
+        and "issued_on" not in formulas  # said above; the expiry may be worked out once fixed
     ):
         if expiry_like is not None:
             err(
