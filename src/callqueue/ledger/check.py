@@ -345,8 +345,15 @@ def iter_checked(
     if not found:
         # Not a ledger at all (the wrong file, an empty workbook): refused like a file that
         # cannot be read, so handing in the wrong file never looks like a successful import.
+        hidden = "、".join(f"“{t.sheet}”" for t in book.tables if t.hidden)
         raise UnreadableWorkbook(
             f"“{book.path.name}”中没有台账：可见的工作表里都找不到表头（{_HEADER_NEEDS}）"
+            + (
+                f"；隐藏的工作表{hidden}未读取，如台账在其中，"
+                "请在 Excel 或 WPS 中取消隐藏后重新导入"
+                if hidden
+                else ""
+            )
         )
     if part.problems or part.columns:
         yield part
