@@ -454,15 +454,15 @@ def _check_row(
         )
 
     # Cells read as empty that are not: a formula without its result, an error value.
-    formulas = raw.uncomputed
-    for column in formulas:
+    unread = raw.uncomputed
+    for column in unread:
         (warn if column in _CONTACT_KEYS else err)(column, UNCOMPUTED)
     for column, error in raw.errors:
         (warn if column in _CONTACT_KEYS else err)(column, _error_cell(column, error), error)
     if raw.errors:
-        formulas = (*formulas, *(column for column, _ in raw.errors))
+        unread = (*unread, *(column for column, _ in raw.errors))
     holder = " ".join(_stored(_text(v.get("holder"))).split())
-    if not holder and "holder" not in formulas:
+    if not holder and "holder" not in unread:
         err("holder", "缺少单位（个人）名称")
     number = _stored(_text(v.get("number")))
     for column, text in (("holder", holder), ("number", number)):
@@ -471,7 +471,7 @@ def _check_row(
     cert_text = _text(v.get("certificate"))
     item = index.find(cert_text) if cert_text else None
     if not cert_text:
-        if "certificate" not in formulas:
+        if "certificate" not in unread:
             err("certificate", "缺少许可证书名称")
     elif item is None:
         hint = index.suggest(cert_text)
@@ -487,8 +487,8 @@ def _check_row(
         expires is None
         and v.get("expires_on") is None
         and item is not None
-        and "expires_on" not in formulas
-        and "issued_on" not in formulas  # said above; the expiry may be worked out once fixed
+        and "expires_on" not in unread
+        and "issued_on" not in unread  # said above; the expiry may be worked out once fixed
     ):
         if expiry_like is not None:
             err(

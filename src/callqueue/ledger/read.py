@@ -281,7 +281,7 @@ def _read_tables(
     later: list[tuple[int, SheetTable]] = []
     first: SheetTable | None = None
     sizes = _sheet_sizes(data) if lazy else {}
-    formulas = _Formulas(data)
+    unread = _UnreadCells(data)
     for index, meta in enumerate(metas):
         if meta.visible != calamine.SheetVisibleEnum.Visible:
             tables.append(SheetTable(sheet=meta.name, hidden=True))
@@ -294,10 +294,10 @@ def _read_tables(
             tables.append(SheetTable(sheet=meta.name, expected_rows=rows))
             later.append((index, tables[-1]))
         else:
-            tables.append(_read_sheet(_sheet(book, index, meta.name, path), lazy, formulas))
+            tables.append(_read_sheet(_sheet(book, index, meta.name, path), lazy, unread))
             first = first or tables[-1]
     if later:
-        _read_ahead(data, path, later, formulas)
+        _read_ahead(data, path, later, unread)
     return tables
 
 
@@ -311,7 +311,7 @@ def _sheet(
 
 
 def _read_ahead(
-    data: bytes, path: Path, tables: list[tuple[int, SheetTable]], formulas: _Formulas
+    data: bytes, path: Path, tables: list[tuple[int, SheetTable]], unread: _UnreadCells
 ) -> None:
     """Parse `tables`' sheets one after another in a thread of their own (its own workbook:
     calamine's cannot be shared between threads); each table's `ready` waits for its sheet."""
@@ -325,7 +325,7 @@ def _read_ahead(
             with calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as book:
                 for index, table in tables:
                     futures[done].set_result(
-                        _read_sheet(_sheet(book, index, table.sheet, path), True, formulas)
+                        _read_sheet(_sheet(book, index, table.sheet, path), True, unread)
                     )
                     done += 1
         except BaseException as exc:
@@ -412,7 +412,7 @@ def _column(letters: bytes) -> int:
     return column - 1
 
 
-class _Formulas:
+class _UnreadCells:
     """The cells of an .xlsx that read as empty but are not, found per sheet on demand: those
     holding a formula but no saved result, and those holding an error value.
 
@@ -561,7 +561,7 @@ def _find_section(rows: Sequence[list[object]]) -> str | None:
     return section
 
 
-def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool, formulas: _Formulas) -> SheetTable:
+def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool, unread: _UnreadCells) -> SheetTable:
     table = SheetTable(sheet=sheet.name)
     start = sheet.start
     if start is None:  # an empty sheet; calamine's row iterator cannot start on it
@@ -676,15 +676,15 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool, formulas: _Formulas) 
             uncomputed: tuple[str, ...] = ()
             errors: tuple[tuple[str, str], ...] = ()
             if own < size and any(values[pos] is None for pos in deciding):
-                found = formulas.cells(name)
+                found = unread.cells(name)
                 if found:
-                    unread = [
+                    held = [
                         (key, found[(r, col + col0)])
                         for key, col, value in zip(names, cols, values)  # noqa: B905
                         if value is None and (r, col + col0) in found
                     ]
-                    uncomputed = tuple(key for key, error in unread if error is None)
-                    errors = tuple((key, error) for key, error in unread if error is not None)
+                    uncomputed = tuple(key for key, error in held if error is None)
+                    errors = tuple((key, error) for key, error in held if error is not None)
             # Same length by construction; strict=True would cost a tenth of the whole read,
             # and even strict=False, as a keyword, half a microsecond a row.
             values_of = dict(zip(names, values))  # noqa: B905
