@@ -101,6 +101,9 @@ def test_a_workbook_without_a_ledger_exits_2_and_writes_nothing(  # type: ignore
         assert result.stdout == "" and result.stderr.count("\n") == 1
         assert result.stderr.startswith("错误：") and "没有台账" in result.stderr
         assert "13800138000" not in result.output
+        # Only the hidden sheet holds the ledger: the message names it and says what to do.
+        assert ("隐藏的工作表“社会事务科”未读取" in result.stderr) == (path == hidden)
+        assert ("请在 Excel 或 WPS 中取消隐藏后重新导入" in result.stderr) == (path == hidden)
     with create_engine(db_url).connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM importbatch")).scalar_one() == 0
 

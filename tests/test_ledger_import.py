@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -759,6 +760,61 @@ def test_a_formula_without_a_saved_result_is_rejected_not_read_as_empty(
             select(table(Certificate).c.expires_on).where(table(Certificate).c.source_row == 7)
         ).scalar_one()
     assert expiry == date(2029, 1, 1)
+
+
+def test_a_cell_showing_an_excel_error_is_said_not_read_as_empty(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A cell showing #REF!, #N/A... (t="e" in the sheet XML; python-calamine reads it as
+    empty) is not a missing value: the expiry is not worked out from the issue date, the holder
+    is not "missing"; the row is rejected naming the error. A contact cell in error is said,
+    and the row imported for data repair."""
+    errors = ["#REF!", "#N/A", "#NAME?", "#VALUE!", "#DIV/0!"]
+    licences = rows(7)
+    for n, key in enumerate(("expires_on", "holder", "certificate", "issued_on", "contact")):
+        licences[n][key] = errors[n]  # openpyxl writes these strings as error cells
+    path = write_annex2(tmp_path / "errors.xlsx", licences, section=SECTION)
+    # As Excel saves a formula whose reference was deleted: the formula and its error value.
+    rewrite_parts(
+        path,
+        r"xl/worksheets/sheet1\.xml",
+        lambda xml: re.sub(
+            rb'<c r="E10"[^>]*>.*?</c>', b'<c r="E10" t="e"><f>#REF!+365</f><v>#REF!</v></c>', xml
+        ),
+    )
+    sheet = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    assert sheet.count(b't="e"') == 6
+    report = run_import(engine, path)
+    assert accounted(report)
+    assert (report.imported, report.rejected) == (2, 5)
+    said = {(p.row, p.column): (p.severity, p.value, p.message) for p in report.problems}
+    for row, column, error in (
+        (5, "期满日期", "#REF!"),
+        (6, "单位（个人）名称", "#N/A"),
+        (7, "许可证书名称", "#NAME?"),
+        (8, "颁发日期", "#VALUE!"),
+        (10, "期满日期", "#REF!"),
+    ):
+        assert said[(row, column)] == (
+            "error",
+            error,
+            f"{column}单元格是错误值 {error}，请在 Excel 或 WPS 中修正公式后重新导入",
+        )
+        # The one reason: not "missing", no expiry worked out.
+        assert [p for p in report.problems if p.row == row and p.severity == "error"] == [
+            p for p in report.problems if p.row == row and p.column == column
+        ]
+        assert not [p for p in report.problems if p.row == row and "推算" in p.message]
+    (contact,) = [p for p in report.problems if p.row == 9 and p.value == "#DIV/0!"]
+    assert (contact.severity, contact.column) == ("warning", "联系方式")
+    assert contact.message.startswith("联系方式单元格是错误值 #DIV/0!，未能读取")
+    with db.session_scope(engine, write=False) as session:
+        (repair,) = session.execute(
+            select(table(Reminder).c.needs_repair)
+            .join(table(Certificate))
+            .where(table(Certificate).c.source_row == 9)
+        ).scalars()
+    assert repair is True
 
 
 def test_an_expiry_column_not_recognised_is_never_guessed_from_the_issue_date(

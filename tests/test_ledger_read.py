@@ -700,3 +700,27 @@ def test_peer_file_reads_lazily_as_at_once(path: Path) -> None:
         assert str(lazily.value) == str(exc)
         return
     assert read_lazily(path) == eager
+
+
+def test_error_cells_are_found_whatever_the_writer_spelled(tmp_path: Path) -> None:
+    """A cell with t="e" (its attributes in any order) is an error value, read as
+    empty by calamine but handed on with its value; t="e" inside a text is no cell's."""
+    path = write_annex2(
+        tmp_path / "e.xlsx",
+        [licence_row(1, contact='见 t="e" 说明'), licence_row(2), licence_row(3)],
+    )
+
+    def spell(xml: bytes) -> bytes:
+        xml = re.sub(rb'<c r="E5"[^>]*>.*?</c>', b'<c t="e" s="0" r="E5"><v>#N/A</v></c>', xml)
+        return re.sub(rb'<c r="D6"[^>]*>.*?</c>', b'<c r="D6" t="e"><v>#NULL!</v></c>', xml)
+
+    rewrite_parts(path, r"xl/worksheets/sheet1\.xml", spell)
+    for lazy in (False, True):
+        (table,) = read_workbook(path, lazy=lazy).tables
+        rows = list(table.data_rows())
+        assert [(r.row, r.errors) for r in rows] == [
+            (5, (("expires_on", "#N/A"),)),
+            (6, (("issued_on", "#NULL!"),)),
+            (7, ()),
+        ]
+        assert rows[0].values["expires_on"] is None and rows[0].values["contact"] == '见 t="e" 说明'

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
-from callqueue import db
+from callqueue import clock, db
 from callqueue.db import table
 from callqueue.ledger import pipeline, service
 from callqueue.models import (
+    Attempt,
     AuditEvent,
     Certificate,
     Contact,
@@ -284,3 +285,97 @@ def test_a_repeated_row_of_an_older_certificate_is_rejected_as_the_first(
     with db.session_scope(engine, write=False) as session:  # nothing of the old rows is kept
         phones = set(session.execute(select(table(ContactPhone).c.e164)).scalars())
     assert "+8613912345678" not in phones
+
+
+def test_an_updated_ledger_renaming_the_contact_renames_them_keeping_numbers_and_calls(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The updated ledger names the same person otherwise (王经理 → 王总, the same numbers):
+    the holder's contact is renamed, said as such; no second contact with the same number,
+    the number marked wrong stays wrong, and calls made to the number stay with it."""
+    both = "13812345678、13912345678"
+    first = ledger(tmp_path / "1.xlsx", row(contact=both), veterinary(contact="13812345678"))
+    assert run_import(engine, first).imported == 2
+    p, ct, c = table(ContactPhone), table(Contact), table(Certificate)
+    with db.session_scope(engine, write=True) as session:
+        session.execute(update(p).where(p.c.e164 == "+8613912345678").values(invalid=True))
+        phone = session.execute(select(p.c.id).where(p.c.e164 == "+8613812345678")).scalar_one()
+        reminder = session.execute(select(table(Reminder).c.id)).scalars().first()
+        session.add(
+            Attempt(reminder_id=reminder, at=clock.now(), outcome="no_answer", phone_id=phone)
+        )
+    before = session_rows(engine)
+
+    renamed = ledger(
+        tmp_path / "2.xlsx",
+        row(contact=both, contact_name="王总"),
+        veterinary(contact="13812345678", contact_name="王总"),
+    )
+    report = run_import(engine, renamed)
+    assert (report.imported, report.updated, report.duplicates) == (0, 1, 1)
+    assert accounted(report)
+    assert said(report, 5) == [
+        "号码 +86139****5678 已在该单位标记为无效，未导入；如已核实可用，请在单位记录中添加",
+        "已有此证书，已更新：联系人由 王经理 改为 王总",
+    ]
+    assert said(report, 6) == []
+    assert contacts(engine) == {"王总": {"+8613812345678", "+8613912345678"}}
+    after = session_rows(engine)
+    assert after["phones"] == before["phones"]  # the same rows: ids, invalid marks
+    assert after["certificates"] == before["certificates"]  # the same contact
+    with db.session_scope(engine, write=False) as session:
+        (attempt_phone,) = session.execute(select(table(Attempt).c.phone_id)).scalars()
+        assert attempt_phone == phone
+        assert session.execute(select(ct.c.name)).scalars().all() == ["王总"]
+        assert session.execute(select(c.c.contact_id).distinct()).scalars().all() == [
+            after["phones"][0][1]
+        ]
+    assert_again_changes_nothing(engine, renamed, rows=2)
+
+
+def test_a_renamed_contact_is_not_renamed_back_by_a_row_of_the_same_file(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """One row of the file names the person as before, another otherwise (two people at one
+    number): the one named as before stays, the other becomes another contact of the holder,
+    and importing the file again changes nothing."""
+    first = ledger(tmp_path / "1.xlsx", row(contact="13812345678"), veterinary())
+    assert run_import(engine, first).imported == 2
+    path = ledger(
+        tmp_path / "2.xlsx",
+        row(contact="13812345678"),
+        veterinary(contact_name="王总"),
+    )
+    report = run_import(engine, path)
+    assert (report.imported, report.updated, report.duplicates) == (0, 1, 1)
+    assert certificate_contact(engine) == "王经理"
+    assert set(contacts(engine)) == {"王经理", "王总"}
+    assert_again_changes_nothing(engine, path, rows=2)
+
+
+def veterinary(**values: Any) -> dict[str, Any]:
+    """Another certificate of licence 1's holder."""
+    return licence_row(
+        1,
+        certificate="兽药经营许可证",
+        issued_on=date(2022, 10, 1),
+        expires_on=date(2027, 9, 30),
+        **values,
+    )
+
+
+def session_rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """The phones (id, contact, number, invalid) and certificates (id, contact), by id."""
+    p, c = table(ContactPhone), table(Certificate)
+    with db.session_scope(engine, write=False) as session:
+        return {
+            "phones": [
+                tuple(r)
+                for r in session.execute(
+                    select(p.c.id, p.c.contact_id, p.c.e164, p.c.invalid).order_by(p.c.id)
+                )
+            ],
+            "certificates": [
+                tuple(r) for r in session.execute(select(c.c.id, c.c.contact_id).order_by(c.c.id))
+            ],
+        }

@@ -212,6 +212,17 @@ UNCOMPUTED = (
     "请用 Excel 或 WPS 打开原文件、保存后重新导入"
 )
 
+_CONTACT_KEYS = frozenset({"contact", "email"})  # an unreadable one is said, the row imported
+
+
+def _error_cell(column: str, error: str) -> str:
+    """What a cell holding an Excel error value (#REF!, #N/A, ...) means for its row."""
+    said = f"{HEADERS[column]}单元格是错误值{f' {error}' if error else ''}"
+    if column in _CONTACT_KEYS:
+        return f"{said}，未能读取；可在 Excel 或 WPS 中修正公式后重新导入"
+    return f"{said}，请在 Excel 或 WPS 中修正公式后重新导入"
+
+
 # The widest text each column keeps (models.py: Holder.name, Certificate.number, Contact.name).
 # PostgreSQL refuses a longer value and the whole unit of work with it; SQLite would keep it.
 LONGEST = {"holder": 200, "number": 64, "contact_name": 100}
@@ -334,8 +345,15 @@ def iter_checked(
     if not found:
         # Not a ledger at all (the wrong file, an empty workbook): refused like a file that
         # cannot be read, so handing in the wrong file never looks like a successful import.
+        hidden = "、".join(f"“{t.sheet}”" for t in book.tables if t.hidden)
         raise UnreadableWorkbook(
             f"“{book.path.name}”中没有台账：可见的工作表里都找不到表头（{_HEADER_NEEDS}）"
+            + (
+                f"；隐藏的工作表{hidden}未读取，如台账在其中，"
+                "请在 Excel 或 WPS 中取消隐藏后重新导入"
+                if hidden
+                else ""
+            )
         )
     if part.problems or part.columns:
         yield part
@@ -421,25 +439,30 @@ def _check_row(
     errors: list[Problem] = []
     warnings: list[Problem] = []
 
-    def err(column: str | None, message: str) -> None:
-        value = _show(column, v.get(column)) if column else None
+    def err(column: str | None, message: str, shown: str | None = None) -> None:
+        value = shown or (_show(column, v.get(column)) if column else None)
         errors.append(
             Problem(raw.sheet, raw.row, HEADERS.get(column or "", column), value, "error", message)
         )
 
-    def warn(column: str | None, message: str) -> None:
-        value = _show(column, v.get(column)) if column else None
+    def warn(column: str | None, message: str, shown: str | None = None) -> None:
+        value = shown or (_show(column, v.get(column)) if column else None)
         warnings.append(
             Problem(
                 raw.sheet, raw.row, HEADERS.get(column or "", column), value, "warning", message
             )
         )
 
-    formulas = raw.uncomputed
-    for column in formulas:
-        err(column, UNCOMPUTED)
+    # Cells read as empty that are not: a formula without its result, an error value.
+    unread = raw.uncomputed
+    for column in unread:
+        (warn if column in _CONTACT_KEYS else err)(column, UNCOMPUTED)
+    for column, error in raw.errors:
+        (warn if column in _CONTACT_KEYS else err)(column, _error_cell(column, error), error)
+    if raw.errors:
+        unread = (*unread, *(column for column, _ in raw.errors))
     holder = " ".join(_stored(_text(v.get("holder"))).split())
-    if not holder and "holder" not in formulas:
+    if not holder and "holder" not in unread:
         err("holder", "缺少单位（个人）名称")
     number = _stored(_text(v.get("number")))
     for column, text in (("holder", holder), ("number", number)):
@@ -448,7 +471,7 @@ def _check_row(
     cert_text = _text(v.get("certificate"))
     item = index.find(cert_text) if cert_text else None
     if not cert_text:
-        if "certificate" not in formulas:
+        if "certificate" not in unread:
             err("certificate", "缺少许可证书名称")
     elif item is None:
         hint = index.suggest(cert_text)
@@ -464,7 +487,8 @@ def _check_row(
         expires is None
         and v.get("expires_on") is None
         and item is not None
-        and "expires_on" not in formulas
+        and "expires_on" not in unread
+        and "issued_on" not in unread  # said above; the expiry may be worked out once fixed
     ):
         if expiry_like is not None:
             err(

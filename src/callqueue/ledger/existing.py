@@ -53,6 +53,8 @@ class Existing:
     """holder -> the numbers (e164, extension) marked invalid under any of its contacts."""
     reachable: set[int] = field(default_factory=set)
     """Holders with a valid number or address under a valid contact."""
+    named: set[int] = field(default_factory=set)
+    """Contacts a row of this import named as they are named: no later row renames them."""
 
 
 _OPEN = (CertificateStatus.ACTIVE.value, CertificateStatus.LAPSED.value)
@@ -202,14 +204,22 @@ def update_existing(
     `earlier` names the row of this file that gave the certificate: then that row's contact
     stays, and the person this row names is kept as another contact of the holder, with the
     numbers this row gives. (Changing it would make each import of the same file change the
-    contact again, back to the earlier row's.)
+    contact again, back to the earlier row's.) A person at a number or address of the
+    certificate's contact, whom the holder has no contact of that name for, is that contact
+    renamed (王经理 → 王总): its numbers, their invalid marks and the calls made to them stay.
     """
     hid = cert["holder_id"]
     cid = cert["contact_id"]
     target, added = cid, False  # where the row's phones and emails go
-    if cid is None or (r.contact_name and ex.contact_names.get(cid) != r.contact_name):
+    former: str | None = None  # the contact's name before this row renamed them
+    if cid is not None and r.contact_name and ex.contact_names.get(cid) == r.contact_name:
+        ex.named.add(cid)
+    elif cid is None or r.contact_name:
         target = ex.contacts.get((hid, r.contact_name))
-        if target is None:
+        if target is None and earlier is None and _same_person(r, cid, ex):
+            assert cid is not None
+            former, target = _rename(session, ex, hid, cid, r.contact_name), cid
+        elif target is None:
             target = _insert(
                 session,
                 Contact,
@@ -225,6 +235,9 @@ def update_existing(
     other = target != cid  # another contact of the holder, not the certificate's
     refused: list[str] = []
     phones = new_phones(target, r.phones, ex, hid, refused)
+    if former is not None and hid in ex.invalid:
+        # Known numbers are no news, but one marked wrong is still listed: said, as for others.
+        refused += [e164 for e164, ext, *_ in r.phones if (e164, ext) in ex.invalid[hid]]
     if refused:
         problems.append(refused_phones(r.sheet, r.row, refused))
     emails = new_emails(target, r.emails, ex)
@@ -235,7 +248,7 @@ def update_existing(
         changes["number"] = r.number
     if r.issued_on and cert["issued_on"] is None:
         changes["issued_on"] = r.issued_on
-    if not (phones or emails or changes or added):
+    if not (phones or emails or changes or added or former is not None):
         return False
     _insert(session, ContactPhone, PHONE_COLUMNS, phones, PHONE_FIXED)
     _insert(session, ContactEmail, EMAIL_COLUMNS, emails, EMAIL_FIXED)
@@ -254,7 +267,7 @@ def update_existing(
             actor=actor,
             reopen=reached_by,
         )
-    said = []
+    said = [] if former is None else [f"联系人由 {former} 改为 {r.contact_name}"]
     if other:
         said.append("新增联系人" if added else "联系人不同，记入该单位的另一联系人")
     if phones:
@@ -276,6 +289,7 @@ def update_existing(
             "phones": [mask_phone(e164) for _, e164, *_ in phones],
             "emails": len(emails),
             **({"other_contact_id": target} if other else {}),
+            **({"contact_renamed": cid} if former is not None else {}),
             **{k: v for k, v in changes.items()},
         },
         actor=actor,
@@ -284,6 +298,27 @@ def update_existing(
         at=now,
     )
     return True
+
+
+def _same_person(r: ValidRow, cid: int | None, ex: Existing) -> bool:
+    """Whether the row names contact `cid` by another name: it gives one of their numbers or
+    addresses, and no earlier row of this import named them as they are."""
+    if cid is None or cid in ex.named:
+        return False
+    have, emails = ex.phones.get(cid, set()), ex.emails.get(cid, set())
+    return any((p[0], p[1]) in have for p in r.phones) or any(e in emails for e in r.emails)
+
+
+def _rename(session: Session, ex: Existing, hid: int, cid: int, name: str) -> str:
+    """Rename contact `cid` of holder `hid` to `name`; return their former name."""
+    former = ex.contact_names[cid]
+    session.execute(update(Contact).where(table(Contact).c.id == cid).values(name=name))
+    if ex.contacts.get((hid, former)) == cid:
+        del ex.contacts[(hid, former)]
+    ex.contacts[(hid, name)] = cid
+    ex.contact_names[cid] = name
+    ex.named.add(cid)
+    return former
 
 
 def keep_open(ex: Existing, cert: dict[str, Any]) -> None:

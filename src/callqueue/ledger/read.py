@@ -119,6 +119,8 @@ _FOOTER = re.compile(
     r"|(?:说明|备注|填表说明)(?:\s*[:：].*)?|注\s*(?:[:：\d].*)?",
     re.DOTALL,
 )
+# The cells whose emptiness decides a row's fate (see _read_sheet's `deciding`).
+_DECIDING = ("holder", "certificate", "issued_on", "expires_on", "contact", "email")
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 
@@ -136,6 +138,9 @@ class RawRow:
     # The section a 科室名称 row under the header names for the rows below it (a sheet that
     # stacks several sections' tables); None: the sheet's own.
     section: str | None = None
+    # (key, error value such as "#REF!") of the cells holding an Excel error value: read as
+    # empty too (python-calamine reads error cells as empty), but not empty.
+    errors: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -276,7 +281,7 @@ def _read_tables(
     later: list[tuple[int, SheetTable]] = []
     first: SheetTable | None = None
     sizes = _sheet_sizes(data) if lazy else {}
-    formulas = _Formulas(data)
+    unread = _UnreadCells(data)
     for index, meta in enumerate(metas):
         if meta.visible != calamine.SheetVisibleEnum.Visible:
             tables.append(SheetTable(sheet=meta.name, hidden=True))
@@ -289,10 +294,10 @@ def _read_tables(
             tables.append(SheetTable(sheet=meta.name, expected_rows=rows))
             later.append((index, tables[-1]))
         else:
-            tables.append(_read_sheet(_sheet(book, index, meta.name, path), lazy, formulas))
+            tables.append(_read_sheet(_sheet(book, index, meta.name, path), lazy, unread))
             first = first or tables[-1]
     if later:
-        _read_ahead(data, path, later, formulas)
+        _read_ahead(data, path, later, unread)
     return tables
 
 
@@ -306,7 +311,7 @@ def _sheet(
 
 
 def _read_ahead(
-    data: bytes, path: Path, tables: list[tuple[int, SheetTable]], formulas: _Formulas
+    data: bytes, path: Path, tables: list[tuple[int, SheetTable]], unread: _UnreadCells
 ) -> None:
     """Parse `tables`' sheets one after another in a thread of their own (its own workbook:
     calamine's cannot be shared between threads); each table's `ready` waits for its sheet."""
@@ -320,7 +325,7 @@ def _read_ahead(
             with calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as book:
                 for index, table in tables:
                     futures[done].set_result(
-                        _read_sheet(_sheet(book, index, table.sheet, path), True, formulas)
+                        _read_sheet(_sheet(book, index, table.sheet, path), True, unread)
                     )
                     done += 1
         except BaseException as exc:
@@ -376,54 +381,74 @@ _FORMULA = re.compile(rb"<" + _NS + rb"f[\s/>]")
 _CELL_REF = re.compile(rb"<" + _NS + rb"c\s[^>]*?\br=\"([A-Z]{1,3})([0-9]+)\"")
 _CELL_END = re.compile(rb"</" + _NS + rb"c>")
 _SAVED_VALUE = re.compile(rb"<" + _NS + rb"v>\s*[^<\s]")
+# A cell's type attribute saying it holds an error value (t="e"), and that value.
+_ERROR_MARK = b't="e"'  # as every writer spells it (and _CELL_REF expects double quotes)
+_ERROR_TYPE = re.compile(rb"\s" + _ERROR_MARK)
+_ERROR_VALUE = re.compile(rb"<" + _NS + rb"v>\s*([^<\s]+)")
+# A cell whose value calamine reads as empty though the file holds something: a formula
+# without a saved result (None), or an Excel error value ("#REF!", "#N/A", ...).
+Unread = dict[tuple[int, int], "str | None"]
 
 
-def _has_formula(package: zipfile.ZipFile, part: str) -> bool:
-    """Whether a sheet's XML may hold a formula: some cell in a sheet with formulas has </f>
-    (or </x:f>). Read a megabyte at a time: the whole XML of a large sheet is tens of MB."""
-    last = b""
+def _may_hide(package: zipfile.ZipFile, part: str) -> bool:
+    """Whether a sheet's XML may hold a formula (some cell in a sheet with formulas has </f>
+    or </x:f>) or an error value (t="e"). Read a megabyte at a time: the whole XML of a
+    large sheet is tens of MB."""
+    tail = b""
     with package.open(part) as stream:
         while chunk := stream.read(1 << 20):
-            if b"f>" in chunk or (last == b"f" and chunk.startswith(b">")):
+            seam = tail + chunk[:4]  # a mark may span two chunks
+            if b"f>" in chunk or _ERROR_MARK in chunk or b"f>" in seam or _ERROR_MARK in seam:
                 return True
-            last = chunk[-1:]
+            tail = chunk[-4:]
     return False
 
 
-class _Formulas:
-    """The cells of an .xlsx that hold a formula but no saved result, found per sheet on demand.
+def _column(letters: bytes) -> int:
+    """The 0-based column of a cell reference's letters (b"A" -> 0)."""
+    column = 0
+    for letter in letters:
+        column = column * 26 + letter - 64
+    return column - 1
+
+
+class _UnreadCells:
+    """The cells of an .xlsx that read as empty but are not, found per sheet on demand: those
+    holding a formula but no saved result, and those holding an error value.
 
     Excel and WPS save each formula's result, which is what calamine reads; a workbook written
     by a program (openpyxl, a business system's export) may hold the formula alone, and its
-    cell then reads as empty. Only a sheet whose row lacks a cell that decides the row's fate
-    is searched (the search decompresses the sheet's XML again: 0.12 s for the 54 MB of
-    100,000 rows of inline strings).
+    cell then reads as empty. A cell showing an error (#REF!, #N/A, ...: t="e" in the XML)
+    reads as empty too (python-calamine issue #105). Only a sheet whose row lacks a cell that
+    decides the row's fate is searched (the search decompresses the sheet's XML again: 0.12 s
+    for the 54 MB of 100,000 rows of inline strings).
     """
 
     def __init__(self, data: bytes) -> None:
         self._data = data
         self._parts: dict[str, str] | None = None
-        self._found: dict[str, frozenset[tuple[int, int]]] = {}
+        self._found: dict[str, Unread] = {}
 
-    def cells(self, sheet: str) -> frozenset[tuple[int, int]]:
-        """(row, column), both 0-based, of `sheet`'s formulas without a saved result."""
+    def cells(self, sheet: str) -> Unread:
+        """(row, column), both 0-based, of `sheet`'s formulas without a saved result (None)
+        and of its error values (the value, e.g. "#REF!")."""
         found = self._found.get(sheet)
         if found is None:
             found = self._found[sheet] = self._search(sheet)
         return found
 
-    def _search(self, sheet: str) -> frozenset[tuple[int, int]]:
+    def _search(self, sheet: str) -> Unread:
         try:
             with zipfile.ZipFile(io.BytesIO(self._data)) as package:
                 if self._parts is None:
                     self._parts = _sheet_parts(package)
                 part = self._parts.get(sheet)
-                if part is None or not _has_formula(package, part):
-                    return frozenset()
+                if part is None or not _may_hide(package, part):
+                    return {}
                 xml = package.read(part)
         except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError, ValueError):
-            return frozenset()  # not an .xlsx (.xls and .ods always hold their results)
-        cells: set[tuple[int, int]] = set()
+            return {}  # not an .xlsx (.xls and .ods always hold their results)
+        cells: Unread = {}
         pos = 0
         while (formula := _FORMULA.search(xml, pos)) is not None:
             pos = formula.end()
@@ -432,11 +457,21 @@ class _Formulas:
             end = _CELL_END.search(xml, pos)
             stop = end.start() if end is not None else len(xml)
             if ref is not None and _SAVED_VALUE.search(xml, pos, stop) is None:
-                column = 0
-                for letter in ref[1]:
-                    column = column * 26 + letter - 64
-                cells.add((int(ref[2]) - 1, column - 1))
-        return frozenset(cells)
+                cells[(int(ref[2]) - 1, _column(ref[1]))] = None
+        pos = 0
+        while (typed := _ERROR_TYPE.search(xml, pos)) is not None:
+            pos = typed.end()
+            # No "<" inside a tag: the last one before the attribute opens its element, which
+            # is a cell only if _CELL_REF matches there (t="e" in a text is no cell's).
+            ref = _CELL_REF.match(xml, xml.rfind(b"<", 0, typed.start()))
+            if ref is None:
+                continue
+            end = _CELL_END.search(xml, pos)
+            stop = end.start() if end is not None else len(xml)
+            value = _ERROR_VALUE.search(xml, pos, stop)
+            text = value[1].decode("utf-8", "replace") if value is not None else ""
+            cells[(int(ref[2]) - 1, _column(ref[1]))] = text
+        return cells
 
 
 def _header_key(value: object) -> str | None:
@@ -526,7 +561,7 @@ def _find_section(rows: Sequence[list[object]]) -> str | None:
     return section
 
 
-def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool, formulas: _Formulas) -> SheetTable:
+def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool, unread: _UnreadCells) -> SheetTable:
     table = SheetTable(sheet=sheet.name)
     start = sheet.start
     if start is None:  # an empty sheet; calamine's row iterator cannot start on it
@@ -607,8 +642,9 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool, formulas: _Formulas) 
         picks.get("certificate"),
         tuple(picks[k] for k in ("issued_on", "expires_on") if k in picks),
     )
-    # Positions of the cells whose emptiness rejects a row or has its expiry worked out.
-    deciding = [names.index(k) for k in ("holder", "certificate", "expires_on") if k in picks]
+    # Positions of the cells whose emptiness rejects a row, has its expiry worked out or its
+    # contact flagged for repair: such a cell read as empty may hold what calamine cannot read.
+    deciding = [names.index(k) for k in _DECIDING if k in picks]
 
     def data_rows() -> Iterator[RawRow]:
         fills: dict[int, list[tuple[int, object]]] = {}
@@ -638,17 +674,21 @@ def _read_sheet(sheet: calamine.CalamineSheet, lazy: bool, formulas: _Formulas) 
                 skipped.append((r + 1, REPEATED_HEADER))
                 continue
             uncomputed: tuple[str, ...] = ()
+            errors: tuple[tuple[str, str], ...] = ()
             if own < size and any(values[pos] is None for pos in deciding):
-                found = formulas.cells(name)
+                found = unread.cells(name)
                 if found:
-                    uncomputed = tuple(
-                        key
+                    held = [
+                        (key, found[(r, col + col0)])
                         for key, col, value in zip(names, cols, values)  # noqa: B905
                         if value is None and (r, col + col0) in found
-                    )
+                    ]
+                    uncomputed = tuple(key for key, error in held if error is None)
+                    errors = tuple((key, error) for key, error in held if error is not None)
             # Same length by construction; strict=True would cost a tenth of the whole read,
             # and even strict=False, as a keyword, half a microsecond a row.
-            yield RawRow(name, r + 1, dict(zip(names, values)), uncomputed, section)  # noqa: B905
+            values_of = dict(zip(names, values))  # noqa: B905
+            yield RawRow(name, r + 1, values_of, uncomputed, section, errors)
             for pos, r1 in spread.get(r, ()):
                 if values[pos] is not None:
                     for below in range(r + 1, r1 + 1):

@@ -258,8 +258,11 @@ class RowWriter:
                 continue
             creating.append(r)
             holder_ids.append(hid)
-            if (hid, r[_CONTACT_NAME]) not in ex.contacts:
+            cid = ex.contacts.get((hid, r[_CONTACT_NAME]))
+            if cid is None:
                 contact_needed[(hid, r[_CONTACT_NAME])] = None
+            else:  # named as they are: a later row of the file does not rename them
+                ex.named.add(cid)
 
         pairs = list(contact_needed)
         ids = _insert(
