@@ -102,22 +102,16 @@ def _follow_up_on(r: ReminderRow, policy: Policy) -> date | None:
     return day if day > policy.today else None
 
 
-_LATEST_ATTEMPTS = Direct(
-    select(table(Attempt).c.outcome, table(Attempt).c.channel)
-    .where(table(Attempt).c.reminder_id == bindparam("reminder_id"))
-    .order_by(table(Attempt).c.at.desc(), table(Attempt).c.id.desc())
+_ATTEMPT = table(Attempt)
+_LATEST = (
+    select(_ATTEMPT.c.outcome, _ATTEMPT.c.channel)
+    .where(_ATTEMPT.c.reminder_id == bindparam("reminder_id"))
+    .order_by(_ATTEMPT.c.at.desc(), _ATTEMPT.c.id.desc())
     .limit(bindparam("limit"))
 )
+_LATEST_ATTEMPTS = Direct(_LATEST)
 """The reminder's latest attempts, newest first (read on the driver's cursor, as the insert)."""
-_LATEST_SINCE = Direct(
-    select(table(Attempt).c.outcome, table(Attempt).c.channel)
-    .where(
-        table(Attempt).c.reminder_id == bindparam("reminder_id"),
-        table(Attempt).c.at > bindparam("since"),
-    )
-    .order_by(table(Attempt).c.at.desc(), table(Attempt).c.id.desc())
-    .limit(bindparam("limit"))
-)
+_LATEST_SINCE = Direct(_LATEST.where(_ATTEMPT.c.at > bindparam("since")))
 """The same, made after `since` (a reminder back from 无法联系 counts its calls afresh)."""
 
 
